@@ -1,0 +1,40 @@
+# Two commands do all the set-up: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+FMNIST_DIR := /usr/share/datasets/fashion-mnist
+PYTEST_ARGS ?= -n 2
+
+.PHONY: demo test lint install data clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Real Fashion-MNIST comes from Debian's package; installed when missing and the machine allows it.
+data:
+	@if [ ! -d $(FMNIST_DIR) ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian package dataset-fashion-mnist"; \
+		(apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1)) || \
+		echo "could not install dataset-fashion-mnist: tests that need it will skip"; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) data lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	WANDB_MODE=$${WANDB_MODE:-offline} $(BIN)/lightning-poly fit --config examples/configs/demo.yaml
+
+clean:
+	rm -rf runs lightning_logs wandb .pytest_cache

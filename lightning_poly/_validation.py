@@ -1,0 +1,106 @@
+"""Argument checks shared by every public entry point.
+
+Messages follow one pattern: the argument, what was allowed or expected, and the value received.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+__all__ = [
+    "check_choice",
+    "check_finite",
+    "check_fraction",
+    "check_int",
+    "check_positive",
+]
+
+
+def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``allowed``.
+
+    Example:
+        >>> check_choice("loss", "mse", ("mse", "bce"))
+        'mse'
+        >>> check_choice("loss", "l1", ("mse", "bce"))
+        Traceback (most recent call last):
+        ...
+        ValueError: `loss` must be one of ('mse', 'bce'), got 'l1'
+    """
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"`{name}` must be one of {allowed}, got {value!r}")
+    return value
+
+
+def check_positive(name: str, value: float, *, strict: bool = True) -> float:
+    """Return ``value`` if it is a finite number > 0 (``>= 0`` when ``strict=False``).
+
+    Example:
+        >>> check_positive("lr", 0.1)
+        0.1
+        >>> check_positive("lr", 0)
+        Traceback (most recent call last):
+        ...
+        ValueError: `lr` must be a finite number > 0, got 0
+    """
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > 0 if strict else value >= 0)
+    if not ok:
+        raise ValueError(f"`{name}` must be a finite number {'>' if strict else '>='} 0, got {value!r}")
+    return value
+
+
+def check_int(name: str, value: int, *, minimum: int = 0) -> int:
+    """Return ``value`` if it is an ``int`` and ``>= minimum``.
+
+    Example:
+        >>> check_int("n_samples", 10, minimum=1)
+        10
+        >>> check_int("n_samples", 0, minimum=1)
+        Traceback (most recent call last):
+        ...
+        ValueError: `n_samples` must be an integer >= 1, got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def check_fraction(name: str, value: float, *, closed_right: bool = False) -> float:
+    """Return ``value`` if it lies in ``[0, 1)`` (``[0, 1]`` when ``closed_right``).
+
+    Example:
+        >>> check_fraction("val_fraction", 0.2)
+        0.2
+        >>> check_fraction("val_fraction", 1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: `val_fraction` must lie in [0, 1), got 1.0
+    """
+    right = "]" if closed_right else ")"
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and 0 <= value and (value <= 1 if closed_right else value < 1)
+    if not ok:
+        raise ValueError(f"`{name}` must lie in [0, 1{right}, got {value!r}")
+    return value
+
+
+def check_finite(name: str, x: torch.Tensor) -> torch.Tensor:
+    """Return ``x`` if it holds no NaN or infinity; otherwise say how many entries are bad.
+
+    Example:
+        >>> check_finite("x", torch.tensor([1.0, float("nan")]))
+        Traceback (most recent call last):
+        ...
+        ValueError: `x` must be finite, got 1 NaN/inf entries out of 2
+    """
+    if x.is_floating_point() or x.is_complex():
+        bad = int((~torch.isfinite(x)).sum())
+        if bad:
+            raise ValueError(f"`{name}` must be finite, got {bad} NaN/inf entries out of {x.numel()}")
+    return x

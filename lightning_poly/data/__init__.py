@@ -1,0 +1,41 @@
+"""Data generators and preprocessing (framework-free core: no Lightning import)."""
+
+from lightning_poly.data.preprocess import PCAWhitening, TaskName, add_label_noise, fit_pca_whitening, select_task
+from lightning_poly.data.synthetic import (
+    SYNTHETIC_DATASETS,
+    SYNTHETIC_DIMS,
+    SyntheticName,
+    alternating_circle,
+    cube_parity,
+    hexagon_with_hole,
+    make_synthetic,
+    spiral,
+    swiss_roll,
+    teacher_relu,
+    two_circles,
+    two_moons,
+    two_triangles,
+    xor,
+)
+
+__all__ = [
+    "SYNTHETIC_DATASETS",
+    "SYNTHETIC_DIMS",
+    "PCAWhitening",
+    "SyntheticName",
+    "TaskName",
+    "add_label_noise",
+    "alternating_circle",
+    "cube_parity",
+    "fit_pca_whitening",
+    "hexagon_with_hole",
+    "make_synthetic",
+    "select_task",
+    "spiral",
+    "swiss_roll",
+    "teacher_relu",
+    "two_circles",
+    "two_moons",
+    "two_triangles",
+    "xor",
+]
