@@ -84,7 +84,7 @@ def check_fraction(name: str, value: float, *, closed_right: bool = False) -> fl
     """
     right = "]" if closed_right else ")"
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and 0 <= value and (value <= 1 if closed_right else value < 1)
+    ok = ok and value >= 0 and (value <= 1 if closed_right else value < 1)
     if not ok:
         raise ValueError(f"`{name}` must lie in [0, 1{right}, got {value!r}")
     return value

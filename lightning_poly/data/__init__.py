@@ -1,6 +1,12 @@
 """Data generators and preprocessing (framework-free core: no Lightning import)."""
 
-from lightning_poly.data.preprocess import PCAWhitening, TaskName, add_label_noise, fit_pca_whitening, select_task
+from lightning_poly.data.preprocess import (
+    PCAWhitening,
+    TaskName,
+    add_label_noise,
+    fit_pca_whitening,
+    select_task,
+)
 from lightning_poly.data.synthetic import (
     SYNTHETIC_DATASETS,
     SYNTHETIC_DIMS,

@@ -85,7 +85,9 @@ def _in_convex_polygon(x: torch.Tensor, vertices: torch.Tensor) -> torch.Tensor:
     return (cross > 0).all(dim=1)
 
 
-def _regular_polygon(k: int, radius: float, phase: float = 0.0, centre: tuple[float, float] = (0.0, 0.0)) -> torch.Tensor:
+def _regular_polygon(
+    k: int, radius: float, phase: float = 0.0, centre: tuple[float, float] = (0.0, 0.0)
+) -> torch.Tensor:
     t = torch.arange(k, dtype=torch.float64) * 2 * math.pi / k + phase
     return torch.stack([centre[0] + radius * torch.cos(t), centre[1] + radius * torch.sin(t)], dim=1)
 
@@ -161,7 +163,9 @@ def hexagon_with_hole(n_samples: int = 1000, seed: int = 0, signed: bool = False
     return _finish(x, y, signed)
 
 
-def xor(n_samples: int = 400, noise: float = 0.1, seed: int = 0, signed: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def xor(
+    n_samples: int = 400, noise: float = 0.1, seed: int = 0, signed: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Four Gaussian blobs at ``(±0.5, ±0.5)``; class 1 where the signs agree (Figure 11, XOR).
 
     Example:
@@ -201,7 +205,9 @@ def two_circles(
     return _finish(x, c, signed)
 
 
-def two_moons(n_samples: int = 400, noise: float = 0.05, seed: int = 0, signed: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def two_moons(
+    n_samples: int = 400, noise: float = 0.05, seed: int = 0, signed: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Two interleaving half circles, as scikit-learn's ``make_moons`` (Figure 11).
 
     Example:
@@ -221,7 +227,9 @@ def two_moons(n_samples: int = 400, noise: float = 0.05, seed: int = 0, signed: 
     return _finish(x, c, signed)
 
 
-def spiral(n_samples: int = 200, noise: float = 0.2, seed: int = 0, signed: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def spiral(
+    n_samples: int = 200, noise: float = 0.2, seed: int = 0, signed: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Two-arm spiral of the polishing paper (Figure 8; the convex-network literature's toy set).
 
     Class ``c`` has radius ``r`` linear in ``[0, 1]`` and angle ``4r + 4c`` plus Gaussian noise of

@@ -16,7 +16,9 @@ def _as_tensor(a: Any, name: str) -> torch.Tensor:
     try:
         return torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"`{name}` must be array-like (numpy array, tensor or nested lists), got {type(a).__name__}") from err
+        raise ValueError(
+            f"`{name}` must be array-like (numpy array, tensor or nested lists), got {type(a).__name__}"
+        ) from err
 
 
 class ArrayDataModule(TensorDataModule):
@@ -57,7 +59,9 @@ class ArrayDataModule(TensorDataModule):
             self._test = (_as_tensor(x_test, "x_test"), _as_tensor(y_test, "y_test"))
             validate_xy(*self._test, task, "ArrayDataModule test split")
             if self._test[0].shape[1:] != self.x.shape[1:]:
-                raise ValueError(f"`x_test` samples must have shape {tuple(self.x.shape[1:])}, got {tuple(self._test[0].shape[1:])}")
+                raise ValueError(
+                    f"`x_test` samples must have shape {tuple(self.x.shape[1:])}, got {tuple(self._test[0].shape[1:])}"
+                )
 
     @property
     def input_dim(self) -> int:

@@ -72,9 +72,7 @@ class TensorDataModule(pl.LightningDataModule):
         self.val_fraction = check_fraction("val_fraction", val_fraction)
         self.test_fraction = check_fraction("test_fraction", test_fraction)
         if val_fraction + test_fraction >= 1:
-            raise ValueError(
-                f"`val_fraction + test_fraction` must be < 1, got {val_fraction} + {test_fraction}"
-            )
+            raise ValueError(f"`val_fraction + test_fraction` must be < 1, got {val_fraction} + {test_fraction}")
         self.batch_size = check_int("batch_size", batch_size, minimum=0)
         self.seed = int(seed)
         self.num_workers = check_int("num_workers", num_workers, minimum=0)
@@ -105,8 +103,8 @@ class TensorDataModule(pl.LightningDataModule):
         test = self.load_test()
         g = torch.Generator().manual_seed(self.seed)
         perm = torch.randperm(len(x), generator=g)
-        n_val = int(round(self.val_fraction * len(x)))
-        n_test = 0 if test is not None else int(round(self.test_fraction * len(x)))
+        n_val = round(self.val_fraction * len(x))
+        n_test = 0 if test is not None else round(self.test_fraction * len(x))
         val_idx, test_idx, train_idx = perm[:n_val], perm[n_val : n_val + n_test], perm[n_val + n_test :]
         if len(train_idx) == 0:
             raise ValueError(f"{type(self).__name__}: no training samples left after the splits ({len(x)} in all)")

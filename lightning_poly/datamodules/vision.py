@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import pickle
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +41,14 @@ class _CIFAR10Local(datasets.CIFAR10):
 
     def _check_integrity(self) -> bool:
         base = Path(self.root) / self.base_folder
-        return all((base / name).is_file() for name, _ in self.train_list + self.test_list)
+        return all(
+            (base / name).is_file() for name, _ in [*self.train_list, *self.test_list, (self.meta["filename"], "")]
+        )
+
+    def _load_meta(self) -> None:
+        with open(Path(self.root) / self.base_folder / self.meta["filename"], "rb") as f:
+            self.classes = pickle.load(f, encoding="latin1")[self.meta["key"]]
+        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 
 
 class VisionDataModule(TensorDataModule):
@@ -90,10 +98,17 @@ class VisionDataModule(TensorDataModule):
         super().__init__(task="classification", val_fraction=val_fraction, **kwargs)
         self.label_task = check_choice("task", task, ("all", "one_vs_rest", "pair"))
         if task == "one_vs_rest" and positive_class not in range(self.num_all_classes):
-            raise ValueError(f"`positive_class` must be in 0..{self.num_all_classes - 1} for one_vs_rest, got {positive_class!r}")
+            raise ValueError(
+                f"`positive_class` must be in 0..{self.num_all_classes - 1} for one_vs_rest, got {positive_class!r}"
+            )
         if task == "pair":
             pair = tuple(pair) if pair is not None else None  # type: ignore[assignment]
-            if pair is None or len(pair) != 2 or pair[0] == pair[1] or not set(pair) <= set(range(self.num_all_classes)):
+            if (
+                pair is None
+                or len(pair) != 2
+                or pair[0] == pair[1]
+                or not set(pair) <= set(range(self.num_all_classes))
+            ):
                 raise ValueError(f"`pair` must be two different classes in 0..{self.num_all_classes - 1}, got {pair!r}")
         self.positive_class, self.complement, self.pair = positive_class, bool(complement), pair
         self.union_train_test = bool(union_train_test)
@@ -262,7 +277,12 @@ class FashionMNISTDataModule(VisionDataModule):
     dataset_cls = datasets.FashionMNIST
     folder = "FashionMNIST"
     image_shape = (1, 28, 28)
-    raw_files = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    raw_files = (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    )
     debian_dirs = ("/usr/share/datasets/fashion-mnist",)
     debian_package = "dataset-fashion-mnist"
 

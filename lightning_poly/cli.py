@@ -1,0 +1,76 @@
+"""The ``lightning-poly`` command: LightningCLI with the suite's modules, data and a run summary.
+
+Example::
+
+    lightning-poly fit --config examples/configs/demo.yaml
+    lightning-poly fit --model ReLUMLPModule --data SyntheticDataModule --data.name two_moons
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from pytorch_lightning.loggers import WandbLogger
+
+from lightning_poly import datamodules as _datamodules  # noqa: F401  (registers data modules)
+from lightning_poly import modules as _modules  # noqa: F401  (registers modules)
+from lightning_poly.logging import media_dir
+
+__all__ = ["LightningPolyCLI", "main", "summarize"]
+
+
+def summarize(trainer: Any) -> str:
+    """A short text summary of a finished run: metrics, run folder, plots."""
+    lines = ["", "=" * 60, "lightning_poly run summary", "=" * 60]
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
+    for k in sorted(metrics):
+        lines.append(f"  {k:<32s} {metrics[k]:.4f}")
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            run_dir = Path(logger.experiment.dir).parent
+            offline = os.environ.get("WANDB_MODE", "online") in ("offline", "dryrun")
+            lines.append(f"  wandb run ({'offline' if offline else 'online'}): {run_dir}")
+            if offline:
+                lines.append(f"    sync later with: wandb sync {run_dir}")
+    lines.append(f"  log dir: {trainer.log_dir or trainer.default_root_dir}")
+    media = media_dir(trainer)
+    plots = sorted(media.glob("*.png")) if media.is_dir() else []
+    lines.append(f"  plots ({len(plots)}) in {media}:")
+    lines += [f"    {p.name}" for p in plots]
+    for cb in trainer.callbacks:
+        summary = getattr(cb, "summary", None)
+        if callable(summary):
+            text = summary()
+            if text:
+                lines.append(f"  {type(cb).__name__}: {text}")
+    lines.append("=" * 60)
+    return "\n".join(lines)
+
+
+class LightningPolyCLI(LightningCLI):
+    """LightningCLI that links the data's input dimension to the model and prints a summary."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.link_arguments("data.input_dim", "model.init_args.input_dim", apply_on="instantiate")
+
+    def after_fit(self) -> None:
+        if self.trainer.is_global_zero:
+            print(summarize(self.trainer))
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of the ``lightning-poly`` console script."""
+    os.environ.setdefault("WANDB_MODE", "offline")
+    LightningPolyCLI(
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        save_config_kwargs={"overwrite": True},
+        args=args,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

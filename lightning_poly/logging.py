@@ -1,0 +1,133 @@
+"""Logger-agnostic logging of what callbacks produce beyond scalars: histograms, figures, tables.
+
+One helper per kind of media. Each uses the native type of every attached logger
+(``wandb.Histogram``/``wandb.Image``/``wandb.Table`` through the ``WandbLogger`` so the
+``trainer/global_step`` lines up with the scalars; TensorBoard's ``add_histogram``/``add_figure``/
+``add_text``) and always writes a plain file (``.npz``, ``.png``, ``.csv``) under
+:func:`media_dir`, so CSV runs and runs without a logger keep the data too. Only rank zero writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
+from pytorch_lightning.utilities import rank_zero_only
+
+if TYPE_CHECKING:
+    import pytorch_lightning as pl
+    from matplotlib.figure import Figure
+
+__all__ = ["log_figure", "log_histogram", "log_table", "media_dir"]
+
+
+def media_dir(trainer: pl.Trainer) -> Path:
+    """Folder for media files: the wandb run's files folder, else the trainer's log dir.
+
+    The wandb folder is synced with the run (``wandb sync``), so the files travel with it.
+    """
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            return Path(logger.experiment.dir) / "lightning_poly"
+    base = trainer.log_dir or trainer.default_root_dir
+    return Path(base) / "media"
+
+
+def _file(trainer: pl.Trainer, key: str, step: int, suffix: str) -> Path:
+    d = media_dir(trainer)
+    d.mkdir(parents=True, exist_ok=True)
+    return d / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', key)}_step{step:07d}{suffix}"
+
+
+def _step(trainer: pl.Trainer, step: int | None) -> int:
+    return int(trainer.global_step if step is None else step)
+
+
+@rank_zero_only
+def log_histogram(
+    trainer: pl.Trainer,
+    key: str,
+    counts: Sequence[float] | np.ndarray,
+    edges: Sequence[float] | np.ndarray,
+    step: int | None = None,
+) -> Path:
+    """Log a histogram given by bin ``counts`` and ``edges`` (``len(edges) == len(counts) + 1``).
+
+    Returns:
+        The ``.npz`` file written (on rank zero).
+    """
+    counts_a = np.asarray(counts, dtype=np.float64)
+    edges_a = np.asarray(edges, dtype=np.float64)
+    if edges_a.shape != (counts_a.shape[0] + 1,):
+        raise ValueError(f"`edges` must have len(counts) + 1 = {counts_a.shape[0] + 1} entries, got {edges_a.shape}")
+    s = _step(trainer, step)
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            import wandb
+
+            logger.log_metrics({key: wandb.Histogram(np_histogram=(counts_a, edges_a))}, step=s)
+        elif isinstance(logger, TensorBoardLogger):
+            centres = (edges_a[:-1] + edges_a[1:]) / 2
+            values = np.repeat(centres, counts_a.astype(np.int64))
+            if values.size:
+                logger.experiment.add_histogram(key, values, s, bins=edges_a)
+    path = _file(trainer, key, s, ".npz")
+    np.savez(path, counts=counts_a, edges=edges_a, step=s)
+    return path
+
+
+@rank_zero_only
+def log_figure(trainer: pl.Trainer, key: str, figure: Figure, step: int | None = None, close: bool = True) -> Path:
+    """Log a matplotlib figure as an image and save it as a PNG file.
+
+    Returns:
+        The PNG file written (on rank zero).
+    """
+    s = _step(trainer, step)
+    path = _file(trainer, key, s, ".png")
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            logger.log_image(key, [str(path)], step=s)
+        elif isinstance(logger, TensorBoardLogger):
+            logger.experiment.add_figure(key, figure, s, close=False)
+    if close:
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+    return path
+
+
+@rank_zero_only
+def log_table(
+    trainer: pl.Trainer, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], step: int | None = None
+) -> Path:
+    """Log a table (``wandb.Table``; Markdown text in TensorBoard) and save it as a CSV file.
+
+    Returns:
+        The CSV file written (on rank zero).
+    """
+    cols = list(columns)
+    data = [list(r) for r in rows]
+    for i, r in enumerate(data):
+        if len(r) != len(cols):
+            raise ValueError(f"row {i} of table {key!r} has {len(r)} cells, expected {len(cols)} ({cols})")
+    s = _step(trainer, step)
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            logger.log_table(key, columns=cols, data=data, step=s)
+        elif isinstance(logger, TensorBoardLogger):
+            md = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
+            md += "\n".join("| " + " | ".join(str(c) for c in r) + " |" for r in data)
+            logger.experiment.add_text(key, md, s)
+    path = _file(trainer, key, s, ".csv")
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        w.writerows(data)
+    return path

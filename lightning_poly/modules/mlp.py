@@ -1,0 +1,144 @@
+"""A plain ReLU MLP LightningModule, the model the analysis callbacks run on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+import torchmetrics
+from lightning_fabric.utilities.exceptions import MisconfigurationException
+from torch import nn
+
+from lightning_poly._validation import check_choice, check_int, check_positive
+from lightning_poly.nn.mlp import InitName, ReLUMLP
+
+__all__ = ["LossName", "ReLUMLPModule"]
+
+LossName = Literal["bce", "cross_entropy", "mse"]
+OptimizerName = Literal["adam", "sgd"]
+
+
+class ReLUMLPModule(pl.LightningModule):
+    """Train a ReLU MLP ``input_dim -> hidden... -> output_dim`` for classification or regression.
+
+    Exposes its ReLU network through :meth:`relu_network` (see
+    :mod:`lightning_poly.nn.relu_network`), so every analysis callback of the suite runs on it.
+
+    Args:
+        input_dim: input features.
+        hidden: hidden widths, e.g. ``[40, 20]``.
+        output_dim: outputs (1 for ``bce`` and ``mse``; the number of classes for ``cross_entropy``).
+        bias: linear layers with bias.
+        init: weight initialisation (Xavier uniform/normal, Kaiming, orthogonal, default).
+        bias_value: constant initial bias (the face-histogram paper uses 0.01); ``None`` keeps the
+            initialiser's default.
+        loss: ``"bce"`` (binary, logits), ``"cross_entropy"`` or ``"mse"``.
+        lr, optimizer, weight_decay, momentum: the optimiser.
+
+    Labels: ``bce`` accepts ``{0, 1}`` or ``{-1, +1}``; ``mse`` regresses on the targets as given.
+
+    Example:
+        >>> m = ReLUMLPModule(input_dim=2, hidden=[8, 8])
+        >>> m(torch.zeros(4, 2)).shape
+        torch.Size([4, 1])
+    """
+
+    def __init__(
+        self,
+        input_dim: int = 2,
+        hidden: Sequence[int] = (64, 64),
+        output_dim: int = 1,
+        bias: bool = True,
+        init: InitName = "xavier_uniform",
+        bias_value: float | None = None,
+        loss: LossName = "bce",
+        lr: float = 1e-2,
+        optimizer: OptimizerName = "adam",
+        weight_decay: float = 0.0,
+        momentum: float = 0.9,
+    ) -> None:
+        super().__init__()
+        check_int("input_dim", input_dim, minimum=1)
+        check_int("output_dim", output_dim, minimum=1)
+        check_choice("loss", loss, ("bce", "cross_entropy", "mse"))
+        check_choice("optimizer", optimizer, ("adam", "sgd"))
+        check_positive("lr", lr)
+        check_positive("weight_decay", weight_decay, strict=False)
+        if loss == "bce" and output_dim != 1:
+            raise ValueError(f"`output_dim` must be 1 with loss='bce', got {output_dim}")
+        if loss == "cross_entropy" and output_dim < 2:
+            raise ValueError(
+                f"`output_dim` must be the number of classes (>= 2) with loss='cross_entropy', got {output_dim}"
+            )
+        self.save_hyperparameters()
+        self.model = ReLUMLP([input_dim, *hidden, output_dim], bias=bias, init=init, bias_value=bias_value)
+        self.classification = loss != "mse"
+        if self.classification:
+            kw: dict[str, Any] = (
+                {"task": "binary"} if loss == "bce" else {"task": "multiclass", "num_classes": output_dim}
+            )
+            self.train_acc = torchmetrics.Accuracy(**kw)
+            self.val_acc = torchmetrics.Accuracy(**kw)
+            self.test_acc = torchmetrics.Accuracy(**kw)
+
+    def relu_network(self) -> nn.Sequential:
+        """The model's own ``nn.Sequential`` of ``Linear``/``ReLU`` layers."""
+        return self.model.relu_network()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x.flatten(1))
+
+    def predict_labels(self, x: torch.Tensor) -> torch.Tensor:
+        """Class predictions (``{0, 1}`` for ``bce``, indices for ``cross_entropy``)."""
+        out = self(x)
+        if self.hparams["loss"] == "cross_entropy":
+            return out.argmax(dim=1)
+        return (out.squeeze(1) > (0 if self.hparams["loss"] == "bce" else 0.5)).long()
+
+    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = self.hparams["loss"]
+        if loss == "bce":
+            return F.binary_cross_entropy_with_logits(out.squeeze(1), (y > 0).float())
+        if loss == "cross_entropy":
+            return F.cross_entropy(out, y.long())
+        return F.mse_loss(out.squeeze(1) if y.ndim == 1 else out, y.float())
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        x, y = batch
+        out = self(x)
+        loss = self._loss(out, y)
+        self.log(f"{stage}/loss", loss, prog_bar=stage != "test", sync_dist=stage != "train")
+        if self.classification:
+            metric = getattr(self, f"{stage}_acc")
+            target = (y > 0).long() if self.hparams["loss"] == "bce" else y.long()
+            metric(out.squeeze(1) if self.hparams["loss"] == "bce" else out, target)
+            self.log(f"{stage}/acc", metric, prog_bar=True, on_step=False, on_epoch=True)
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def on_fit_start(self) -> None:
+        dm = getattr(self.trainer, "datamodule", None)
+        dim = getattr(dm, "input_dim", None)
+        if dim is not None and dim != self.hparams["input_dim"]:
+            raise MisconfigurationException(
+                f"`input_dim` of the model is {self.hparams['input_dim']} but the data module serves {dim} features"
+            )
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        hp = self.hparams
+        if hp["optimizer"] == "sgd":
+            return torch.optim.SGD(
+                self.parameters(), lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"]
+            )
+        return torch.optim.Adam(self.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])

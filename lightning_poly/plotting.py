@@ -1,0 +1,70 @@
+"""Matplotlib figures shared by callbacks and examples (no Lightning import)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+
+__all__ = ["grid_2d", "plot_decision_regions"]
+
+
+def grid_2d(
+    x: torch.Tensor, resolution: int = 200, margin: float = 0.1
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A ``resolution x resolution`` grid covering the 2-D points ``x`` plus a relative margin.
+
+    Returns:
+        ``(xx, yy, points)`` with ``points`` of shape ``(resolution**2, 2)``.
+
+    Example:
+        >>> xx, yy, p = grid_2d(torch.tensor([[0., 0.], [1., 1.]]), resolution=3)
+        >>> p.shape
+        torch.Size([9, 2])
+    """
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"`x` must have shape (n, 2) for a 2-D plot, got {tuple(x.shape)}")
+    lo, hi = x.min(dim=0).values, x.max(dim=0).values
+    pad = (hi - lo).clamp_min(1e-6) * margin
+    lo, hi = lo - pad, hi + pad
+    xx, yy = torch.meshgrid(
+        torch.linspace(float(lo[0]), float(hi[0]), resolution),
+        torch.linspace(float(lo[1]), float(hi[1]), resolution),
+        indexing="xy",
+    )
+    return xx, yy, torch.stack([xx.flatten(), yy.flatten()], dim=1)
+
+
+@torch.no_grad()
+def plot_decision_regions(
+    score: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    title: str = "",
+    resolution: int = 200,
+) -> Figure:
+    """Decision regions of a binary scorer (class 1 where ``score > 0``) with the data on top.
+
+    Example:
+        >>> fig = plot_decision_regions(lambda p: p[:, 0], torch.randn(20, 2), torch.arange(20) % 2)
+        >>> len(fig.axes)
+        1
+    """
+    xx, yy, pts = grid_2d(x.detach().cpu().float(), resolution)
+    s = score(pts).reshape(-1).float().cpu().reshape(xx.shape)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.contourf(xx.numpy(), yy.numpy(), (s > 0).float().numpy(), levels=[-0.5, 0.5, 1.5], colors=["#c6dbef", "#fdd0a2"])
+    ax.contour(xx.numpy(), yy.numpy(), s.numpy(), levels=[0.0], colors="k", linewidths=1.0)
+    yy_ = (y.detach().cpu() > 0).numpy()
+    xc = x.detach().cpu().numpy()
+    ax.scatter(xc[~yy_, 0], xc[~yy_, 1], s=6, c="#08519c", label="class 0")
+    ax.scatter(xc[yy_, 0], xc[yy_, 1], s=6, c="#d94801", label="class 1")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=7)
+    ax.set_title(title)
+    return fig

@@ -1,0 +1,25 @@
+import subprocess
+import sys
+
+CORE = ["lightning_poly", "lightning_poly.nn", "lightning_poly.data", "lightning_poly.plotting"]
+
+
+def test_core_imports_without_lightning() -> None:
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in CORE)
+        + "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pytorch_lightning', 'lightning', 'lightning_fabric'))\n"
+        + "print(bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_glue_packages_import() -> None:
+    import lightning_poly
+    from lightning_poly import callbacks, datamodules, modules
+
+    assert lightning_poly.callbacks is callbacks
+    assert hasattr(callbacks, "DecisionBoundaryCallback")
+    assert hasattr(datamodules, "FashionMNISTDataModule")
+    assert hasattr(modules, "ReLUMLPModule")

@@ -1,0 +1,94 @@
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Callback
+from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger, WandbLogger
+
+from lightning_poly.datamodules import SyntheticDataModule
+from lightning_poly.logging import log_figure, log_histogram, log_table, media_dir
+from lightning_poly.modules import ReLUMLPModule
+
+
+class _LogEverything(Callback):
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        self.paths += [
+            log_histogram(trainer, "faces/hist", counts=[3, 0, 5], edges=[3.5, 4.5, 5.5, 6.5]),
+            log_figure(trainer, "faces/figure", fig),
+            log_table(trainer, "neurons", ["neuron", "samples"], [[0, "1 2"], [1, "3 4"]]),
+        ]
+
+
+def _run(logger, tmp_path: Path) -> tuple[pl.Trainer, _LogEverything]:  # type: ignore[no-untyped-def]
+    cb = _LogEverything()
+    trainer = pl.Trainer(
+        max_epochs=1,
+        logger=logger,
+        callbacks=[cb],
+        default_root_dir=tmp_path,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(ReLUMLPModule(input_dim=2, hidden=[4]), SyntheticDataModule("xor", n_samples=40))
+    return trainer, cb
+
+
+def _check_files(cb: _LogEverything, where: Path) -> None:
+    assert [p.suffix for p in cb.paths] == [".npz", ".png", ".csv"]
+    assert all(p.is_file() and where in p.parents for p in cb.paths)
+    hist = np.load(cb.paths[0])
+    assert hist["counts"].tolist() == [3, 0, 5]
+    assert cb.paths[2].read_text().splitlines() == ["neuron,samples", "0,1 2", "1,3 4"]
+
+
+def test_wandb_offline_gets_native_media(tmp_path: Path) -> None:
+    logger = WandbLogger(project="lp-test", save_dir=str(tmp_path), offline=True)
+    trainer, cb = _run(logger, tmp_path)
+    run = logger.experiment
+    _check_files(cb, Path(run.dir))
+    # the run holds native wandb media next to trainer/global_step
+    summary = run.summary
+    assert dict(summary["faces/hist"])["_type"] == "histogram"
+    assert dict(summary["faces/hist"])["values"] == [3, 0, 5]
+    assert dict(summary["faces/figure"])["_type"] == "images/separated"
+    assert dict(summary["neurons"])["_type"] == "table-file"
+    assert "trainer/global_step" in dict(summary)
+    run.finish()
+
+
+def test_tensorboard_gets_histogram_figure_and_text(tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logger = TensorBoardLogger(str(tmp_path), name="tb")
+    trainer, cb = _run(logger, tmp_path)
+    _check_files(cb, Path(logger.log_dir))
+    logger.experiment.flush()
+    acc = EventAccumulator(logger.log_dir, size_guidance={"histograms": 0, "images": 0, "tensors": 0})
+    acc.Reload()
+    tags = acc.Tags()
+    assert "faces/hist" in tags["histograms"] and "faces/figure" in tags["images"]
+    hist = acc.Histograms("faces/hist")[0].histogram_value
+    assert hist.num == 8
+
+
+def test_csv_and_no_logger_write_files(tmp_path: Path) -> None:
+    trainer, cb = _run(CSVLogger(str(tmp_path), name="csv"), tmp_path)
+    _check_files(cb, Path(trainer.log_dir))
+    trainer, cb = _run(False, tmp_path / "none")
+    _check_files(cb, media_dir(trainer))
+
+
+def test_bad_histogram_and_table_shapes(tmp_path: Path) -> None:
+    trainer = pl.Trainer(logger=False, default_root_dir=tmp_path)
+    with pytest.raises(ValueError, match="`edges` must have len\\(counts\\) \\+ 1 = 3 entries"):
+        log_histogram(trainer, "h", counts=[1, 2], edges=[0, 1])
+    with pytest.raises(ValueError, match="row 0 of table 't' has 1 cells, expected 2"):
+        log_table(trainer, "t", ["a", "b"], [[1]])
