@@ -1,0 +1,44 @@
+"""Geometry of ReLU networks (framework-free core: no Lightning import)."""
+
+from lightning_poly.geometry.bounds import (
+    applicable_mean_faces_bound,
+    theorem1_upper_simplices,
+    theorem2_lower_simplices,
+    theorem3_upper_simplices_one_layer,
+    theorem4_lower_simplices_one_layer,
+    theorem8_mean_faces_one_layer,
+    theorem9_mean_faces_d2,
+    theorem10_mean_faces_zero_bias,
+)
+from lightning_poly.geometry.facets import FacetCounts, FacetMethod, clean_rows, count_facets, interior_points
+from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, count_region_faces, face_histogram
+from lightning_poly.geometry.hit_and_run import RayEstimate, certify_facets, hit_and_run_facets
+from lightning_poly.geometry.regions import Regions, activation_patterns, enumerate_regions, region_hrep, sample_box
+
+__all__ = [
+    "FaceHistogram",
+    "FaceMethod",
+    "FacetCounts",
+    "FacetMethod",
+    "RayEstimate",
+    "Regions",
+    "activation_patterns",
+    "applicable_mean_faces_bound",
+    "certify_facets",
+    "clean_rows",
+    "count_facets",
+    "count_region_faces",
+    "enumerate_regions",
+    "face_histogram",
+    "hit_and_run_facets",
+    "interior_points",
+    "region_hrep",
+    "sample_box",
+    "theorem1_upper_simplices",
+    "theorem2_lower_simplices",
+    "theorem3_upper_simplices_one_layer",
+    "theorem4_lower_simplices_one_layer",
+    "theorem8_mean_faces_one_layer",
+    "theorem9_mean_faces_d2",
+    "theorem10_mean_faces_zero_bias",
+]

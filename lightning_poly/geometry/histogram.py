@@ -1,0 +1,241 @@
+"""The face histogram of a ReLU network's linear regions: one function and its result object."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from lightning_poly._validation import check_choice, check_int, check_positive
+from lightning_poly.geometry.bounds import applicable_mean_faces_bound
+from lightning_poly.geometry.facets import clean_rows, count_facets, interior_points
+from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_facets
+from lightning_poly.geometry.regions import Regions, enumerate_regions, region_hrep, sample_box
+from lightning_poly.nn.relu_network import linear_layers
+
+__all__ = ["FaceHistogram", "FaceMethod", "count_region_faces", "face_histogram"]
+
+FaceMethod = Literal["auto", "reference", "qhull", "clarkson", "estimate"]
+
+
+@dataclass
+class FaceHistogram:
+    """Face counts of the linear regions found by a set of points (face-histogram paper).
+
+    Attributes:
+        counts: ``(R,)`` faces of each region with a proper interior.
+        weights: ``(R,)`` points that fell in each region (a volume estimate for uniform points).
+        exact: ``True`` if counts are exact, ``False`` for the hit-and-run estimate (lower bounds).
+        input_dim, hidden_widths, zero_bias: the architecture.
+        box: half-width of the input box.
+        n_points: points used to find the regions.
+        method: the counting method.
+        rays: ``(R,)`` rays used per region (estimate only).
+        n_degenerate: regions left out because their interior is empty.
+        notes: degeneracies met while counting.
+        seconds: wall time.
+    """
+
+    counts: torch.Tensor
+    weights: torch.Tensor
+    exact: bool
+    input_dim: int
+    hidden_widths: list[int]
+    zero_bias: bool
+    box: float
+    n_points: int
+    method: str
+    rays: torch.Tensor | None = None
+    n_degenerate: int = 0
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def gamma(self) -> int:
+        """Total hidden neurons Γ, the largest possible number of faces from neurons."""
+        return int(sum(self.hidden_widths))
+
+    @property
+    def n_regions(self) -> int:
+        return int(self.counts.numel())
+
+    @property
+    def mean(self) -> float:
+        """Mean faces over regions (each region once, as in the paper)."""
+        return float(self.counts.double().mean()) if self.n_regions else float("nan")
+
+    @property
+    def weighted_mean(self) -> float:
+        """Mean faces weighted by the points in each region (volume-weighted)."""
+        w = self.weights.double()
+        return float((self.counts.double() * w).sum() / w.sum()) if self.n_regions else float("nan")
+
+    @property
+    def median(self) -> float:
+        return float(self.counts.double().median()) if self.n_regions else float("nan")
+
+    @property
+    def max(self) -> int:
+        return int(self.counts.max()) if self.n_regions else 0
+
+    @property
+    def simple_fraction(self) -> float:
+        """Fraction of regions with fewer than Γ/2 faces (the paper's Preliminary 3)."""
+        return float((self.counts < self.gamma / 2).double().mean()) if self.n_regions else float("nan")
+
+    @property
+    def bound(self) -> tuple[str, float] | None:
+        """The mean-faces bound of Theorems 8-10 that applies to the architecture, if any."""
+        return applicable_mean_faces_bound(self.input_dim, self.hidden_widths, self.zero_bias)
+
+    def histogram(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(faces, regions)``: each face count from 0 to the maximum and how many regions have it."""
+        n = torch.bincount(self.counts.long(), minlength=self.max + 1)
+        return torch.arange(len(n)), n
+
+    def summary(self) -> dict[str, float | int | str | bool]:
+        """Scalars for logging."""
+        out: dict[str, Any] = {
+            "regions": self.n_regions,
+            "mean_faces": self.mean,
+            "weighted_mean_faces": self.weighted_mean,
+            "median_faces": self.median,
+            "max_faces": self.max,
+            "simple_fraction": self.simple_fraction,
+            "gamma": self.gamma,
+            "exact": self.exact,
+            "degenerate_regions": self.n_degenerate,
+            "seconds": self.seconds,
+        }
+        if self.bound is not None:
+            out["bound_name"], out["bound"] = self.bound
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """Save to a ``torch.save`` file (plain tensors and types only)."""
+        torch.save(asdict(self), path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> FaceHistogram:
+        """Load what :meth:`save` wrote."""
+        return cls(**torch.load(path, weights_only=True))
+
+
+def _architecture(model: nn.Module) -> tuple[int, list[int], bool]:
+    layers = linear_layers(model)
+    zero_bias = all(lin.bias is None or bool((lin.bias == 0).all()) for lin in layers[:-1])
+    return layers[0].in_features, [lin.out_features for lin in layers[:-1]], zero_bias
+
+
+@torch.no_grad()
+def count_region_faces(
+    model: nn.Module,
+    regions: Regions,
+    box: float = 1.0,
+    method: FaceMethod = "auto",
+    indices: torch.Tensor | None = None,
+    patience: int = 1000,
+    max_rays: int = 100_000,
+    seed: int = 0,
+    chunk: int = 512,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[str]]:
+    """Faces of the regions ``regions[indices]`` (all by default), chunked to bound memory.
+
+    Returns:
+        ``(counts, ok, rays, notes)``: ``counts`` and ``rays`` per region (``rays`` is 0 for exact
+        methods), ``ok`` false for regions with an empty interior.
+    """
+    check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "estimate"))
+    idx = torch.arange(len(regions)) if indices is None else indices.cpu()
+    counts = torch.zeros(len(idx), dtype=torch.long)
+    ok = torch.ones(len(idx), dtype=torch.bool)
+    rays = torch.zeros(len(idx), dtype=torch.long)
+    notes: list[str] = []
+    for start in range(0, len(idx), chunk):
+        sl = idx[start : start + chunk]
+        a, b = region_hrep(model, regions.patterns[sl.to(regions.patterns.device)], box)
+        pts = regions.points[sl.to(regions.points.device)].to(a)
+        part = slice(start, start + len(sl))
+        if method == "estimate":
+            a_n, b_n, keep, infeasible, _ = clean_rows(a, b)
+            x0, depth, _ = interior_points(a_n.cpu(), b_n.cpu(), keep.cpu(), pts.cpu())
+            x0, depth = x0.to(a), depth.to(a.device)
+            est = hit_and_run_facets(a_n, b_n, x0, keep, patience=patience, max_rays=max_rays, seed=seed)
+            found = est.found | certify_facets(a_n, b_n, x0, keep)
+            counts[part] = found.sum(dim=1).cpu()
+            rays[part] = est.rays.cpu()
+            ok[part] = ((depth > 1e-9) & ~infeasible).cpu()
+        else:
+            res = count_facets(a, b, method=method, interior=pts, seed=seed)  # type: ignore[arg-type]
+            counts[part], ok[part] = res.counts, res.ok
+            notes += res.notes
+    return counts, ok, rays, notes
+
+
+@torch.no_grad()
+def face_histogram(
+    model: nn.Module,
+    points: torch.Tensor | None = None,
+    n_points: int = 8000,
+    box: float = 1.0,
+    method: FaceMethod = "auto",
+    seed: int = 0,
+    patience: int = 1000,
+    max_rays: int = 100_000,
+) -> FaceHistogram:
+    """Histogram of the number of faces of the linear regions of a ReLU network.
+
+    Regions are found by sampling (paper's protocol: 8,000 points uniform in ``[-1, 1]^3``) or given
+    by ``points`` (e.g. the training data); each region counts once, weighted by its points.
+
+    Args:
+        model: a ReLU MLP (see :func:`lightning_poly.nn.get_relu_network`).
+        points: ``(n, d)`` points; default ``n_points`` uniform in the box from ``seed``.
+        n_points: number of uniform points when ``points`` is ``None``.
+        box: half-width ``B`` of the box ``[-B, B]^d`` that bounds every region.
+        method: an exact method of :func:`~lightning_poly.geometry.count_facets` or ``"estimate"``
+            (batched hit-and-run with facet certificates: a lower bound per region).
+        seed: seed of the points and of the rays.
+        patience, max_rays: stopping rule of the estimator (paper: no new face in 1,000 rays).
+
+    Example:
+        >>> _ = torch.manual_seed(0)
+        >>> net = nn.Sequential(nn.Linear(2, 30), nn.ReLU(), nn.Linear(30, 1))
+        >>> h = face_histogram(net, n_points=2000)
+        >>> h.exact, h.n_regions > 50, 2 < h.mean < 6
+        (True, True, True)
+    """
+    check_positive("box", box)
+    d, widths, zero_bias = _architecture(model)
+    t0 = time.perf_counter()
+    device = next(model.parameters()).device
+    if points is None:
+        check_int("n_points", n_points, minimum=1)
+        points = sample_box(n_points, d, box, seed, device=device)
+    elif points.ndim != 2 or points.shape[1] != d:
+        raise ValueError(f"`points` must have shape (n, {d}), got {tuple(points.shape)}")
+    elif bool((points.abs() > box).any()):
+        raise ValueError(
+            f"`points` must lie in the box [-{box}, {box}]^{d}; {int((points.abs() > box).any(1).sum())} do not"
+        )
+    regions = enumerate_regions(model, points.to(device), box)
+    counts, ok, rays, notes = count_region_faces(model, regions, box, method, None, patience, max_rays, seed)
+    return FaceHistogram(
+        counts=counts[ok],
+        weights=regions.counts.cpu()[ok],
+        exact=method != "estimate",
+        input_dim=d,
+        hidden_widths=widths,
+        zero_bias=zero_bias,
+        box=float(box),
+        n_points=int(points.shape[0]),
+        method=method,
+        rays=rays[ok] if method == "estimate" else None,
+        n_degenerate=int((~ok).sum()),
+        notes=notes,
+        seconds=time.perf_counter() - t0,
+    )
