@@ -7,8 +7,9 @@ The number of faces of a linear region is its number of non-redundant inequaliti
   :math:`i` is a facet iff some point makes it tight while every other row holds strictly,
   :math:`\max\{t : a_i x = b_i,\ a_j x + t \le b_j\ (j \ne i),\ t \le 1\} > \text{tol}`.
   The oracle for the tests and the baseline of the benchmark.
-* ``"qhull"`` — low dimension: from an interior point :math:`x_0`, Qhull's halfspace intersection;
-  the non-redundant halfspaces are the vertices of the dual convex hull (``dual_vertices``).
+* ``"qhull"`` — low dimension: from an interior point :math:`x_0`, polarity turns halfspace
+  intersection into a convex hull: row :math:`i` is a facet iff the dual point
+  :math:`a_i / (b_i - a_i x_0)` is a vertex of the dual points' convex hull (Qhull).
 * ``"clarkson"`` — higher dimension, output-sensitive (Clarkson 1994): batched certificates and
   hit-and-run rays first certify most facets of all polytopes at once (tensor ops, see
   :mod:`~lightning_poly.geometry.hit_and_run`); a bounding box of each polytope (``2d`` LPs) discards
@@ -42,7 +43,7 @@ from typing import Literal
 import numpy as np
 import torch
 from scipy.optimize import linprog
-from scipy.spatial import HalfspaceIntersection, QhullError
+from scipy.spatial import ConvexHull, QhullError
 
 from lightning_poly._validation import check_choice, check_positive
 from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_facets
@@ -177,9 +178,12 @@ def _reference(a: np.ndarray, b: np.ndarray, tol: float) -> tuple[np.ndarray, in
 
 
 def _qhull(a: np.ndarray, b: np.ndarray, x0: np.ndarray) -> np.ndarray:
-    hs = HalfspaceIntersection(np.hstack([a, -b[:, None]]), x0)
+    # Halfspace intersection by duality: the non-redundant halfspaces are the extreme points of the
+    # dual points a_i / (b_i - a_i x0). (Qhull's own HalfspaceIntersection.dual_vertices fails on
+    # non-simple vertices such as a cone's apex; the convex hull of the dual points does not.)
+    dual = a / (b - a @ x0)[:, None]
     facet = np.zeros(a.shape[0], dtype=bool)
-    facet[np.asarray(hs.dual_vertices, dtype=int)] = True
+    facet[ConvexHull(dual).vertices] = True
     return facet
 
 
