@@ -17,7 +17,7 @@ from pytorch_lightning.loggers import WandbLogger
 
 from lightning_poly import datamodules as _datamodules  # noqa: F401  (registers data modules)
 from lightning_poly import modules as _modules  # noqa: F401  (registers modules)
-from lightning_poly.logging import media_dir
+from lightning_poly.logging import local_log_dir, media_dir
 
 __all__ = ["LightningPolyCLI", "main", "summarize"]
 
@@ -35,7 +35,7 @@ def summarize(trainer: Any) -> str:
             lines.append(f"  wandb run ({'offline' if offline else 'online'}): {run_dir}")
             if offline:
                 lines.append(f"    sync later with: wandb sync {run_dir}")
-    lines.append(f"  log dir: {trainer.log_dir or trainer.default_root_dir}")
+    lines.append(f"  log dir: {local_log_dir(trainer)}")
     media = media_dir(trainer)
     plots = sorted(media.glob("*.png")) if media.is_dir() else []
     lines.append(f"  plots ({len(plots)}) in {media}:")

@@ -16,26 +16,41 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
+from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
 if TYPE_CHECKING:
     import pytorch_lightning as pl
     from matplotlib.figure import Figure
 
-__all__ = ["log_figure", "log_histogram", "log_table", "media_dir"]
+__all__ = ["local_log_dir", "log_figure", "log_histogram", "log_table", "media_dir"]
+
+
+def local_log_dir(trainer: pl.Trainer) -> Path:
+    """The trainer's log dir, computed locally.
+
+    ``trainer.log_dir`` broadcasts from rank zero (a collective), so calling it from code that only
+    rank zero runs deadlocks under DDP; this gives the same folder without a collective.
+    """
+    if trainer.loggers:
+        logger = trainer.loggers[0]
+        if isinstance(logger, TensorBoardLogger | CSVLogger):
+            return Path(logger.log_dir)
+        if logger.save_dir is not None:
+            return Path(logger.save_dir)
+    return Path(trainer.default_root_dir)
 
 
 def media_dir(trainer: pl.Trainer) -> Path:
-    """Folder for media files: the wandb run's files folder, else the trainer's log dir.
+    """Folder for media files: the wandb run's files folder, else ``<log dir>/media``.
 
-    The wandb folder is synced with the run (``wandb sync``), so the files travel with it.
+    The wandb folder is synced with the run (``wandb sync``), so the files travel with it. No
+    collective is used (safe to call on rank zero alone).
     """
     for logger in trainer.loggers:
         if isinstance(logger, WandbLogger):
             return Path(logger.experiment.dir) / "lightning_poly"
-    base = trainer.log_dir or trainer.default_root_dir
-    return Path(base) / "media"
+    return local_log_dir(trainer) / "media"
 
 
 def _file(trainer: pl.Trainer, key: str, step: int, suffix: str) -> Path:

@@ -68,3 +68,47 @@ def plot_decision_regions(
     ax.legend(loc="upper right", fontsize=7)
     ax.set_title(title)
     return fig
+
+
+def plot_face_histogram(counts: torch.Tensor, title: str = "", bound: tuple[str, float] | None = None) -> Figure:
+    """Bar chart of the number of regions per face count, with the mean and an optional bound.
+
+    Example:
+        >>> fig = plot_face_histogram(torch.tensor([4, 4, 5, 6]), bound=("theorem9", 4.0))
+        >>> len(fig.axes)
+        1
+    """
+    c = counts.long().cpu()
+    n = torch.bincount(c, minlength=int(c.max()) + 1 if c.numel() else 1)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar(torch.arange(len(n)).numpy(), n.numpy(), color="#3182bd", width=0.8)
+    if c.numel():
+        ax.axvline(float(c.double().mean()), color="k", ls="--", lw=1, label=f"mean {float(c.double().mean()):.2f}")
+    if bound is not None:
+        ax.axvline(bound[1], color="#d94801", lw=1.5, label=f"{bound[0]} bound {bound[1]:.2f}")
+    ax.set_xlabel("number of faces")
+    ax.set_ylabel("number of regions")
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cross_section(section: object, title: str = "") -> Figure:
+    """Regions of a 2-D cross-section coloured by face count, boundaries in black (paper Figure 10).
+
+    ``section`` is a :class:`~lightning_poly.geometry.cross_section.CrossSection`.
+    """
+    s, t = section.s.numpy(), section.t.numpy()  # type: ignore[attr-defined]
+    faces = section.faces.float().numpy()  # type: ignore[attr-defined]
+    region = section.region  # type: ignore[attr-defined]
+    edge = torch.zeros_like(region, dtype=torch.bool)
+    edge[:, 1:] |= region[:, 1:] != region[:, :-1]
+    edge[1:, :] |= region[1:, :] != region[:-1, :]
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    im = ax.pcolormesh(s, t, faces, cmap="viridis", shading="auto")
+    ax.contour(s, t, edge.float().numpy(), levels=[0.5], colors="k", linewidths=0.4)
+    fig.colorbar(im, ax=ax, label="faces of the region")
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    return fig

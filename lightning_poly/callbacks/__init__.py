@@ -1,5 +1,6 @@
 """Lightning callbacks (thin: when to run, DDP, logging; the work lives in the core)."""
 
 from lightning_poly.callbacks.decision_boundary import DecisionBoundaryCallback
+from lightning_poly.callbacks.face_histogram import FaceHistogramCallback
 
-__all__ = ["DecisionBoundaryCallback"]
+__all__ = ["DecisionBoundaryCallback", "FaceHistogramCallback"]

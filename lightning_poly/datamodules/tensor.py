@@ -7,13 +7,40 @@ from typing import Literal
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 from lightning_poly._validation import check_choice, check_finite, check_fraction, check_int
 
-__all__ = ["TaskType", "TensorDataModule", "validate_xy"]
+__all__ = ["EpochSeededSampler", "TaskType", "TensorDataModule", "validate_xy"]
 
 TaskType = Literal["classification", "regression"]
+
+
+class EpochSeededSampler(Sampler[int]):
+    """Random order drawn from ``seed + epoch``: Lightning calls ``set_epoch``, so a run resumed from
+    a checkpoint sees exactly the batches an uninterrupted run sees.
+
+    Example:
+        >>> s = EpochSeededSampler(5, seed=0)
+        >>> s.set_epoch(3)
+        >>> first = list(s)
+        >>> s.set_epoch(3)
+        >>> list(s) == first and sorted(first) == [0, 1, 2, 3, 4]
+        True
+    """
+
+    def __init__(self, n: int, seed: int = 0) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+    def __len__(self) -> int:
+        return self.n
 
 
 def validate_xy(x: torch.Tensor, y: torch.Tensor, task: TaskType, name: str = "data") -> None:
@@ -138,8 +165,8 @@ class TensorDataModule(pl.LightningDataModule):
                 f"`{'val' if split == 'validation' else 'test'}_fraction`"
             )
         bs = self.batch_size or len(ds)
-        g = torch.Generator().manual_seed(self.seed)
-        return DataLoader(ds, batch_size=bs, shuffle=shuffle, num_workers=self.num_workers, generator=g)
+        sampler = EpochSeededSampler(len(ds), self.seed) if shuffle else None
+        return DataLoader(ds, batch_size=bs, sampler=sampler, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.data_train, "training", shuffle=True)
