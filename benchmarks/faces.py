@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine  # noqa: E402
+from _machine import machine
 
-from lightning_poly.geometry import (  # noqa: E402
+from lightning_poly.geometry import (
     clean_rows,
     count_facets,
     count_region_faces,
@@ -29,7 +29,7 @@ from lightning_poly.geometry import (  # noqa: E402
     region_hrep,
     sample_box,
 )
-from lightning_poly.nn import ReLUMLP  # noqa: E402
+from lightning_poly.nn import ReLUMLP
 
 
 def main() -> None:

@@ -68,7 +68,11 @@ def cmd_depth(args: argparse.Namespace) -> None:
 
 
 def cmd_bias(args: argparse.Namespace) -> None:
-    settings = [(f"3-80-40-1 {i} bias {b}", [3, 80, 40, 1], i, b) for i in ("xavier_uniform", "orthogonal") for b in (0.0, 0.01, 0.05, 0.1)]
+    settings = [
+        (f"3-80-40-1 {i} bias {b}", [3, 80, 40, 1], i, b)
+        for i in ("xavier_uniform", "orthogonal")
+        for b in (0.0, 0.01, 0.05, 0.1)
+    ]
     _study(settings, args.repeats, args.points, args.out)
 
 
@@ -96,7 +100,12 @@ def cmd_train(args: argparse.Namespace) -> None:
                          enable_progress_bar=False, enable_checkpointing=False, accelerator="cpu")  # fmt: skip
     trainer.fit(model, dm)
     print(f"val accuracy {float(trainer.callback_metrics['val/acc']):.3f}")
-    print(_row(["when", "epoch", "regions", "mean faces", "max", "simple", "histogram (faces 0..)"], [9, 6, 8, 11, 5, 7, 30]))
+    print(
+        _row(
+            ["when", "epoch", "regions", "mean faces", "max", "simple", "histogram (faces 0..)"],
+            [9, 6, 8, 11, 5, 7, 30],
+        )
+    )
     for h in cb.history:
         hist = h["histogram"]
         lo = next((i for i, v in enumerate(hist) if v), 0)

@@ -1,0 +1,50 @@
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from lightning_poly.geometry.bounds import theorem3_upper_simplices_one_layer, theorem4_lower_simplices_one_layer
+from lightning_poly.nn import ReLUMLP
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_table1_enumerates_every_region_and_respects_theorems_3_and_4() -> None:
+    fh = _load("face_histograms")
+    for n in (5, 7):
+        torch.manual_seed(0)
+        net = ReLUMLP([3, n, 1], init="xavier_uniform").double()
+        with torch.no_grad():
+            net.net[0].bias.uniform_(-0.5, 0.5)
+        regions, simplices = fh._simplices(net, box=1000.0)  # all vertices inside
+        assert regions == sum(__import__("math").comb(n, i) for i in range(4))  # general position
+        assert theorem4_lower_simplices_one_layer(n, 3) <= simplices <= theorem3_upper_simplices_one_layer(n, 3)
+
+
+def test_pulling_triangulation_of_a_cube_has_six_tetrahedra() -> None:
+    fh = _load("face_histograms")
+    import numpy as np
+
+    verts = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=float)
+    a = np.vstack([np.eye(3), -np.eye(3)])
+    b = np.array([1.0, 1, 1, 0, 0, 0])
+    assert fh._pulling_simplices_3d(verts, a, b) == 6
+
+
+def test_init_study_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    fh = _load("face_histograms")
+    monkeypatch.setattr(sys, "argv", ["x", "--out", str(tmp_path), "init", "--repeats", "1", "--points", "300"])
+    fh.main()
+    out = capsys.readouterr().out
+    assert "3-80-40-1 orthogonal" in out and "mean faces" in out
+    assert len(list(tmp_path.glob("hist_*.png"))) == 8
