@@ -206,7 +206,7 @@ def polish_layer(
     Example:
         >>> x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
         >>> res = polish_layer(torch.tensor([[0.9, 0.1]]), None, x)
-        >>> res.indices.tolist(), res.weight.round(decimals=4).tolist()
+        >>> res.indices.tolist(), [[round(v, 4) for v in row] for row in res.weight.tolist()]
         ([[1]], [[0.9055, 0.0]])
     """
     check_int("chunk_size", chunk_size, minimum=1)

@@ -2,5 +2,6 @@
 
 from lightning_poly.callbacks.decision_boundary import DecisionBoundaryCallback
 from lightning_poly.callbacks.face_histogram import FaceHistogramCallback
+from lightning_poly.callbacks.polishing import PolishingCallback
 
-__all__ = ["DecisionBoundaryCallback", "FaceHistogramCallback"]
+__all__ = ["DecisionBoundaryCallback", "FaceHistogramCallback", "PolishingCallback"]

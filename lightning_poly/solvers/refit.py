@@ -49,6 +49,7 @@ def refit_objective(h: torch.Tensor, y: torch.Tensor, weight: torch.Tensor, bias
     return data + l2 * (weight**2).sum()
 
 
+@torch.enable_grad()
 def refit_last_layer(
     h: torch.Tensor,
     y: torch.Tensor,
