@@ -138,7 +138,10 @@ def _normal_fast(samples: torch.Tensor, w: torch.Tensor, null_tol: float) -> tor
     diag = torch.diagonal(chol, dim1=-2, dim2=-1)
     ok = (info == 0) & (diag.min(dim=-1).values > 1e-5 * diag.max(dim=-1).values)
     sw = torch.einsum("ckr,cr->ck", samples, w)
-    coef = torch.cholesky_solve(sw[..., None], torch.where(ok[:, None, None], chol, torch.eye(chol.shape[-1], dtype=chol.dtype, device=chol.device)))[..., 0]
+    coef = torch.cholesky_solve(
+        sw[..., None],
+        torch.where(ok[:, None, None], chol, torch.eye(chol.shape[-1], dtype=chol.dtype, device=chol.device)),
+    )[..., 0]
     proj = w - torch.einsum("ckr,ck->cr", samples, coef)
     norm = proj.norm(dim=-1, keepdim=True)
     out = proj / norm.clamp_min(1e-300)
@@ -229,7 +232,11 @@ def polish_layer(
 
 @torch.no_grad()
 def polish_layer_reference(
-    weight: torch.Tensor, bias: torch.Tensor | None, inputs: torch.Tensor, rank_tol: float = 1e-6, null_tol: float = 1e-10
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    inputs: torch.Tensor,
+    rank_tol: float = 1e-6,
+    null_tol: float = 1e-10,
 ) -> PolishResult:
     """The same polishing with a straightforward loop over neurons (test oracle and benchmark baseline).
 

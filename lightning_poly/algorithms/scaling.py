@@ -31,7 +31,9 @@ def optimal_scales(w_in: torch.Tensor, w_out: torch.Tensor, eps: float = 1e-12) 
     return torch.where(ok, (n_out / n_in.clamp_min(eps)).sqrt(), torch.ones_like(n_in))
 
 
-def lemma27_scales(n1: torch.Tensor, n2: torch.Tensor, n3: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def lemma27_scales(
+    n1: torch.Tensor, n2: torch.Tensor, n3: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Lemma 27: scales with product 1 that make the three norms of each block equal (AM-GM optimum).
 
     Example:

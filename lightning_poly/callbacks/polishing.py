@@ -87,7 +87,9 @@ class PolishingCallback(Callback):
         if max(self.layers) > n - 2:
             raise MisconfigurationException(f"`layers` must be hidden layers in 0..{n - 2}, got {self.layers}")
         if not hasattr(trainer.datamodule, "train_tensors"):
-            raise MisconfigurationException("PolishingCallback needs a data module with `train_tensors()` (e.g. lightning_poly's)")
+            raise MisconfigurationException(
+                "PolishingCallback needs a data module with `train_tensors()` (e.g. lightning_poly's)"
+            )
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
@@ -115,7 +117,9 @@ class PolishingCallback(Callback):
             return self.refit  # type: ignore[return-value]
         name = getattr(pl_module, "hparams", {}).get("loss")
         if name not in _LOSS_OF_MODULE:
-            raise MisconfigurationException(f"refit='auto' needs the module's `loss` hyperparameter in {sorted(_LOSS_OF_MODULE)}, got {name!r}; pass `refit`")
+            raise MisconfigurationException(
+                f"refit='auto' needs the module's `loss` hyperparameter in {sorted(_LOSS_OF_MODULE)}, got {name!r}; pass `refit`"
+            )
         return _LOSS_OF_MODULE[name]  # type: ignore[return-value]
 
     def _split(self, trainer: pl.Trainer, which: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -134,7 +138,11 @@ class PolishingCallback(Callback):
         kind = self.monitor.split("_")[1]
         if loss == "squared":
             t = y.double().reshape(out.shape)
-            return float(((out - t) ** 2).sum(1).mean()) if kind == "loss" else float(((out > 0.5) == (t > 0.5)).double().mean())
+            return (
+                float(((out - t) ** 2).sum(1).mean())
+                if kind == "loss"
+                else float(((out > 0.5) == (t > 0.5)).double().mean())
+            )
         if loss == "logistic":
             if kind == "loss":
                 return float(F.binary_cross_entropy_with_logits(out[:, 0], (y > 0).double()))
@@ -154,7 +162,9 @@ class PolishingCallback(Callback):
         pl_module.eval()
         try:
             before = self._metric(net, mx, my, loss)
-            report = polish_network(net, x.to(params[0]), y.to(params[0].device), self.layers, loss, self.l2, self.rescale)
+            report = polish_network(
+                net, x.to(params[0]), y.to(params[0].device), self.layers, loss, self.l2, self.rescale
+            )
             after = self._metric(net, mx, my, loss)
         except Exception:
             self._restore(params, snapshot)
@@ -181,12 +191,21 @@ class PolishingCallback(Callback):
         }  # fmt: skip
         self.history.append(record)
         if trainer.is_global_zero:
-            scalars = {f"polish/{k}": float(v) for k, v in record.items() if isinstance(v, int | float | bool) and k not in ("epoch", "step")}
+            scalars = {
+                f"polish/{k}": float(v)
+                for k, v in record.items()
+                if isinstance(v, int | float | bool) and k not in ("epoch", "step")
+            }
             for logger in trainer.loggers:
                 logger.log_metrics(scalars, step=trainer.global_step)
             res = report.results[0]
-            rows = [[j, " ".join(map(str, res.indices[j].tolist())), float(res.residual[j])] for j in range(len(res.indices))]
-            log_table(trainer, f"polish/layer{report.layers[0]}_explanations", ["neuron", "sample indices", "residual"], rows)
+            rows = [
+                [j, " ".join(map(str, res.indices[j].tolist())), float(res.residual[j])]
+                for j in range(len(res.indices))
+            ]
+            log_table(
+                trainer, f"polish/layer{report.layers[0]}_explanations", ["neuron", "sample indices", "residual"], rows
+            )
 
     @staticmethod
     @torch.no_grad()

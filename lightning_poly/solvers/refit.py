@@ -36,7 +36,9 @@ class RefitResult:
     grad_norm: float
 
 
-def refit_objective(h: torch.Tensor, y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, loss: RefitLoss, l2: float) -> torch.Tensor:
+def refit_objective(
+    h: torch.Tensor, y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, loss: RefitLoss, l2: float
+) -> torch.Tensor:
     """The objective above for given weights (differentiable)."""
     out = h @ weight.T + bias
     if loss == "squared":
@@ -94,7 +96,15 @@ def refit_last_layer(
         b = torch.zeros(k, dtype=torch.float64) if init is None else init[1].detach().double().clone()
         w.requires_grad_(True)
         b.requires_grad_(True)
-        opt = torch.optim.LBFGS([w, b], lr=1, max_iter=max_iter, tolerance_grad=tol, tolerance_change=0, history_size=50, line_search_fn="strong_wolfe")
+        opt = torch.optim.LBFGS(
+            [w, b],
+            lr=1,
+            max_iter=max_iter,
+            tolerance_grad=tol,
+            tolerance_change=0,
+            history_size=50,
+            line_search_fn="strong_wolfe",
+        )
 
         def closure() -> torch.Tensor:
             opt.zero_grad()

@@ -12,7 +12,9 @@ from lightning_poly.solvers.refit import refit_last_layer
 
 def _check_orthogonal(res, w_old, b_old, x):  # type: ignore[no-untyped-def]
     xt = torch.cat([x.double(), torch.ones(len(x), 1, dtype=torch.float64)], 1) if res.bias is not None else x.double()
-    wt = torch.cat([res.weight.double(), res.bias.double()[:, None]], 1) if res.bias is not None else res.weight.double()
+    wt = (
+        torch.cat([res.weight.double(), res.bias.double()[:, None]], 1) if res.bias is not None else res.weight.double()
+    )
     wo = torch.cat([w_old.double(), b_old.double()[:, None]], 1) if b_old is not None else w_old.double()
     for j in range(len(wt)):
         ip = xt[res.indices[j]] @ wt[j] / wt[j].norm()
@@ -23,7 +25,9 @@ def _check_orthogonal(res, w_old, b_old, x):  # type: ignore[no-untyped-def]
 
 @settings(max_examples=25, deadline=None)
 @given(n=st.integers(8, 60), d=st.integers(2, 6), m=st.integers(1, 12), bias=st.booleans(), seed=st.integers(0, 999))
-def test_batched_equals_per_neuron_reference_and_neurons_are_exact(n: int, d: int, m: int, bias: bool, seed: int) -> None:
+def test_batched_equals_per_neuron_reference_and_neurons_are_exact(
+    n: int, d: int, m: int, bias: bool, seed: int
+) -> None:
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, d, generator=g, dtype=torch.float64)
     w = torch.randn(m, d, generator=g, dtype=torch.float64)
@@ -75,7 +79,9 @@ def test_refit_reaches_the_convex_optimum_of_cvxpy() -> None:
     l2 = 1e-2
     H, yy = h.numpy(), lab.numpy()
     for loss in ("squared", "logistic", "cross_entropy"):
-        res = refit_last_layer(h, lab.double() if loss == "squared" else lab, loss, l2, n_outputs=3 if loss == "cross_entropy" else None)
+        res = refit_last_layer(
+            h, lab.double() if loss == "squared" else lab, loss, l2, n_outputs=3 if loss == "cross_entropy" else None
+        )
         assert res.grad_norm < 1e-6
         k = 3 if loss == "cross_entropy" else 1
         W, c = cp.Variable((5, k)), cp.Variable(k)
