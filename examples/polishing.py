@@ -84,16 +84,14 @@ def _fashion_run(
 
 def cmd_fashion(args: argparse.Namespace) -> None:
     print(
-        "Fashion-MNIST pair (0 T-shirt vs 6 shirt), PCA-%d, first layer polished, last layer refitted (logistic)"
-        % args.d
+        f"Fashion-MNIST pair (0 T-shirt vs 6 shirt), PCA-{args.d}, first layer polished, last layer refitted (logistic)"
     )
     for depth in (2, 3):
         for lr in args.lrs:
             res = [_fashion_run(depth, lr, s, args.epochs, (0, 6), args.d) for s in range(args.seeds)]
             vb, va = [r[0] for r in res], [r[1] for r in res]
-            sd = lambda v: statistics.pstdev(v) if len(v) > 1 else 0.0
-            print(f"{depth}-layer lr {lr:g}: val acc before {statistics.mean(vb):.4f} ± {sd(vb):.4f}  after "
-                  f"{statistics.mean(va):.4f} ± {sd(va):.4f}  (train acc after {statistics.mean(r[2] for r in res):.4f})")  # fmt: skip
+            print(f"{depth}-layer lr {lr:g}: val acc before {statistics.mean(vb):.4f} ± {_sd(vb):.4f}  after "
+                  f"{statistics.mean(va):.4f} ± {_sd(va):.4f}  (train acc after {statistics.mean(r[2] for r in res):.4f})")  # fmt: skip
 
 
 def friedman1(n: int = 506, d: int = 13, noise: float = 1.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,6 +102,24 @@ def friedman1(n: int = 506, d: int = 13, noise: float = 1.0, seed: int = 0) -> t
     x = torch.rand(n, d, generator=g, dtype=torch.float64)
     y = 10 * torch.sin(math.pi * x[:, 0] * x[:, 1]) + 20 * (x[:, 2] - 0.5) ** 2 + 10 * x[:, 3] + 5 * x[:, 4]
     return x.float(), (y + noise * torch.randn(n, generator=g, dtype=torch.float64)).float()
+
+
+class _Cosines(pl.Callback):
+    """Record |cos| between first-layer neurons and (augmented) samples before polishing (Figure 10b)."""
+
+    def __init__(self, out: list[torch.Tensor]) -> None:
+        self.out = out
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        lin = pl_module.model.net[0]  # type: ignore[union-attr]
+        x = trainer.datamodule.train_tensors()[0]  # type: ignore[union-attr]
+        xt = torch.cat([x, torch.ones(len(x), 1)], 1)
+        wt = torch.cat([lin.weight, lin.bias[:, None]], 1).detach()
+        self.out.append(((xt @ wt.T) / (xt.norm(dim=1, keepdim=True) * wt.norm(dim=1))).abs().flatten())
+
+
+def _sd(v: list[float]) -> float:
+    return statistics.pstdev(v) if len(v) > 1 else 0.0
 
 
 def cmd_tabular(args: argparse.Namespace) -> None:
@@ -120,22 +136,12 @@ def cmd_tabular(args: argparse.Namespace) -> None:
             cb = PolishingCallback(accept="always", monitor="val_loss")
             trainer = _trainer(args.epochs, [cb])
 
-            # record |cos| between neurons and data before polishing (Figure 10b)
-            class Cos(pl.Callback):
-                def on_train_end(self, trainer, pl_module):  # type: ignore[no-untyped-def]
-                    lin = pl_module.model.net[0]
-                    xt = torch.cat([dm.train_tensors()[0], torch.ones(len(dm.train_tensors()[0]), 1)], 1)
-                    wt = torch.cat([lin.weight, lin.bias[:, None]], 1).detach()
-                    cos = (xt @ wt.T) / (xt.norm(dim=1, keepdim=True) * wt.norm(dim=1))
-                    cos_all.append(cos.abs().flatten())
-
-            trainer.callbacks.insert(0, Cos())
+            trainer.callbacks.insert(0, _Cosines(cos_all))
             trainer.fit(model, dm)
             before.append(cb.history[-1]["metric_before"])
             after.append(cb.history[-1]["metric_after"])
-        sd = lambda v: statistics.pstdev(v) if len(v) > 1 else 0.0
-        print(f"width {width:4d}: val MSE before {statistics.mean(before):.4f} ± {sd(before):.4f}  after "
-              f"{statistics.mean(after):.4f} ± {sd(after):.4f}  (improved in {sum(a < b for a, b in zip(after, before))}/{len(after)})")  # fmt: skip
+        print(f"width {width:4d}: val MSE before {statistics.mean(before):.4f} ± {_sd(before):.4f}  after "
+              f"{statistics.mean(after):.4f} ± {_sd(after):.4f}  (improved in {sum(a < b for a, b in zip(after, before))}/{len(after)})")  # fmt: skip
     c = torch.cat(cos_all)
     qs = [float(torch.quantile(c, q)) for q in (0.01, 0.1, 0.5)]
     print(f"|cos(neuron, sample)| before polishing: 1% {qs[0]:.1e}, 10% {qs[1]:.1e}, median {qs[2]:.2f}")
