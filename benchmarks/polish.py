@@ -26,7 +26,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=20_000)
     p.add_argument("--d", type=int, default=64)
     p.add_argument("--m", type=int, default=512)
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = p.parse_args()
     print(f"machine: {machine()}")

@@ -64,7 +64,7 @@ def polish_network(
     loss: RefitLoss = "squared",
     l2: float = 1e-6,
     rescale: bool = True,
-    chunk_size: int = 64,
+    chunk_size: int | None = None,
 ) -> PolishReport:
     """Polish hidden ``layers`` in place, refit the last layer by convex optimisation, then rescale.
 
