@@ -109,7 +109,7 @@ class PolishingCallback(Callback):
         if not self.history:
             return ""
         h = self.history[-1]
-        return f"{self.monitor} {h['metric_before']:.4f} -> {h['metric_after']:.4f}, {'kept' if h['accepted'] else 'undone'}"
+        return f"{self.monitor} {h['metric_before']:.4g} -> {h['metric_after']:.4g}, {'kept' if h['accepted'] else 'undone'}"
 
     # -- private methods compute ----------------------------------------------------------------
     def _loss(self, pl_module: pl.LightningModule) -> RefitLoss:
