@@ -1,7 +1,15 @@
 import subprocess
 import sys
 
-CORE = ["lightning_poly", "lightning_poly.nn", "lightning_poly.data", "lightning_poly.plotting"]
+CORE = [
+    "lightning_poly",
+    "lightning_poly.nn",
+    "lightning_poly.data",
+    "lightning_poly.geometry",
+    "lightning_poly.algorithms",
+    "lightning_poly.solvers",
+    "lightning_poly.plotting",
+]
 
 
 def test_core_imports_without_lightning() -> None:

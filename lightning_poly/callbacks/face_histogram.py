@@ -11,7 +11,8 @@ from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.callbacks import Callback
 
 from lightning_poly._validation import check_choice, check_int, check_positive
-from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, _architecture, count_region_faces
+from lightning_poly.callbacks._history import HistoryState
+from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, count_region_faces, network_architecture
 from lightning_poly.geometry.regions import enumerate_regions, sample_box
 from lightning_poly.logging import log_figure, log_histogram
 from lightning_poly.nn.relu_network import get_relu_network
@@ -22,7 +23,7 @@ __all__ = ["FaceHistogramCallback"]
 PointSource = Literal["uniform", "train"]
 
 
-class FaceHistogramCallback(Callback):
+class FaceHistogramCallback(HistoryState, Callback):
     """Histogram of the faces of the network's linear regions at fit start, during and at fit end.
 
     The work is :func:`lightning_poly.geometry.face_histogram`, split in two: the regions are found
@@ -107,12 +108,6 @@ class FaceHistogramCallback(Callback):
         if self.at_fit_end:
             self._run(trainer, pl_module, "fit_end")
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"history": [dict(h) for h in self.history]}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.history = [dict(h) for h in state_dict.get("history", [])]
-
     def summary(self) -> str:
         """One line for the CLI's run summary."""
         if self.last is None:
@@ -139,7 +134,7 @@ class FaceHistogramCallback(Callback):
     def _compute(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> FaceHistogram:
         t0 = time.perf_counter()
         net = get_relu_network(pl_module)
-        d, widths, zero_bias = _architecture(net)
+        d, widths, zero_bias = network_architecture(net)
         device = pl_module.device
         pts = self._points(trainer, d, device)
         regions = enumerate_regions(net, pts, self.box)

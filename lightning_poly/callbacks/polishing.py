@@ -13,6 +13,7 @@ from pytorch_lightning.callbacks import Callback
 
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.algorithms.polish_network import PolishReport, polish_network
+from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.logging import log_table
 from lightning_poly.nn.relu_network import get_relu_network, linear_layers
 from lightning_poly.solvers.refit import RefitLoss
@@ -23,7 +24,7 @@ Monitor = Literal["val_loss", "val_acc", "train_loss", "train_acc"]
 _LOSS_OF_MODULE = {"bce": "logistic", "cross_entropy": "cross_entropy", "mse": "squared"}
 
 
-class PolishingCallback(Callback):
+class PolishingCallback(HistoryState, Callback):
     """Polishing (wedge-products paper, Section 4.1) as a callback: the work is
     :func:`lightning_poly.algorithms.polish_network`.
 
@@ -98,12 +99,6 @@ class PolishingCallback(Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.at_fit_end:
             self._polish(trainer, pl_module, "fit_end")
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"history": [dict(h) for h in self.history]}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.history = [dict(h) for h in state_dict.get("history", [])]
 
     def summary(self) -> str:
         if not self.history:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Literal
 
@@ -68,7 +69,7 @@ def validate_xy(x: torch.Tensor, y: torch.Tensor, task: TaskType, name: str = "d
             raise ValueError(f"{name}: classification needs at least two classes, got only {classes}")
 
 
-class TensorDataModule(pl.LightningDataModule):
+class TensorDataModule(pl.LightningDataModule, ABC):
     """Serve ``(x, y)`` tensors with seeded train/val/test splits.
 
     Subclasses implement :meth:`load` (called in ``setup`` on every process) to return the full
@@ -109,9 +110,9 @@ class TensorDataModule(pl.LightningDataModule):
         self.data_test: TensorDataset | None = None
 
     # -- to implement -------------------------------------------------------------------------
+    @abstractmethod
     def load(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the full ``(x, y)`` (the training pool when :meth:`load_test` is given)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement `load()`")  # pragma: no cover
 
     def load_test(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Return a separate test split, or ``None`` to cut one off with ``test_fraction``."""

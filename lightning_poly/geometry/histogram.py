@@ -17,7 +17,7 @@ from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_face
 from lightning_poly.geometry.regions import Regions, enumerate_regions, region_hrep, sample_box
 from lightning_poly.nn.relu_network import linear_layers
 
-__all__ = ["FaceHistogram", "FaceMethod", "count_region_faces", "face_histogram"]
+__all__ = ["FaceHistogram", "FaceMethod", "count_region_faces", "face_histogram", "network_architecture"]
 
 FaceMethod = Literal["auto", "reference", "qhull", "clarkson", "estimate"]
 
@@ -125,7 +125,8 @@ class FaceHistogram:
         return cls(**torch.load(path, weights_only=True))
 
 
-def _architecture(model: nn.Module) -> tuple[int, list[int], bool]:
+def network_architecture(model: nn.Module) -> tuple[int, list[int], bool]:
+    """``(input_dim, hidden_widths, zero_bias)`` of a ReLU MLP."""
     layers = linear_layers(model)
     zero_bias = all(lin.bias is None or bool((lin.bias == 0).all()) for lin in layers[:-1])
     return layers[0].in_features, [lin.out_features for lin in layers[:-1]], zero_bias
@@ -210,7 +211,7 @@ def face_histogram(
         (True, True, True)
     """
     check_positive("box", box)
-    d, widths, zero_bias = _architecture(model)
+    d, widths, zero_bias = network_architecture(model)
     t0 = time.perf_counter()
     device = next(model.parameters()).device
     if points is None:

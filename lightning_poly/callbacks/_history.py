@@ -1,0 +1,20 @@
+"""Checkpointed history shared by the suite's callbacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HistoryState:
+    """A list of plain records that survives checkpoint resume (``state_dict``/``load_state_dict``).
+
+    Older checkpoints without the key load as an empty history.
+    """
+
+    history: list[dict[str, Any]]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": [dict(h) for h in self.history]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = [dict(h) for h in state_dict.get("history", [])]
