@@ -151,3 +151,21 @@ def test_theorem8_bound_on_all_regions_and_sampling_bias() -> None:
         assert mean <= 2 * d + 1, (d, n, mean)
         # sampling over-represents large regions, which have more faces
         assert h.mean >= mean - 1e-9
+
+
+def test_cross_section_colours_each_pixel_with_its_regions_face_count() -> None:
+    from lightning_poly.geometry.cross_section import cross_section
+    from lightning_poly.geometry.regions import activation_patterns
+
+    torch.manual_seed(0)
+    net = ReLUMLP([3, 10, 6, 1], bias_value=0.05).double()
+    cs = cross_section(net, resolution=30)
+    ss, tt = torch.meshgrid(cs.s, cs.t, indexing="xy")
+    pts = torch.stack([ss.flatten(), tt.flatten(), torch.zeros(900, dtype=torch.float64)], 1)
+    pats = activation_patterns(net, pts)
+    for i in (0, 123, 456, 899):
+        a, b = region_hrep(net, pats[i : i + 1])
+        assert int(count_facets(a, b, "reference").counts[0]) == int(cs.faces.flatten()[i])
+    # pixels in the same region share the region index and the count
+    same = (pats[:, None, :] == pats[None, :, :]).all(-1)
+    assert torch.equal(same, cs.region.flatten()[:, None] == cs.region.flatten()[None, :])
