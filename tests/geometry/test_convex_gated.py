@@ -1,0 +1,77 @@
+import math
+
+import pytest
+import torch
+
+from lightning_poly.data import alternating_circle, spiral
+from lightning_poly.geometry.cones import (
+    cones_2d,
+    data_gates,
+    gaussian_gates,
+    ntk_gram,
+    ntk_gram_finite,
+    smallest_eigenvalue,
+)
+from lightning_poly.nn.gated import GatedReLU, augment
+from lightning_poly.solvers.gated_lasso import duality_gap, gated_lasso_cvxpy, gated_lasso_fista
+
+
+def test_ntk_gram_closed_form_matches_monte_carlo() -> None:
+    x, _ = spiral(10, seed=0)
+    x = x.double() + 0.05
+    v = gaussian_gates(200_000, 2, seed=1)
+    assert torch.allclose(ntk_gram_finite(x, v), ntk_gram(x), atol=3e-3)
+
+
+def test_theorem_4_2_one_gate_per_cone_with_its_measure() -> None:
+    for n in (8, 12, 15):
+        # the alternating-circle points in float64, radii varied so that H has full structure
+        k = torch.arange(1, n + 1, dtype=torch.float64)
+        x = torch.stack([torch.cos(2 * k * math.pi / n), torch.sin(2 * k * math.pi / n)], 1)
+        x = x * torch.linspace(0.5, 1.5, n, dtype=torch.float64)[:, None]
+        assert torch.allclose(x.float() / x.norm(dim=1, keepdim=True).float(), alternating_circle(n)[0], atol=1e-6)
+        gates, measure = cones_2d(x)
+        assert len(gates) <= 4 * n  # Lemma 3.2 with d = 2
+        assert math.isclose(float(measure.sum()), 1.0, abs_tol=1e-12)
+        h, hdis = ntk_gram(x), ntk_gram_finite(x, gates, measure)
+        assert float((h - hdis).abs().max()) < 1e-12
+        assert smallest_eigenvalue(h) == pytest.approx(smallest_eigenvalue(hdis), abs=1e-12)
+
+
+def test_gated_network_and_bad_gates() -> None:
+    x = torch.randn(6, 2, dtype=torch.float64)
+    v = data_gates(torch.randn(20, 3, dtype=torch.float64), 4)
+    net = GatedReLU(v.float(), out_features=2, bias=True).double()
+    with torch.no_grad():
+        net.weight.normal_()
+    xt = augment(x, True)
+    manual = torch.tensor(
+        [
+            [sum(float(xt[i] @ net.weight[k, j]) * float(xt[i] @ v[j] > 0) for j in range(4)) for k in range(2)]
+            for i in range(6)
+        ],
+        dtype=torch.float64,
+    )  # per-sample, per-neuron loop
+    assert torch.allclose(net(x).detach(), manual, atol=1e-5)
+    with pytest.raises(ValueError, match=r"rows \[1\] are all zero"):
+        GatedReLU(torch.tensor([[1.0, 0.0], [0.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"`gates` must have shape \(m, d\)"):
+        GatedReLU(torch.zeros(3))
+    with pytest.raises(ValueError, match="inputs must have 2 features"):
+        GatedReLU(torch.ones(2, 3))(torch.zeros(4, 5))
+
+
+def test_fista_reaches_the_cvxpy_optimum_and_the_certificate_goes_to_zero() -> None:
+    g = torch.Generator().manual_seed(0)
+    x = augment(torch.randn(80, 4, generator=g, dtype=torch.float64), True)
+    y = torch.relu(x @ torch.randn(5, generator=g, dtype=torch.float64)) + 0.1 * torch.randn(
+        80, generator=g, dtype=torch.float64
+    )
+    mask = (x @ gaussian_gates(12, 5, seed=3).T > 0).double()
+    ref = gated_lasso_cvxpy(x, mask, y, lam=0.02)
+    gaps = [gated_lasso_fista(x, mask, y, 0.02, rel_gap=tol).rel_gap for tol in (1e-2, 1e-4, 1e-7)]
+    assert gaps[0] <= 1e-2 and gaps[1] <= 1e-4 and gaps[2] <= 1e-7
+    sol = gated_lasso_fista(x, mask, y, 0.02, rel_gap=1e-9)
+    assert sol.objective == pytest.approx(ref.objective, rel=1e-6)
+    p, d = duality_gap(x, mask, y, ref.weight, 0.02)
+    assert d <= sol.objective + 1e-12 and p >= sol.objective - 1e-7
