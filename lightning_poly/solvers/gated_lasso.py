@@ -21,7 +21,14 @@ import torch
 
 from lightning_poly._validation import check_int, check_positive
 
-__all__ = ["LassoSolution", "duality_gap", "gated_lasso_cvxpy", "gated_lasso_fista", "gated_lasso_objective"]
+__all__ = [
+    "LassoSolution",
+    "duality_gap",
+    "gated_lasso_admm",
+    "gated_lasso_cvxpy",
+    "gated_lasso_fista",
+    "gated_lasso_objective",
+]
 
 
 @dataclass
@@ -165,3 +172,70 @@ def gated_lasso_cvxpy(
     return LassoSolution(
         w, float(prob.value), (p - dval) / max(abs(p), 1e-300), 0, time.perf_counter() - t0, str(prob.status)
     )
+
+
+def gated_lasso_admm(
+    x: torch.Tensor,
+    mask: torch.Tensor,
+    y: torch.Tensor,
+    lam: float,
+    rel_gap: float = 1e-4,
+    max_iter: int = 5000,
+    rho: float | None = None,
+    check_every: int = 5,
+) -> LassoSolution:
+    r"""ADMM for the group lasso with the linear system solved through the ``n x n`` Woodbury form.
+
+    The smooth step needs :math:`(A^\top A / n + \rho I)^{-1}`, with :math:`A W = \sum_j D_j \tilde X w_j`.
+    Since :math:`A A^\top = (\tilde X \tilde X^\top) \odot (M M^\top)` (``M`` the gate pattern), one
+    Cholesky factor of the ``n x n`` matrix :math:`n\rho I + A A^\top` serves every iteration
+    (:math:`(\rho I + A^\top A/n)^{-1} b = (b - A^\top (n\rho I + AA^\top)^{-1} A b)/\rho`). The penalty
+    :math:`\rho` is rebalanced from the residuals (Boyd et al. 2011, §3.4.1), refactoring when it
+    changes. Stops on the same certified relative duality gap as :func:`gated_lasso_fista`,
+    evaluated at the sparse iterate.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(50, 3, generator=g, dtype=torch.float64); y = torch.randn(50, generator=g, dtype=torch.float64)
+        >>> mask = (x @ torch.randn(3, 8, generator=g, dtype=torch.float64) > 0).double()
+        >>> gated_lasso_admm(x, mask, y, lam=0.05, rel_gap=1e-8).rel_gap <= 1e-8
+        True
+    """
+    check_positive("lam", lam)
+    check_positive("rel_gap", rel_gap)
+    t0 = time.perf_counter()
+    n, d = x.shape
+    m = mask.shape[1]
+    gram = (x @ x.T) * (mask @ mask.T)  # A A^T
+    rho = float(rho) if rho is not None else max(lam, 1e-8) * 10
+
+    def factor(r: float) -> torch.Tensor:
+        return torch.linalg.cholesky(gram + n * r * torch.eye(n, dtype=x.dtype, device=x.device))
+
+    chol = factor(rho)
+    aty = _adjoint(x, mask, y) / n
+    w = torch.zeros(m, d, dtype=x.dtype, device=x.device)
+    z, u = w.clone(), w.clone()
+    gap, it = float("inf"), 0
+    for it in range(1, max_iter + 1):
+        b = aty + rho * (z - u)
+        ab = _apply(x, mask, b)
+        w = (b - _adjoint(x, mask, torch.cholesky_solve(ab[:, None], chol)[:, 0])) / rho
+        z_old = z
+        v = w + u
+        z = v * (1 - (lam / rho) / v.norm(dim=1, keepdim=True).clamp_min(1e-300)).clamp_min(0)
+        u = u + w - z
+        if it % check_every == 0:
+            p, dval = duality_gap(x, mask, y, z, lam)
+            gap = (p - dval) / max(abs(p), 1e-300)
+            if gap <= rel_gap:
+                break
+            r_norm, s_norm = float((w - z).norm()), float(rho * (z - z_old).norm())
+            if r_norm > 10 * s_norm or s_norm > 10 * r_norm:
+                scale = 2.0 if r_norm > s_norm else 0.5
+                rho *= scale
+                u /= scale
+                chol = factor(rho)
+    p, dval = duality_gap(x, mask, y, z, lam)
+    gap = (p - dval) / max(abs(p), 1e-300)
+    return LassoSolution(z, p, gap, it, time.perf_counter() - t0, "optimal" if gap <= rel_gap else "max_iter")

@@ -13,7 +13,7 @@ from lightning_poly.geometry.cones import (
     smallest_eigenvalue,
 )
 from lightning_poly.nn.gated import GatedReLU, augment
-from lightning_poly.solvers.gated_lasso import duality_gap, gated_lasso_cvxpy, gated_lasso_fista
+from lightning_poly.solvers.gated_lasso import duality_gap, gated_lasso_admm, gated_lasso_cvxpy, gated_lasso_fista
 
 
 def test_ntk_gram_closed_form_matches_monte_carlo() -> None:
@@ -75,3 +75,20 @@ def test_fista_reaches_the_cvxpy_optimum_and_the_certificate_goes_to_zero() -> N
     assert sol.objective == pytest.approx(ref.objective, rel=1e-6)
     p, d = duality_gap(x, mask, y, ref.weight, 0.02)
     assert d <= sol.objective + 1e-12 and p >= sol.objective - 1e-7
+
+
+def test_admm_matches_cvxpy_and_bad_solver_is_named() -> None:
+    g = torch.Generator().manual_seed(2)
+    x = augment(torch.randn(120, 5, generator=g, dtype=torch.float64), True)
+    y = torch.relu(x @ torch.randn(6, generator=g, dtype=torch.float64))
+    mask = (x @ gaussian_gates(30, 6, seed=4).T > 0).double()
+    ref = gated_lasso_cvxpy(x, mask, y, lam=0.05)
+    sol = gated_lasso_admm(x, mask, y, lam=0.05, rel_gap=1e-8)
+    assert sol.rel_gap <= 1e-8
+    assert sol.objective == pytest.approx(ref.objective, rel=1e-6)
+    # the sparse iterate: groups the optimum switches off are exactly zero
+    off = sol.weight.norm(dim=1) == 0
+    assert int(off.sum()) >= 1
+    assert float(ref.weight.norm(dim=1)[off].max()) < 1e-5
+    with pytest.raises(RuntimeError, match="is not installed"):
+        gated_lasso_cvxpy(x, mask, y, lam=1e-3, solver="MOSEK")
