@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine
 
 from lightning_poly.nn.gated import GatedReLU, augment
-from lightning_poly.solvers.gated_lasso import gated_lasso_admm, gated_lasso_cvxpy  # noqa: E402
+from lightning_poly.solvers.gated_lasso import gated_lasso_admm, gated_lasso_cvxpy
 
 
 def main() -> None:
