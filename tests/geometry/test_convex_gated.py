@@ -92,3 +92,37 @@ def test_admm_matches_cvxpy_and_bad_solver_is_named() -> None:
     assert float(ref.weight.norm(dim=1)[off].max()) < 1e-5
     with pytest.raises(RuntimeError, match="is not installed"):
         gated_lasso_cvxpy(x, mask, y, lam=1e-3, solver="MOSEK")
+
+
+def test_conversions_keep_predictions() -> None:
+    from torch import nn
+
+    from lightning_poly.nn.convert import gated_to_relu, relu_to_gated
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 9), nn.ReLU(), nn.Linear(9, 2)).double()
+    x = torch.randn(50, 3, dtype=torch.float64)
+    gated = relu_to_gated(net).double()
+    assert torch.allclose(gated(x), net(x), atol=1e-10)  # exact for all x (Theorem 3.1)
+    back = gated_to_relu(gated, x).double()
+    assert back[0].out_features == 2 * 2 * gated.n_gates
+    assert torch.allclose(back(x), net(x), atol=1e-8)  # exact on the training points
+    with pytest.raises(ValueError, match="lies on gate"):
+        gated_to_relu(GatedReLU(torch.tensor([[1.0, 0.0, 0.0]]), bias=True), torch.tensor([[0.0, 5.0]]))
+
+
+def test_margin_socp_on_the_cube_and_bad_labels() -> None:
+    from lightning_poly.data import cube_parity
+    from lightning_poly.solvers.margin import ntk_margin
+
+    x, y = cube_parity(signed=True)
+    x = x.double()
+    # Theorem 7.3: gates orthogonal to data points (cones of measure zero) classify all 8 points
+    gates = data_gates(x, 64, seed=0)
+    gamma, w = ntk_margin(x, y.double(), gates)
+    assert gamma > 0
+    assert bool((w.norm(dim=1) <= 1 + 1e-6).all())
+    act = (x @ gates.T > 0).double() / len(gates)
+    assert float((y.double() * (act * (x @ w.T)).sum(1)).min()) == pytest.approx(gamma, abs=1e-6)
+    with pytest.raises(ValueError, match=r"labels for the margin must be in \{-1, \+1\}"):
+        ntk_margin(x, (y > 0).double(), gates)
