@@ -1,5 +1,6 @@
 """LightningModules (thin: losses, metrics, logging)."""
 
+from lightning_poly.modules.gated_relu import ConvexGatedReLUModule
 from lightning_poly.modules.mlp import LossName, ReLUMLPModule
 
-__all__ = ["LossName", "ReLUMLPModule"]
+__all__ = ["ConvexGatedReLUModule", "LossName", "ReLUMLPModule"]

@@ -1,0 +1,61 @@
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from lightning_poly.datamodules import ArrayDataModule
+from lightning_poly.modules import ConvexGatedReLUModule
+from lightning_poly.nn.gated import augment
+from lightning_poly.solvers.gated_lasso import gated_lasso_cvxpy
+
+
+def _data() -> ArrayDataModule:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(100, 3, generator=g)
+    y = torch.relu(x @ torch.tensor([1.0, -2.0, 0.5])) + 0.1 * torch.randn(100, generator=g)
+    return ArrayDataModule(x, y, task="regression", val_fraction=0.0, batch_size=0)
+
+
+def test_proximal_training_reaches_the_cvxpy_optimum_and_the_certificate_goes_to_zero(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dm = _data()
+    model = ConvexGatedReLUModule(input_dim=3, n_gates=20, lam=0.1, optimizer="proximal")
+    history: list[dict] = []
+
+    class Record(pl.Callback):  # the module logs after the callbacks' epoch-end hooks: read them next
+        def _read(self, trainer):  # type: ignore[no-untyped-def]
+            got = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("certificate")}
+            if got:
+                history.append(got)
+
+        def on_train_epoch_start(self, trainer, pl_module):  # type: ignore[no-untyped-def]
+            self._read(trainer)
+
+        def on_train_end(self, trainer, pl_module):  # type: ignore[no-untyped-def]
+            self._read(trainer)
+
+    trainer = pl.Trainer(max_epochs=1500, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, callbacks=[Record()], default_root_dir=tmp_path)  # fmt: skip
+    trainer.fit(model, dm)
+    gaps = [h["certificate/rel_gap"] for h in history]
+    assert gaps[-1] < 1e-4 and gaps[-1] < gaps[0] / 1000  # float32 weights: ~1e-5 is the floor
+    assert history[-1]["certificate/prox_residual"] < 1e-3 * history[0]["certificate/prox_residual"]
+    x, y = dm.train_tensors()
+    xt = augment(x.double(), True)
+    mask = (xt @ model.net.gates.double().T > 0).double()
+    ref = gated_lasso_cvxpy(xt, mask, y.double(), 0.1)
+    assert history[-1]["certificate/objective"] == pytest.approx(ref.objective, rel=1e-4)
+    assert history[-1]["certificate/objective"] >= ref.objective * (1 - 1e-9)  # never below the optimum
+
+
+def test_adam_and_data_gates_and_bad_arguments(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dm = _data()
+    model = ConvexGatedReLUModule(input_dim=3, n_gates=16, gates="data", lam=1e-3, optimizer="adam")
+    pl.Trainer(max_epochs=5, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+               default_root_dir=tmp_path).fit(model, dm)  # fmt: skip
+    x, _ = dm.train_tensors()
+    # data gates are orthogonal to d = 4 - 1 = 3 augmented training points each
+    ip = (augment(x.double(), True) @ model.net.gates.double().T).abs()
+    assert int((ip < 1e-5).sum(dim=0).min()) >= 3
+    with pytest.raises(ValueError, match="`loss` must be one of"):
+        ConvexGatedReLUModule(loss="hinge")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="`n_outputs` must be the number of classes"):
+        ConvexGatedReLUModule(loss="cross_entropy", n_outputs=1)
