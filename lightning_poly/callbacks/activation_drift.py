@@ -1,0 +1,93 @@
+"""Log how many ReLU activations change during training, and the empirical NTK's smallest eigenvalue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from lightning_fabric.utilities.exceptions import MisconfigurationException
+from pytorch_lightning.callbacks import Callback
+
+from lightning_poly._validation import check_int
+from lightning_poly.callbacks._history import HistoryState
+from lightning_poly.geometry.ntk_empirical import empirical_ntk
+from lightning_poly.geometry.regions import activation_patterns
+from lightning_poly.nn.relu_network import get_relu_network
+
+__all__ = ["ActivationDriftCallback"]
+
+
+class ActivationDriftCallback(HistoryState, Callback):
+    """Fraction of (point, neuron) activations that changed since fit start and since the last call.
+
+    NTK-convex paper, Section 3: changing activation patterns are the only source of non-convexity of
+    two-layer ReLU training; a run whose patterns stop changing trains a fixed gated (convex) network.
+    Every ``every_n_epochs`` epochs the patterns of all hidden neurons on the first ``max_points``
+    training points are compared with those at fit start and at the previous call, and the empirical
+    NTK's smallest eigenvalue :math:`\\lambda_W` on the first ``ntk_points`` points is logged
+    (``0`` disables it). Every rank computes the same numbers from the same data (no collective); rank
+    zero logs. The reference patterns are part of the checkpoint, so a resumed run measures drift from
+    the original fit start.
+
+    Example:
+        >>> ActivationDriftCallback(every_n_epochs=2).every_n_epochs
+        2
+    """
+
+    def __init__(self, every_n_epochs: int = 1, max_points: int = 2048, ntk_points: int = 128) -> None:
+        self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=1)
+        self.max_points = check_int("max_points", max_points, minimum=1)
+        self.ntk_points = check_int("ntk_points", ntk_points, minimum=0)
+        self.history: list[dict[str, Any]] = []
+        self.reference: torch.Tensor | None = None
+        self.previous: torch.Tensor | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        out = super().state_dict()
+        out["reference"], out["previous"] = self.reference, self.previous
+        return out
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        self.reference, self.previous = state_dict.get("reference"), state_dict.get("previous")
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        try:
+            get_relu_network(pl_module)
+        except TypeError as err:
+            raise MisconfigurationException(f"ActivationDriftCallback needs a ReLU network: {err}") from err
+        if not hasattr(trainer.datamodule, "train_tensors"):
+            raise MisconfigurationException("ActivationDriftCallback needs a data module with `train_tensors()`")
+
+    def _points(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> torch.Tensor:
+        x = trainer.datamodule.train_tensors()[0]  # type: ignore[union-attr]
+        return x[: self.max_points].flatten(1).to(pl_module.device)
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.reference is None:
+            pats = activation_patterns(get_relu_network(pl_module), self._points(trainer, pl_module)).cpu()
+            self.reference, self.previous = pats, pats
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if (trainer.current_epoch + 1) % self.every_n_epochs:
+            return
+        net = get_relu_network(pl_module)
+        x = self._points(trainer, pl_module)
+        pats = activation_patterns(net, x).cpu()
+        assert self.reference is not None and self.previous is not None
+        record: dict[str, Any] = {
+            "epoch": trainer.current_epoch,
+            "step": trainer.global_step,
+            "changed_since_start": float((pats != self.reference).double().mean()),
+            "changed_since_last": float((pats != self.previous).double().mean()),
+        }
+        if self.ntk_points:
+            h = empirical_ntk(net, x[: self.ntk_points].to(next(net.parameters()).dtype))
+            record["ntk_lambda_min"] = float(torch.linalg.eigvalsh(h).min())
+        self.previous = pats
+        self.history.append(record)
+        if trainer.is_global_zero:
+            scalars = {f"drift/{k}": float(v) for k, v in record.items() if k not in ("epoch", "step")}
+            for logger in trainer.loggers:
+                logger.log_metrics(scalars, step=trainer.global_step)
