@@ -126,3 +126,21 @@ def test_margin_socp_on_the_cube_and_bad_labels() -> None:
     assert float((y.double() * (act * (x @ w.T)).sum(1)).min()) == pytest.approx(gamma, abs=1e-6)
     with pytest.raises(ValueError, match=r"labels for the margin must be in \{-1, \+1\}"):
         ntk_margin(x, (y > 0).double(), gates)
+
+
+@pytest.mark.parametrize("eps", [0.2, 0.1])
+def test_margin_estimate_within_eps_of_the_exact_socp(eps: float) -> None:
+    from lightning_poly.algorithms.margin import estimate_margin
+    from lightning_poly.solvers.margin import ntk_margin
+
+    k = torch.arange(1, 9, dtype=torch.float64)
+    x = torch.stack([torch.cos(2 * k * math.pi / 8), torch.sin(2 * k * math.pi / 8)], 1)  # alternating circle
+    y = torch.tensor([(-1.0) ** i for i in range(1, 9)], dtype=torch.float64)
+    gates, measure = cones_2d(x)
+    exact, _ = ntk_margin(x, y, gates, measure)
+    est = estimate_margin(x, y, gates, measure, eps=eps)
+    assert (1 - eps) * exact <= est.gamma <= exact * (1 + 1e-6)
+    lo, hi = est.interval
+    assert lo <= exact * (1 + 1e-6) and exact <= hi * (1 + 1e-6)
+    with pytest.raises(ValueError, match="labels for the margin"):
+        estimate_margin(x, (y > 0).double(), gates)
