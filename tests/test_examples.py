@@ -48,3 +48,18 @@ def test_init_study_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
     out = capsys.readouterr().out
     assert "3-80-40-1 orthogonal" in out and "mean faces" in out
     assert len(list(tmp_path.glob("hist_*.png"))) == 8
+
+
+def test_alternating_circle_margin_is_theta_one_over_n() -> None:
+    from lightning_poly.geometry.cones import cones_2d
+    from lightning_poly.solvers.margin import ntk_margin
+
+    cg = _load("convex_gated")
+    products = []
+    for n in (8, 16, 32):
+        x, y = cg.circle_points(n)
+        gates, measure = cones_2d(x)
+        gamma, _ = ntk_margin(x, y, gates, measure)
+        products.append(n * gamma)
+    assert all(1.0 <= p <= 1.1 for p in products)  # gamma_X = Theta(1/n), here ~ 1/n
+    assert products[0] > products[1] > products[2]
