@@ -1,6 +1,7 @@
 """LightningModules (thin: losses, metrics, logging)."""
 
+from lightning_poly.modules.export import to_mlp_module
 from lightning_poly.modules.gated_relu import ConvexGatedReLUModule
 from lightning_poly.modules.mlp import LossName, ReLUMLPModule
 
-__all__ = ["ConvexGatedReLUModule", "LossName", "ReLUMLPModule"]
+__all__ = ["ConvexGatedReLUModule", "LossName", "ReLUMLPModule", "to_mlp_module"]

@@ -107,6 +107,10 @@ def test_conversions_keep_predictions() -> None:
     back = gated_to_relu(gated, x).double()
     assert back[0].out_features == 2 * 2 * gated.n_gates
     assert torch.allclose(back(x), net(x), atol=1e-8)  # exact on the training points
+    from lightning_poly.modules import to_mlp_module
+
+    module = to_mlp_module(back).double()
+    assert torch.allclose(module(x), net(x), atol=1e-8)  # exported to the suite's plain MLP module
     with pytest.raises(ValueError, match="lies on gate"):
         gated_to_relu(GatedReLU(torch.tensor([[1.0, 0.0, 0.0]]), bias=True), torch.tensor([[0.0, 5.0]]))
 
@@ -144,3 +148,24 @@ def test_margin_estimate_within_eps_of_the_exact_socp(eps: float) -> None:
     assert lo <= exact * (1 + 1e-6) and exact <= hi * (1 + 1e-6)
     with pytest.raises(ValueError, match="labels for the margin"):
         estimate_margin(x, (y > 0).double(), gates)
+
+
+def test_convex_relu_solution_maps_to_a_relu_network_with_the_same_objective() -> None:
+    from lightning_poly.solvers.convex_relu import convex_relu_cvxpy, patterns_from_gates, to_relu_network
+
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(40, 2, generator=g, dtype=torch.float64)
+    y = torch.sign(x[:, 0] * x[:, 1])
+    d, gates = patterns_from_gates(x, gaussian_gates(60, 3, seed=2))
+    assert len(torch.unique(d.T, dim=0)) == d.shape[1] == len(gates)
+    lam = 1e-3
+    sol = convex_relu_cvxpy(x, y, d, lam)
+    net = to_relu_network(sol)
+    xt = augment(x, True)
+    convex_pred = (d.double() * (xt @ (sol.u - sol.u_neg).T)).sum(1)
+    assert torch.allclose(net(x)[:, 0], convex_pred, atol=1e-5)  # cone constraints make them equal
+    w, a = net[0], net[2].weight[0]
+    nonconvex = 0.5 * ((net(x)[:, 0] - y) ** 2).mean() + lam / 2 * (
+        w.weight.pow(2).sum() + w.bias.pow(2).sum() + a.pow(2).sum()
+    )
+    assert float(nonconvex) == pytest.approx(sol.objective, rel=1e-4)
