@@ -169,3 +169,22 @@ def test_convex_relu_solution_maps_to_a_relu_network_with_the_same_objective() -
         w.weight.pow(2).sum() + w.bias.pow(2).sum() + a.pow(2).sum()
     )
     assert float(nonconvex) == pytest.approx(sol.objective, rel=1e-4)
+
+
+def test_convex_relu_module_holds_the_solution() -> None:
+    from lightning_poly.nn.convex_relu import ConvexReLU
+    from lightning_poly.solvers.convex_relu import convex_relu_cvxpy, patterns_from_gates, to_relu_network
+
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(30, 2, generator=g, dtype=torch.float64)
+    y = torch.sign(x[:, 0])
+    d, gates = patterns_from_gates(x, gaussian_gates(40, 3, seed=1))
+    sol = convex_relu_cvxpy(x, y, d, 1e-3)
+    net = ConvexReLU(gates)
+    with torch.no_grad():
+        net.u.copy_(sol.u)
+        net.u_neg.copy_(sol.u_neg)
+    assert float(net.cone_violation(x)) < 1e-6
+    assert torch.allclose(net(x), to_relu_network(sol)(x)[:, 0], atol=1e-5)
+    with pytest.raises(ValueError, match="non-zero rows"):
+        ConvexReLU(torch.zeros(2, 3))
