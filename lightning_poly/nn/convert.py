@@ -70,9 +70,14 @@ def gated_to_relu(gated: GatedReLU, x_train: torch.Tensor, margin: float = 2.0) 
     w = gated.weight.double() * gated.rho.double()[None, :, None]  # (k, m, d~)
     k, m, dg = w.shape
     sv = xt @ v.T  # (n, m)
-    if bool((sv == 0).any()):
-        bad = int((sv == 0).any(dim=0).nonzero()[0])
-        raise ValueError(f"a training point lies on gate {bad}'s hyperplane: no 2m-neuron network matches it there")
+    # points on (or within rounding of) a gate's hyperplane: alpha would be infinite or huge
+    on = sv.abs() <= 1e-9 * xt.norm(dim=1, keepdim=True) * v.norm(dim=1)[None, :]
+    if bool(on.any()):
+        bad = int(on.any(dim=0).nonzero()[0])
+        raise ValueError(
+            f"{int(on.sum())} (point, gate) pairs lie on a gate's hyperplane (first: gate {bad}); no 2m-neuron "
+            "network matches the gated one there (data gates pass through training points: use other gates)"
+        )
     sw = torch.einsum("nd,kmd->nkm", xt, w).abs()
     alpha = margin * (sw / sv.abs()[:, None, :]).amax(dim=(0, 1)).clamp_min(1e-12)  # (m,)
     # neurons (output c, gate j): w + alpha v with weight +1, alpha v with weight -1

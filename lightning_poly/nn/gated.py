@@ -59,15 +59,16 @@ class GatedReLU(nn.Module):
             raise ValueError(f"`gates` must be non-zero vectors; rows {zero[:5]} are all zero")
         check_int("out_features", out_features, minimum=1)
         self.bias = bool(bias)
-        self.register_buffer("gates", gates.detach().clone().float())
+        dtype = gates.dtype if gates.is_floating_point() else torch.get_default_dtype()
+        self.register_buffer("gates", gates.detach().clone().to(dtype))
         m, dg = gates.shape
-        self.weight = nn.Parameter(torch.zeros(out_features, m, dg))
+        self.weight = nn.Parameter(torch.zeros(out_features, m, dg, dtype=dtype))
         if rho is not None:
             if rho.shape != (m,) or bool((rho <= 0).any()):
                 raise ValueError(f"`rho` must be ({m},) positive weights, got shape {tuple(rho.shape)}")
-            self.register_buffer("rho", rho.detach().clone().float())
+            self.register_buffer("rho", rho.detach().clone().to(dtype))
         else:
-            self.register_buffer("rho", torch.ones(m))
+            self.register_buffer("rho", torch.ones(m, dtype=dtype))
 
     @property
     def n_gates(self) -> int:

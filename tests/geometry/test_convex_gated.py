@@ -111,7 +111,7 @@ def test_conversions_keep_predictions() -> None:
 
     module = to_mlp_module(back).double()
     assert torch.allclose(module(x), net(x), atol=1e-8)  # exported to the suite's plain MLP module
-    with pytest.raises(ValueError, match="lies on gate"):
+    with pytest.raises(ValueError, match="lie on a gate's hyperplane"):
         gated_to_relu(GatedReLU(torch.tensor([[1.0, 0.0, 0.0]]), bias=True), torch.tensor([[0.0, 5.0]]))
 
 
