@@ -59,3 +59,21 @@ def test_adam_and_data_gates_and_bad_arguments(tmp_path) -> None:  # type: ignor
         ConvexGatedReLUModule(loss="hinge")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="`n_outputs` must be the number of classes"):
         ConvexGatedReLUModule(loss="cross_entropy", n_outputs=1)
+
+
+@pytest.mark.parametrize(("loss", "k"), [("logistic", 1), ("cross_entropy", 3)])
+def test_classification_losses_drive_the_certificate_down(loss: str, k: int, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(90, 2, generator=g)
+    y = (torch.atan2(x[:, 1], x[:, 0]) > 0).long() if k == 1 else (torch.arange(90) % 3)
+    dm = ArrayDataModule(x, y, val_fraction=0.0, batch_size=0)
+    model = ConvexGatedReLUModule(input_dim=2, n_gates=12, loss=loss, n_outputs=k, lam=0.01)  # type: ignore[arg-type]
+    dm.setup()
+    trainer = pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, default_root_dir=tmp_path)  # fmt: skip
+    trainer.fit(model, dm)
+    start = model.certificate()["prox_residual"]
+    trainer = pl.Trainer(max_epochs=400, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, default_root_dir=tmp_path)  # fmt: skip
+    trainer.fit(model, dm)
+    assert model.certificate()["prox_residual"] < start / 20

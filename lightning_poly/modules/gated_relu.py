@@ -31,8 +31,8 @@ class ConvexGatedReLUModule(pl.LightningModule):
         loss: ``"squared"`` (the certificate's duality gap is defined for it), ``"logistic"``,
             ``"cross_entropy"``. n_outputs: outputs (classes for cross-entropy).
         lam: group-lasso weight. optimizer: ``"proximal"`` (GroupFISTA, full-batch recommended) or
-            ``"adam"`` (subgradient of the penalty). lr: step size; ``None``: 1/L of the squared loss
-            on the training split for ``proximal`` (1e-2 for Adam). seed: gate seed.
+            ``"adam"`` (subgradient of the penalty). lr: step size; ``None``: 1/L of the loss on the
+            training split for ``proximal`` (1e-2 for Adam). seed: gate seed.
 
     Example:
         >>> m = ConvexGatedReLUModule(input_dim=2, n_gates=8)
@@ -82,9 +82,10 @@ class ConvexGatedReLUModule(pl.LightningModule):
         if self.hparams["lr"] is None:
             if self.hparams["optimizer"] == "adam":
                 self._lr = 1e-2
-            else:  # 1/L of the mean squared loss; logistic/CE curvatures are smaller (<= 1/4, <= 1/2)
+            else:  # 1/L: squared loss L = ||A||^2/n; logistic and cross-entropy curvatures are <= 1/4, <= 1/2
                 mask = (xt @ self.net.gates.double().T > 0).double()
-                self._lr = 1.0 / lipschitz(xt, mask)
+                factor = {"squared": 1.0, "logistic": 4.0, "cross_entropy": 2.0}[self.hparams["loss"]]
+                self._lr = factor / lipschitz(xt, mask)
         else:
             self._lr = float(self.hparams["lr"])
 
