@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.geometry.cones import data_gates, gaussian_gates
 from lightning_poly.nn.gated import GatedReLU, augment
-from lightning_poly.solvers.gated_lasso import duality_gap, lipschitz
+from lightning_poly.solvers.gated_lasso import lipschitz, relative_gap
 from lightning_poly.solvers.proximal import GroupFISTA, group_prox
 
 __all__ = ["ConvexGatedReLUModule"]
@@ -144,9 +144,8 @@ class ConvexGatedReLUModule(pl.LightningModule):
         out_d: dict[str, float] = {"prox_residual": res}
         if self.hparams["loss"] == "squared" and w.shape[0] == 1 and self.hparams["lam"] > 0:
             # P(W) = 1/(2n)||r||^2 + lam sum ||w_j|| matches data_loss + penalty for one output
-            p, d = duality_gap(xt, mask, y.double(), w.detach()[0], self.hparams["lam"])
-            out_d["rel_gap"] = (p - d) / max(abs(p), 1e-300)
-            out_d["objective"] = p
+            p, gap = relative_gap(xt, mask, y.double(), w.detach()[0], self.hparams["lam"])
+            out_d["rel_gap"], out_d["objective"] = gap, p
         return out_d
 
     def configure_optimizers(self) -> Any:

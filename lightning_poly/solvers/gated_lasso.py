@@ -29,6 +29,7 @@ __all__ = [
     "gated_lasso_fista",
     "gated_lasso_objective",
     "lipschitz",
+    "relative_gap",
 ]
 
 
@@ -94,6 +95,14 @@ def duality_gap(
     return primal, dual
 
 
+def relative_gap(
+    x: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, w: torch.Tensor, lam: float
+) -> tuple[float, float]:
+    """``(P(W), (P(W) - D(u)) / |P(W)|)``: the objective and its certified relative duality gap."""
+    p, dval = duality_gap(x, mask, y, w, lam)
+    return p, (p - dval) / max(abs(p), 1e-300)
+
+
 def gated_lasso_fista(
     x: torch.Tensor,
     mask: torch.Tensor,
@@ -123,7 +132,7 @@ def gated_lasso_fista(
     m = mask.shape[1]
     step = 1.0 / lipschitz(x, mask)
     w = torch.zeros(m, d, dtype=x.dtype, device=x.device) if w0 is None else w0.clone()
-    z, t, prev_obj = w.clone(), 1.0, float("inf")
+    z, t = w.clone(), 1.0
     gap = float("inf")
     it = 0
     for it in range(1, max_iter + 1):
@@ -138,14 +147,10 @@ def gated_lasso_fista(
             z, t_new = w_new.clone(), 1.0
         w, t = w_new, t_new
         if it % check_every == 0:
-            p, dval = duality_gap(x, mask, y, w, lam)
-            gap = (p - dval) / max(abs(p), 1e-300)
-            prev_obj = p
+            _, gap = relative_gap(x, mask, y, w, lam)
             if gap <= rel_gap:
                 break
-    p, dval = duality_gap(x, mask, y, w, lam)
-    gap = (p - dval) / max(abs(p), 1e-300)
-    del prev_obj
+    p, gap = relative_gap(x, mask, y, w, lam)
     return LassoSolution(w, p, gap, it, time.perf_counter() - t0, "optimal" if gap <= rel_gap else "max_iter")
 
 
@@ -176,10 +181,8 @@ def gated_lasso_cvxpy(
     if prob.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         raise RuntimeError(f"gated group lasso not solved: status {prob.status!r} (expected 'optimal')")
     w = torch.as_tensor(np.asarray(W.value), dtype=torch.float64)
-    p, dval = duality_gap(x.double().cpu(), mask.double().cpu(), y.double().cpu(), w, lam)
-    return LassoSolution(
-        w, float(prob.value), (p - dval) / max(abs(p), 1e-300), 0, time.perf_counter() - t0, str(prob.status)
-    )
+    _, gap = relative_gap(x.double().cpu(), mask.double().cpu(), y.double().cpu(), w, lam)
+    return LassoSolution(w, float(prob.value), gap, 0, time.perf_counter() - t0, str(prob.status))
 
 
 def gated_lasso_admm(
@@ -234,8 +237,7 @@ def gated_lasso_admm(
         z = v * (1 - (lam / rho) / v.norm(dim=1, keepdim=True).clamp_min(1e-300)).clamp_min(0)
         u = u + w - z
         if it % check_every == 0:
-            p, dval = duality_gap(x, mask, y, z, lam)
-            gap = (p - dval) / max(abs(p), 1e-300)
+            _, gap = relative_gap(x, mask, y, z, lam)
             if gap <= rel_gap:
                 break
             r_norm, s_norm = float((w - z).norm()), float(rho * (z - z_old).norm())
@@ -244,6 +246,5 @@ def gated_lasso_admm(
                 rho *= scale
                 u /= scale
                 chol = factor(rho)
-    p, dval = duality_gap(x, mask, y, z, lam)
-    gap = (p - dval) / max(abs(p), 1e-300)
+    p, gap = relative_gap(x, mask, y, z, lam)
     return LassoSolution(z, p, gap, it, time.perf_counter() - t0, "optimal" if gap <= rel_gap else "max_iter")
