@@ -2,12 +2,14 @@
 
 from lightning_poly.nn.convert import gated_to_relu, relu_to_gated
 from lightning_poly.nn.convex_relu import ConvexReLU
+from lightning_poly.nn.cover_net import CoverNetwork
 from lightning_poly.nn.gated import GatedReLU
 from lightning_poly.nn.mlp import InitName, ReLUMLP, initialise_linear
 from lightning_poly.nn.relu_network import HasReLUNetwork, get_relu_network, linear_layers
 
 __all__ = [
     "ConvexReLU",
+    "CoverNetwork",
     "GatedReLU",
     "HasReLUNetwork",
     "InitName",

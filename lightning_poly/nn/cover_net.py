@@ -1,0 +1,113 @@
+r"""Three-layer polytope-cover networks (polytope-basis-covers paper, Equations (5), (6), (8)).
+
+Piece :math:`j` is :math:`T_j(x) = \lambda + \sum_k v_{jk}\,\sigma(w_{jk}^\top x + b_{jk})` with all
+:math:`v_{jk} < 0` (5); the network is :math:`N(x) = -\lambda/2 + \sum_j a_j \sigma(T_j(x))` with fixed
+signs :math:`a_j \in \{\pm 1\}` (6). When (7) holds, :math:`\{T_j = \lambda\}` are the polytopes of a
+cover (Theorem 3.7). Initialisation satisfies (8), :math:`v_{jk} < -\sqrt{\|w_{jk}\|^2 + b_{jk}^2}`, so
+gradient flow keeps :math:`v < 0` (the paper's implicit-bias argument); ``hard_sign=True`` enforces it
+after every optimiser step instead (:meth:`CoverNetwork.enforce_sign_`). Neurons are removed by a
+mask (a buffer), so shapes, optimisers and DDP stay valid; :meth:`CoverNetwork.export` builds the
+physically smaller ReLU MLP ``d -> sum_j m_j -> J -> 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from lightning_poly._validation import check_int, check_positive
+
+__all__ = ["CoverNetwork"]
+
+
+class CoverNetwork(nn.Module):
+    """``J`` convex pieces of ``m`` neurons each on ``d`` inputs, combined by fixed signs ``a``.
+
+    Args:
+        input_dim: ``d``. pieces: ``J``. width: ``m`` (neurons per piece). signs: ``a_j`` (default:
+            alternating +1, -1, ...). lam: :math:`\\lambda` (paper: 5). margin: (8) holds with
+            :math:`v = -(1 + \\text{margin})\\sqrt{\\|w\\|^2 + b^2}`. hard_sign: enforce :math:`v \\le -10^{-6}`.
+
+    Example:
+        >>> net = CoverNetwork(input_dim=2, pieces=2, width=4, seed=0)
+        >>> x = torch.randn(5, 2)
+        >>> torch.allclose(net(x), net.export()(x), atol=1e-5)
+        True
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        pieces: int,
+        width: int,
+        signs: Sequence[int] | None = None,
+        lam: float = 5.0,
+        margin: float = 0.1,
+        hard_sign: bool = False,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        check_int("input_dim", input_dim, minimum=1)
+        check_int("pieces", pieces, minimum=1)
+        check_int("width", width, minimum=1)
+        check_positive("lam", lam)
+        check_positive("margin", margin)
+        a = [1 - 2 * (j % 2) for j in range(pieces)] if signs is None else list(signs)
+        if len(a) != pieces or any(s not in (-1, 1) for s in a):
+            raise ValueError(f"`signs` must be {pieces} values in {{-1, +1}}, got {a}")
+        g = torch.Generator().manual_seed(int(seed))
+        w = torch.randn(pieces, width, input_dim, generator=g) / input_dim**0.5
+        b = torch.randn(pieces, width, generator=g) * 0.1
+        self.w = nn.Parameter(w)
+        self.b = nn.Parameter(b)
+        self.v = nn.Parameter(-(1 + margin) * (w.pow(2).sum(-1) + b.pow(2)).sqrt())
+        self.register_buffer("a", torch.tensor(a, dtype=torch.float32))
+        self.register_buffer("mask", torch.ones(pieces, width, dtype=torch.bool))
+        self.lam = float(lam)
+        self.hard_sign = bool(hard_sign)
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, J, m)`` first-layer activations :math:`\\sigma(w_{jk}^\\top x + b_{jk})` (masked)."""
+        z = torch.einsum("nd,jmd->njm", x.to(self.w), self.w) + self.b
+        return torch.relu(z) * self.mask
+
+    def pieces_out(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, J)`` values :math:`T_j(x)`."""
+        return self.lam + (self.hidden(x) * self.v).sum(dim=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (-self.lam / 2 + (torch.relu(self.pieces_out(x)) * self.a).sum(dim=1))[:, None]
+
+    def sign_lost(self) -> torch.Tensor:
+        """``(J, m)`` live neurons whose :math:`v_{jk} \\ge 0` (condition (5) violated)."""
+        return self.mask & (self.v.detach() >= 0)
+
+    @torch.no_grad()
+    def enforce_sign_(self, eps: float = 1e-6) -> None:
+        """Clamp :math:`v \\le -\\varepsilon` in place (the hard-constraint option)."""
+        self.v.clamp_(max=-eps)
+
+    def live_widths(self) -> list[int]:
+        return self.mask.sum(dim=1).tolist()
+
+    @torch.no_grad()
+    def export(self) -> nn.Sequential:
+        """The physically smaller ReLU MLP ``d -> sum_j m_j -> J -> 1`` of Equation (6) (live neurons only)."""
+        j_idx, k_idx = torch.nonzero(self.mask, as_tuple=True)
+        h = len(j_idx)
+        d, pieces = self.w.shape[2], self.w.shape[0]
+        net = nn.Sequential(
+            nn.Linear(d, max(h, 1)), nn.ReLU(), nn.Linear(max(h, 1), pieces), nn.ReLU(), nn.Linear(pieces, 1)
+        )
+        net[0].weight.zero_()
+        net[0].bias.zero_()
+        net[2].weight.zero_()
+        net[0].weight[:h] = self.w[j_idx, k_idx]
+        net[0].bias[:h] = self.b[j_idx, k_idx]
+        net[2].weight[j_idx, torch.arange(h)] = self.v[j_idx, k_idx]
+        net[2].bias.fill_(self.lam)
+        net[4].weight[0] = self.a
+        net[4].bias.fill_(-self.lam / 2)
+        return net
