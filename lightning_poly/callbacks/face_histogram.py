@@ -134,7 +134,7 @@ class FaceHistogramCallback(HistoryState, Callback):
     def _compute(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> FaceHistogram:
         t0 = time.perf_counter()
         net = get_relu_network(pl_module)
-        d, widths, zero_bias = network_architecture(net)
+        d = network_architecture(net)[0]
         device = pl_module.device
         pts = self._points(trainer, d, device)
         regions = enumerate_regions(net, pts, self.box)
@@ -147,13 +147,17 @@ class FaceHistogramCallback(HistoryState, Callback):
         packed[0, mine], packed[1, mine], packed[2, mine] = counts, ok.long(), rays
         if world > 1:  # every rank reaches this collective
             packed = trainer.strategy.reduce(packed.to(device), reduce_op="sum").cpu()
-        good = packed[1].bool()
-        return FaceHistogram(
-            counts=packed[0][good], weights=regions.counts.cpu()[good], exact=self.method != "estimate",
-            input_dim=d, hidden_widths=widths, zero_bias=zero_bias, box=self.box, n_points=len(pts),
-            method=self.method, rays=packed[2][good] if self.method == "estimate" else None,
-            n_degenerate=int((~good).sum()), seconds=time.perf_counter() - t0,
-        )  # fmt: skip
+        return FaceHistogram.from_counts(
+            net,
+            regions.counts,
+            packed[0],
+            packed[1].bool(),
+            packed[2],
+            self.box,
+            self.method,
+            len(pts),
+            time.perf_counter() - t0,
+        )
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
         was_training = pl_module.training

@@ -92,6 +92,29 @@ class FaceHistogram:
         """The mean-faces bound of Theorems 8-10 that applies to the architecture, if any."""
         return applicable_mean_faces_bound(self.input_dim, self.hidden_widths, self.zero_bias)
 
+    @classmethod
+    def from_counts(
+        cls,
+        model: nn.Module,
+        region_counts: torch.Tensor,
+        counts: torch.Tensor,
+        ok: torch.Tensor,
+        rays: torch.Tensor,
+        box: float,
+        method: str,
+        n_points: int,
+        seconds: float,
+        notes: list[str] | None = None,
+    ) -> FaceHistogram:
+        """Assemble the result from per-region face counts (regions with ``ok`` false are left out)."""
+        d, widths, zero_bias = network_architecture(model)
+        return cls(
+            counts=counts[ok], weights=region_counts.cpu()[ok], exact=method != "estimate", input_dim=d,
+            hidden_widths=widths, zero_bias=zero_bias, box=float(box), n_points=int(n_points), method=method,
+            rays=rays[ok] if method == "estimate" else None, n_degenerate=int((~ok).sum()),
+            notes=list(notes or []), seconds=seconds,
+        )  # fmt: skip
+
     def histogram(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(faces, regions)``: each face count from 0 to the maximum and how many regions have it."""
         n = torch.bincount(self.counts.long(), minlength=self.max + 1)
@@ -211,7 +234,7 @@ def face_histogram(
         (True, True, True)
     """
     check_positive("box", box)
-    d, widths, zero_bias = network_architecture(model)
+    d = network_architecture(model)[0]
     t0 = time.perf_counter()
     device = next(model.parameters()).device
     if points is None:
@@ -225,18 +248,6 @@ def face_histogram(
         )
     regions = enumerate_regions(model, points.to(device), box)
     counts, ok, rays, notes = count_region_faces(model, regions, box, method, None, patience, max_rays, seed)
-    return FaceHistogram(
-        counts=counts[ok],
-        weights=regions.counts.cpu()[ok],
-        exact=method != "estimate",
-        input_dim=d,
-        hidden_widths=widths,
-        zero_bias=zero_bias,
-        box=float(box),
-        n_points=int(points.shape[0]),
-        method=method,
-        rays=rays[ok] if method == "estimate" else None,
-        n_degenerate=int((~ok).sum()),
-        notes=notes,
-        seconds=time.perf_counter() - t0,
+    return FaceHistogram.from_counts(
+        model, regions.counts, counts, ok, rays, box, method, len(points), time.perf_counter() - t0, notes
     )

@@ -27,7 +27,9 @@ __all__ = [
     "gated_lasso_admm",
     "gated_lasso_cvxpy",
     "gated_lasso_fista",
+    "gated_adjoint",
     "gated_lasso_objective",
+    "gated_output",
     "lipschitz",
     "relative_gap",
 ]
@@ -45,12 +47,14 @@ class LassoSolution:
     status: str = "optimal"
 
 
-def _apply(x: torch.Tensor, mask: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+def gated_output(x: torch.Tensor, mask: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """:math:`A W = \\sum_j D_j \tilde X w_j`: ``(n,)`` outputs for gate pattern ``mask`` ``(n, m)`` and ``w`` ``(m, d)``."""
     return (mask * (x @ w.T)).sum(dim=1)
 
 
-def _adjoint(x: torch.Tensor, mask: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    return (mask * u[:, None]).T @ x  # (m, d)
+def gated_adjoint(x: torch.Tensor, mask: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """:math:`A^\top u`: ``(m, d)``, rows :math:`\tilde X^\top D_j u`."""
+    return (mask * u[:, None]).T @ x
 
 
 def lipschitz(x: torch.Tensor, mask: torch.Tensor, iters: int = 30) -> float:
@@ -61,14 +65,14 @@ def lipschitz(x: torch.Tensor, mask: torch.Tensor, iters: int = 30) -> float:
         mask.shape[1], d, dtype=x.dtype, device=x.device, generator=torch.Generator(device=x.device).manual_seed(0)
     )
     for _ in range(iters):
-        v = _adjoint(x, mask, _apply(x, mask, v))
+        v = gated_adjoint(x, mask, gated_output(x, mask, v))
         v = v / v.norm()
-    return float(_apply(x, mask, v).norm() ** 2) / n * 1.05
+    return float(gated_output(x, mask, v).norm() ** 2) / n * 1.05
 
 
 def gated_lasso_objective(x: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, w: torch.Tensor, lam: float) -> float:
     """:math:`P(W)` above (``mask`` is the ``(n, m)`` gate pattern, ``x`` already augmented)."""
-    r = _apply(x, mask, w) - y
+    r = gated_output(x, mask, w) - y
     return float(0.5 * (r @ r) / len(y) + lam * w.norm(dim=1).sum())
 
 
@@ -86,9 +90,9 @@ def duality_gap(
         True
     """
     n = len(y)
-    r = _apply(x, mask, w) - y
+    r = gated_output(x, mask, w) - y
     u = r / n
-    scale = min(1.0, lam / max(float(_adjoint(x, mask, u).norm(dim=1).max()), 1e-300))
+    scale = min(1.0, lam / max(float(gated_adjoint(x, mask, u).norm(dim=1).max()), 1e-300))
     u = u * scale
     primal = float(0.5 * (r @ r) / n + lam * w.norm(dim=1).sum())
     dual = float(-0.5 * n * (u @ u) - u @ y)
@@ -136,7 +140,7 @@ def gated_lasso_fista(
     gap = float("inf")
     it = 0
     for it in range(1, max_iter + 1):
-        grad = _adjoint(x, mask, _apply(x, mask, z) - y) / n
+        grad = gated_adjoint(x, mask, gated_output(x, mask, z) - y) / n
         cand = z - step * grad
         norms = cand.norm(dim=1, keepdim=True)
         w_new = cand * (1 - step * lam / norms.clamp_min(1e-300)).clamp_min(0)
@@ -224,14 +228,14 @@ def gated_lasso_admm(
         return torch.linalg.cholesky(gram + n * r * torch.eye(n, dtype=x.dtype, device=x.device))
 
     chol = factor(rho)
-    aty = _adjoint(x, mask, y) / n
+    aty = gated_adjoint(x, mask, y) / n
     w = torch.zeros(m, d, dtype=x.dtype, device=x.device)
     z, u = w.clone(), w.clone()
     gap, it = float("inf"), 0
     for it in range(1, max_iter + 1):
         b = aty + rho * (z - u)
-        ab = _apply(x, mask, b)
-        w = (b - _adjoint(x, mask, torch.cholesky_solve(ab[:, None], chol)[:, 0])) / rho
+        ab = gated_output(x, mask, b)
+        w = (b - gated_adjoint(x, mask, torch.cholesky_solve(ab[:, None], chol)[:, 0])) / rho
         z_old = z
         v = w + u
         z = v * (1 - (lam / rho) / v.norm(dim=1, keepdim=True).clamp_min(1e-300)).clamp_min(0)
