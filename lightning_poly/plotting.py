@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-__all__ = ["grid_2d", "plot_decision_regions"]
+__all__ = ["grid_2d", "plot_cover", "plot_decision_regions"]
 
 
 def grid_2d(
@@ -111,4 +111,78 @@ def plot_cross_section(section: object, title: str = "") -> Figure:
     fig.colorbar(im, ax=ax, label="faces of the region")
     ax.set_aspect("equal")
     ax.set_title(title)
+    return fig
+
+
+@torch.no_grad()
+def plot_cover(cover: object, x: torch.Tensor, y: torch.Tensor, title: str = "", max_panels: int = 8) -> Figure:
+    """A polytope-basis cover on 2-D data (polytope-basis-covers paper, Figures 4 and 10).
+
+    Panel 1: the cover's decision regions (class 1 where #P - #Q > 0), every face line (the
+    activation boundaries) and the data. Then one panel per polytope (P orange, Q blue), up to
+    ``max_panels``.
+
+    Example:
+        >>> from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
+        >>> sq = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+        >>> c = PolytopeBasisCover([sq], [torch.ones(4)], [1])
+        >>> len(plot_cover(c, torch.randn(30, 2), torch.arange(30) % 2).axes)
+        2
+    """
+    xc = x.detach().cpu().double()
+    xx, yy, pts = grid_2d(xc.float(), 250)
+    pts = pts.double()
+    member = cover.membership(pts)  # type: ignore[attr-defined]
+    counts = (member.long() * torch.tensor(cover.signs, dtype=torch.long)).sum(1)  # type: ignore[attr-defined]
+    k = min(len(cover.signs), max_panels)  # type: ignore[attr-defined]
+    fig, axes = plt.subplots(1, k + 1, figsize=(3.2 * (k + 1), 3.4), squeeze=False)
+    axes = axes[0]
+    lab = (y.detach().cpu() > 0).numpy()
+    xn = xc.numpy()
+    lo, hi = pts.min(0).values.numpy(), pts.max(0).values.numpy()
+
+    def scatter(ax: plt.Axes) -> None:
+        ax.scatter(xn[~lab, 0], xn[~lab, 1], s=3, c="#08519c")
+        ax.scatter(xn[lab, 0], xn[lab, 1], s=3, c="#d94801")
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+    def lines(ax: plt.Axes, a: torch.Tensor, b: torch.Tensor, color: str) -> None:
+        t = torch.linspace(-1, 1, 2, dtype=torch.float64) * float(abs(torch.tensor([*lo, *hi])).max() * 4 + 1)
+        for ai, bi in zip(a, b):
+            p0 = ai * bi  # closest point of the line a^T x = b to the origin (|a| = 1)
+            direction = torch.stack([-ai[1], ai[0]])
+            seg = p0[None] + t[:, None] * direction[None]
+            ax.plot(seg[:, 0].numpy(), seg[:, 1].numpy(), color=color, lw=0.6, alpha=0.7)
+
+    ax = axes[0]
+    ax.contourf(
+        xx.numpy(),
+        yy.numpy(),
+        (counts > 0).reshape(xx.shape).numpy().astype(float),
+        levels=[-0.5, 0.5, 1.5],
+        colors=["#c6dbef", "#fdd0a2"],
+    )
+    for a, b in zip(cover.a, cover.b):  # type: ignore[attr-defined]
+        lines(ax, a, b, "0.4")
+    scatter(ax)
+    faces = sum(cover.faces)  # type: ignore[attr-defined]
+    ax.set_title(title or f"cover: {len(cover.signs)} polytopes, {faces} faces", fontsize=8)  # type: ignore[attr-defined]
+    for i in range(k):
+        ax = axes[i + 1]
+        s = cover.signs[i]  # type: ignore[attr-defined]
+        ax.contourf(
+            xx.numpy(),
+            yy.numpy(),
+            member[:, i].reshape(xx.shape).numpy().astype(float),
+            levels=[0.5, 1.5],
+            colors=["#fdae6b" if s > 0 else "#9ecae1"],
+        )
+        lines(ax, cover.a[i], cover.b[i], "#a63603" if s > 0 else "#08306b")  # type: ignore[attr-defined]
+        scatter(ax)
+        ax.set_title(f"{'P' if s > 0 else 'Q'}{i}: {cover.faces[i]} faces", fontsize=8)  # type: ignore[attr-defined]
+    fig.tight_layout()
     return fig

@@ -1,12 +1,37 @@
 """Algorithms on networks and tensors (framework-free core: no Lightning import)."""
 
-from lightning_poly.algorithms.compress import CompressReport, compress_, condition7_fraction, redundant_neurons
+from lightning_poly.algorithms.compress import (
+    CompressReport,
+    FinaliseReport,
+    compress_,
+    condition7_fraction,
+    finalise_,
+    redundant_neurons,
+)
+from lightning_poly.algorithms.cover_extraction import LevelSetCover, extract_cover, two_layer_cover
 from lightning_poly.algorithms.polish import PolishResult, polish_layer, polish_layer_reference
 from lightning_poly.algorithms.polish_network import PolishReport, layer_inputs, polish_network
 from lightning_poly.algorithms.scaling import balance_, lemma27_scales, optimal_scales
+from lightning_poly.algorithms.width_bounds import (
+    prop31_feasible,
+    prop31_lower_bound,
+    theorem35_width,
+    theorem36_architecture,
+    theorem36_lower_bound_holds,
+)
 
 __all__ = [
     "CompressReport",
+    "FinaliseReport",
+    "LevelSetCover",
+    "extract_cover",
+    "finalise_",
+    "prop31_feasible",
+    "prop31_lower_bound",
+    "theorem35_width",
+    "theorem36_architecture",
+    "theorem36_lower_bound_holds",
+    "two_layer_cover",
     "compress_",
     "condition7_fraction",
     "redundant_neurons",

@@ -7,14 +7,20 @@ For every piece :math:`T_j` at once, from the boolean activation matrix ``A`` (p
    ``(A^T ¬A)[l, k] == 0``;
 2. remove (mask) one neuron of :math:`K` with the smallest :math:`|v_k|\,\|w_k\|`;
 3. scale by :math:`\lambda_\text{scale}` every live neuron that activates a point with
-   :math:`0 < T_j(x_i) < \lambda`.
+   :math:`T_j(x_i) > 0` (such a point has :math:`T_j(x_i) < \lambda`, since all :math:`v < 0`).
 
 Readings chosen where the paper is ambiguous:
 
-* Algorithm 1 writes :math:`0 < T(x_i) < 1`, while condition (7) asks :math:`\sigma(T_j(x_i)) \in \{0, \lambda\}`
-  with :math:`\lambda = 5` in the experiments. We use :math:`0 < T < \lambda` (with tolerance ``tol``):
-  those are exactly the points that violate (7), so repeating the step until none is left is what
-  Proposition C.2's iteration needs; with :math:`\lambda = 1` both readings agree.
+* Algorithm 1 writes :math:`0 < T(x_i) < 1`; Appendix C.1 says a neuron is scaled when it activates a
+  point with :math:`T_j(x_i) \ne \lambda`; condition (7) asks :math:`\sigma(T_j(x_i)) \in \{0, \lambda\}` with
+  :math:`\lambda = 5` in the experiments. We reconcile them as "activated and :math:`T_j(x_i) > \text{tol}`":
+  an activated point has :math:`T_j < \lambda` (that is the appendix's :math:`T \ne \lambda`, and the "1"
+  of Algorithm 1 is :math:`\lambda`), and :math:`0 <` excludes points already outside. The goal is the
+  appendix's (9), :math:`\{T_j > 0\} \cap D = \{T_j = \lambda\} \cap D`, which implies (7) *exactly* for
+  points inside (no live neuron active, so :math:`T_j = \lambda` in any arithmetic) and within ``tol``
+  for points outside. A tolerance on the :math:`\lambda` side ("within tol of :math:`\lambda`") would
+  accept neurons with tiny :math:`|v|` that activate a point far outside their face, and the
+  geometric cover would then disagree with the network; the exact reading avoids that.
 * A neuron :math:`l` that activates no point would make the implication hold vacuously for every
   :math:`k`; such dead neurons are removed first (they do not change :math:`T_j` on the data) and are not
   used as :math:`l`.
@@ -31,7 +37,7 @@ import torch
 from lightning_poly._validation import check_positive
 from lightning_poly.nn.cover_net import CoverNetwork
 
-__all__ = ["CompressReport", "compress_", "condition7_fraction", "redundant_neurons"]
+__all__ = ["CompressReport", "FinaliseReport", "compress_", "condition7_fraction", "finalise_", "redundant_neurons"]
 
 
 @dataclass
@@ -61,9 +67,13 @@ def redundant_neurons(active: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def condition7_fraction(net: CoverNetwork, x: torch.Tensor, tol: float = 1e-3) -> float:
-    """Fraction of (point, piece) pairs meeting (7): :math:`\\sigma(T_j(x_i)) \\in \\{0, \\lambda\\}` within ``tol``."""
-    t = torch.relu(net.pieces_out(x))
-    ok = (t <= tol) | ((t - net.lam).abs() <= tol)
+    """Fraction of (point, piece) pairs meeting (7) in the form (9) (module docstring): the point activates
+    no live neuron of the piece (:math:`T_j = \\lambda` exactly), or :math:`T_j(x_i) \\le` ``tol``."""
+    if len(x) == 0:
+        return 1.0
+    z = torch.einsum("nd,jmd->njm", x.to(net.w), net.w) + net.b
+    active = ((z > 0) & net.mask).any(dim=2)
+    ok = ~active | (net.pieces_out(x) <= tol)
     return float(ok.float().mean())
 
 
@@ -89,7 +99,7 @@ def compress_(net: CoverNetwork, x: torch.Tensor, lam_scale: float = 2.0, tol: f
     net.mask[torch.arange(pieces, device=live.device)[has], best[has]] = False
     # step 3 with the updated network
     t = net.pieces_out(x)  # (n, J)
-    bad = (t > tol) & (t < net.lam - tol)  # (n, J): points violating (7)
+    bad = t > tol  # (n, J): with an active neuron below, these points violate (9)
     act_now = active & net.mask[:, None, :]
     scaled = (act_now & bad.T[:, :, None]).any(dim=1) & net.mask  # (J, m)
     factor = torch.where(scaled, lam_scale, 1.0).to(net.w)
@@ -97,3 +107,55 @@ def compress_(net: CoverNetwork, x: torch.Tensor, lam_scale: float = 2.0, tol: f
     net.b.mul_(factor)
     net.v.mul_(factor)
     return CompressReport(removed, scaled)
+
+
+@dataclass
+class FinaliseReport:
+    """Outcome of :func:`finalise_`.
+
+    Attributes:
+        rounds: calls of Algorithm 1 made. converged: condition (7) holds on every point and piece.
+        fraction: fraction of (point, piece) pairs meeting (7) at the end. removed: neurons masked.
+        reason: ``"condition (7) holds"``, ``"round bound hit"`` or ``"sign lost"`` (some live
+        :math:`v_{jk} \\ge 0`, so :math:`T_j` can exceed :math:`\\lambda` and (7) cannot be reached by
+        compression alone).
+    """
+
+    rounds: int
+    converged: bool
+    fraction: float
+    removed: int
+    reason: str
+
+
+@torch.no_grad()
+def finalise_(
+    net: CoverNetwork, x: torch.Tensor, lam_scale: float = 2.0, tol: float = 1e-4, max_rounds: int = 200
+) -> FinaliseReport:
+    """The finalising loop at the end of Algorithm 2: repeat Algorithm 1 until (7) holds or ``max_rounds``.
+
+    Condition (7) is checked with tolerance ``tol`` on :math:`\\sigma(T_j(x_i))` (values within ``tol`` of 0 or
+    :math:`\\lambda` count as meeting it; float32 arithmetic near :math:`\\lambda = 5` is exact to ~1e-6).
+    Algorithm 2 writes "0 < T_j(x_i) < 1" and "σ(T_j) is 0 or 1"; we read 1 as :math:`\\lambda`, as in
+    :func:`compress_`. The report says which of the three endings happened; it never claims (7) silently.
+
+    Example:
+        >>> net = CoverNetwork(2, pieces=2, width=6, seed=0)
+        >>> rep = finalise_(net, torch.randn(200, 2))
+        >>> rep.converged, rep.reason
+        (True, 'condition (7) holds')
+    """
+    if max_rounds < 0:
+        raise ValueError(f"`max_rounds` must be >= 0, got {max_rounds}")
+    before = int(net.mask.sum())
+    rounds = 0
+    while True:
+        frac = condition7_fraction(net, x, tol) if len(x) else 1.0
+        if frac == 1.0:
+            return FinaliseReport(rounds, True, frac, before - int(net.mask.sum()), "condition (7) holds")
+        if bool(net.sign_lost().any()):
+            return FinaliseReport(rounds, False, frac, before - int(net.mask.sum()), "sign lost")
+        if rounds >= max_rounds:
+            return FinaliseReport(rounds, False, frac, before - int(net.mask.sum()), "round bound hit")
+        compress_(net, x, lam_scale=lam_scale, tol=tol)
+        rounds += 1

@@ -1,8 +1,15 @@
 """Lightning callbacks (thin: when to run, DDP, logging; the work lives in the core)."""
 
 from lightning_poly.callbacks.activation_drift import ActivationDriftCallback
+from lightning_poly.callbacks.compression import CompressionCallback
 from lightning_poly.callbacks.decision_boundary import DecisionBoundaryCallback
 from lightning_poly.callbacks.face_histogram import FaceHistogramCallback
 from lightning_poly.callbacks.polishing import PolishingCallback
 
-__all__ = ["ActivationDriftCallback", "DecisionBoundaryCallback", "FaceHistogramCallback", "PolishingCallback"]
+__all__ = [
+    "ActivationDriftCallback",
+    "CompressionCallback",
+    "DecisionBoundaryCallback",
+    "FaceHistogramCallback",
+    "PolishingCallback",
+]

@@ -13,6 +13,14 @@ from lightning_poly.geometry.bounds import (
 from lightning_poly.geometry.facets import FacetCounts, FacetMethod, clean_rows, count_facets, interior_points
 from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, count_region_faces, face_histogram
 from lightning_poly.geometry.hit_and_run import RayEstimate, certify_facets, hit_and_run_facets
+from lightning_poly.geometry.multiclass_cover import (
+    complement,
+    multiclass_architecture,
+    multiclass_counts,
+    multiclass_network,
+    multiclass_predict,
+)
+from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.geometry.regions import Regions, activation_patterns, enumerate_regions, region_hrep, sample_box
 
 __all__ = [
@@ -20,7 +28,13 @@ __all__ = [
     "FaceMethod",
     "FacetCounts",
     "FacetMethod",
+    "PolytopeBasisCover",
     "RayEstimate",
+    "complement",
+    "multiclass_architecture",
+    "multiclass_counts",
+    "multiclass_network",
+    "multiclass_predict",
     "Regions",
     "activation_patterns",
     "applicable_mean_faces_bound",

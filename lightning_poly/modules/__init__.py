@@ -3,5 +3,6 @@
 from lightning_poly.modules.export import to_mlp_module
 from lightning_poly.modules.gated_relu import ConvexGatedReLUModule
 from lightning_poly.modules.mlp import LossName, ReLUMLPModule
+from lightning_poly.modules.polytope_cover import PolytopeCoverModule
 
-__all__ = ["ConvexGatedReLUModule", "LossName", "ReLUMLPModule", "to_mlp_module"]
+__all__ = ["ConvexGatedReLUModule", "LossName", "PolytopeCoverModule", "ReLUMLPModule", "to_mlp_module"]

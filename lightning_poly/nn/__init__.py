@@ -2,6 +2,7 @@
 
 from lightning_poly.nn.convert import gated_to_relu, relu_to_gated
 from lightning_poly.nn.convex_relu import ConvexReLU
+from lightning_poly.nn.cover_losses import CoverLoss, cover_loss
 from lightning_poly.nn.cover_net import CoverNetwork
 from lightning_poly.nn.gated import GatedReLU
 from lightning_poly.nn.mlp import InitName, ReLUMLP, initialise_linear
@@ -9,7 +10,9 @@ from lightning_poly.nn.relu_network import HasReLUNetwork, get_relu_network, lin
 
 __all__ = [
     "ConvexReLU",
+    "CoverLoss",
     "CoverNetwork",
+    "cover_loss",
     "GatedReLU",
     "HasReLUNetwork",
     "InitName",

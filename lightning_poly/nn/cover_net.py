@@ -100,13 +100,13 @@ class CoverNetwork(nn.Module):
         d, pieces = self.w.shape[2], self.w.shape[0]
         net = nn.Sequential(
             nn.Linear(d, max(h, 1)), nn.ReLU(), nn.Linear(max(h, 1), pieces), nn.ReLU(), nn.Linear(pieces, 1)
-        )
+        ).to(device=self.w.device, dtype=self.w.dtype)
         net[0].weight.zero_()
         net[0].bias.zero_()
         net[2].weight.zero_()
         net[0].weight[:h] = self.w[j_idx, k_idx]
         net[0].bias[:h] = self.b[j_idx, k_idx]
-        net[2].weight[j_idx, torch.arange(h)] = self.v[j_idx, k_idx]
+        net[2].weight[j_idx, torch.arange(h, device=j_idx.device)] = self.v[j_idx, k_idx]
         net[2].bias.fill_(self.lam)
         net[4].weight[0] = self.a
         net[4].bias.fill_(-self.lam / 2)

@@ -1,0 +1,161 @@
+"""Three-layer polytope-cover networks (polytope-basis-covers paper, Equation (6)) as a LightningModule."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import pytorch_lightning as pl
+import torch
+import torchmetrics
+from lightning_fabric.utilities.exceptions import MisconfigurationException
+from pytorch_lightning.utilities import rank_zero_warn
+from torch import nn
+
+from lightning_poly._validation import check_choice, check_positive
+from lightning_poly.nn.cover_losses import CoverLoss, cover_loss
+from lightning_poly.nn.cover_net import CoverNetwork
+
+__all__ = ["PolytopeCoverModule"]
+
+Head = Literal["network", "piece"]
+
+
+class PolytopeCoverModule(pl.LightningModule):
+    r"""Train :math:`N(x) = -\lambda/2 + \sum_j a_j \sigma(T_j(x))` (6), ``pieces`` × ``width`` neurons.
+
+    The network is :class:`lightning_poly.nn.CoverNetwork` (initialisation (8), neuron masks). Attach
+    :class:`lightning_poly.callbacks.CompressionCallback` to run Algorithm 2 during training and get the
+    cover out at the end.
+
+    Args:
+        input_dim: ``d``. pieces: ``J``. width: neurons per piece ``m``. lam: :math:`\lambda` (paper: 5).
+        signs: :math:`a_j` (default alternating +1, -1, ...).
+        loss: ``"bce"`` (14, sigmoid), ``"mse"`` (13, output ReLU) or ``"weighted_bce"`` (12).
+        class_weights: :math:`(\lambda_0, \lambda_1)` of (12) (paper: (1, 10)).
+        head: ``"network"`` outputs :math:`N(x)`; ``"piece"`` outputs the single piece
+            :math:`T^+(x) = \lambda_\text{bias} + \sum_k v_k\sigma(\cdot)` of (10) (needs ``pieces=1``;
+            ``lam`` is :math:`\lambda_\text{bias}`), as Algorithm 4 trains.
+        hard_sign: clamp :math:`v \le -10^{-6}` after every optimiser step (else the implicit bias of (8)
+            is relied on, and a lost sign is logged as ``cover/sign_lost`` and warned about once).
+        init_margin: (8) holds with :math:`v = -(1 + \text{margin})\sqrt{\|w\|^2 + b^2}`.
+        lr, optimizer: the optimiser (``"adam"`` or ``"sgd"``). seed: initialisation seed.
+
+    Labels are ``{0, 1}`` (or ``{-1, +1}``). Logged: ``train/loss``, ``train/acc``, ``cover/live`` (total
+    live neurons), ``cover/live_piece{j}``, ``cover/sign_lost``.
+
+    Example:
+        >>> m = PolytopeCoverModule(input_dim=2, pieces=4, width=5)
+        >>> m(torch.zeros(3, 2)).shape, m.relu_network()[0].out_features
+        (torch.Size([3, 1]), 20)
+    """
+
+    def __init__(
+        self,
+        input_dim: int = 2,
+        pieces: int = 16,
+        width: int = 20,
+        lam: float = 5.0,
+        signs: Sequence[int] | None = None,
+        loss: CoverLoss = "bce",
+        class_weights: Sequence[float] = (1.0, 10.0),
+        head: Head = "network",
+        hard_sign: bool = False,
+        init_margin: float = 0.1,
+        lr: float = 1e-2,
+        optimizer: Literal["adam", "sgd"] = "adam",
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        check_choice("loss", loss, ("bce", "mse", "weighted_bce"))
+        check_choice("head", head, ("network", "piece"))
+        check_choice("optimizer", optimizer, ("adam", "sgd"))
+        check_positive("lr", lr)
+        if head == "piece" and pieces != 1:
+            raise ValueError(f"`head='piece'` trains one piece T(x) and needs `pieces=1`, got {pieces}")
+        if len(class_weights) != 2:
+            raise ValueError(f"`class_weights` must be (lambda_0, lambda_1), got {tuple(class_weights)}")
+        self.save_hyperparameters()
+        self.net = CoverNetwork(
+            input_dim, pieces, width, signs=signs, lam=lam, margin=init_margin, hard_sign=hard_sign, seed=seed
+        )
+        self.train_acc = torchmetrics.Accuracy(task="binary")
+        self.val_acc = torchmetrics.Accuracy(task="binary")
+        self.test_acc = torchmetrics.Accuracy(task="binary")
+        self._warned_sign = False
+
+    # -- the network -----------------------------------------------------------------------------
+    def cover_network(self) -> CoverNetwork:
+        """The :class:`CoverNetwork` the compression callback works on (live tensors)."""
+        return self.net
+
+    def relu_network(self) -> nn.Sequential:
+        """A copy as a plain ReLU MLP (``d -> sum m_j -> J -> 1``, or ``d -> m -> 1`` for ``head='piece'``),
+        for the read-only analysis callbacks (e.g. face histograms); editing it does not edit the module."""
+        full = self.net.export()
+        if self.hparams["head"] == "network":
+            return full
+        return nn.Sequential(full[0], full[1], full[2])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1)
+        if self.hparams["head"] == "piece":
+            return self.net.pieces_out(x)
+        return self.net(x)
+
+    def predict_labels(self, x: torch.Tensor) -> torch.Tensor:
+        """``{0, 1}`` predictions (threshold 0 for the BCE losses, 1/2 for MSE's :math:`\\sigma(N)`)."""
+        return (self(x).squeeze(1) > self._threshold).long()
+
+    @property
+    def _threshold(self) -> float:
+        return 0.5 if self.hparams["loss"] == "mse" else 0.0
+
+    # -- Lightning -------------------------------------------------------------------------------
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        x, y = batch
+        out = self(x)
+        loss = cover_loss(out, y, self.hparams["loss"], tuple(self.hparams["class_weights"]))
+        self.log(f"{stage}/loss", loss, prog_bar=stage != "test", sync_dist=stage != "train")
+        metric = getattr(self, f"{stage}_acc")
+        metric((out.squeeze(1) > self._threshold).long(), (y > 0).long())
+        self.log(f"{stage}/acc", metric, prog_bar=True, on_step=False, on_epoch=True)
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.hparams["hard_sign"]:
+            self.net.enforce_sign_()
+
+    def on_train_epoch_end(self) -> None:
+        live = self.net.mask.sum(dim=1).float()
+        lost = float(self.net.sign_lost().sum())
+        stats = {"cover/live": live.sum(), "cover/sign_lost": torch.tensor(lost)}
+        stats.update({f"cover/live_piece{j}": live[j] for j in range(len(live))})
+        self.log_dict(stats, on_step=False, on_epoch=True)
+        if lost and not self._warned_sign:
+            self._warned_sign = True
+            rank_zero_warn(
+                f"{int(lost)} live neurons have v >= 0 (condition (5) lost; the implicit bias of (8) did not hold); "
+                "pass `hard_sign=True` to enforce it"
+            )
+
+    def on_fit_start(self) -> None:
+        dim = getattr(getattr(self.trainer, "datamodule", None), "input_dim", None)
+        if dim is not None and dim != self.hparams["input_dim"]:
+            raise MisconfigurationException(
+                f"`input_dim` of the model is {self.hparams['input_dim']} but the data module serves {dim} features"
+            )
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        if self.hparams["optimizer"] == "sgd":
+            return torch.optim.SGD(self.parameters(), lr=self.hparams["lr"])
+        return torch.optim.Adam(self.parameters(), lr=self.hparams["lr"])
