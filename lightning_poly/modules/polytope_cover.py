@@ -54,7 +54,7 @@ class PolytopeCoverModule(pl.LightningModule):
         self,
         input_dim: int = 2,
         pieces: int = 16,
-        width: int = 20,
+        width: int | Sequence[int] = 20,
         lam: float = 5.0,
         signs: Sequence[int] | None = None,
         loss: CoverLoss = "bce",

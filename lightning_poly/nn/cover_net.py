@@ -26,7 +26,8 @@ class CoverNetwork(nn.Module):
     """``J`` convex pieces of ``m`` neurons each on ``d`` inputs, combined by fixed signs ``a``.
 
     Args:
-        input_dim: ``d``. pieces: ``J``. width: ``m`` (neurons per piece). signs: ``a_j`` (default:
+        input_dim: ``d``. pieces: ``J``. width: ``m`` (neurons per piece, or one width per piece: the
+            parameters have the largest, the rest start masked). signs: ``a_j`` (default:
             alternating +1, -1, ...). lam: :math:`\\lambda` (paper: 5). margin: (8) holds with
             :math:`v = -(1 + \\text{margin})\\sqrt{\\|w\\|^2 + b^2}`. hard_sign: enforce :math:`v \\le -10^{-6}`.
 
@@ -41,7 +42,7 @@ class CoverNetwork(nn.Module):
         self,
         input_dim: int,
         pieces: int,
-        width: int,
+        width: int | Sequence[int],
         signs: Sequence[int] | None = None,
         lam: float = 5.0,
         margin: float = 0.1,
@@ -51,7 +52,12 @@ class CoverNetwork(nn.Module):
         super().__init__()
         check_int("input_dim", input_dim, minimum=1)
         check_int("pieces", pieces, minimum=1)
-        check_int("width", width, minimum=1)
+        widths = [width] * pieces if isinstance(width, int) else [int(w) for w in width]
+        if len(widths) != pieces:
+            raise ValueError(f"`width` must be one int or {pieces} ints (one per piece), got {width}")
+        for w_ in widths:
+            check_int("width", w_, minimum=1)
+        width = max(widths)
         check_positive("lam", lam)
         check_positive("margin", margin)
         a = [1 - 2 * (j % 2) for j in range(pieces)] if signs is None else list(signs)
@@ -64,7 +70,7 @@ class CoverNetwork(nn.Module):
         self.b = nn.Parameter(b)
         self.v = nn.Parameter(-(1 + margin) * (w.pow(2).sum(-1) + b.pow(2)).sqrt())
         self.register_buffer("a", torch.tensor(a, dtype=torch.float32))
-        self.register_buffer("mask", torch.ones(pieces, width, dtype=torch.bool))
+        self.register_buffer("mask", torch.arange(width)[None, :] < torch.tensor(widths)[:, None])
         self.lam = float(lam)
         self.hard_sign = bool(hard_sign)
 
