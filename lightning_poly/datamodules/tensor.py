@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 from lightning_poly._validation import check_choice, check_finite, check_fraction, check_int
 
-__all__ = ["EpochSeededSampler", "TaskType", "TensorDataModule", "validate_xy"]
+__all__ = ["BatchedTensorDataset", "EpochSeededSampler", "TaskType", "TensorDataModule", "collate_batched", "validate_xy"]
 
 TaskType = Literal["classification", "regression"]
 
@@ -42,6 +42,38 @@ class EpochSeededSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return self.n
+
+
+class _Batch(tuple):  # type: ignore[type-arg]
+    """A batch already gathered by :meth:`BatchedTensorDataset.__getitems__`."""
+
+
+class BatchedTensorDataset(TensorDataset):
+    """A ``TensorDataset`` whose batches are one gather per tensor instead of one ``__getitem__`` per sample.
+
+    The DataLoader calls ``__getitems__`` with the batch's indices (same sampler, same order, same
+    batches as a plain ``TensorDataset``); :func:`collate_batched` passes the result through. On a
+    70,000-sample full batch this is one indexing op instead of 70,000 (measured: seconds per step).
+
+    Example:
+        >>> ds = BatchedTensorDataset(torch.arange(6.0)[:, None], torch.arange(6))
+        >>> xb, yb = collate_batched(ds.__getitems__([4, 1]))
+        >>> xb.flatten().tolist(), yb.tolist()
+        ([4.0, 1.0], [4, 1])
+    """
+
+    def __getitems__(self, indices: list[int]) -> _Batch:
+        idx = torch.as_tensor(indices, dtype=torch.long)
+        return _Batch(t[idx] for t in self.tensors)
+
+
+def collate_batched(batch: object) -> object:
+    """Collate for :class:`BatchedTensorDataset` (pre-gathered batches pass through as a tuple)."""
+    if isinstance(batch, _Batch):
+        return tuple(batch)
+    from torch.utils.data import default_collate
+
+    return default_collate(batch)  # type: ignore[arg-type]
 
 
 def validate_xy(x: torch.Tensor, y: torch.Tensor, task: TaskType, name: str = "data") -> None:
@@ -157,7 +189,7 @@ class TensorDataModule(pl.LightningDataModule, ABC):
                 y = torch.where(y > 0, 1, -1)
         else:
             y = y.float()
-        return TensorDataset(x.float(), y)
+        return BatchedTensorDataset(x.float(), y)
 
     def _loader(self, ds: TensorDataset | None, split: str, shuffle: bool) -> DataLoader:
         if ds is None:
@@ -167,7 +199,7 @@ class TensorDataModule(pl.LightningDataModule, ABC):
             )
         bs = self.batch_size or len(ds)
         sampler = EpochSeededSampler(len(ds), self.seed) if shuffle else None
-        return DataLoader(ds, batch_size=bs, sampler=sampler, num_workers=self.num_workers)
+        return DataLoader(ds, batch_size=bs, sampler=sampler, num_workers=self.num_workers, collate_fn=collate_batched)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.data_train, "training", shuffle=True)
