@@ -53,6 +53,9 @@ class CompressionCallback(HistoryState, Callback):
         tol: tolerance of condition (7) on :math:`\\sigma(T_j)`.
         finalise: run the finalising loop at fit end.
         max_rounds: bound on its rounds (the report says whether (7) or the bound ended it).
+        finalise_remove: let the finalising loop also remove redundant neurons (the literal
+            Algorithm 2); the default only scales, since removal without fine-tuning in between cost
+            accuracy in our runs (see :func:`~lightning_poly.algorithms.finalise_`).
         max_samples: use at most this many training samples (the first ones).
         start_step: first optimiser step at which to compress (the paper compresses a *pretrained*
             network; a warm-up lets gradient descent fit the data before compression freezes regions).
@@ -76,6 +79,7 @@ class CompressionCallback(HistoryState, Callback):
         count_facets: bool = True,
         plot: bool = True,
         start_step: int = 0,
+        finalise_remove: bool = False,
     ) -> None:
         self.every_n_steps = check_int("every_n_steps", every_n_steps, minimum=0)
         self.lam_scale = check_positive("lam_scale", lam_scale)
@@ -88,6 +92,7 @@ class CompressionCallback(HistoryState, Callback):
         self.count_facets = bool(count_facets)
         self.plot = bool(plot)
         self.start_step = check_int("start_step", start_step, minimum=0)
+        self.finalise_remove = bool(finalise_remove)
         self.history: list[dict[str, Any]] = []
         self.cover: PolytopeBasisCover | None = None
         self.final_report: FinaliseReport | None = None
@@ -141,7 +146,7 @@ class CompressionCallback(HistoryState, Callback):
         report: FinaliseReport | None = None
         try:
             if when == "fit_end":
-                report = finalise_(net, x, self.lam_scale, self.tol, self.max_rounds)
+                report = finalise_(net, x, self.lam_scale, self.tol, self.max_rounds, self.finalise_remove)
             else:
                 compress_(net, x, self.lam_scale, self.tol)
         except Exception:

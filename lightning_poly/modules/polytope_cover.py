@@ -40,6 +40,7 @@ class PolytopeCoverModule(pl.LightningModule):
             is relied on, and a lost sign is logged as ``cover/sign_lost`` and warned about once).
         init_margin: (8) holds with :math:`v = -(1 + \text{margin})\sqrt{\|w\|^2 + b^2}`.
         lr, optimizer: the optimiser (``"adam"`` or ``"sgd"``). seed: initialisation seed.
+        cosine: cosine-anneal the learning rate to 0 over ``trainer.max_epochs``.
 
     Labels are ``{0, 1}`` (or ``{-1, +1}``). Logged: ``train/loss``, ``train/acc``, ``cover/live`` (total
     live neurons), ``cover/live_piece{j}``, ``cover/sign_lost``.
@@ -65,6 +66,7 @@ class PolytopeCoverModule(pl.LightningModule):
         lr: float = 1e-2,
         optimizer: Literal["adam", "sgd"] = "adam",
         seed: int = 0,
+        cosine: bool = False,
     ) -> None:
         super().__init__()
         check_choice("loss", loss, ("bce", "mse", "weighted_bce"))
@@ -155,7 +157,12 @@ class PolytopeCoverModule(pl.LightningModule):
                 f"`input_dim` of the model is {self.hparams['input_dim']} but the data module serves {dim} features"
             )
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> Any:
         if self.hparams["optimizer"] == "sgd":
-            return torch.optim.SGD(self.parameters(), lr=self.hparams["lr"])
-        return torch.optim.Adam(self.parameters(), lr=self.hparams["lr"])
+            opt: torch.optim.Optimizer = torch.optim.SGD(self.parameters(), lr=self.hparams["lr"])
+        else:
+            opt = torch.optim.Adam(self.parameters(), lr=self.hparams["lr"])
+        if not self.hparams.get("cosine"):
+            return opt
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(self.trainer.max_epochs or 1)))
+        return {"optimizer": opt, "lr_scheduler": sched}
