@@ -57,8 +57,8 @@ class VisionDataModule(TensorDataModule):
     Args:
         root: data folder (see above).
         task: ``"all"`` (10 classes), ``"one_vs_rest"`` or ``"pair"``.
-        positive_class: class index (torchvision's 0-9) for ``one_vs_rest``. The polytope-cover
-            paper numbers classes 1-10, so its class ``{k}`` is ``positive_class = k - 1``.
+        positive_class: class index (torchvision's 0-9, also the polytope-cover paper's Table 1
+            numbering: class 1 is Trouser) for ``one_vs_rest``.
         complement: label the *rest* as positive (Table 1 covers each class and its complement).
         pair: two classes ``(a, b)`` for ``pair`` (``b`` is labelled 1).
         union_train_test: pool the official train and test splits (Table 1 covers all 70,000).

@@ -1,0 +1,137 @@
+"""Benchmark: the compressing algorithm (Algorithm 1) and the compression callback's training overhead.
+
+Measured in one run on one machine:
+
+* one compression call (``CompressionCallback._run``: Algorithm 1 on all pieces, optimiser-state reset,
+  cover extraction, metrics) on the swiss roll with the paper's 2-320-16-1 network, against one
+  training step of the same module (Lightning, batch 100);
+* the vectorised implication test against the per-pair loop of Algorithm 1 as written (baseline);
+* the training-time overhead of the callback at its default frequency (every 1000 steps): the same
+  fit with and without it (best of ``--repeats``);
+* optionally, one Fashion-MNIST Table 1 task (class 1, small settings), its wall time.
+
+Run: ``.venv/bin/python benchmarks/compression.py [--fashion]``. Ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine
+
+from lightning_poly.algorithms.compress import redundant_neurons
+from lightning_poly.callbacks import CompressionCallback
+from lightning_poly.datamodules import SyntheticDataModule
+from lightning_poly.modules import PolytopeCoverModule
+
+
+def _quiet() -> None:
+    warnings.filterwarnings("ignore")
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _fit(epochs: int, callbacks: list, accelerator: str) -> tuple[float, pl.Trainer, PolytopeCoverModule]:  # type: ignore[type-arg]
+    pl.seed_everything(0, verbose=False)
+    dm = SyntheticDataModule("swiss_roll", n_samples=1000, val_fraction=0.0, batch_size=100)
+    module = PolytopeCoverModule(2, 16, 20, hard_sign=True)
+    trainer = pl.Trainer(max_epochs=epochs, callbacks=callbacks, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, accelerator=accelerator, devices=1)  # fmt: skip
+    start = time.perf_counter()
+    trainer.fit(module, dm)
+    return time.perf_counter() - start, trainer, module
+
+
+def _pairwise_reference(active: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
+    """Algorithm 1's first loop as written: for k, l: does every point activating l activate k?"""
+    pieces, _, m = active.shape
+    out = torch.zeros(pieces, m, dtype=torch.bool)
+    for j in range(pieces):
+        for k in range(m):
+            for l_ in range(m):
+                al = active[j, :, l_]
+                if k != l_ and live[j, k] and live[j, l_] and bool(al.any()) and bool(active[j, al, k].all()):
+                    out[j, k] = True
+    return out
+
+
+def main() -> None:
+    _quiet()
+    p = argparse.ArgumentParser()
+    p.add_argument("--epochs", type=int, default=300, help="3,000 steps: 3 compressions at the default frequency")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--fashion", action="store_true", help="also time one Fashion-MNIST Table 1 task")
+    p.add_argument("--accelerator", default="auto")
+    args = p.parse_args()
+    print(f"machine: {machine()}")
+    # 1. training step vs compression call
+    seconds, trainer, module = _fit(20, [], args.accelerator)
+    steps = trainer.global_step
+    cb = CompressionCallback(every_n_steps=0, finalise=False, count_facets=False, plot=False)
+    cb.setup(trainer, module, "fit")
+    cb._run(trainer, module, "step")  # warm-up
+    calls = []
+    for _ in range(20):
+        start = time.perf_counter()
+        cb._run(trainer, module, "step")
+        calls.append(time.perf_counter() - start)
+    compress_ms = 1000 * min(calls)
+    # 2. per-step time from fits with and without the callback at its default frequency
+    base = min(_fit(args.epochs, [], args.accelerator)[0] for _ in range(args.repeats))
+    with_cb = min(
+        _fit(args.epochs, [CompressionCallback(count_facets=False, plot=False)], args.accelerator)[0]
+        for _ in range(args.repeats)
+    )
+    total_steps = args.epochs * 10
+    step_ms = 1000 * base / total_steps
+    overhead = (with_cb - base) / base
+    # 3. vectorised implication test vs the per-pair loop (baseline)
+    net = module.net.cpu()
+    x, _ = trainer.datamodule.train_tensors()
+    active = (torch.einsum("nd,jmd->jnm", x, net.w.detach()) + net.b.detach()[:, None, :] > 0) & net.mask[:, None, :]
+    start = time.perf_counter()
+    for _ in range(10):
+        fast = redundant_neurons(active, net.mask)
+    vec_ms = 1000 * (time.perf_counter() - start) / 10
+    start = time.perf_counter()
+    slow = _pairwise_reference(active, net.mask)
+    loop_ms = 1000 * (time.perf_counter() - start)
+    assert torch.equal(fast, slow), "vectorised implication test disagrees with the per-pair loop"
+    print(f"swiss roll, 1,000 points, 2-320-16-1 cover network ({steps} warm-up steps)")
+    print(f"  one training step (batch 100):           {step_ms:8.2f} ms")
+    print(f"  one compression call (callback):         {compress_ms:8.2f} ms  = {compress_ms / step_ms:.1f} training steps")
+    print(f"  implication test, vectorised:            {vec_ms:8.2f} ms")
+    print(f"  implication test, per-pair loop (paper): {loop_ms:8.2f} ms  -> {loop_ms / vec_ms:.0f}x")
+    print(f"  fit {total_steps} steps without / with the callback (every 1000 steps, best of {args.repeats}): "
+          f"{base:.2f} s / {with_cb:.2f} s -> overhead {100 * overhead:.1f}%")  # fmt: skip
+    figures = {
+        "compress_call_ms": round(compress_ms, 3), "train_step_ms": round(step_ms, 3),
+        "compress_call_in_steps": round(compress_ms / step_ms, 2), "callback_overhead_fraction": round(overhead, 4),
+        "implication_vectorised_ms": round(vec_ms, 3), "implication_loop_ms": round(loop_ms, 1),
+        "implication_speedup": round(loop_ms / vec_ms, 1), "machine": machine(),
+    }  # fmt: skip
+    if args.fashion:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+        import fashion_covers as fc
+
+        x, y = fc.load(1, False, None)
+        start = time.perf_counter()
+        res = fc.cover_task(x, y, [4], 0.9999, epochs=10, rounds=2, two=False)
+        figures["fashion_task_s"] = round(time.perf_counter() - start, 1)
+        print(f"  Fashion-MNIST class 1, width 4, 10+10 epochs: {figures['fashion_task_s']} s, faces {res['faces']}, "
+              f"accuracy {res['accuracy']:.5f}")  # fmt: skip
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

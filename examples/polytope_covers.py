@@ -1,0 +1,160 @@
+"""Polytope-basis covers of synthetic sets ("Defining Neural Network Architecture through Polytope Structures").
+
+    python examples/polytope_covers.py swiss_roll   # Algorithm 2 from 2-320-16-1, Algorithm 3 from 2-50-1, Algorithm 4
+    python examples/polytope_covers.py shapes       # Section 4.1: two triangles, hexagon with a pentagonal hole
+    python examples/polytope_covers.py remark_c3    # XOR, two circles, two moons by Algorithm 4 (Remark C.3)
+
+Each prints the architecture found (Theorem 3.4: d -> faces -> polytopes -> 1) beside the paper's and
+saves the cover figures (paper Figures 4, 5, 9, 10, 14) under ``--out`` (default runs/covers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from lightning_poly.algorithms import two_layer_cover
+from lightning_poly.callbacks import CompressionCallback
+from lightning_poly.data import make_synthetic
+from lightning_poly.datamodules import ArrayDataModule
+from lightning_poly.geometry import PolytopeBasisCover
+from lightning_poly.modules import PolytopeCoverModule, ReLUMLPModule, sequential_cover
+
+PAPER = {
+    "swiss_roll/algorithm 2": "2-72-16-1", "swiss_roll/algorithm 3": "68 polytopes (faces unknown)",
+    "swiss_roll/algorithm 4": "2-17-4-1", "two_triangles": "2-6-2-1", "hexagon_with_hole": "2-11-2-1",
+    "xor": "2-2-1", "two_circles": "2-4-1", "two_moons": "2-4-2-1",
+}  # fmt: skip
+
+
+def _quiet() -> None:
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*val_dataloader.*")
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def arch(cover: PolytopeBasisCover) -> str:
+    """Theorem 3.4's architecture; one polytope is the two-layer ``d -> m -> 1`` (Proposition 3.1)."""
+    d, m, k, _ = cover.architecture()
+    return f"{d}-{m}-1" if k == 1 else f"{d}-{m}-{k}-1"
+
+
+def _trainer(epochs: int, callbacks: list[Any]) -> pl.Trainer:
+    return pl.Trainer(max_epochs=epochs, callbacks=callbacks, logger=False, enable_checkpointing=False,
+                      enable_progress_bar=False, enable_model_summary=False, accelerator="auto", devices=1)  # fmt: skip
+
+
+def algorithm2(
+    x: torch.Tensor, y: torch.Tensor, widths: list[int], signs: list[int] | None, epochs: int, batch: int, seed: int = 0,
+    loss: str = "bce", lr: float = 1e-2,
+) -> tuple[PolytopeBasisCover, dict[str, Any]]:
+    """Train the cover network (6) with the compression callback (Algorithm 2); return the pruned cover."""
+    pl.seed_everything(seed, verbose=False)
+    dm = ArrayDataModule(x, y, val_fraction=0.0, batch_size=batch, seed=seed)
+    module = PolytopeCoverModule(2, len(widths), widths, signs=signs, loss=loss, hard_sign=True, lr=lr, seed=seed,
+                                 cosine=True)  # type: ignore[arg-type]  # fmt: skip
+    steps = epochs * -(-len(x) // batch)
+    cb = CompressionCallback(every_n_steps=100, start_step=steps // 2)
+    start = time.perf_counter()
+    _trainer(epochs, [cb]).fit(module, dm)
+    cover = cb.cover
+    assert cover is not None
+    pruned = cover.prune(x)  # drop polytopes with no data point and faces redundant in the data's box
+    info = {"seconds": time.perf_counter() - start, "raw": arch(cover), "accuracy": pruned.accuracy(x, y),
+            "network_accuracy": cb.history[-2]["network_accuracy"] if len(cb.history) > 1 else float("nan")}  # fmt: skip
+    return pruned, info
+
+
+def _row(name: str, cover: PolytopeBasisCover, acc: float, seconds: float, extra: str = "") -> str:
+    return f"{name:<26} {arch(cover):<14} {PAPER.get(name, '-'):<14} {acc:>9.4f} {seconds:>7.1f}s  {extra}"
+
+
+def _header() -> None:
+    print(f"{'data / algorithm':<26} {'ours':<14} {'paper':<14} {'accuracy':>9} {'time':>8}")
+
+
+def cmd_swiss_roll(args: argparse.Namespace) -> None:
+    x, y = make_synthetic("swiss_roll", n_samples=args.n, seed=0)
+    x = x.float()
+    _header()
+    cover, info = algorithm2(x, y, [args.width] * args.pieces, None, args.epochs, 100)
+    print(_row("swiss_roll/algorithm 2", cover, info["accuracy"], info["seconds"], f"before pruning {info['raw']}"))
+    cover.plot(x, y, title=f"Algorithm 2: {arch(cover)}").savefig(args.out / "swiss_roll_algorithm2.png", dpi=90)
+    # Algorithm 3 from a trained two-layer network 2-50-1
+    pl.seed_everything(0, verbose=False)
+    mlp = ReLUMLPModule(input_dim=2, hidden=[50], loss="bce", lr=1e-2)
+    start = time.perf_counter()
+    _trainer(args.epochs, []).fit(mlp, ArrayDataModule(x, y, val_fraction=0.0, batch_size=100))
+    level = two_layer_cover(mlp.relu_network(), x)
+    seconds = time.perf_counter() - start
+    acc = level.accuracy(x, y)
+    print(f"{'swiss_roll/algorithm 3':<26} {f'{len(level)} polytopes':<14} {'68 polytopes':<14} {acc:>9.4f} {seconds:>7.1f}s")
+    if args.algorithm4:
+        start = time.perf_counter()
+        seq = sequential_cover(x, y, width=4, max_width=args.max_width, max_polytopes=args.max_polytopes, epochs=200)
+        print(_row("swiss_roll/algorithm 4", seq, seq.meta["accuracy"], time.perf_counter() - start, seq.meta["reason"]))
+        seq.plot(x, y, title=f"Algorithm 4: {arch(seq)}").savefig(args.out / "swiss_roll_algorithm4.png", dpi=90)
+
+
+def cmd_shapes(args: argparse.Namespace) -> None:
+    _header()
+    for name, signs in (("two_triangles", [1, 1]), ("hexagon_with_hole", [1, -1])):
+        x, y = make_synthetic(name, n_samples=args.n, seed=0)
+        x = x.float()
+        for loss in args.losses:
+            cover, info = algorithm2(x, y, [args.width, args.width], signs, args.epochs, 100, seed=args.seed, loss=loss)
+            print(_row(name, cover, info["accuracy"], info["seconds"], f"loss {loss}, 2 pieces x {args.width} neurons"))
+            cover.plot(x, y, title=f"{name} ({loss}): {arch(cover)}").savefig(args.out / f"{name}_{loss}.png", dpi=90)
+
+
+def cmd_remark_c3(args: argparse.Namespace) -> None:
+    _header()
+    for name in ("xor", "two_circles", "two_moons"):
+        x, y = make_synthetic(name, n_samples=args.n, seed=0)
+        start = time.perf_counter()
+        cover = sequential_cover(x.float(), y, width=2, max_width=12, epochs=args.epochs, max_polytopes=4)
+        print(_row(name, cover, cover.meta["accuracy"], time.perf_counter() - start, f"algorithm 4, {cover.meta['reason']}"))
+        cover.plot(x, y, title=f"{name}: {arch(cover)}").savefig(args.out / f"{name}_algorithm4.png", dpi=90)
+
+
+def main() -> None:
+    _quiet()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("runs/covers"))
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("swiss_roll")
+    s.add_argument("--n", type=int, default=1000)
+    s.add_argument("--pieces", type=int, default=16)
+    s.add_argument("--width", type=int, default=20)
+    s.add_argument("--epochs", type=int, default=500)
+    s.add_argument("--no-algorithm4", dest="algorithm4", action="store_false")
+    s.add_argument("--max-width", type=int, default=12)
+    s.add_argument("--max-polytopes", type=int, default=6)
+    s.set_defaults(func=cmd_swiss_roll)
+    s = sub.add_parser("shapes")
+    s.add_argument("--n", type=int, default=1000)
+    s.add_argument("--width", type=int, default=10)
+    s.add_argument("--epochs", type=int, default=300)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--losses", nargs="+", default=["bce", "mse"])
+    s.set_defaults(func=cmd_shapes)
+    s = sub.add_parser("remark_c3")
+    s.add_argument("--n", type=int, default=500)
+    s.add_argument("--epochs", type=int, default=300)
+    s.set_defaults(func=cmd_remark_c3)
+    args = p.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
