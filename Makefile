@@ -35,6 +35,7 @@ test: $(STAMP) data lint
 
 demo: $(STAMP)
 	WANDB_MODE=$${WANDB_MODE:-offline} $(BIN)/lightning-poly fit --config examples/configs/demo.yaml
+	WANDB_MODE=$${WANDB_MODE:-offline} $(BIN)/lightning-poly fit --config examples/configs/demo_covers.yaml
 
 clean:
 	rm -rf runs lightning_logs wandb .pytest_cache

@@ -109,7 +109,9 @@ def main() -> None:
     assert torch.equal(fast, slow), "vectorised implication test disagrees with the per-pair loop"
     print(f"swiss roll, 1,000 points, 2-320-16-1 cover network ({steps} warm-up steps)")
     print(f"  one training step (batch 100):           {step_ms:8.2f} ms")
-    print(f"  one compression call (callback):         {compress_ms:8.2f} ms  = {compress_ms / step_ms:.1f} training steps")
+    print(
+        f"  one compression call (callback):         {compress_ms:8.2f} ms  = {compress_ms / step_ms:.1f} training steps"
+    )
     print(f"  implication test, vectorised:            {vec_ms:8.2f} ms")
     print(f"  implication test, per-pair loop (paper): {loop_ms:8.2f} ms  -> {loop_ms / vec_ms:.0f}x")
     print(f"  fit {total_steps} steps without / with the callback (every 1000 steps, best of {args.repeats}): "

@@ -47,7 +47,9 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def load(cls: int, complement: bool, root: str | None, noise: float = 0.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def load(
+    cls: int, complement: bool, root: str | None, noise: float = 0.0, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     dm = FashionMNISTDataModule(
         root=root, task="one_vs_rest", positive_class=cls, complement=complement, union_train_test=True,
         val_fraction=0.0, scale="standardize", label_noise=noise, seed=seed,
@@ -62,8 +64,15 @@ def _trainer(epochs: int, callbacks: list[Any]) -> pl.Trainer:
 
 
 def single_polytope(
-    x: torch.Tensor, y: torch.Tensor, width: int, target: float, epochs: int = 60, rounds: int = 8,
-    round_epochs: int = 5, batch: int = 512, seed: int = 0,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    width: int,
+    target: float,
+    epochs: int = 60,
+    rounds: int = 8,
+    round_epochs: int = 5,
+    batch: int = 512,
+    seed: int = 0,
 ) -> tuple[PolytopeBasisCover, list[float]]:
     """Stage A (plain training) then compression rounds; returns the best cover (accuracy first) and the history."""
     pl.seed_everything(seed, verbose=False)
@@ -127,7 +136,10 @@ def _table1_job(job: tuple[int, bool, dict[str, Any]]) -> tuple[int, bool, dict[
     torch.set_num_threads(opts["threads"])
     x, y = load(cls, comp, opts["root"])
     r = cover_task(x, y, opts["widths"], opts["target"], opts["epochs"], opts["rounds"])
-    print(f"  done: class {cls}{'c' if comp else ''} faces {r['faces']} accuracy {r['accuracy']:.5f} {r['seconds']:.0f}s", flush=True)
+    print(
+        f"  done: class {cls}{'c' if comp else ''} faces {r['faces']} accuracy {r['accuracy']:.5f} {r['seconds']:.0f}s",
+        flush=True,
+    )
     return cls, comp, r
 
 
@@ -149,7 +161,9 @@ def cmd_table1(args: argparse.Namespace) -> None:
         paper = (PAPER_COMPLEMENT if comp else PAPER_CLASS)[cls]
         errors = round((1 - r["accuracy"]) * 70000)
         name = f"{{{cls}}}" + ("c" if comp else "")
-        print(f"{cls:<6} {name:<10} {_notation(r['faces']):<8} {paper:<7} {r['accuracy']:>9.5f} {errors:>7} {r['seconds']:>7.0f}s")
+        print(
+            f"{cls:<6} {name:<10} {_notation(r['faces']):<8} {paper:<7} {r['accuracy']:>9.5f} {errors:>7} {r['seconds']:>7.0f}s"
+        )
         rows.append({"class": cls, "complement": comp, "ours": _notation(r["faces"]), "paper": paper, **r})
     print(f"total {time.perf_counter() - start:.0f}s")
     if args.json:

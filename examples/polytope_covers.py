@@ -53,8 +53,15 @@ def _trainer(epochs: int, callbacks: list[Any]) -> pl.Trainer:
 
 
 def algorithm2(
-    x: torch.Tensor, y: torch.Tensor, widths: list[int], signs: list[int] | None, epochs: int, batch: int, seed: int = 0,
-    loss: str = "bce", lr: float = 1e-2,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    widths: list[int],
+    signs: list[int] | None,
+    epochs: int,
+    batch: int,
+    seed: int = 0,
+    loss: str = "bce",
+    lr: float = 1e-2,
 ) -> tuple[PolytopeBasisCover, dict[str, Any]]:
     """Train the cover network (6) with the compression callback (Algorithm 2); return the pruned cover."""
     pl.seed_everything(seed, verbose=False)
@@ -96,11 +103,15 @@ def cmd_swiss_roll(args: argparse.Namespace) -> None:
     level = two_layer_cover(mlp.relu_network(), x)
     seconds = time.perf_counter() - start
     acc = level.accuracy(x, y)
-    print(f"{'swiss_roll/algorithm 3':<26} {f'{len(level)} polytopes':<14} {'68 polytopes':<14} {acc:>9.4f} {seconds:>7.1f}s")
+    print(
+        f"{'swiss_roll/algorithm 3':<26} {f'{len(level)} polytopes':<14} {'68 polytopes':<14} {acc:>9.4f} {seconds:>7.1f}s"
+    )
     if args.algorithm4:
         start = time.perf_counter()
         seq = sequential_cover(x, y, width=4, max_width=args.max_width, max_polytopes=args.max_polytopes, epochs=200)
-        print(_row("swiss_roll/algorithm 4", seq, seq.meta["accuracy"], time.perf_counter() - start, seq.meta["reason"]))
+        print(
+            _row("swiss_roll/algorithm 4", seq, seq.meta["accuracy"], time.perf_counter() - start, seq.meta["reason"])
+        )
         seq.plot(x, y, title=f"Algorithm 4: {arch(seq)}").savefig(args.out / "swiss_roll_algorithm4.png", dpi=90)
 
 
@@ -121,7 +132,11 @@ def cmd_remark_c3(args: argparse.Namespace) -> None:
         x, y = make_synthetic(name, n_samples=args.n, seed=0)
         start = time.perf_counter()
         cover = sequential_cover(x.float(), y, width=2, max_width=12, epochs=args.epochs, max_polytopes=4)
-        print(_row(name, cover, cover.meta["accuracy"], time.perf_counter() - start, f"algorithm 4, {cover.meta['reason']}"))
+        print(
+            _row(
+                name, cover, cover.meta["accuracy"], time.perf_counter() - start, f"algorithm 4, {cover.meta['reason']}"
+            )
+        )
         cover.plot(x, y, title=f"{name}: {arch(cover)}").savefig(args.out / f"{name}_algorithm4.png", dpi=90)
 
 

@@ -63,3 +63,23 @@ def test_alternating_circle_margin_is_theta_one_over_n() -> None:
         products.append(n * gamma)
     assert all(1.0 <= p <= 1.1 for p in products)  # gamma_X = Theta(1/n), here ~ 1/n
     assert products[0] > products[1] > products[2]
+
+
+def test_polytope_covers_example_finds_the_xor_cover(tmp_path: Path) -> None:
+    pc = _load("polytope_covers")
+    from lightning_poly.data import xor
+
+    x, y = xor(300, seed=0)
+    cover, info = pc.algorithm2(x.float(), y, [6, 6], [1, 1], epochs=300, batch=100)
+    assert info["accuracy"] == cover.accuracy(x.float(), y) > 0.95
+    assert pc.arch(cover).startswith("2-") and cover.is_cover(x.float(), y) == (info["accuracy"] == 1.0)
+
+
+def test_fashion_cover_task_reports_what_it_measured() -> None:
+    fc = _load("fashion_covers")
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(600, 10, generator=g)
+    y = (x[:, :3].abs().max(1).values < 1.0).long()  # a cube in 3 of 10 dims: 6 faces suffice
+    res = fc.cover_task(x, y, [6], target=0.99, epochs=20, rounds=2, two=False)
+    assert res["tried"][0]["width"] == 6 and res["faces"][0] <= 6
+    assert 0.5 < res["accuracy"] <= 1.0 and fc._notation([9, 3]) == "9+3"

@@ -96,6 +96,7 @@ class CompressionCallback(HistoryState, Callback):
         self.history: list[dict[str, Any]] = []
         self.cover: PolytopeBasisCover | None = None
         self.final_report: FinaliseReport | None = None
+        self.minimal_network: torch.nn.Module | None = None
 
     # -- hooks decide ---------------------------------------------------------------------------
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
@@ -126,10 +127,14 @@ class CompressionCallback(HistoryState, Callback):
         if self.cover is None:
             return ""
         m = self.cover.meta
-        return (
-            f"cover {len(self.cover)} polytopes, faces {self.cover.faces}, accuracy {m.get('cover_accuracy', float('nan')):.4f}, "
+        h = self.history[-1] if self.history else {}
+        text = (
+            f"cover {len(self.cover)} polytopes, {sum(self.cover.faces)} faces, accuracy {m.get('cover_accuracy', float('nan')):.4f}, "
             f"(7) {'holds' if self.final_report and self.final_report.converged else 'not reached'}"
         )
+        if "minimal_architecture" in h:
+            text += f"; minimal network {h['minimal_architecture']} (Theorem 3.4), accuracy {h['minimal_network_accuracy']:.4f}"
+        return text
 
     # -- private methods compute ----------------------------------------------------------------
     def _data(self, trainer: pl.Trainer, net: CoverNetwork) -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,10 +176,20 @@ class CompressionCallback(HistoryState, Callback):
             record.update(rounds=report.rounds, converged=report.converged, reason=report.reason)
             self.final_report = report
             self.cover = cover
-            if self.count_facets and x.shape[1] <= 10 and len(cover):
+            small_d = self.count_facets and x.shape[1] <= 10
+            if small_d and len(cover):
                 lo, hi = x.min(0).values, x.max(0).values
                 pad = (hi - lo) * 0.05
                 record["nonredundant_faces"] = cover.nonredundant_faces(lo - pad, hi + pad)
+            if len(cover):  # Theorem 3.4's network from the pruned cover alone
+                xc = x.detach().cpu().double()
+                pruned = cover.prune(xc, faces=small_d)
+                if len(pruned):
+                    minimal = pruned.to_network(xc)
+                    pred = (minimal(xc).squeeze(1) > 0).long()
+                    record["minimal_architecture"] = "-".join(map(str, pruned.architecture()))
+                    record["minimal_network_accuracy"] = float((pred == (y.cpu() > 0).long()).double().mean())
+                    self.minimal_network = minimal
         self.history.append(record)
         if trainer.is_global_zero:
             self._log(trainer, record, cover, x, y)

@@ -12,7 +12,14 @@ from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 from lightning_poly._validation import check_choice, check_finite, check_fraction, check_int
 
-__all__ = ["BatchedTensorDataset", "EpochSeededSampler", "TaskType", "TensorDataModule", "collate_batched", "validate_xy"]
+__all__ = [
+    "BatchedTensorDataset",
+    "EpochSeededSampler",
+    "TaskType",
+    "TensorDataModule",
+    "collate_batched",
+    "validate_xy",
+]
 
 TaskType = Literal["classification", "regression"]
 
