@@ -114,8 +114,10 @@ def main() -> None:
     )
     print(f"  implication test, vectorised:            {vec_ms:8.2f} ms")
     print(f"  implication test, per-pair loop (paper): {loop_ms:8.2f} ms  -> {loop_ms / vec_ms:.0f}x")
-    print(f"  fit {total_steps} steps without / with the callback (every 1000 steps, best of {args.repeats}): "
-          f"{base:.2f} s / {with_cb:.2f} s -> overhead {100 * overhead:.1f}% (run-to-run noise included)")
+    print(
+        f"  fit {total_steps} steps without / with the callback (every 1000 steps, best of {args.repeats}): "
+        f"{base:.2f} s / {with_cb:.2f} s -> overhead {100 * overhead:.1f}% (run-to-run noise included)"
+    )
     expected = compress_ms / (1000 * step_ms)
     print(f"  expected overhead at every 1000 steps: one call per 1000 steps = {100 * expected:.2f}%")  # fmt: skip
     figures = {

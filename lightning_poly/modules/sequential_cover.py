@@ -65,9 +65,10 @@ def train_polytope(
     99.6% with a warm-up of half the steps).
 
     Example:
+        >>> _ = torch.manual_seed(0)
         >>> x = torch.rand(200, 2) * 2 - 1
         >>> inside = (x.abs() < 0.5).all(1).long()
-        >>> c = train_polytope(x, inside, width=4, epochs=150)
+        >>> c = train_polytope(x, inside, width=4, epochs=600)
         >>> c.covered_fraction(x[inside == 1], 0) > 0.9
         True
     """
