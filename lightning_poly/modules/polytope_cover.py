@@ -18,7 +18,7 @@ from lightning_poly.nn.cover_net import CoverNetwork
 
 __all__ = ["PolytopeCoverModule"]
 
-Head = Literal["network", "piece"]
+Head = Literal["network", "piece", "polytope"]
 
 
 class PolytopeCoverModule(pl.LightningModule):
@@ -35,7 +35,15 @@ class PolytopeCoverModule(pl.LightningModule):
         class_weights: :math:`(\lambda_0, \lambda_1)` of (12) (paper: (1, 10)).
         head: ``"network"`` outputs :math:`N(x)`; ``"piece"`` outputs the single piece
             :math:`T^+(x) = \lambda_\text{bias} + \sum_k v_k\sigma(\cdot)` of (10) (needs ``pieces=1``;
-            ``lam`` is :math:`\lambda_\text{bias}`), as Algorithm 4 trains.
+            ``lam`` is :math:`\lambda_\text{bias}`), as Algorithm 4 trains; ``"polytope"`` outputs the
+            log-odds that ``x`` lies in the piece's polytope,
+            :meth:`~lightning_poly.nn.CoverNetwork.polytope_logits` (needs ``pieces=1``; its sign
+            :math:`a_1` says which class the polytope holds): the smooth limit of (6) at condition (7),
+            where the cover is the network. Our addition for high-dimensional data, where a trained
+            piece classifies through :math:`0 < T < \lambda` and the points it gets wrong with
+            :math:`T \le 0` receive no gradient (Fashion-MNIST trousers, 8 faces: 6 errors in 70,000
+            with this head, 670 before fine-tuning and 15 after with ``"piece"``).
+        beta: sharpness :math:`\beta` of the ``"polytope"`` head.
         hard_sign: clamp :math:`v \le -10^{-6}` after every optimiser step (else the implicit bias of (8)
             is relied on, and a lost sign is logged as ``cover/sign_lost`` and warned about once).
         init_margin: (8) holds with :math:`v = -(1 + \text{margin})\sqrt{\|w\|^2 + b^2}`.
@@ -67,14 +75,18 @@ class PolytopeCoverModule(pl.LightningModule):
         optimizer: Literal["adam", "sgd"] = "adam",
         seed: int = 0,
         cosine: bool = False,
+        beta: float = 4.0,
     ) -> None:
         super().__init__()
         check_choice("loss", loss, ("bce", "mse", "weighted_bce"))
-        check_choice("head", head, ("network", "piece"))
+        check_choice("head", head, ("network", "piece", "polytope"))
+        check_positive("beta", beta)
         check_choice("optimizer", optimizer, ("adam", "sgd"))
         check_positive("lr", lr)
-        if head == "piece" and pieces != 1:
-            raise ValueError(f"`head='piece'` trains one piece T(x) and needs `pieces=1`, got {pieces}")
+        if head in ("piece", "polytope") and pieces != 1:
+            raise ValueError(f"`head='{head}'` trains one piece T(x) and needs `pieces=1`, got {pieces}")
+        if head == "polytope" and loss == "mse":
+            raise ValueError("`head='polytope'` outputs log-odds: `loss` must be 'bce' or 'weighted_bce', got 'mse'")
         if len(class_weights) != 2:
             raise ValueError(f"`class_weights` must be (lambda_0, lambda_1), got {tuple(class_weights)}")
         self.save_hyperparameters()
@@ -103,6 +115,8 @@ class PolytopeCoverModule(pl.LightningModule):
         x = x.flatten(1)
         if self.hparams["head"] == "piece":
             return self.net.pieces_out(x)
+        if self.hparams["head"] == "polytope":
+            return self.net.polytope_logits(x, self.hparams.get("beta", 4.0)) * self.net.a
         return self.net(x)
 
     def predict_labels(self, x: torch.Tensor) -> torch.Tensor:

@@ -86,6 +86,32 @@ class CoverNetwork(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (-self.lam / 2 + (torch.relu(self.pieces_out(x)) * self.a).sum(dim=1))[:, None]
 
+    def polytope_logits(self, x: torch.Tensor, beta: float = 4.0) -> torch.Tensor:
+        r"""``(n, J)`` log-odds that ``x`` lies in the polytope :math:`C_j` of piece ``j`` (the (7) limit).
+
+        Under condition (7) a piece is :math:`\lambda` exactly on
+        :math:`C_j = \{x : w_{jk}^\top x + b_{jk} \le 0 \ \forall \text{ live } k\}` (Theorem 3.7) and
+        :math:`\le 0` elsewhere, so the network is a step function and gives no gradient. This is its
+        smooth version: "inside" scores 0 and "outside through face ``k``" scores
+        :math:`\beta |v_{jk}| (w_{jk}^\top x + b_{jk})` (face ``k`` weighted by its output weight, as in
+        :math:`T_j`), so :math:`\log\text{odds}(x \in C_j) = -\log\sum_k \exp(\beta |v_{jk}| z_{jk})`.
+        As :math:`\beta \to \infty` its sign is that of :math:`-\max_k z_{jk}`: membership of
+        :math:`C_j`. Positive per-face scaling leaves :math:`C_j` unchanged, so compression's scaling
+        and the finalising loop do not move the polytope. A piece with no live neuron is the whole
+        space (log-odds clamped at 30).
+
+        Example:
+            >>> net = CoverNetwork(2, pieces=1, width=3, seed=0)
+            >>> x = torch.randn(50, 2)
+            >>> inside = (torch.einsum("nd,md->nm", x, net.w[0]) + net.b[0] <= 0).all(1)
+            >>> bool(((net.polytope_logits(x, beta=1e4)[:, 0] > 0) == inside).all())
+            True
+        """
+        check_positive("beta", beta)
+        z = torch.einsum("nd,jmd->njm", x.to(self.w), self.w) + self.b
+        score = (beta * self.v.abs() * z).masked_fill(~self.mask, float("-inf"))
+        return (-torch.logsumexp(score, dim=2)).clamp(max=30.0)
+
     def sign_lost(self) -> torch.Tensor:
         """``(J, m)`` live neurons whose :math:`v_{jk} \\ge 0` (condition (5) violated)."""
         return self.mask & (self.v.detach() >= 0)
