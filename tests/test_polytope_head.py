@@ -75,3 +75,16 @@ def test_trained_polytope_is_kept_by_finalising_and_becomes_the_network(tmp_path
     network_says = net(x)[:, 0] > 0  # (6) with its head: at (7) the network is the cover
     assert torch.equal(network_says, before)
     assert cover.faces[0] <= 8 and cover.faces[0] >= 4  # a square needs 4 faces (Proposition 3.1)
+
+
+def test_algorithm4_steps_can_train_through_the_polytope_head() -> None:
+    from lightning_poly.modules import train_polytope
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(300, 2, generator=g) * 2 - 1
+    inside = (x.abs() < 0.5).all(1).long()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cover = train_polytope(x, inside, width=6, epochs=300, class_weights=(1.0, 1.0), head="polytope")
+    assert cover.accuracy(x, inside) > 0.97
+    assert 4 <= cover.faces[0] <= 6

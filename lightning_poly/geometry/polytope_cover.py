@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lightning_poly._validation import check_positive
+from lightning_poly._validation import check_fraction, check_positive
 
 __all__ = ["PolytopeBasisCover"]
 
@@ -228,6 +228,55 @@ class PolytopeBasisCover:
         return out
 
     # -- Theorem 3.4 ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def drop_faces(self, x: torch.Tensor, y: torch.Tensor, min_accuracy: float) -> PolytopeBasisCover:
+        """Greedily drop faces while the accuracy on ``(x, y)`` stays at least ``min_accuracy``.
+
+        Algorithm 1 removes neuron ``l`` when every point that activates it activates another one (its
+        removal changes no classification); in high dimension that almost never happens. This relaxes
+        it: each round drops the face whose removal leaves the highest accuracy (every face of every
+        polytope scored at once from the per-point violation counts), and stops when the next drop
+        would fall below ``min_accuracy``. Each polytope keeps at least one face. ``meta["dropped"]``
+        counts the faces removed.
+
+        Example:
+            >>> a = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0], [1.0, 1.0]])
+            >>> square = PolytopeBasisCover([a], [torch.tensor([1.0, 1.0, 1.0, 1.0, 5.0])], [1])
+            >>> x = torch.rand(400, 2) * 4 - 2
+            >>> square.drop_faces(x, square.predict(x), 1.0).faces  # x + y <= 5 cuts nothing
+            [4]
+        """
+        check_fraction("min_accuracy", min_accuracy, closed_right=True)
+        target = (y.to(x.device) > 0).long()
+        if len(target) != len(x):
+            raise ValueError(f"`x` and `y` must have one entry per point, got {len(x)} and {len(target)}")
+        keep = [torch.ones(f, dtype=torch.bool) for f in self.faces]
+        signs = torch.tensor(self.signs, dtype=torch.long, device=x.device)
+        viol = [(x.double() @ a.to(x.device).T - b.to(x.device)) > self.atol for a, b in zip(self.a, self.b)]
+        while True:
+            member = torch.stack([~(v & k.to(x.device)).any(1) for v, k in zip(viol, keep)], 1)
+            counts = (member.long() * signs).sum(1)
+            best: tuple[int, int, int] | None = None  # (correct, polytope, face)
+            for i, (v, k) in enumerate(zip(viol, keep)):  # polytopes (a handful); faces batched
+                if int(k.sum()) <= 1:
+                    continue
+                live = v & k.to(x.device)
+                gains = (live.sum(1, keepdim=True) == 1) & live  # point i enters polytope if face f goes
+                new_counts = counts[:, None] + gains.long() * signs[i]
+                correct = ((new_counts > 0).long() == target[:, None]).sum(0)
+                correct[~k.to(x.device)] = -1
+                f = int(correct.argmax())
+                if best is None or int(correct[f]) > best[0]:
+                    best = (int(correct[f]), i, f)
+            if best is None or best[0] < min_accuracy * len(x):
+                break
+            keep[best[1]][best[2]] = False
+        dropped = sum(int((~k).sum()) for k in keep)
+        return PolytopeBasisCover(
+            [a[k] for a, k in zip(self.a, keep)], [b[k] for b, k in zip(self.b, keep)], self.signs, self.atol,
+            {**self.meta, "dropped": dropped},
+        )  # fmt: skip
+
     @torch.no_grad()
     def outside_distance(self, x: torch.Tensor) -> torch.Tensor:
         """``(n, K)`` largest face slack of each point for each polytope (``<= atol``: inside; ``-inf``: no faces)."""

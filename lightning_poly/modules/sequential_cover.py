@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
@@ -55,6 +55,7 @@ def train_polytope(
     seed: int = 0,
     trainer_kwargs: dict[str, Any] | None = None,
     start_fraction: float = 0.5,
+    head: Literal["piece", "polytope"] = "piece",
 ) -> PolytopeBasisCover:
     """Train one piece :math:`T^+` of ``width`` neurons to contain the points with ``target == 1``; return
     its polytope :math:`\\{T = \\lambda_\\text{bias}\\}` as a one-polytope cover (sign +1).
@@ -80,7 +81,7 @@ def train_polytope(
     dm = ArrayDataModule(x, (target > 0).long(), val_fraction=0.0, batch_size=batch_size, seed=seed)
     module = PolytopeCoverModule(
         input_dim=x.shape[1], pieces=1, width=width, lam=lam_bias, loss="weighted_bce",
-        class_weights=tuple(class_weights), head="piece", hard_sign=True, lr=lr, seed=seed,
+        class_weights=tuple(class_weights), head=head, hard_sign=True, lr=lr, seed=seed,
     )  # fmt: skip
     steps = epochs * (1 if batch_size == 0 else -(-len(x) // batch_size))
     callback = CompressionCallback(
@@ -119,6 +120,7 @@ def sequential_cover(
     verbose: bool = False,
     start_fraction: float = 0.5,
     restarts: int = 2,
+    head: Literal["piece", "polytope"] = "piece",
 ) -> PolytopeBasisCover:
     """Algorithm 4: alternate P and Q steps until the cover's accuracy on ``(x, y)`` reaches ``acc_th``.
 
@@ -133,6 +135,9 @@ def sequential_cover(
         lam_bias, class_weights: :math:`\\lambda_\\text{bias}` and :math:`(\\lambda_0, \\lambda_1)` of (10)-(12).
         epochs, batch_size, lr, every_n_steps, lam_scale, seed, trainer_kwargs, start_fraction: each
             step's training (:func:`train_polytope`).
+        head: ``"piece"`` trains :math:`T^\\pm` as the paper does; ``"polytope"`` trains the same piece
+            through :meth:`~lightning_poly.nn.CoverNetwork.polytope_logits` (the limit of (10) at (7);
+            see :class:`PolytopeCoverModule`).
 
     Returns:
         The cover; ``meta["steps"]`` lists every training run (sign, width, fraction covered, faces,
@@ -186,7 +191,7 @@ def sequential_cover(
             start = time.perf_counter()
             piece = train_polytope(
                 xs, ts, m, lam_bias, class_weights, epochs, batch_size, lr, every_n_steps, lam_scale,
-                seed + len(cover.meta["steps"]), trainer_kwargs, start_fraction,
+                seed + len(cover.meta["steps"]), trainer_kwargs, start_fraction, head,
             )  # fmt: skip
             tries += 1
             inside = piece.membership(x)[:, 0]

@@ -237,3 +237,50 @@ def test_multiclass_network_classifies_as_the_covers() -> None:
     assert torch.equal(net(x).argmax(1), multiclass_predict(covers, x))
     inside0 = (x[:, 0] <= -1) & (x[:, 0] >= -2) & (x[:, 1].abs() <= 0.5)
     assert bool((multiclass_predict(covers, x)[inside0] == 0).all())
+
+
+def _drop_faces_by_loops(
+    cover: PolytopeBasisCover, x: torch.Tensor, y: torch.Tensor, target: float
+) -> tuple[float, int]:
+    """Greedy face dropping by rebuilding the cover for every candidate face; returns the final accuracy."""
+    a, b = [ai.clone() for ai in cover.a], [bi.clone() for bi in cover.b]
+    while True:
+        best = None
+        for i in range(len(a)):
+            if len(a[i]) <= 1:
+                continue
+            for f in range(len(a[i])):
+                keep = torch.arange(len(a[i])) != f
+                trial = PolytopeBasisCover(
+                    [aj[keep] if j == i else aj for j, aj in enumerate(a)],
+                    [bj[keep] if j == i else bj for j, bj in enumerate(b)],
+                    cover.signs,
+                )
+                acc = trial.accuracy(x, y)
+                if best is None or acc > best[0]:
+                    best = (acc, i, keep)
+        if best is None or best[0] < target:
+            return PolytopeBasisCover(a, b, cover.signs).accuracy(x, y), sum(len(ai) for ai in a)
+        _, i, keep = best
+        a[i], b[i] = a[i][keep], b[i][keep]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_drop_faces_matches_a_rebuild_per_candidate_loop(seed: int) -> None:
+    cover = _random_cover(seed, k=3)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(300, 2, generator=g, dtype=torch.float64) * 0.6
+    y = cover.predict(x)
+    flip = torch.rand(300, generator=g) < 0.05  # label noise, so dropping trades accuracy
+    y = torch.where(flip, 1 - y, y)
+    start = cover.accuracy(x, y)
+    target = start - 0.02
+    dropped = cover.drop_faces(x, y, target)
+    ref_acc, ref_faces = _drop_faces_by_loops(cover, x, y, target)
+    assert dropped.accuracy(x, y) >= target
+    assert dropped.accuracy(x, y) == pytest.approx(ref_acc)
+    assert sum(dropped.faces) == ref_faces < sum(cover.faces)
+    assert dropped.meta["dropped"] == sum(cover.faces) - ref_faces
+    assert min(dropped.faces) >= 1
+    with pytest.raises(ValueError, match="min_accuracy"):
+        cover.drop_faces(x, y, 1.5)
