@@ -1,6 +1,7 @@
 """The ``"polytope"`` head of PolytopeCoverModule: the smooth limit of (6) at condition (7)."""
 
 import warnings
+from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl
@@ -88,3 +89,37 @@ def test_algorithm4_steps_can_train_through_the_polytope_head() -> None:
         cover = train_polytope(x, inside, width=6, epochs=300, class_weights=(1.0, 1.0), head="polytope")
     assert cover.accuracy(x, inside) > 0.97
     assert 4 <= cover.faces[0] <= 6
+
+
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").is_file(),
+    reason="Debian's dataset-fashion-mnist is not installed",
+)
+def test_real_fashion_mnist_trousers_are_a_three_face_polytope(tmp_path: Path) -> None:
+    from lightning_poly.callbacks import CompressionCallback
+    from lightning_poly.datamodules import FashionMNISTDataModule
+
+    dm = FashionMNISTDataModule(
+        root=str(tmp_path), task="one_vs_rest", positive_class=1, union_train_test=True, val_fraction=0.0,
+        scale="standardize",
+    )  # fmt: skip
+    dm.prepare_data()
+    dm.setup("fit")
+    x, y = dm.train_tensors()
+    pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:4000]
+    x, y = x[pick], y[pick]
+    pl.seed_everything(0, verbose=False)
+    module = PolytopeCoverModule(784, pieces=1, width=3, head="polytope", lr=1e-2, cosine=True, seed=0)
+    cb = CompressionCallback(every_n_steps=10**6, count_facets=False, plot=False, finalise_remove=True)
+    trainer = pl.Trainer(
+        max_epochs=40, callbacks=[cb], logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, accelerator="cpu", default_root_dir=tmp_path,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(module, ArrayDataModule(x, y, val_fraction=0.0, batch_size=512, seed=0))
+    cover = cb.cover
+    assert cover is not None and cover.faces[0] <= 3
+    assert cover.accuracy(x, y) >= 0.995  # paper Table 1: trousers vs the rest by one polytope with 4 faces
+    network_says = (module.cover_network()(x)[:, 0] > 0).long()  # (6) at (7): the network is the cover
+    assert torch.equal(network_says, cover.predict(x))
