@@ -11,6 +11,7 @@ from lightning_poly.algorithms.compress import (
 from lightning_poly.algorithms.cover_extraction import LevelSetCover, extract_cover, two_layer_cover
 from lightning_poly.algorithms.polish import PolishResult, polish_layer, polish_layer_reference
 from lightning_poly.algorithms.polish_network import PolishReport, layer_inputs, polish_network
+from lightning_poly.algorithms.polytope_margin import MarginRefineReport, polytope_hinge_loss, refine_polytope
 from lightning_poly.algorithms.scaling import balance_, lemma27_scales, optimal_scales
 from lightning_poly.algorithms.width_bounds import (
     prop31_feasible,
@@ -35,6 +36,9 @@ __all__ = [
     "compress_",
     "condition7_fraction",
     "redundant_neurons",
+    "MarginRefineReport",
+    "polytope_hinge_loss",
+    "refine_polytope",
     "PolishReport",
     "PolishResult",
     "balance_",

@@ -196,12 +196,29 @@ class PolytopeBasisCover:
             masks.append(res.facets[0, : len(a)] & res.ok[0])
         return masks
 
-    def prune(self, x: torch.Tensor, faces: bool = True, margin: float = 0.05) -> PolytopeBasisCover:
+    def prune(
+        self, x: torch.Tensor, faces: bool = True, margin: float = 0.05, data_redundant: bool = True
+    ) -> PolytopeBasisCover:
         """A smaller cover that classifies every point of ``x`` identically.
 
-        Drops polytopes that contain no point of ``x`` (they change no count on ``x``) and, with
-        ``faces``, faces that are redundant inside the bounding box of ``x`` widened by ``margin``
-        (relative), which leaves each polytope unchanged on the box. The result is checked on ``x``.
+        Three steps, each keeping every prediction on ``x``:
+
+        1. drop polytopes that contain no point of ``x`` (they change no count on ``x``);
+        2. with ``faces``, drop faces that are redundant inside the bounding box of ``x`` widened by
+           ``margin`` (relative): exact LPs, each polytope unchanged on the box;
+        3. with ``data_redundant``, Algorithm 1's redundancy test lifted from neurons to the cover: drop
+           polytopes, then faces, whose removal changes the classification of no point of ``x``
+           (:meth:`drop_polytopes`, then :meth:`drop_faces` against the cover's own predictions at
+           accuracy 1). Algorithm 1 removes a neuron only when every point activating it activates
+           another one; on the cover that is "no prediction changes", tested here for every face at
+           once instead of only for pairs of neurons of one piece.
+
+        Example:
+            >>> a = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+            >>> square = PolytopeBasisCover([a], [torch.ones(4)], [1])
+            >>> x = torch.tensor([[0.0, 0.0], [2.0, 0.0], [-2.0, 0.0]])  # only x = +-2 is cut
+            >>> square.prune(x).faces
+            [2]
         """
         keep = self.membership(x).any(dim=0).tolist()
         a = [ai for ai, k in zip(self.a, keep) if k]
@@ -223,9 +240,51 @@ class PolytopeBasisCover:
             )
             if bool((trial.predict(x) == out.predict(x)).all()):
                 out = trial
+        if data_redundant and len(out):
+            own = out.predict(x)
+            out = out.drop_polytopes(x, own, 1.0).drop_faces(x, own, 1.0)
+            out.meta = {**self.meta, "pruned": True}
         if not bool((out.predict(x) == self.predict(x)).all()):  # pragma: no cover - guarded invariant
             raise RuntimeError("pruning changed the classification of a point; please report this")
         return out
+
+    @torch.no_grad()
+    def drop_polytopes(self, x: torch.Tensor, y: torch.Tensor, min_accuracy: float) -> PolytopeBasisCover:
+        """Greedily drop whole polytopes while the accuracy on ``(x, y)`` stays at least ``min_accuracy``.
+
+        Each round scores the removal of every polytope at once from the membership matrix and drops
+        the one leaving the highest accuracy (ties: the one with most faces). ``meta["dropped_polytopes"]``
+        counts them.
+
+        Example:
+            >>> sq = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+            >>> twice = PolytopeBasisCover([sq, sq, sq], [torch.ones(4), torch.ones(4), torch.ones(4)], [1, 1, -1])
+            >>> x = torch.rand(100, 2) * 4 - 2
+            >>> len(twice.drop_polytopes(x, twice.predict(x), 1.0))  # one P and the Q cancel
+            1
+        """
+        check_fraction("min_accuracy", min_accuracy, closed_right=True)
+        target = (y.to(x.device) > 0).long()
+        if len(target) != len(x):
+            raise ValueError(f"`x` and `y` must have one entry per point, got {len(x)} and {len(target)}")
+        member = self.membership(x).long()
+        signs = torch.tensor(self.signs, dtype=torch.long, device=x.device)
+        faces = torch.tensor(self.faces, dtype=torch.float64, device=x.device)
+        keep = torch.ones(len(self), dtype=torch.bool, device=x.device)
+        while int(keep.sum()) > 1:
+            counts = (member * signs * keep).sum(1)
+            new_counts = counts[:, None] - member * signs  # column k: the counts without polytope k
+            correct = ((new_counts > 0).long() == target[:, None]).sum(0).double()
+            score = torch.where(keep, correct + faces / (faces.sum() + 1), torch.full_like(correct, -1.0))
+            k = int(score.argmax())
+            if not bool(keep[k]) or float(correct[k]) < min_accuracy * len(x):
+                break
+            keep[k] = False
+        idx = keep.nonzero().flatten().tolist()
+        return PolytopeBasisCover(
+            [self.a[i] for i in idx], [self.b[i] for i in idx], [self.signs[i] for i in idx], self.atol,
+            {**self.meta, "dropped_polytopes": len(self) - len(idx)},
+        )  # fmt: skip
 
     # -- Theorem 3.4 ------------------------------------------------------------------------------
     @torch.no_grad()

@@ -112,6 +112,27 @@ class CoverNetwork(nn.Module):
         score = (beta * self.v.abs() * z).masked_fill(~self.mask, float("-inf"))
         return (-torch.logsumexp(score, dim=2)).clamp(max=30.0)
 
+    @torch.no_grad()
+    def polytope_faces(self, piece: int = 0, beta: float = 4.0) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Piece ``piece``'s polytope as ``(A, b)`` with :math:`C = \{x : A x \le b\}`, live faces only, each
+        row scaled by :math:`\beta |v_k|` as in :meth:`polytope_logits` (so a unit of :math:`A x - b` is a
+        unit of that head's log-odds).
+
+        Example:
+            >>> net = CoverNetwork(2, pieces=1, width=3, seed=0)
+            >>> a, b = net.polytope_faces()
+            >>> x = torch.randn(20, 2)
+            >>> bool(((x @ a.T - b <= 0).all(1) == (net.polytope_logits(x, 1e4)[:, 0] > 0)).all())
+            True
+        """
+        check_int("piece", piece, minimum=0)
+        if piece >= self.w.shape[0]:
+            raise ValueError(f"`piece` must be below {self.w.shape[0]}, got {piece}")
+        check_positive("beta", beta)
+        live = self.mask[piece]
+        scale = beta * self.v[piece, live].abs()
+        return self.w[piece, live] * scale[:, None], -self.b[piece, live] * scale
+
     def sign_lost(self) -> torch.Tensor:
         """``(J, m)`` live neurons whose :math:`v_{jk} \\ge 0` (condition (5) violated)."""
         return self.mask & (self.v.detach() >= 0)

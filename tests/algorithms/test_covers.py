@@ -284,3 +284,59 @@ def test_drop_faces_matches_a_rebuild_per_candidate_loop(seed: int) -> None:
     assert min(dropped.faces) >= 1
     with pytest.raises(ValueError, match="min_accuracy"):
         cover.drop_faces(x, y, 1.5)
+
+
+def _drop_polytopes_by_loops(cover: PolytopeBasisCover, x: torch.Tensor, y: torch.Tensor, target: float) -> list[int]:
+    """Greedy polytope dropping by rebuilding the cover without each candidate; returns the kept indices."""
+    kept = list(range(len(cover)))
+    while len(kept) > 1:
+        scored = []
+        for i in kept:
+            rest = [j for j in kept if j != i]
+            trial = PolytopeBasisCover(
+                [cover.a[j] for j in rest], [cover.b[j] for j in rest], [cover.signs[j] for j in rest]
+            )
+            scored.append((trial.accuracy(x, y), cover.faces[i], -i, i))
+        acc, _, _, i = max(scored)
+        if acc < target:
+            break
+        kept.remove(i)
+    return kept
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_drop_polytopes_matches_a_rebuild_per_candidate_loop(seed: int) -> None:
+    base = _random_cover(seed, k=3)
+    far = (torch.tensor([[1.0, 0.0]], dtype=torch.float64), torch.tensor([-50.0], dtype=torch.float64))  # no point
+    cover = PolytopeBasisCover.concat([base, PolytopeBasisCover([far[0], base.a[0]], [far[1], base.b[0]], [1, 1])])
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(300, 2, generator=g, dtype=torch.float64) * 0.6
+    y = cover.predict(x)
+    for target in (1.0, cover.accuracy(x, y) - 0.03):
+        dropped = cover.drop_polytopes(x, y, target)
+        kept = _drop_polytopes_by_loops(cover, x, y, target)
+        assert dropped.faces == [cover.faces[i] for i in sorted(kept)]
+        assert dropped.accuracy(x, y) >= target
+    exact = cover.drop_polytopes(x, y, 1.0)
+    assert torch.equal(exact.predict(x), y) and len(exact) < len(cover)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_prune_keeps_every_prediction_and_drops_faces_no_point_needs(seed: int) -> None:
+    cover = _random_cover(seed, k=4)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(200, 2, generator=g, dtype=torch.float64) * 0.5
+    small = cover.prune(x)
+    assert torch.equal(small.predict(x), cover.predict(x))
+    geometric = cover.prune(x, data_redundant=False)
+    assert sum(small.faces) <= sum(geometric.faces) <= sum(cover.faces)
+    # every remaining face is needed: removing any one of them changes a prediction on x
+    for i in range(len(small)):
+        for f in range(small.faces[i] if small.faces[i] > 1 else 0):
+            keep = torch.arange(small.faces[i]) != f
+            trial = PolytopeBasisCover(
+                [a[keep] if j == i else a for j, a in enumerate(small.a)],
+                [b[keep] if j == i else b for j, b in enumerate(small.b)],
+                small.signs,
+            )
+            assert not torch.equal(trial.predict(x), small.predict(x))
