@@ -8,9 +8,7 @@ Protocol (our reading of Section 4.2; the paper gives no training details): all 
 (train ∪ test), pixels standardised per feature over those images (an invertible affine map, so
 polytopes and their face counts are unchanged). ``P``: one piece of (6) with ``--width`` neurons trained
 by a Lightning ``Trainer`` through its ``"polytope"`` head (the smooth limit of the network at condition
-(7), where the cover *is* the network; BCE (14), Adam lr 1e-2, batches of 1024, 20 epochs) with the
-compression callback finalising at fit end (Algorithm 1's removal and scaling until (7) holds; neither
-moves the polytope on the data), then its faces refined on the squared-hinge polytope objective
+(7), where the cover *is* the network; BCE (14), Adam lr 1e-2, batches of 1024, 20 epochs), then its faces refined on the squared-hinge polytope objective
 (:func:`~lightning_poly.algorithms.refine_polytope`, the convex polytope machine of Kantchelian et al.
 2014 that the paper cites: BCE alone left 40-1,400 errors on the hard classes). If ``P`` misses the
 target, ``Q`` (sign -1, Algorithm 4's Q step, ``--second-width`` neurons) is trained the same way on the
@@ -38,7 +36,6 @@ import pytorch_lightning as pl
 import torch
 
 from lightning_poly.algorithms import refine_polytope
-from lightning_poly.callbacks import CompressionCallback
 from lightning_poly.datamodules import ArrayDataModule, FashionMNISTDataModule
 from lightning_poly.geometry import PolytopeBasisCover
 from lightning_poly.modules import PolytopeCoverModule
@@ -85,9 +82,10 @@ def single_polytope(
     """One polytope of at most ``width`` faces holding the points with ``y == 1``.
 
     1. A Lightning ``Trainer`` fits one piece of (6) through its ``"polytope"`` head (the smooth limit of
-       the network at condition (7); BCE (14), Adam) with the compression callback, whose finalising
-       loop at fit end removes neurons whose activating points all activate another one and scales the
-       rest (neither moves the polytope on the data);
+       the network at condition (7); BCE (14), Adam). No compression callback here: its finalising loop
+       scales faces by powers of :math:`\lambda_\text{scale}`, which leaves the polytope but not the
+       faces' relative scale, and that scale is the margin of step 2 (with it, a 10-D cube test ended
+       at 284 errors instead of 2); redundant faces go in the last step of :func:`cover_task`;
     2. :func:`~lightning_poly.algorithms.refine_polytope` refines the faces on the squared-hinge polytope
        objective (L-BFGS on the points near their margin), which drives the last errors down where the
        mean BCE no longer sees them.
@@ -95,9 +93,8 @@ def single_polytope(
     pl.seed_everything(seed, verbose=False)
     dm = ArrayDataModule(x, y, val_fraction=0.0, batch_size=batch, seed=seed)
     module = PolytopeCoverModule(x.shape[1], 1, width, loss="bce", head="polytope", beta=beta, lr=lr, seed=seed)
-    cb = CompressionCallback(every_n_steps=0, count_facets=False, plot=False, finalise_remove=True)
     start = time.perf_counter()
-    _trainer(epochs, [cb]).fit(module, dm)
+    _trainer(epochs, []).fit(module, dm)
     trained = time.perf_counter() - start
     a, b = module.cover_network().polytope_faces(0, beta)
     a, b, rep = refine_polytope(a.float(), b.float(), x.float(), y > 0, max_iter=refine_iter)
