@@ -83,7 +83,7 @@ def single_polytope(
 
     1. A Lightning ``Trainer`` fits one piece of (6) through its ``"polytope"`` head (the smooth limit of
        the network at condition (7); BCE (14), Adam). No compression callback here: its finalising loop
-       scales faces by powers of :math:`\lambda_\text{scale}`, which leaves the polytope but not the
+       scales faces by powers of :math:`\\lambda_\text{scale}`, which leaves the polytope but not the
        faces' relative scale, and that scale is the margin of step 2 (with it, a 10-D cube test ended
        at 284 errors instead of 2); redundant faces go in the last step of :func:`cover_task`;
     2. :func:`~lightning_poly.algorithms.refine_polytope` refines the faces on the squared-hinge polytope
