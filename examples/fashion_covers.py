@@ -78,6 +78,7 @@ def single_polytope(
     beta: float = 4.0,
     refine_iter: int = 400,
     seed: int = 0,
+    inside_weight: float = 1.0,
 ) -> tuple[PolytopeBasisCover, dict[str, Any]]:
     """One polytope of at most ``width`` faces holding the points with ``y == 1``.
 
@@ -97,7 +98,9 @@ def single_polytope(
     _trainer(epochs, []).fit(module, dm)
     trained = time.perf_counter() - start
     a, b = module.cover_network().polytope_faces(0, beta)
-    a, b, rep = refine_polytope(a.float(), b.float(), x.float(), y > 0, max_iter=refine_iter)
+    a, b, rep = refine_polytope(
+        a.float(), b.float(), x.float(), y > 0, max_iter=refine_iter, inside_weight=inside_weight
+    )
     info = {"trained_s": trained, "refine_s": rep.seconds, "bce_faces": len(a), "missed": rep.outside_inside_points,
             "wrongly_inside": rep.inside_outside_points, "working_set": rep.active_max}  # fmt: skip
     return PolytopeBasisCover([a], [b], [1], meta={"step": info}), info
@@ -113,7 +116,9 @@ def cover_task(
     (:meth:`~lightning_poly.geometry.PolytopeBasisCover.drop_faces`, Algorithm 1's redundancy test
     relaxed to "costs no accuracy below the target")."""
     start = time.perf_counter()
-    p, info_p = single_polytope(x, y, width, epochs=epochs)
+    # with a Q to come, points wrongly inside P can still be removed, points left outside cannot:
+    # weight the inside term as Algorithm 4 weights the points to cover, lambda = (1, 10)
+    p, info_p = single_polytope(x, y, width, epochs=epochs, inside_weight=10.0 if two else 1.0)
     steps = [{"sign": 1, **info_p}]
     final = p
     keep = p.membership(x)[:, 0]
@@ -123,7 +128,7 @@ def cover_task(
         final = PolytopeBasisCover.concat([p, PolytopeBasisCover(q.a, q.b, [-1], q.atol)])
     before = final.faces
     if final.accuracy(x, y) >= target:
-        final = final.drop_faces(x, y, target)
+        final = final.drop_polytopes(x, y, target).drop_faces(x, y, target)
     return {"faces": final.faces, "signs": final.signs, "accuracy": final.accuracy(x, y), "before_drop": before,
             "seconds": time.perf_counter() - start, "steps": steps}  # fmt: skip
 

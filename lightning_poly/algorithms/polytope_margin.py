@@ -53,9 +53,15 @@ class MarginRefineReport:
 
 
 def polytope_hinge_loss(
-    a: torch.Tensor, b: torch.Tensor, x_in: torch.Tensor, x_out: torch.Tensor, l2: float = 1e-4
+    a: torch.Tensor,
+    b: torch.Tensor,
+    x_in: torch.Tensor,
+    x_out: torch.Tensor,
+    l2: float = 1e-4,
+    inside_weight: float = 1.0,
 ) -> torch.Tensor:
-    r"""The objective :math:`L(A, b)` of the module docstring (means over ``x_in`` and ``x_out``).
+    r"""The objective :math:`L(A, b)` of the module docstring (means over ``x_in`` and ``x_out``), its first
+    term weighted by ``inside_weight``.
 
     Example:
         >>> a, b = torch.tensor([[1.0, 0.0]]), torch.tensor([0.0])  # the half-plane x_1 <= 0
@@ -65,7 +71,7 @@ def polytope_hinge_loss(
     """
     loss = a.new_zeros(())
     if len(x_in):
-        loss = loss + F.relu(1 + x_in @ a.T - b).pow(2).sum(1).mean()
+        loss = loss + inside_weight * F.relu(1 + x_in @ a.T - b).pow(2).sum(1).mean()
     if len(x_out):
         loss = loss + F.relu(1 - (x_out @ a.T - b).max(1).values).pow(2).mean()
     return loss + l2 * a.pow(2).sum()
@@ -117,6 +123,7 @@ def refine_polytope(
     working_set: bool = True,
     band: float = 1.0,
     max_rounds: int = 20,
+    inside_weight: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor, MarginRefineReport]:
     r"""Refine the polytope :math:`\{x : a x \le b\}` so that ``x[inside]`` lies in it and ``x[~inside]`` does not.
 
@@ -130,6 +137,9 @@ def refine_polytope(
             between rounds (exact: stops only when no point left out has a positive hinge).
         band: how far beyond its margin a point stays in the working set.
         max_rounds: bound on the working-set rounds.
+        inside_weight: weight of the inside term (Algorithm 4's :math:`\lambda_1/\lambda_0`, paper: 10, when a
+            second polytope :math:`Q` can still remove points wrongly inside, but nothing can bring back a
+            point left outside).
 
     Returns:
         ``(a, b, report)``: the refined faces (same shapes and dtype) and a :class:`MarginRefineReport`.
@@ -151,6 +161,7 @@ def refine_polytope(
     check_int("max_iter", max_iter, minimum=1)
     check_positive("band", band, strict=False)
     check_int("max_rounds", max_rounds, minimum=1)
+    check_positive("inside_weight", inside_weight)
     if a.ndim != 2 or b.shape != a.shape[:1] or x.ndim != 2 or x.shape[1] != a.shape[1]:
         raise ValueError(
             f"expected `a` (m, d), `b` (m,) and `x` (n, d), got {tuple(a.shape)}, {tuple(b.shape)}, {tuple(x.shape)}"
@@ -171,7 +182,7 @@ def refine_polytope(
 
     def full_loss() -> float:
         with torch.no_grad():
-            return float(polytope_hinge_loss(aa, bb, x[inside], x[~inside], l2))
+            return float(polytope_hinge_loss(aa, bb, x[inside], x[~inside], l2, inside_weight))
 
     before = full_loss()
     active = _hinge_active(aa, bb, x, inside, band) if working_set else torch.ones_like(inside)
@@ -180,7 +191,7 @@ def refine_polytope(
         rounds += 1
         active_max = max(active_max, int(active.sum()))
         # the subset objective keeps the full problem's weights (means over all of I and O)
-        _lbfgs_round(aa, bb, x[active & inside], x[active & ~inside], n_in, n_out, l2, max_iter)
+        _lbfgs_round(aa, bb, x[active & inside], x[active & ~inside], n_in / inside_weight, n_out, l2, max_iter)
         if not working_set:
             break
         now = _hinge_active(aa, bb, x, inside, 0.0)  # points with a positive hinge now

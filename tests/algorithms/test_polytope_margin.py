@@ -16,24 +16,24 @@ def _data(seed: int, n: int = 600, d: int = 5) -> tuple[torch.Tensor, torch.Tens
     return x, inside ^ flip
 
 
-@pytest.mark.parametrize("working_set", [True, False])
-def test_one_face_matches_the_convex_squared_hinge_optimum_from_cvxpy(working_set: bool) -> None:
+@pytest.mark.parametrize(("working_set", "weight"), [(True, 1.0), (False, 1.0), (True, 10.0)])
+def test_one_face_matches_the_convex_squared_hinge_optimum_from_cvxpy(working_set: bool, weight: float) -> None:
     """With one face the objective is convex (squared-hinge SVM): both solvers must reach cvxpy's optimum."""
     x, inside = _data(0)
     mu = 1e-3
     a0 = torch.tensor([[1.0, 0.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
     a, b, rep = refine_polytope(a0, torch.tensor([0.5], dtype=torch.float64), x, inside, l2=mu,
-                                max_iter=2000, working_set=working_set)  # fmt: skip
+                                max_iter=2000, working_set=working_set, inside_weight=weight)  # fmt: skip
     w, c = cp.Variable(5), cp.Variable()
     xn, ins = x.numpy(), inside.numpy()
     obj = (
-        cp.sum_squares(cp.pos(1 + xn[ins] @ w - c)) / ins.sum()
+        weight * cp.sum_squares(cp.pos(1 + xn[ins] @ w - c)) / ins.sum()
         + cp.sum_squares(cp.pos(1 - (xn[~ins] @ w - c))) / (~ins).sum()
         + mu * cp.sum_squares(w)
     )
     best = cp.Problem(cp.Minimize(obj)).solve(solver=cp.CLARABEL)
     assert rep.loss_after == pytest.approx(best, rel=1e-5)
-    assert float(polytope_hinge_loss(a, b, x[inside], x[~inside], mu)) == pytest.approx(best, rel=1e-5)
+    assert float(polytope_hinge_loss(a, b, x[inside], x[~inside], mu, weight)) == pytest.approx(best, rel=1e-5)
     assert np.allclose(a[0].numpy(), w.value, atol=1e-3) and abs(float(b[0]) - float(c.value)) < 1e-3
 
 
