@@ -88,6 +88,6 @@ def test_fashion_cover_task_reports_what_it_measured() -> None:
     # the cube minus a slab inside it: one convex polytope cannot, P - Q can
     hole = (x[:, 3].abs() < 0.3) & (y == 1)
     y2 = torch.where(hole, torch.zeros_like(y), y)
-    two = fc.cover_task(x, y2, target=0.99, width=12, second_width=4, epochs=300, two=True)
+    two = fc.cover_task(x, y2, target=0.99, width=12, second_width=4, epochs=300, two=True, inside_weights=(10.0,))
     one = fc.cover_task(x, y2, target=0.99, width=12, epochs=300, two=False)
     assert two["signs"] == [1, -1] and two["accuracy"] > one["accuracy"] + 0.02 and one["signs"] == [1]
