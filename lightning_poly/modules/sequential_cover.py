@@ -146,7 +146,7 @@ def sequential_cover(
     Example:
         >>> from lightning_poly.data import two_circles
         >>> x, y = two_circles(300, seed=0)
-        >>> cover = sequential_cover(x, y, width=4, epochs=150, max_polytopes=2)
+        >>> cover = sequential_cover(x, y, width=4, max_width=6, restarts=1, epochs=300, max_polytopes=2)
         >>> cover.accuracy(x, y) > 0.95
         True
     """
