@@ -59,9 +59,13 @@ def polytope_hinge_loss(
     x_out: torch.Tensor,
     l2: float = 1e-4,
     inside_weight: float = 1.0,
+    n_in: int | None = None,
+    n_out: int | None = None,
 ) -> torch.Tensor:
-    r"""The objective :math:`L(A, b)` of the module docstring (means over ``x_in`` and ``x_out``), its first
-    term weighted by ``inside_weight``.
+    r"""The objective :math:`L(A, b)` of the module docstring, its first term weighted by ``inside_weight``.
+
+    The two sums are divided by ``n_in`` and ``n_out`` (default: ``len(x_in)``, ``len(x_out)``, i.e. means);
+    a working set passes the full counts so that its objective is the full one restricted to its points.
 
     Example:
         >>> a, b = torch.tensor([[1.0, 0.0]]), torch.tensor([0.0])  # the half-plane x_1 <= 0
@@ -71,9 +75,9 @@ def polytope_hinge_loss(
     """
     loss = a.new_zeros(())
     if len(x_in):
-        loss = loss + inside_weight * F.relu(1 + x_in @ a.T - b).pow(2).sum(1).mean()
+        loss = loss + inside_weight * F.relu(1 + x_in @ a.T - b).pow(2).sum() / (n_in or len(x_in))
     if len(x_out):
-        loss = loss + F.relu(1 - (x_out @ a.T - b).max(1).values).pow(2).mean()
+        loss = loss + F.relu(1 - (x_out @ a.T - b).max(1).values).pow(2).sum() / (n_out or len(x_out))
     return loss + l2 * a.pow(2).sum()
 
 
@@ -85,9 +89,10 @@ def _lbfgs_round(
     n_in: int,
     n_out: int,
     l2: float,
+    inside_weight: float,
     max_iter: int,
 ) -> None:
-    """One L-BFGS run on a subset, weighted as the full objective (its means are over ``n_in``/``n_out``)."""
+    """One L-BFGS run on a subset, weighted as the full objective (sums over ``n_in``/``n_out`` points)."""
     opt = torch.optim.LBFGS(
         [a, b], lr=1, max_iter=max_iter, history_size=30, line_search_fn="strong_wolfe",
         tolerance_grad=1e-10, tolerance_change=1e-14,
@@ -95,11 +100,7 @@ def _lbfgs_round(
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        loss = l2 * a.pow(2).sum()
-        if len(x_in):
-            loss = loss + F.relu(1 + x_in @ a.T - b).pow(2).sum() / n_in
-        if len(x_out):
-            loss = loss + F.relu(1 - (x_out @ a.T - b).max(1).values).pow(2).sum() / n_out
+        loss = polytope_hinge_loss(a, b, x_in, x_out, l2, inside_weight, n_in, n_out)
         loss.backward()
         return loss
 
@@ -191,7 +192,7 @@ def refine_polytope(
         rounds += 1
         active_max = max(active_max, int(active.sum()))
         # the subset objective keeps the full problem's weights (means over all of I and O)
-        _lbfgs_round(aa, bb, x[active & inside], x[active & ~inside], n_in / inside_weight, n_out, l2, max_iter)
+        _lbfgs_round(aa, bb, x[active & inside], x[active & ~inside], n_in, n_out, l2, inside_weight, max_iter)
         if not working_set:
             break
         now = _hinge_active(aa, bb, x, inside, 0.0)  # points with a positive hinge now
