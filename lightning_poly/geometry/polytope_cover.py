@@ -260,7 +260,7 @@ class PolytopeBasisCover:
             >>> sq = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
             >>> twice = PolytopeBasisCover([sq, sq, sq], [torch.ones(4), torch.ones(4), torch.ones(4)], [1, 1, -1])
             >>> x = torch.rand(100, 2) * 4 - 2
-            >>> len(twice.drop_polytopes(x, twice.predict(x), 1.0))  # one P and the Q cancel
+            >>> len(twice.drop_polytopes(x, twice.predict(x), 1.0))  # the Q and one of the two P's are not needed
             1
         """
         check_fraction("min_accuracy", min_accuracy, closed_right=True)
