@@ -107,11 +107,15 @@ def _lbfgs_round(
     opt.step(closure)
 
 
-def _hinge_active(a: torch.Tensor, b: torch.Tensor, x: torch.Tensor, inside: torch.Tensor, band: float) -> torch.Tensor:
-    """Points within ``band`` of their margin (those that have, or may soon have, a positive hinge)."""
-    with torch.no_grad():
-        worst = (x @ a.T - b).max(1).values
-        return torch.where(inside, worst > -1 - band, worst < 1 + band)
+@torch.no_grad()
+def _worst_slack(a: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    r"""``(n,)`` each point's largest face slack :math:`\max_k a_k^\top x - b_k` (``> 0``: outside)."""
+    return (x @ a.T - b).max(1).values
+
+
+def _near_margin(worst: torch.Tensor, inside: torch.Tensor, band: float) -> torch.Tensor:
+    """Points within ``band`` of their margin (``band = 0``: those with a positive hinge)."""
+    return torch.where(inside, worst > -1 - band, worst < 1 + band)
 
 
 def refine_polytope(
@@ -186,25 +190,22 @@ def refine_polytope(
             return float(polytope_hinge_loss(aa, bb, x[inside], x[~inside], l2, inside_weight))
 
     before = full_loss()
-    active = _hinge_active(aa, bb, x, inside, band) if working_set else torch.ones_like(inside)
+    worst = _worst_slack(aa, bb, x)
+    active = _near_margin(worst, inside, band) if working_set else torch.ones_like(inside)
     rounds, active_max = 0, 0
     while rounds < max_rounds:
         rounds += 1
         active_max = max(active_max, int(active.sum()))
         # the subset objective keeps the full problem's weights (means over all of I and O)
         _lbfgs_round(aa, bb, x[active & inside], x[active & ~inside], n_in, n_out, l2, inside_weight, max_iter)
-        if not working_set:
+        worst = _worst_slack(aa, bb, x)  # one product per round serves the check, the new set and the report
+        if not working_set or not bool((_near_margin(worst, inside, 0.0) & ~active).any()):
             break
-        now = _hinge_active(aa, bb, x, inside, 0.0)  # points with a positive hinge now
-        if not bool((now & ~active).any()):
-            break
-        active = active | _hinge_active(aa, bb, x, inside, band)
+        active = active | _near_margin(worst, inside, band)
     a_out, b_out = aa.detach(), bb.detach()
-    with torch.no_grad():
-        worst = (x @ a_out.T - b_out).max(1).values
     report = MarginRefineReport(
         loss_before=before, loss_after=full_loss(),
         outside_inside_points=int((inside & (worst > 0)).sum()), inside_outside_points=int((~inside & (worst <= 0)).sum()),
         rounds=rounds, active_max=active_max, seconds=time.perf_counter() - start,
     )  # fmt: skip
-    return a_out.to(a.dtype), b_out.to(a.dtype), report
+    return a_out, b_out, report
