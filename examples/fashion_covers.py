@@ -78,18 +78,24 @@ def single_polytope(
     beta: float = 4.0,
     refine_iter: int = 400,
     seed: int = 0,
-    inside_weight: float = 1.0,
+    inside_weights: tuple[float, ...] = (1.0,),
+    max_missed: int = 0,
+    max_errors: int | None = None,
 ) -> tuple[PolytopeBasisCover, dict[str, Any]]:
     """One polytope of at most ``width`` faces holding the points with ``y == 1``.
 
     1. A Lightning ``Trainer`` fits one piece of (6) through its ``"polytope"`` head (the smooth limit of
        the network at condition (7); BCE (14), Adam). No compression callback here: its finalising loop
-       scales faces by powers of :math:`\\lambda_\text{scale}`, which leaves the polytope but not the
+       scales faces by powers of :math:`\\lambda_\\mathrm{scale}`, which leaves the polytope but not the
        faces' relative scale, and that scale is the margin of step 2 (with it, a 10-D cube test ended
        at 284 errors instead of 2); redundant faces go in the last step of :func:`cover_task`;
     2. :func:`~lightning_poly.algorithms.refine_polytope` refines the faces on the squared-hinge polytope
        objective (L-BFGS on the points near their margin), which drives the last errors down where the
-       mean BCE no longer sees them.
+       mean BCE no longer sees them. It runs with each weight of ``inside_weights`` in turn, each
+       starting from the last one's faces, until at most ``max_missed`` points of class 1 are left
+       outside (a later polytope ``Q`` can take points out of ``P`` but never bring one back) and, with
+       ``max_errors``, at most that many points are on the wrong side in all; if no weight gets there,
+       the faces with the fewest such errors are kept.
     """
     pl.seed_everything(seed, verbose=False)
     dm = ArrayDataModule(x, y, val_fraction=0.0, batch_size=batch, seed=seed)
@@ -98,31 +104,30 @@ def single_polytope(
     _trainer(epochs, []).fit(module, dm)
     trained = time.perf_counter() - start
     a, b = module.cover_network().polytope_faces(0, beta)
-    a, b, rep = refine_polytope(
-        a.float(), b.float(), x.float(), y > 0, max_iter=refine_iter, inside_weight=inside_weight
-    )
-    info = {"trained_s": trained, "refine_s": rep.seconds, "bce_faces": len(a), "missed": rep.outside_inside_points,
-            "wrongly_inside": rep.inside_outside_points, "working_set": rep.active_max}  # fmt: skip
+    a, b = a.float(), b.float()
+    refined: list[dict[str, Any]] = []
+    faces: list[tuple[torch.Tensor, torch.Tensor]] = []
+    for weight in inside_weights:
+        a, b, rep = refine_polytope(a, b, x.float(), y > 0, max_iter=refine_iter, inside_weight=weight)
+        refined.append({"inside_weight": weight, "refine_s": rep.seconds, "missed": rep.outside_inside_points,
+                        "wrongly_inside": rep.inside_outside_points, "working_set": rep.active_max})  # fmt: skip
+        faces.append((a, b))
+        errors = rep.outside_inside_points + rep.inside_outside_points
+        if rep.outside_inside_points <= max_missed and (max_errors is None or errors <= max_errors):
+            break
+    pick = len(refined) - 1
+    if max_errors is not None and refined[pick]["missed"] + refined[pick]["wrongly_inside"] > max_errors:
+        pick = min(range(len(refined)), key=lambda i: refined[i]["missed"] + refined[i]["wrongly_inside"])
+    a, b = faces[pick]
+    info = {"trained_s": trained, "bce_faces": len(a), **refined[pick], "refine_s": sum(r["refine_s"] for r in refined),
+            "ladder": refined}  # fmt: skip
     return PolytopeBasisCover([a], [b], [1], meta={"step": info}), info
 
 
-def _p_minus_q(
-    x: torch.Tensor, y: torch.Tensor, target: float, width: int, second_width: int, epochs: int, two: bool,
-    inside_weight: float,
-) -> tuple[PolytopeBasisCover, list[dict[str, Any]]]:  # fmt: skip
-    p, info_p = single_polytope(x, y, width, epochs=epochs, inside_weight=inside_weight)
-    steps = [{"sign": 1, "inside_weight": inside_weight, **info_p}]
-    keep = p.membership(x)[:, 0]
-    if two and p.accuracy(x, y) < target and bool((y[keep] > 0).any()) and bool((y[keep] <= 0).any()):
-        q, info_q = single_polytope(x[keep], (y[keep] <= 0).long(), second_width, epochs=epochs, batch=256)
-        steps.append({"sign": -1, **info_q})
-        return PolytopeBasisCover.concat([p, PolytopeBasisCover(q.a, q.b, [-1], q.atol)]), steps
-    return p, steps
-
-
 def cover_task(
-    x: torch.Tensor, y: torch.Tensor, target: float, width: int = 64, second_width: int = 16,
-    epochs: int = 20, two: bool = True, inside_weights: tuple[float, ...] = (10.0, 1.0),
+    x: torch.Tensor, y: torch.Tensor, target: float, width: int = 64, second_width: int = 64,
+    epochs: int = 20, two: bool = True, inside_weights: tuple[float, ...] = (1.0, 10.0, 100.0),
+    second_weights: tuple[float, ...] = (1.0, 0.5, 0.25, 0.1),
 ) -> dict[str, Any]:  # fmt: skip
     r"""A cover of at most two polytopes reaching ``target``: ``P`` holding class 1; if ``P`` alone misses
     the target, ``Q`` (sign -1, Algorithm 4's Q step) holding the class-0 points inside ``P`` and not the
@@ -131,27 +136,36 @@ def cover_task(
     :meth:`~lightning_poly.geometry.PolytopeBasisCover.drop_faces`: Algorithm 1's redundancy test relaxed
     to "costs no accuracy below the target").
 
-    With a ``Q`` to come, points wrongly inside ``P`` can still be removed but points left outside cannot,
-    so ``P``'s inside term is weighted as Algorithm 4 weights the points to cover, :math:`\lambda = (1, 10)`.
-    That can leave more points inside ``P`` than a 16-face ``Q`` removes (T-shirts, {0}: 858), so the
-    weights in ``inside_weights`` are tried in turn until one reaches the target (the best is kept).
-    Without ``two`` the weight is 1.
+    With a ``Q`` to come, points wrongly inside ``P`` can still be removed but points left outside cannot.
+    ``P``'s inside term is therefore weighted up the ladder ``inside_weights`` (Algorithm 4 weights the
+    points to cover by 10, :math:`\lambda = (1, 10)`), each refinement starting from the last, until ``P``
+    leaves out at most half of the error budget :math:`\lfloor (1 - \text{target})\, n \rfloor`; the
+    lowest weight that does so leaves the fewest other points for ``Q`` to remove (T-shirts, {0}: 321 at
+    weight 1, 858 at weight 10; their complement: 1,023 left out at weight 1, 56 at weight 10).
+    ``Q``'s errors all count (a point of class 0 in ``P`` left out of ``Q``, a point of class 1 in ``Q``), so
+    its ladder ``second_weights`` goes down, each refinement again starting from the last, until the
+    cover's errors fit the budget (Pullover, {2}: 10 errors at weight 1, 0 after a second refinement at
+    0.5); the refinement with the fewest errors is kept. Without ``two`` there is no ``Q``, and the first
+    weight alone is used.
     """
     start = time.perf_counter()
-    steps: list[dict[str, Any]] = []
-    best: PolytopeBasisCover | None = None
-    for weight in inside_weights if two else (1.0,):
-        cover, tried = _p_minus_q(x, y, target, width, second_width, epochs, two, weight)
-        steps += tried
-        if best is None or cover.accuracy(x, y) > best.accuracy(x, y):
-            best = cover
-        if best.accuracy(x, y) >= target:
-            break
-    assert best is not None
-    before = best.faces
-    if best.accuracy(x, y) >= target:
-        best = best.drop_polytopes(x, y, target).drop_faces(x, y, target)
-    return {"faces": best.faces, "signs": best.signs, "accuracy": best.accuracy(x, y), "before_drop": before,
+    budget = int((1 - target) * len(y) + 1e-9)
+    weights = inside_weights if two else inside_weights[:1]
+    p, info_p = single_polytope(x, y, width, epochs=epochs, inside_weights=weights, max_missed=budget // 2)
+    steps: list[dict[str, Any]] = [{"sign": 1, **info_p}]
+    cover = p
+    keep = p.membership(x)[:, 0]
+    if two and p.accuracy(x, y) < target and bool((y[keep] > 0).any()) and bool((y[keep] <= 0).any()):
+        q, info_q = single_polytope(
+            x[keep], (y[keep] <= 0).long(), second_width, epochs=epochs, batch=256, inside_weights=second_weights,
+            max_missed=len(y), max_errors=budget - info_p["missed"],
+        )  # fmt: skip
+        steps.append({"sign": -1, **info_q})
+        cover = PolytopeBasisCover.concat([p, PolytopeBasisCover(q.a, q.b, [-1], q.atol)])
+    before = cover.faces
+    if cover.accuracy(x, y) >= target:
+        cover = cover.drop_polytopes(x, y, target).drop_faces(x, y, target)
+    return {"faces": cover.faces, "signs": cover.signs, "accuracy": cover.accuracy(x, y), "before_drop": before,
             "seconds": time.perf_counter() - start, "steps": steps}  # fmt: skip
 
 
@@ -159,14 +173,20 @@ def _notation(faces: list[int]) -> str:
     return "+".join(str(f) for f in faces)
 
 
+def _task(name: str) -> tuple[int, bool]:
+    cls, comp = (name[:-1], True) if name.endswith("c") else (name, False)
+    if not cls.isdigit() or not 0 <= int(cls) <= 9:
+        raise ValueError(f"a task is a class 0-9, with 'c' for its complement (e.g. '6c'), got {name!r}")
+    return int(cls), comp
+
+
 def _table1_job(job: tuple[int, bool, dict[str, Any]]) -> tuple[int, bool, dict[str, Any]]:
     cls, comp, opts = job
     _quiet()
     torch.set_num_threads(opts["threads"])
     x, y = load(cls, comp, opts["root"])
-    r = cover_task(
-        x, y, opts["target"], opts["width"], opts["second_width"], opts["epochs"], inside_weights=opts["inside_weights"]
-    )
+    ladder = opts["complement_inside_weights"] if comp else opts["inside_weights"]
+    r = cover_task(x, y, opts["target"], opts["width"], opts["second_width"], opts["epochs"], inside_weights=ladder)
     print(
         f"  done: class {cls}{'c' if comp else ''} faces {r['faces']} accuracy {r['accuracy']:.5f} {r['seconds']:.0f}s",
         flush=True,
@@ -177,8 +197,11 @@ def _table1_job(job: tuple[int, bool, dict[str, Any]]) -> tuple[int, bool, dict[
 def cmd_table1(args: argparse.Namespace) -> None:
     opts = {"root": args.root, "width": args.width, "second_width": args.second_width, "target": args.target,
             "epochs": args.epochs, "inside_weights": tuple(args.inside_weights),
+            "complement_inside_weights": tuple(args.complement_inside_weights),
             "threads": max(1, torch.get_num_threads() // max(1, args.jobs))}  # fmt: skip
     jobs = [(c, comp, opts) for c in args.classes for comp in (False, True)]
+    if args.tasks:  # e.g. "2 6c": class 2, complement of class 6
+        jobs = [(*_task(t), opts) for t in args.tasks]
     start = time.perf_counter()
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     rows: list[dict[str, Any]] = []
@@ -228,8 +251,19 @@ def main() -> None:
     s = sub.add_parser("table1")
     s.add_argument("--classes", type=int, nargs="+", default=list(range(10)), help="classes 0-9")
     s.add_argument("--width", type=int, default=64, help="faces of P before dropping")
-    s.add_argument("--second-width", type=int, default=16, help="faces of Q before dropping")
-    s.add_argument("--inside-weights", type=float, nargs="+", default=[10.0, 1.0], help="P's inside weights, in turn")
+    s.add_argument("--second-width", type=int, default=64, help="faces of Q before dropping")
+    s.add_argument(
+        "--inside-weights",
+        type=float,
+        nargs="+",
+        default=[1.0, 10.0, 100.0],
+        help="ladder of P's inside weights for a class (see cover_task)",
+    )
+    s.add_argument(
+        "--complement-inside-weights", type=float, nargs="+", default=[10.0, 100.0, 1000.0],
+        help="the same for a complement (9 times as many points to hold: weight 1 left 1,023-4,577 out)",
+    )  # fmt: skip
+    s.add_argument("--tasks", nargs="+", default=None, help="tasks instead of --classes, e.g. 2 6c")
     s.add_argument("--target", type=float, default=0.9999)
     s.add_argument("--epochs", type=int, default=20)
     s.add_argument("--jobs", type=int, default=1)
