@@ -91,3 +91,10 @@ def test_fashion_cover_task_reports_what_it_measured() -> None:
     two = fc.cover_task(x, y2, target=0.99, width=12, second_width=4, epochs=300, two=True, inside_weights=(10.0,))
     one = fc.cover_task(x, y2, target=0.99, width=12, epochs=300, two=False)
     assert two["signs"] == [1, -1] and two["accuracy"] > one["accuracy"] + 0.02 and one["signs"] == [1]
+    # Q's ladder stops at the first refinement whose errors fit the budget, else keeps the one with fewest
+    q = two["steps"][1]
+    errors = [step["missed"] + step["wrongly_inside"] for step in q["ladder"]]
+    assert q["missed"] + q["wrongly_inside"] == (
+        errors[-1] if errors[-1] <= 6 - two["steps"][0]["missed"] else min(errors)
+    )
+    assert all(e > 6 - two["steps"][0]["missed"] for e in errors[:-1])
