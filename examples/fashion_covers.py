@@ -127,7 +127,7 @@ def single_polytope(
 def cover_task(
     x: torch.Tensor, y: torch.Tensor, target: float, width: int = 64, second_width: int = 64,
     epochs: int = 20, two: bool = True, inside_weights: tuple[float, ...] = (1.0, 10.0, 100.0),
-    second_weights: tuple[float, ...] = (1.0, 0.5, 0.25, 0.1),
+    second_weights: tuple[float, ...] = (1.0, 0.5, 0.25, 0.1, 0.03, 0.01),
 ) -> dict[str, Any]:  # fmt: skip
     r"""A cover of at most two polytopes reaching ``target``: ``P`` holding class 1; if ``P`` alone misses
     the target, ``Q`` (sign -1, Algorithm 4's Q step) holding the class-0 points inside ``P`` and not the
