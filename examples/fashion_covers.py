@@ -152,8 +152,8 @@ def cover_task(
     its ladder ``second_weights`` goes down, each refinement again starting from the last, until the
     cover's errors fit the budget; the refinement with the fewest errors is kept. ``Q`` is refined at a
     margin of 1 in input units (``unit_margin``): at the smooth head's scale its ladder took Coat, {4},
-    from 18 to 10 errors and Pullover, {2}, from 10 to 7; from unit-length faces one refinement at
-    weight 1 left 0 errors on both. Without ``two`` there is no ``Q``, and the first weight alone is used.
+    from 18 to 10 errors and Pullover, {2}, from 10 to 7; from unit-length faces one refinement
+    (weight 1 on {4}, 0.5 on {2}) left 0 errors. Without ``two`` there is no ``Q``, and the first weight alone is used.
     """
     start = time.perf_counter()
     budget = int((1 - target) * len(y) + 1e-9)
