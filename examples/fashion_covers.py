@@ -100,6 +100,8 @@ def single_polytope(
        length before each refinement, so that the margin is 1 in input units rather than in units of the
        smooth head's log-odds.
     """
+    if not inside_weights:
+        raise ValueError("`inside_weights` must hold at least one weight, got an empty ladder")
     pl.seed_everything(seed, verbose=False)
     dm = ArrayDataModule(x, y, val_fraction=0.0, batch_size=batch, seed=seed)
     module = PolytopeCoverModule(x.shape[1], 1, width, loss="bce", head="polytope", beta=beta, lr=lr, seed=seed)
@@ -107,23 +109,24 @@ def single_polytope(
     _trainer(epochs, []).fit(module, dm)
     trained = time.perf_counter() - start
     a, b = module.cover_network().polytope_faces(0, beta)
-    a, b = a.float(), b.float()
+    a, b, xf, inside = a.float(), b.float(), x.float(), y > 0
     refined: list[dict[str, Any]] = []
     faces: list[tuple[torch.Tensor, torch.Tensor]] = []
     for weight in inside_weights:
         if unit_margin:
             norm = a.norm(dim=1)
             a, b = a / norm[:, None], b / norm
-        a, b, rep = refine_polytope(a, b, x.float(), y > 0, max_iter=refine_iter, inside_weight=weight)
-        refined.append({"inside_weight": weight, "refine_s": rep.seconds, "missed": rep.outside_inside_points,
+        a, b, rep = refine_polytope(a, b, xf, inside, max_iter=refine_iter, inside_weight=weight)
+        missed, errors = rep.outside_inside_points, rep.outside_inside_points + rep.inside_outside_points
+        refined.append({"inside_weight": weight, "refine_s": rep.seconds, "missed": missed,
                         "wrongly_inside": rep.inside_outside_points, "working_set": rep.active_max})  # fmt: skip
         faces.append((a, b))
-        errors = rep.outside_inside_points + rep.inside_outside_points
-        if rep.outside_inside_points <= max_missed and (max_errors is None or errors <= max_errors):
+        if missed <= max_missed and (max_errors is None or errors <= max_errors):
+            pick = len(refined) - 1
             break
-    pick = len(refined) - 1
-    if max_errors is not None and refined[pick]["missed"] + refined[pick]["wrongly_inside"] > max_errors:
-        pick = min(range(len(refined)), key=lambda i: refined[i]["missed"] + refined[i]["wrongly_inside"])
+    else:  # no weight got there: the fewest errors (without max_errors, the last weight's)
+        total = [r["missed"] + r["wrongly_inside"] for r in refined]
+        pick = total.index(min(total)) if max_errors is not None else len(refined) - 1
     a, b = faces[pick]
     info = {"trained_s": trained, "bce_faces": len(a), **refined[pick], "refine_s": sum(r["refine_s"] for r in refined),
             "ladder": refined}  # fmt: skip
@@ -169,10 +172,11 @@ def cover_task(
         )  # fmt: skip
         steps.append({"sign": -1, **info_q})
         cover = PolytopeBasisCover.concat([p, PolytopeBasisCover(q.a, q.b, [-1], q.atol)])
-    before = cover.faces
-    if cover.accuracy(x, y) >= target:
+    before, accuracy = cover.faces, cover.accuracy(x, y)
+    if accuracy >= target:
         cover = cover.drop_polytopes(x, y, target).drop_faces(x, y, target)
-    return {"faces": cover.faces, "signs": cover.signs, "accuracy": cover.accuracy(x, y), "before_drop": before,
+        accuracy = cover.accuracy(x, y)
+    return {"faces": cover.faces, "signs": cover.signs, "accuracy": accuracy, "before_drop": before,
             "seconds": time.perf_counter() - start, "steps": steps}  # fmt: skip
 
 

@@ -98,3 +98,24 @@ def test_fashion_cover_task_reports_what_it_measured() -> None:
         errors[-1] if errors[-1] <= 6 - two["steps"][0]["missed"] else min(errors)
     )
     assert all(e > 6 - two["steps"][0]["missed"] for e in errors[:-1])
+
+
+def test_single_polytope_ladder_keeps_the_rung_with_fewest_errors() -> None:
+    fc = _load("fashion_covers")
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(400, 6, generator=g)
+    y = ((x[:, :2].abs().max(1).values < 0.8) ^ (torch.rand(400, generator=g) < 0.05)).long()  # noisy square
+    ladder = (1.0, 0.3, 3.0)
+    # an unreachable budget: every rung runs, and the faces kept are those with the fewest errors
+    cover, info = fc.single_polytope(x, y, 8, epochs=60, batch=100, inside_weights=ladder, max_errors=-1,
+                                     max_missed=len(y), unit_margin=True)  # fmt: skip
+    errors = [r["missed"] + r["wrongly_inside"] for r in info["ladder"]]
+    assert [r["inside_weight"] for r in info["ladder"]] == list(ladder)
+    assert info["missed"] + info["wrongly_inside"] == min(errors)
+    inside = cover.membership(x)[:, 0]  # the faces returned are the ones whose errors are reported
+    assert int((inside != (y > 0)).sum()) == min(errors)
+    # a budget the first rung meets: one rung only
+    _, first = fc.single_polytope(x, y, 8, epochs=60, batch=100, inside_weights=ladder, max_missed=len(y))
+    assert len(first["ladder"]) == 1
+    with pytest.raises(ValueError, match="at least one weight"):
+        fc.single_polytope(x, y, 8, inside_weights=())
