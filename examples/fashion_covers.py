@@ -156,12 +156,16 @@ def cover_task(
     cover's errors fit the budget; the refinement with the fewest errors is kept. ``Q`` is refined at a
     margin of 1 in input units (``unit_margin``): at the smooth head's scale its ladder took Coat, {4},
     from 18 to 10 errors and Pullover, {2}, from 10 to 7; from unit-length faces one refinement
-    (weight 1 on {4}, 0.5 on {2}) left 0 errors. Without ``two`` there is no ``Q``, and the first weight alone is used.
+    (weight 1 on {4}, 0.5 on {2}) left 0 errors. Without ``two`` there is no ``Q``: ``P``'s ladder stops at the
+    first weight whose errors (missed and wrongly inside) fit the budget, else keeps the fewest.
     """
     start = time.perf_counter()
     budget = int((1 - target) * len(y) + 1e-9)
-    weights = inside_weights if two else inside_weights[:1]
-    p, info_p = single_polytope(x, y, width, epochs=epochs, inside_weights=weights, max_missed=budget // 2)
+    if two:  # Q can remove what P holds wrongly, not bring back what it misses: half the budget
+        p, info_p = single_polytope(x, y, width, epochs=epochs, inside_weights=inside_weights, max_missed=budget // 2)
+    else:  # P alone: every error counts, so the ladder stops at the first weight whose errors fit
+        p, info_p = single_polytope(x, y, width, epochs=epochs, inside_weights=inside_weights, max_missed=budget,
+                                    max_errors=budget)  # fmt: skip
     steps: list[dict[str, Any]] = [{"sign": 1, **info_p}]
     cover = p
     keep = p.membership(x)[:, 0]
@@ -197,7 +201,8 @@ def _table1_job(job: tuple[int, bool, dict[str, Any]]) -> tuple[int, bool, dict[
     torch.set_num_threads(opts["threads"])
     x, y = load(cls, comp, opts["root"])
     ladder = opts["complement_inside_weights"] if comp else opts["inside_weights"]
-    r = cover_task(x, y, opts["target"], opts["width"], opts["second_width"], opts["epochs"], inside_weights=ladder)
+    r = cover_task(x, y, opts["target"], opts["width"], opts["second_width"], opts["epochs"], inside_weights=ladder,
+                   second_weights=opts["second_weights"])  # fmt: skip
     print(
         f"  done: class {cls}{'c' if comp else ''} faces {r['faces']} accuracy {r['accuracy']:.5f} {r['seconds']:.0f}s",
         flush=True,
@@ -209,6 +214,7 @@ def cmd_table1(args: argparse.Namespace) -> None:
     opts = {"root": args.root, "width": args.width, "second_width": args.second_width, "target": args.target,
             "epochs": args.epochs, "inside_weights": tuple(args.inside_weights),
             "complement_inside_weights": tuple(args.complement_inside_weights),
+            "second_weights": tuple(args.second_weights),
             "threads": max(1, torch.get_num_threads() // max(1, args.jobs))}  # fmt: skip
     jobs = [(c, comp, opts) for c in args.classes for comp in (False, True)]
     if args.tasks:  # e.g. "2 6c": class 2, complement of class 6
@@ -248,9 +254,13 @@ def cmd_table2(args: argparse.Namespace) -> None:
         faces, accs, start = [], [], time.perf_counter()
         for rep in range(args.repeats):
             x, y = load(1, False, args.root, noise=r, seed=rep)  # class {1}, see the module docstring
-            res = cover_task(x, y, 0.999, args.width, epochs=args.epochs, two=False)
+            res = cover_task(x, y, 0.999, args.width, epochs=args.epochs, two=False,
+                             inside_weights=tuple(args.inside_weights))  # fmt: skip
             faces.append(res["faces"][0])
             accs.append(res["accuracy"])
+            kept = res["steps"][0]
+            ladder = ", ".join(f"{s['inside_weight']:g}: {s['missed']}+{s['wrongly_inside']}" for s in kept["ladder"])
+            print(f"  r={r} repeat {rep}: ladder (weight: missed+wrongly inside) {ladder}", flush=True)
         seconds = (time.perf_counter() - start) / args.repeats
         print(
             f"{r:<8} {sum(faces) / len(faces):<18.1f} {PAPER_TABLE2.get(r, '-')!s:<6} {sum(accs) / len(accs):>9.5f}"
@@ -279,6 +289,10 @@ def main() -> None:
         "--complement-inside-weights", type=float, nargs="+", default=[10.0, 100.0, 1000.0],
         help="the same for a complement (9 times as many points to hold: weight 1 left 1,023-4,577 out)",
     )  # fmt: skip
+    s.add_argument(
+        "--second-weights", type=float, nargs="+", default=[1.0, 0.5, 0.25, 0.1, 0.03, 0.01],
+        help="ladder of Q's inside weights, going down until the cover's errors fit (see cover_task)",
+    )  # fmt: skip
     s.add_argument("--tasks", nargs="+", default=None, help="tasks instead of --classes, e.g. 2 6c")
     s.add_argument("--target", type=float, default=0.9999)
     s.add_argument("--epochs", type=int, default=20)
@@ -289,6 +303,10 @@ def main() -> None:
     s.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.01, 0.1])
     s.add_argument("--width", type=int, default=96, help="faces before dropping")
     s.add_argument("--repeats", type=int, default=1)
+    s.add_argument(
+        "--inside-weights", type=float, nargs="+", default=[1.0, 3.0, 10.0],
+        help="ladder of the polytope's inside weights, up until its errors fit 0.1%% (see cover_task)",
+    )  # fmt: skip
     s.add_argument("--epochs", type=int, default=20)
     s.set_defaults(func=cmd_table2)
     args = p.parse_args()

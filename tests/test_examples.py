@@ -91,6 +91,11 @@ def test_fashion_cover_task_reports_what_it_measured() -> None:
     two = fc.cover_task(x, y2, target=0.99, width=12, second_width=4, epochs=300, two=True, inside_weights=(10.0,))
     one = fc.cover_task(x, y2, target=0.99, width=12, epochs=300, two=False)
     assert two["signs"] == [1, -1] and two["accuracy"] > one["accuracy"] + 0.02 and one["signs"] == [1]
+    # P alone misses the budget: its whole ladder runs and the rung with the fewest errors is kept
+    kept, ladder = one["steps"][0], one["steps"][0]["ladder"]
+    assert len(ladder) == 3 and kept["missed"] + kept["wrongly_inside"] == min(
+        step["missed"] + step["wrongly_inside"] for step in ladder
+    )
     # Q's ladder stops at the first refinement whose errors fit the budget, else keeps the one with fewest
     q = two["steps"][1]
     errors = [step["missed"] + step["wrongly_inside"] for step in q["ladder"]]
