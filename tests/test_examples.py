@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from lightning_poly.geometry import PolytopeBasisCover
 from lightning_poly.geometry.bounds import theorem3_upper_simplices_one_layer, theorem4_lower_simplices_one_layer
 from lightning_poly.nn import ReLUMLP
 
@@ -82,7 +83,8 @@ def test_fashion_cover_task_reports_what_it_measured() -> None:
     y = (x[:, :3].abs().max(1).values < 1.0).long()  # a cube in 3 of 10 dims: 6 faces suffice
     res = fc.cover_task(x, y, target=0.99, width=12, epochs=300, two=False)
     assert res["accuracy"] >= 0.99 and len(res["faces"]) == 1
-    assert res["faces"][0] <= res["before_drop"][0] <= 12  # dropping keeps the target
+    assert res["faces"][0] <= res["after_drop"][0] <= res["before_drop"][0] <= 12  # dropping keeps the target
+    assert res["cover"].faces == res["faces"] and res["cover"].accuracy(x, y) == res["accuracy"]
     assert res["faces"][0] >= 5  # a cube needs 6 faces; at 99% one may go
     assert res["steps"][0]["missed"] <= 6 and fc._notation([9, 3]) == "9+3"
     # the cube minus a slab inside it: one convex polytope cannot, P - Q can
@@ -124,3 +126,23 @@ def test_single_polytope_ladder_keeps_the_rung_with_fewest_errors() -> None:
     assert len(first["ladder"]) == 1
     with pytest.raises(ValueError, match="at least one weight"):
         fc.single_polytope(x, y, 8, inside_weights=())
+
+
+def test_eliminate_cover_faces_finds_the_square_and_the_slab() -> None:
+    """P - Q with spare faces: the square needs 4 faces, the slab cut out of it 2 (known answer)."""
+    fc = _load("fashion_covers")
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(4000, 2, generator=g) * 40 - 20  # input units of 10: gaps of 1 around every boundary
+    x = x[((x.abs().max(1).values - 10).abs() > 1) & ((x[:, 0].abs() - 3).abs() > 1)]
+    y = ((x.abs() < 10).all(1) & (x[:, 0].abs() > 3)).long()
+    sq = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+    p_a = torch.cat([sq, torch.tensor([[1.0, 1.0], [1.0, -1.0]])])  # corner cuts that cut no point of class 1
+    p_b = torch.tensor([10.0, 10, 10, 10, 19, 19])
+    q_a, q_b = sq.clone(), torch.tensor([3.0, 3, 15, 15])  # |x_1| <= 3, and |x_2| <= 15 reaching past the square
+    cover = PolytopeBasisCover([p_a, q_a], [p_b, q_b], [1, -1])
+    assert cover.accuracy(x, y) == 1.0 and cover.faces == [6, 4]
+    small, rounds = fc.eliminate_cover_faces(cover, x, y, budget=0, inside_weights=[1.0, 1.0])
+    assert small.faces == [4, 2] and small.accuracy(x, y) == 1.0
+    assert [r["sign"] for r in rounds] == [1, -1] and all(r["errors"] == 0 for r in rounds)
+    with pytest.raises(ValueError, match=r"signs \[1\] or \[1, -1\]"):
+        fc.eliminate_cover_faces(PolytopeBasisCover([q_a], [q_b], [-1]), x, y, 0, [1.0])
