@@ -136,7 +136,7 @@ def single_polytope(
 def cover_task(
     x: torch.Tensor, y: torch.Tensor, target: float, width: int = 64, second_width: int = 64,
     epochs: int = 20, two: bool = True, inside_weights: tuple[float, ...] = (1.0, 10.0, 100.0),
-    second_weights: tuple[float, ...] = (1.0, 0.5, 0.25, 0.1, 0.03, 0.01), eliminate: bool = True,
+    second_weights: tuple[float, ...] = (1.0, 0.5, 0.25, 0.1, 0.05, 0.03, 0.02, 0.015, 0.01), eliminate: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     r"""A cover of at most two polytopes reaching ``target``: ``P`` holding class 1; if ``P`` alone misses
     the target, ``Q`` (sign -1, Algorithm 4's Q step) holding the class-0 points inside ``P`` and not the
@@ -344,7 +344,7 @@ def main() -> None:
         help="the same for a complement (9 times as many points to hold: weight 1 left 1,023-4,577 out)",
     )  # fmt: skip
     s.add_argument(
-        "--second-weights", type=float, nargs="+", default=[1.0, 0.5, 0.25, 0.1, 0.03, 0.01],
+        "--second-weights", type=float, nargs="+", default=[1.0, 0.5, 0.25, 0.1, 0.05, 0.03, 0.02, 0.015, 0.01],
         help="ladder of Q's inside weights, going down until the cover's errors fit (see cover_task)",
     )  # fmt: skip
     s.add_argument("--tasks", nargs="+", default=None, help="tasks instead of --classes, e.g. 2 6c")
