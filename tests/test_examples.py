@@ -132,7 +132,7 @@ def test_eliminate_cover_faces_finds_the_square_and_the_slab() -> None:
     """P - Q with spare faces: the square needs 4 faces, the slab cut out of it 2 (known answer)."""
     fc = _load("fashion_covers")
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(4000, 2, generator=g) * 40 - 20  # input units of 10: gaps of 1 around every boundary
+    x = torch.rand(2000, 2, generator=g) * 40 - 20  # input units of 10: gaps of 1 around every boundary
     x = x[((x.abs().max(1).values - 10).abs() > 1) & ((x[:, 0].abs() - 3).abs() > 1)]
     y = ((x.abs() < 10).all(1) & (x[:, 0].abs() > 3)).long()
     sq = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
