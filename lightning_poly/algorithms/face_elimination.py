@@ -68,6 +68,7 @@ def eliminate_faces(
     inside_weight: float = 1.0,
     min_faces: int = 1,
     max_iter: int = 200,
+    tries: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor, FaceEliminationReport]:
     """Drop faces of :math:`\\{x : a x \\le b\\}` one at a time, refitting the rest after each drop, while the
     polytope has at most ``max_errors`` points of ``x`` on the wrong side (``inside`` marks the points
@@ -80,6 +81,8 @@ def eliminate_faces(
         inside_weight: the refit's weight on its inside term (:func:`refine_polytope`).
         min_faces: fewest faces to keep.
         max_iter: L-BFGS iterations per refit round.
+        tries: faces tried per round, cheapest first, before the elimination stops (a refit can fail
+            for the cheapest face and succeed for the next).
 
     Returns:
         ``(a, b, report)``: the smallest polytope found that fits ``max_errors`` (the input itself if
@@ -104,6 +107,7 @@ def eliminate_faces(
     check_int("max_errors", max_errors, minimum=0)
     check_int("min_faces", min_faces, minimum=1)
     check_int("max_iter", max_iter, minimum=1)
+    check_int("tries", tries, minimum=1)
     check_positive("inside_weight", inside_weight)
     if a.ndim != 2 or b.shape != a.shape[:1] or x.ndim != 2 or x.shape[1] != a.shape[1] or len(inside) != len(x):
         raise ValueError(
@@ -119,15 +123,22 @@ def eliminate_faces(
     report = FaceEliminationReport(faces_before=len(a), faces_after=len(a), errors=errors, reason="min_faces reached")
     while len(a) > min_faces:
         removal = face_removal_errors(a, b, x, inside)
-        f = int(removal.argmin())
-        keep = torch.arange(len(a), device=a.device) != f
-        a2, b2, rep = refine_polytope(a[keep], b[keep], x, inside, max_iter=max_iter, inside_weight=inside_weight)
-        after = rep.outside_inside_points + rep.inside_outside_points
-        report.rounds.append({"faces": len(a2), "errors_dropped": int(removal[f]), "errors_refit": after,
-                              "seconds": rep.seconds})  # fmt: skip
-        if after > max_errors:
-            report.reason = f"dropping a face left {after} errors after the refit (> max_errors={max_errors})"
+        failed: list[int] = []
+        for f in removal.argsort(stable=True)[:tries].tolist():  # cheapest first
+            keep = torch.arange(len(a), device=a.device) != f
+            a2, b2, rep = refine_polytope(a[keep], b[keep], x, inside, max_iter=max_iter, inside_weight=inside_weight)
+            after = rep.outside_inside_points + rep.inside_outside_points
+            report.rounds.append({"faces": len(a2), "errors_dropped": int(removal[f]), "errors_refit": after,
+                                  "seconds": rep.seconds})  # fmt: skip
+            if after <= max_errors:
+                a, b, errors = a2, b2, after
+                break
+            failed.append(after)
+        else:
+            report.reason = (
+                f"dropping any of the {len(failed)} cheapest faces left {failed} errors after the refit"
+                f" (> max_errors={max_errors})"
+            )
             break
-        a, b, errors = a2, b2, after
     report.faces_after, report.errors, report.seconds = len(a), errors, time.perf_counter() - start
     return a, b, report
