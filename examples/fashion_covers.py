@@ -37,7 +37,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from lightning_poly.algorithms import eliminate_faces, refine_polytope
+from lightning_poly.algorithms import eliminate_faces, polytope_errors, refine_polytope
 from lightning_poly.datamodules import ArrayDataModule, FashionMNISTDataModule
 from lightning_poly.geometry import PolytopeBasisCover
 from lightning_poly.modules import PolytopeCoverModule
@@ -135,6 +135,11 @@ def single_polytope(
     return PolytopeBasisCover([a], [b], [1], meta={"step": info}), info
 
 
+def _budget(target: float, n: int) -> int:
+    """Errors allowed at accuracy ``target`` on ``n`` points (7 for 99.99% of 70,000)."""
+    return int((1 - target) * n + 1e-9)
+
+
 def cover_task(
     x: torch.Tensor, y: torch.Tensor, target: float, width: int = 64, second_width: int = 64,
     epochs: int = 20, two: bool = True, inside_weights: tuple[float, ...] = (1.0, 10.0, 100.0),
@@ -164,7 +169,7 @@ def cover_task(
     first weight whose errors (missed and wrongly inside) fit the budget, else keeps the fewest.
     """
     start = time.perf_counter()
-    budget = int((1 - target) * len(y) + 1e-9)
+    budget = _budget(target, len(y))
     if two:  # Q can remove what P holds wrongly, not bring back what it misses: half the budget
         p, info_p = single_polytope(x, y, width, epochs=epochs, inside_weights=inside_weights, max_missed=budget // 2)
     else:  # P alone: every error counts, so the ladder stops at the first weight whose errors fit
@@ -237,7 +242,7 @@ def eliminate_cover_faces(
             inside = ~pos[keep]
         fixed = int((pos & ~keep).sum())
         before = len(a[k])
-        start = int((member(k)[keep] != inside).sum())  # at most budget - fixed, unless atol differs
+        start = polytope_errors(a[k], b[k], xf[keep], inside)  # at most budget - fixed, unless atol differs
         if start <= budget - fixed and bool(inside.any()) and not bool(inside.all()):
             a[k], b[k], rep = eliminate_faces(
                 a[k], b[k], xf[keep], inside, budget - fixed, inside_weights[k], tries=tries
@@ -330,7 +335,7 @@ def cmd_eliminate(args: argparse.Namespace) -> None:
             raise FileNotFoundError(f"no saved cover for task {name!r}: expected {path} (table1 --save-covers)")
         cover = PolytopeBasisCover.load(path)
         x, y = load(cls, comp, args.root)
-        budget = int((1 - args.target) * len(y) + 1e-9)
+        budget = _budget(args.target, len(y))
         default = [10.0 if comp and g > 0 else 1.0 for g in cover.signs]  # covers saved before meta had them
         start = time.perf_counter()
         smaller, _ = eliminate_cover_faces(cover, x, y, budget, cover.meta.get("inside_weights", default), args.tries)

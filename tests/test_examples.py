@@ -144,7 +144,7 @@ def test_eliminate_cover_faces_finds_the_square_and_the_slab() -> None:
     small, rounds = fc.eliminate_cover_faces(cover, x, y, budget=0, inside_weights=[1.0, 1.0])
     assert small.faces == [4, 2] and small.accuracy(x, y) == 1.0
     # P and Q take turns while a turn removes a face; the last turn removed none
-    assert [r["sign"] for r in rounds] == [1, -1, 1][: len(rounds)] and len(rounds) == 3
+    assert [r["sign"] for r in rounds] == [1, -1, 1]
     assert all(r["errors"] == 0 for r in rounds) and rounds[-1]["faces_before"] == rounds[-1]["faces_after"]
     with pytest.raises(ValueError, match=r"signs \[1\] or \[1, -1\]"):
         fc.eliminate_cover_faces(PolytopeBasisCover([q_a], [q_b], [-1]), x, y, 0, [1.0])

@@ -9,7 +9,12 @@ from lightning_poly.algorithms.compress import (
     redundant_neurons,
 )
 from lightning_poly.algorithms.cover_extraction import LevelSetCover, extract_cover, two_layer_cover
-from lightning_poly.algorithms.face_elimination import FaceEliminationReport, eliminate_faces, face_removal_errors
+from lightning_poly.algorithms.face_elimination import (
+    FaceEliminationReport,
+    eliminate_faces,
+    face_removal_errors,
+    polytope_errors,
+)
 from lightning_poly.algorithms.polish import PolishResult, polish_layer, polish_layer_reference
 from lightning_poly.algorithms.polish_network import PolishReport, layer_inputs, polish_network
 from lightning_poly.algorithms.polytope_margin import MarginRefineReport, polytope_hinge_loss, refine_polytope
@@ -26,6 +31,7 @@ __all__ = [
     "FaceEliminationReport",
     "eliminate_faces",
     "face_removal_errors",
+    "polytope_errors",
     "CompressReport",
     "FinaliseReport",
     "LevelSetCover",

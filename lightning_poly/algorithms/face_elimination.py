@@ -24,7 +24,7 @@ import torch
 from lightning_poly._validation import check_int, check_positive
 from lightning_poly.algorithms.polytope_margin import refine_polytope
 
-__all__ = ["FaceEliminationReport", "face_removal_errors", "eliminate_faces"]
+__all__ = ["FaceEliminationReport", "eliminate_faces", "face_removal_errors", "polytope_errors"]
 
 
 @dataclass
@@ -37,6 +37,18 @@ class FaceEliminationReport:
     rounds: list[dict[str, float]] = field(default_factory=list)
     reason: str = ""
     seconds: float = 0.0
+
+
+@torch.no_grad()
+def polytope_errors(a: torch.Tensor, b: torch.Tensor, x: torch.Tensor, inside: torch.Tensor) -> int:
+    r"""Points of ``x`` on the wrong side of :math:`\{x : a x \le b\}` (``inside`` marks those that belong in it).
+
+    Example:
+        >>> polytope_errors(torch.tensor([[1.0, 0.0]]), torch.zeros(1), torch.tensor([[1.0, 0.0], [-1.0, 0.0]]),
+        ...                 torch.tensor([True, True]))
+        1
+    """
+    return int((((x.to(a.dtype) @ a.T - b) > 0).any(1) == inside.to(device=x.device, dtype=torch.bool)).sum())
 
 
 @torch.no_grad()
@@ -54,7 +66,7 @@ def face_removal_errors(a: torch.Tensor, b: torch.Tensor, x: torch.Tensor, insid
     viol = (x.to(a.dtype) @ a.T - b) > 0
     count = viol.sum(1)
     inside = inside.to(device=x.device, dtype=torch.bool)
-    base = int(((count == 0) != inside).sum())
+    base = int(((count == 0) != inside).sum())  # polytope_errors, from the count already at hand
     enters = (count[:, None] == 1) & viol
     return base + (enters & ~inside[:, None]).sum(0) - (enters & inside[:, None]).sum(0)
 
@@ -116,8 +128,7 @@ def eliminate_faces(
         )
     inside = inside.to(device=x.device, dtype=torch.bool)
     start = time.perf_counter()
-    with torch.no_grad():
-        errors = int((((x.to(a.dtype) @ a.T - b) > 0).any(1) == inside).sum())
+    errors = polytope_errors(a, b, x, inside)
     if errors > max_errors:
         raise ValueError(f"the starting polytope must have at most `max_errors`={max_errors} errors, it has {errors}")
     report = FaceEliminationReport(faces_before=len(a), faces_after=len(a), errors=errors, reason="min_faces reached")
