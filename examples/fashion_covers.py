@@ -37,7 +37,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from lightning_poly.algorithms import eliminate_faces, polytope_errors, refine_polytope
+from lightning_poly.algorithms import eliminate_faces, polytope_errors, polytope_targets, refine_polytope
 from lightning_poly.datamodules import ArrayDataModule, FashionMNISTDataModule
 from lightning_poly.geometry import PolytopeBasisCover
 from lightning_poly.modules import PolytopeCoverModule
@@ -206,7 +206,7 @@ def eliminate_cover_faces(
     r"""Fewer faces for a cover ``P`` or ``P - Q`` (signs ``[1]`` or ``[1, -1]``) at most ``budget`` errors, by
     :func:`~lightning_poly.algorithms.eliminate_faces` on one polytope at a time, the other held fixed.
 
-    The cover's errors split exactly: with ``Q`` fixed, a class-1 point in ``Q`` is wrong whatever ``P`` does
+    The cover's errors split exactly (:func:`~lightning_poly.algorithms.polytope_targets`): with ``Q`` fixed, a class-1 point in ``Q`` is wrong whatever ``P`` does
     and a class-0 point in ``Q`` is right whatever ``P`` does, so ``P`` is refit on the points outside ``Q``
     with the rest of the budget; with ``P`` fixed, ``Q`` matters only inside ``P`` (class 0 to hold), and a
     class-1 point outside ``P`` is wrong whatever ``Q`` does. ``P`` and ``Q`` take turns (up to ``passes``
@@ -218,13 +218,9 @@ def eliminate_cover_faces(
     """
     if cover.signs not in ([1], [1, -1]):
         raise ValueError(f"expected a cover P or P - Q (signs [1] or [1, -1]), got signs {cover.signs}")
-    xf, pos = x.float(), y > 0
+    xf = x.float()
     a = [ai.float() for ai in cover.a]
     b = [bi.float() for bi in cover.b]
-
-    def member(k: int) -> torch.Tensor:
-        return ((xf @ a[k].T - b[k]) <= 0).all(1)
-
     rounds: list[dict[str, Any]] = []
     # a turn is worth taking only if the other polytope changed since this one's last turn
     stale = [False] * len(cover)
@@ -234,13 +230,8 @@ def eliminate_cover_faces(
             if all(stale):
                 break
             continue
-        if cover.signs[k] > 0:  # P: the points outside Q (if any), class 1 inside
-            keep = ~member(1) if len(cover) > 1 else torch.ones_like(pos)
-            inside = pos[keep]
-        else:  # Q: the points inside P, class 0 inside
-            keep = member(0)
-            inside = ~pos[keep]
-        fixed = int((pos & ~keep).sum())
+        # P: the points outside Q, class 1 inside; Q: the points inside P, class 0 inside
+        keep, inside, fixed = polytope_targets(PolytopeBasisCover(a, b, cover.signs, cover.atol), k, xf, y)
         before = len(a[k])
         start = polytope_errors(a[k], b[k], xf[keep], inside)  # at most budget - fixed, unless atol differs
         if start <= budget - fixed and bool(inside.any()) and not bool(inside.all()):

@@ -21,7 +21,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from lightning_poly.algorithms import two_layer_cover
+from lightning_poly.algorithms import refine_cover, two_layer_cover
 from lightning_poly.callbacks import CompressionCallback
 from lightning_poly.data import make_synthetic
 from lightning_poly.datamodules import ArrayDataModule
@@ -109,7 +109,10 @@ def cmd_swiss_roll(args: argparse.Namespace) -> None:
     )
     if args.algorithm4:
         start = time.perf_counter()
-        raw = sequential_cover(x, y, width=4, max_width=args.max_width, max_polytopes=args.max_polytopes, epochs=200)
+        raw = sequential_cover(
+            x, y, width=4, max_width=args.max_width, width_step=2, restarts=1, max_polytopes=args.max_polytopes,
+            epochs=args.alg4_epochs, class_weights=(1.0, args.lam1),
+        )  # fmt: skip
         seq = raw.prune(x)
         extra = f"{raw.meta['reason']}; before pruning {arch(raw)}"
         print(_row("swiss_roll/algorithm 4", seq, seq.accuracy(x, y), time.perf_counter() - start, extra))
@@ -124,6 +127,12 @@ def cmd_shapes(args: argparse.Namespace) -> None:
         for loss in args.losses:
             cover, info = algorithm2(x, y, [args.width, args.width], signs, args.epochs, 100, seed=args.seed, loss=loss)
             print(_row(name, cover, info["accuracy"], info["seconds"], f"loss {loss}, 2 pieces x {args.width} neurons"))
+            if cover.accuracy(x, y) < 1.0 and args.refine_margin > 0:  # our addition: the last points by margin
+                start = time.perf_counter()
+                cover, rep = refine_cover(cover, x.double(), y, margin=args.refine_margin)
+                cover = cover.prune(x)
+                print(_row(f"{name} + refine_cover", cover, cover.accuracy(x, y), time.perf_counter() - start,
+                           f"{rep.errors_before} -> {rep.errors_after} errors ({rep.reason})"))  # fmt: skip
             cover.plot(x, y, title=f"{name} ({loss}): {arch(cover)}").savefig(args.out / f"{name}_{loss}.png", dpi=90)
 
 
@@ -152,6 +161,11 @@ def main() -> None:
     s.add_argument("--no-algorithm4", dest="algorithm4", action="store_false")
     s.add_argument("--max-width", type=int, default=12)
     s.add_argument("--max-polytopes", type=int, default=6)
+    s.add_argument("--alg4-epochs", type=int, default=600, help="epochs of each Algorithm 4 step")
+    s.add_argument(
+        "--lam1", type=float, default=100.0,
+        help="lambda_1 of (12) in Algorithm 4 (paper: 10; on our roll 10 makes a constant T the minimiser, see README)",
+    )  # fmt: skip
     s.set_defaults(func=cmd_swiss_roll)
     s = sub.add_parser("shapes")
     s.add_argument("--n", type=int, default=1000)
@@ -159,6 +173,7 @@ def main() -> None:
     s.add_argument("--epochs", type=int, default=300)
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--losses", nargs="+", default=["bce", "mse"])
+    s.add_argument("--refine-margin", type=float, default=0.03, help="refine_cover's margin (0: no refinement)")
     s.set_defaults(func=cmd_shapes)
     s = sub.add_parser("remark_c3")
     s.add_argument("--n", type=int, default=500)

@@ -9,6 +9,7 @@ from lightning_poly.algorithms.compress import (
     redundant_neurons,
 )
 from lightning_poly.algorithms.cover_extraction import LevelSetCover, extract_cover, two_layer_cover
+from lightning_poly.algorithms.cover_refinement import CoverRefineReport, polytope_targets, refine_cover
 from lightning_poly.algorithms.face_elimination import (
     FaceEliminationReport,
     eliminate_faces,
@@ -28,6 +29,9 @@ from lightning_poly.algorithms.width_bounds import (
 )
 
 __all__ = [
+    "CoverRefineReport",
+    "polytope_targets",
+    "refine_cover",
     "FaceEliminationReport",
     "eliminate_faces",
     "face_removal_errors",

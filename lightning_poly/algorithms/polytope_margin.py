@@ -147,7 +147,8 @@ def refine_polytope(
             point left outside).
 
     Returns:
-        ``(a, b, report)``: the refined faces (same shapes and dtype) and a :class:`MarginRefineReport`.
+        ``(a, b, report)``: the refined faces (same shapes and dtype) and a :class:`MarginRefineReport`; never
+        an objective above the start's (if the rounds end higher, the start is returned).
 
     Raises:
         ValueError: for mismatched shapes, non-finite input, or an ``inside`` that is all ``True`` or all ``False``.
@@ -202,9 +203,14 @@ def refine_polytope(
         if not working_set or not bool((_near_margin(worst, inside, 0.0) & ~active).any()):
             break
         active = active | _near_margin(worst, inside, band)
+    after = full_loss()
+    if not after <= before:  # a working-set round can raise the full objective (faces of large norm): keep the start
+        aa.data.copy_(a.detach().to(dtype))
+        bb.data.copy_(b.detach().to(dtype))
+        worst, after = _worst_slack(aa, bb, x), before
     a_out, b_out = aa.detach(), bb.detach()
     report = MarginRefineReport(
-        loss_before=before, loss_after=full_loss(),
+        loss_before=before, loss_after=after,
         outside_inside_points=int((inside & (worst > 0)).sum()), inside_outside_points=int((~inside & (worst <= 0)).sum()),
         rounds=rounds, active_max=active_max, seconds=time.perf_counter() - start,
     )  # fmt: skip

@@ -19,6 +19,14 @@ Readings chosen:
   :math:`-T^+` for :math:`v \to -v`, and :math:`\mathrm{BCE}(\mathrm{SIG}(T^-), y) = \mathrm{BCE}(\mathrm{SIG}(T^+), 1 - y)`:
   a Q step trains a :math:`T^+` with the points to cover labelled 1; :math:`\lambda_1` always weights the
   points to cover (the text uses :math:`\lambda = (1, 10)` for both kinds of step).
+* *:math:`\lambda_1`.* The function keeps the paper's :math:`\lambda = (1, 10)` as its default; the text
+  says a large :math:`\lambda_1` is what makes a step cover its whole class. On our 1.5-turn swiss roll
+  (1,000 points) :math:`\lambda_1 = 10` is too small for the first step: the hull of class 1 holds 354
+  of the 500 class-0 points, so with :math:`\lambda_\text{bias} = 5` a polytope containing class 1 costs at
+  least :math:`10\log(1+e^{-5}) + 0.708\log(1+e^{5}) = 3.61` in (12), while the constant
+  :math:`T \equiv \log 10` costs :math:`10\log 1.1 + \log 11 = 3.35`; gradient descent finds the constant
+  (every step then covers nothing). With :math:`\lambda_1 = 100` the order flips (4.21 against 5.61) and
+  Algorithm 4 finds 4 polytopes at accuracy 1 (``examples/polytope_covers.py swiss_roll`` uses it).
 * *Termination.* The listing grows the width without bound; we stop growing at ``max_width`` and keep
   the widest attempt's polytope (reported in ``meta``), and stop adding polytopes at ``max_polytopes``.
 """
