@@ -123,3 +123,25 @@ def test_real_fashion_mnist_trousers_are_a_three_face_polytope(tmp_path: Path) -
     assert cover.accuracy(x, y) >= 0.995  # paper Table 1: trousers vs the rest by one polytope with 4 faces
     network_says = (module.cover_network()(x)[:, 0] > 0).long()  # (6) at (7): the network is the cover
     assert torch.equal(network_says, cover.predict(x))
+
+
+def test_mse_13_is_zero_for_the_cover_network_at_condition_7() -> None:
+    from lightning_poly.nn import cover_loss
+
+    m = PolytopeCoverModule(2, pieces=1, width=4, signs=[1], loss="mse", lam=5.0)
+    square = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    with torch.no_grad():  # T = lam - 100 sum relu(|x_i| - 0.5): lam inside the square, <= 0 beyond 0.55
+        m.net.w[0] = square
+        m.net.b[0] = -0.5
+        m.net.v[0] = -100.0
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(400, 2, generator=g) * 2 - 1
+    x = x[((x.abs().max(1).values - 0.5).abs() > 0.05)]  # off the boundary band, where (7) holds
+    y = (x.abs() < 0.5).all(1).long()
+    m.requires_grad_(False)
+    n_out = m(x).squeeze(1)
+    assert torch.allclose(n_out[y == 1], torch.tensor(2.5)) and bool((n_out[y == 0] <= -2.5 + 1e-6).all())
+    assert float(cover_loss(m._loss_output(m(x)), y, "mse")) == 0.0  # (13) on 2N/lambda: zero at (7)
+    unscaled = float(cover_loss(m(x), y, "mse"))  # the target 1 on N itself: (lambda/2 - 1)^2 / 2 per class-1 point
+    assert abs(unscaled - 0.5 * 1.5**2 * float(y.double().mean())) < 1e-5 and unscaled > 0.1
+    assert torch.equal(m.predict_labels(x), y)

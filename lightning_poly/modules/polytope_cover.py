@@ -31,7 +31,13 @@ class PolytopeCoverModule(pl.LightningModule):
     Args:
         input_dim: ``d``. pieces: ``J``. width: neurons per piece ``m``. lam: :math:`\lambda` (paper: 5).
         signs: :math:`a_j` (default alternating +1, -1, ...).
-        loss: ``"bce"`` (14, sigmoid), ``"mse"`` (13, output ReLU) or ``"weighted_bce"`` (12).
+        loss: ``"bce"`` (14, sigmoid), ``"mse"`` (13, output ReLU) or ``"weighted_bce"`` (12). Reading for
+            (13) with ``head="network"``: the target of class 1 is :math:`\lambda/2`, the value (6) takes on
+            class 1 at condition (7) (:math:`N = -\lambda/2 + \lambda`), so (13) is applied to
+            :math:`2N/\lambda`. With the target 1 that the paper writes for its two-layer (1), (13) has no
+            zero at (7) for :math:`\lambda \ne 2`, and compression (which moves pieces to (7)) fought
+            the loss: both shapes ended at accuracy 0.50-0.52; with the target :math:`\lambda/2`
+            0.97-0.99 (``examples/polytope_covers.py shapes``).
         class_weights: :math:`(\lambda_0, \lambda_1)` of (12) (paper: (1, 10)).
         head: ``"network"`` outputs :math:`N(x)`; ``"piece"`` outputs the single piece
             :math:`T^+(x) = \lambda_\text{bias} + \sum_k v_k\sigma(\cdot)` of (10) (needs ``pieces=1``;
@@ -121,7 +127,13 @@ class PolytopeCoverModule(pl.LightningModule):
 
     def predict_labels(self, x: torch.Tensor) -> torch.Tensor:
         """``{0, 1}`` predictions (threshold 0 for the BCE losses, 1/2 for MSE's :math:`\\sigma(N)`)."""
-        return (self(x).squeeze(1) > self._threshold).long()
+        return (self._loss_output(self(x)).squeeze(1) > self._threshold).long()
+
+    def _loss_output(self, out: torch.Tensor) -> torch.Tensor:
+        """What the loss sees: (13) on :math:`2N/\\lambda` for the network head (class 1 at (7) is 1)."""
+        if self.hparams["loss"] == "mse" and self.hparams["head"] == "network":
+            return out * (2.0 / self.hparams["lam"])
+        return out
 
     @property
     def _threshold(self) -> float:
@@ -130,7 +142,7 @@ class PolytopeCoverModule(pl.LightningModule):
     # -- Lightning -------------------------------------------------------------------------------
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
-        out = self(x)
+        out = self._loss_output(self(x))
         loss = cover_loss(out, y, self.hparams["loss"], tuple(self.hparams["class_weights"]))
         self.log(f"{stage}/loss", loss, prog_bar=stage != "test", sync_dist=stage != "train")
         metric = getattr(self, f"{stage}_acc")
