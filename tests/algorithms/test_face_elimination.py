@@ -65,3 +65,30 @@ def test_bad_input_is_rejected_before_any_work() -> None:
         eliminate_faces(a, b[:3], x, inside, max_errors=0)
     with pytest.raises(ValueError, match="at most `max_errors`=0 errors, it has"):
         eliminate_faces(a, b - 9, x, inside, max_errors=0)
+
+
+@pytest.mark.parametrize("seed", [11, 17])
+def test_trying_the_next_cheapest_faces_goes_further_than_stopping_at_the_first_failure(seed: int) -> None:
+    from lightning_poly.algorithms import polytope_errors, refine_polytope
+
+    # a disk inside a 10-face polytope fitted from random directions (instances where the cheapest drop
+    # fails after its refit and a dearer one succeeds, found by a search over seeds 0-59)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(300, 2, generator=g, dtype=torch.float64) * 4 - 2
+    inside = x.norm(dim=1) < 1.0
+    ang = torch.rand(10, generator=g, dtype=torch.float64) * 2 * torch.pi
+    a0 = torch.stack([ang.cos(), ang.sin()], 1) * 3
+    a, b, _ = refine_polytope(a0, torch.full((10,), 3.3, dtype=torch.float64), x, inside)
+    budget = polytope_errors(a, b, x, inside) + 2
+    a1, b1, one = eliminate_faces(a, b, x, inside, budget, tries=1)
+    a3, b3, three = eliminate_faces(a, b, x, inside, budget, tries=3)
+    assert three.faces_after < one.faces_after
+    assert "1 cheapest" in one.reason and one.rounds[-1]["errors_refit"] > budget
+    # some round of tries=3 kept a face after the cheapest one's refit failed
+    failed_then_kept = any(
+        r["errors_refit"] > budget and nxt["faces"] == r["faces"] and nxt["errors_refit"] <= budget
+        for r, nxt in zip(three.rounds, three.rounds[1:])
+    )
+    assert failed_then_kept
+    for aa, bb, rep in ((a1, b1, one), (a3, b3, three)):
+        assert polytope_errors(aa, bb, x, inside) == rep.errors <= budget and len(aa) == rep.faces_after
