@@ -140,7 +140,7 @@ def refine_cover(
             decides, inside, fixed = polytope_targets(current, k, x, y)
             if len(a[k]) == 0 or bool(inside.all()) or not bool(inside.any()):
                 continue
-            xs = x[decides].to(a[k].dtype)
+            xs = x[decides].to(a[k])  # the cover lives on the CPU in float64
             ak, bk, rep = refine_polytope(a[k], b[k], xs, inside, l2=l2 / scale**2, inside_weight=inside_weight)
             trial_a, trial_b = list(a), list(b)
             trial_a[k], trial_b[k] = ak.detach(), bk.detach()
