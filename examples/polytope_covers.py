@@ -170,7 +170,7 @@ def main() -> None:
     s = sub.add_parser("shapes")
     s.add_argument("--n", type=int, default=1000)
     s.add_argument("--width", type=int, default=10)
-    s.add_argument("--epochs", type=int, default=300)
+    s.add_argument("--epochs", type=int, default=600)
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--losses", nargs="+", default=["bce", "mse"])
     s.add_argument("--refine-margin", type=float, default=0.03, help="refine_cover's margin (0: no refinement)")
