@@ -41,9 +41,11 @@ class CoverRefineReport:
 
 @torch.no_grad()
 def polytope_targets(
-    cover: PolytopeBasisCover, k: int, x: torch.Tensor, y: torch.Tensor
+    cover: PolytopeBasisCover, k: int, x: torch.Tensor, y: torch.Tensor, membership: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     r"""The points polytope ``k`` decides, whether each belongs inside it, and the errors it cannot change.
+
+    ``membership``: ``cover.membership(x)`` if the caller has it already (it is computed otherwise).
 
     Returns:
         ``(decides, inside, fixed_errors)``: ``(n,)`` bool mask of the points whose prediction flips with
@@ -65,7 +67,7 @@ def polytope_targets(
         raise ValueError(f"`k` must index one of the cover's {len(cover)} polytopes, got {k}")
     if x.ndim != 2 or y.shape != x.shape[:1]:
         raise ValueError(f"expected `x` (n, d) and `y` (n,), got {tuple(x.shape)} and {tuple(y.shape)}")
-    member = cover.membership(x)
+    member = cover.membership(x) if membership is None else membership
     signs = torch.tensor(cover.signs, dtype=torch.long, device=x.device)
     others = (member.long() * signs).sum(1) - signs[k] * member[:, k].long()
     pos = y.to(x.device) > 0
@@ -129,7 +131,13 @@ def refine_cover(
     a = [ai * scale for ai in cover.a]
     b = [bi * scale for bi in cover.b]
     pos = (y > 0).long().to(x.device)
-    errors = int((cover.predict(x) != pos).sum())
+    signs = torch.tensor(cover.signs, dtype=torch.long, device=x.device)
+
+    def errors_of(member: torch.Tensor) -> int:  # Definition 3.2 from a membership matrix
+        return int((((member.long() * signs).sum(1) > 0).long() != pos).sum())
+
+    member = cover.membership(x)  # of `current`; one membership per refit, shared with polytope_targets
+    errors = errors_of(member)
     report = CoverRefineReport(errors_before=errors, errors_after=errors, reason=f"passes={passes} reached")
     current = cover
     for _ in range(passes):
@@ -137,7 +145,7 @@ def refine_cover(
         for k in range(len(current)):
             if errors == 0:
                 break
-            decides, inside, fixed = polytope_targets(current, k, x, y)
+            decides, inside, fixed = polytope_targets(current, k, x, y, member)
             if len(a[k]) == 0 or bool(inside.all()) or not bool(inside.any()):
                 continue
             xs = x[decides].to(a[k])  # the cover lives on the CPU in float64
@@ -145,11 +153,13 @@ def refine_cover(
             trial_a, trial_b = list(a), list(b)
             trial_a[k], trial_b[k] = ak.detach(), bk.detach()
             candidate = type(cover)(trial_a, trial_b, cover.signs, cover.atol, cover.meta)
-            new = int((candidate.predict(x) != pos).sum())  # the cover's own membership (atol)
+            candidate_member = candidate.membership(x)  # the cover's own membership (atol)
+            new = errors_of(candidate_member)
             report.refits.append({"polytope": k, "errors_before": errors, "errors_after": new, "kept": new <= errors,
                                   "fixed_errors": fixed, "seconds": rep.seconds})  # fmt: skip
             if new <= errors:
-                current, a, b, improved, errors = candidate, trial_a, trial_b, improved or new < errors, new
+                current, member, a, b = candidate, candidate_member, trial_a, trial_b
+                improved, errors = improved or new < errors, new
         if errors == 0:
             report.reason = "no errors left"
             break

@@ -70,6 +70,13 @@ def test_refine_cover_never_returns_a_worse_cover_and_validates() -> None:
     assert report.errors_after <= report.errors_before == int((cover.predict(x) != y).sum())
     assert int((refined.predict(x) != y).sum()) == report.errors_after
     assert all(r["errors_after"] >= report.errors_after for r in report.refits if r["kept"])
+    # each refit starts from the errors of the last kept one: a refit that raised the errors was not applied
+    assert any(not r["kept"] for r in report.refits)  # this instance has such refits
+    errors = report.errors_before
+    for r in report.refits:
+        assert r["errors_before"] == errors and r["kept"] == (r["errors_after"] <= errors)
+        errors = r["errors_after"] if r["kept"] else errors
+    assert errors == report.errors_after
     with pytest.raises(ValueError, match="passes"):
         refine_cover(cover, x, y, passes=0)
     with pytest.raises(ValueError, match="margin"):
