@@ -9,27 +9,34 @@ Example::
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
-from pytorch_lightning.loggers import WandbLogger
 
 from lightning_poly import datamodules as _datamodules  # noqa: F401  (registers data modules)
 from lightning_poly import modules as _modules  # noqa: F401  (registers modules)
+from lightning_poly._lightning import WANDB_LOGGERS
 from lightning_poly.logging import local_log_dir, media_dir
 
 __all__ = ["LightningPolyCLI", "main", "summarize"]
 
 
-def summarize(trainer: Any) -> str:
-    """A short text summary of a finished run: metrics, run folder, plots."""
+def summarize(trainer: Any, since: float | None = None) -> str:
+    """A short text summary of a finished run: metrics, run folder, plots.
+
+    Args:
+        trainer: the Trainer after ``fit``.
+        since: list only plots written at or after this ``time.time()`` (the run's start), so a log
+            folder shared with earlier runs does not show their plots; ``None`` lists every plot.
+    """
     lines = ["", "=" * 60, "lightning_poly run summary", "=" * 60]
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
     for k in sorted(metrics):
         lines.append(f"  {k:<32s} {metrics[k]:.4f}")
     for logger in trainer.loggers:
-        if isinstance(logger, WandbLogger):
+        if isinstance(logger, WANDB_LOGGERS):
             run_dir = Path(logger.experiment.dir).parent
             offline = os.environ.get("WANDB_MODE", "online") in ("offline", "dryrun")
             lines.append(f"  wandb run ({'offline' if offline else 'online'}): {run_dir}")
@@ -38,6 +45,8 @@ def summarize(trainer: Any) -> str:
     lines.append(f"  log dir: {local_log_dir(trainer)}")
     media = media_dir(trainer)
     plots = sorted(media.glob("*.png")) if media.is_dir() else []
+    if since is not None:
+        plots = [p for p in plots if p.stat().st_mtime >= since]
     lines.append(f"  plots ({len(plots)}) in {media}:")
     lines += [f"    {p.name}" for p in plots]
     for cb in trainer.callbacks:
@@ -56,9 +65,12 @@ class LightningPolyCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.input_dim", "model.init_args.input_dim", apply_on="instantiate")
 
+    def before_fit(self) -> None:
+        self._fit_started = time.time()
+
     def after_fit(self) -> None:
         if self.trainer.is_global_zero:
-            print(summarize(self.trainer))
+            print(summarize(self.trainer, since=getattr(self, "_fit_started", None)))
 
 
 def main(args: list[str] | None = None) -> None:

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
+
+from lightning_poly._lightning import CSV_LOGGERS, TENSORBOARD_LOGGERS, WANDB_LOGGERS
 
 if TYPE_CHECKING:
     import pytorch_lightning as pl
@@ -34,7 +35,7 @@ def local_log_dir(trainer: pl.Trainer) -> Path:
     """
     if trainer.loggers:
         logger = trainer.loggers[0]
-        if isinstance(logger, TensorBoardLogger | CSVLogger):
+        if isinstance(logger, TENSORBOARD_LOGGERS + CSV_LOGGERS):
             return Path(logger.log_dir)
         if logger.save_dir is not None:
             return Path(logger.save_dir)
@@ -48,7 +49,7 @@ def media_dir(trainer: pl.Trainer) -> Path:
     collective is used (safe to call on rank zero alone).
     """
     for logger in trainer.loggers:
-        if isinstance(logger, WandbLogger):
+        if isinstance(logger, WANDB_LOGGERS):
             return Path(logger.experiment.dir) / "lightning_poly"
     return local_log_dir(trainer) / "media"
 
@@ -82,11 +83,11 @@ def log_histogram(
         raise ValueError(f"`edges` must have len(counts) + 1 = {counts_a.shape[0] + 1} entries, got {edges_a.shape}")
     s = _step(trainer, step)
     for logger in trainer.loggers:
-        if isinstance(logger, WandbLogger):
+        if isinstance(logger, WANDB_LOGGERS):
             import wandb
 
             logger.log_metrics({key: wandb.Histogram(np_histogram=(counts_a, edges_a))}, step=s)
-        elif isinstance(logger, TensorBoardLogger):
+        elif isinstance(logger, TENSORBOARD_LOGGERS):
             centres = (edges_a[:-1] + edges_a[1:]) / 2
             values = np.repeat(centres, counts_a.astype(np.int64))
             if values.size:
@@ -107,9 +108,9 @@ def log_figure(trainer: pl.Trainer, key: str, figure: Figure, step: int | None =
     path = _file(trainer, key, s, ".png")
     figure.savefig(path, dpi=110, bbox_inches="tight")
     for logger in trainer.loggers:
-        if isinstance(logger, WandbLogger):
+        if isinstance(logger, WANDB_LOGGERS):
             logger.log_image(key, [str(path)], step=s)
-        elif isinstance(logger, TensorBoardLogger):
+        elif isinstance(logger, TENSORBOARD_LOGGERS):
             logger.experiment.add_figure(key, figure, s, close=False)
     if close:
         import matplotlib.pyplot as plt
@@ -134,9 +135,9 @@ def log_table(
             raise ValueError(f"row {i} of table {key!r} has {len(r)} cells, expected {len(cols)} ({cols})")
     s = _step(trainer, step)
     for logger in trainer.loggers:
-        if isinstance(logger, WandbLogger):
+        if isinstance(logger, WANDB_LOGGERS):
             logger.log_table(key, columns=cols, data=data, step=s)
-        elif isinstance(logger, TensorBoardLogger):
+        elif isinstance(logger, TENSORBOARD_LOGGERS):
             md = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
             md += "\n".join("| " + " | ".join(str(c) for c in r) + " |" for r in data)
             logger.experiment.add_text(key, md, s)

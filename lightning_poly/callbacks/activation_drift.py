@@ -6,14 +6,16 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from lightning_fabric.utilities.exceptions import MisconfigurationException
-from pytorch_lightning.callbacks import Callback
+from typing_extensions import override
 
+from lightning_poly._lightning import Callback
 from lightning_poly._validation import check_int
 from lightning_poly.callbacks._history import HistoryState
+from lightning_poly.callbacks._user import network_of, user_data
+from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.ntk_empirical import empirical_ntk
 from lightning_poly.geometry.regions import activation_patterns
-from lightning_poly.nn.relu_network import get_relu_network
+from lightning_poly.nn.relu_network import find_relu_network
 
 __all__ = ["ActivationDriftCallback"]
 
@@ -26,19 +28,39 @@ class ActivationDriftCallback(HistoryState, Callback):
     Every ``every_n_epochs`` epochs the patterns of all hidden neurons on the first ``max_points``
     training points are compared with those at fit start and at the previous call, and the empirical
     NTK's smallest eigenvalue :math:`\\lambda_W` on the first ``ntk_points`` points is logged
-    (``0`` disables it). Every rank computes the same numbers from the same data (no collective); rank
-    zero logs. The reference patterns are part of the checkpoint, so a resumed run measures drift from
-    the original fit start.
+    (``0`` disables it). Every rank computes the same numbers from the same data (no collective after
+    ``setup``); rank zero logs. The reference patterns are part of the checkpoint, so a resumed run
+    measures drift from the original fit start.
+
+    Args:
+        every_n_epochs: measure at the end of every this many epochs.
+        max_points: the points are the first this many training samples.
+        ntk_points: points of the empirical NTK (``0``: no NTK).
+        data: the points' source: tensors, a Dataset or a DataLoader; ``None``: the Trainer's training
+            data (see :mod:`lightning_poly.callbacks._user`), read once at ``setup``.
+        network: the submodule holding the ReLU MLP (``None``: found, see
+            :func:`~lightning_poly.nn.find_relu_network`); checked against the module's forward at ``setup``.
+        batch_to_xy: splits a batch of the data into ``(x, y)`` (default: tuple, list or dict batches).
 
     Example:
         >>> ActivationDriftCallback(every_n_epochs=2).every_n_epochs
         2
     """
 
-    def __init__(self, every_n_epochs: int = 1, max_points: int = 2048, ntk_points: int = 128) -> None:
+    def __init__(
+        self,
+        every_n_epochs: int = 1,
+        max_points: int = 2048,
+        ntk_points: int = 128,
+        data: Any = None,
+        network: str | None = None,
+        batch_to_xy: BatchToXY | None = None,
+    ) -> None:
         self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=1)
         self.max_points = check_int("max_points", max_points, minimum=1)
         self.ntk_points = check_int("ntk_points", ntk_points, minimum=0)
+        self.data, self.network, self.batch_to_xy = data, network, batch_to_xy
+        self._x: torch.Tensor | None = None
         self.history: list[dict[str, Any]] = []
         self.reference: torch.Tensor | None = None
         self.previous: torch.Tensor | None = None
@@ -52,28 +74,32 @@ class ActivationDriftCallback(HistoryState, Callback):
         super().load_state_dict(state_dict)
         self.reference, self.previous = state_dict.get("reference"), state_dict.get("previous")
 
+    @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        try:
-            get_relu_network(pl_module)
-        except TypeError as err:
-            raise MisconfigurationException(f"ActivationDriftCallback needs a ReLU network: {err}") from err
-        if not hasattr(trainer.datamodule, "train_tensors"):
-            raise MisconfigurationException("ActivationDriftCallback needs a data module with `train_tensors()`")
+        if stage != "fit":
+            return
+        self._x = user_data(trainer, self.data, "train", self.max_points, self.batch_to_xy, type(self).__name__)[0]
+        network_of(pl_module, self.network, self._x, type(self).__name__)
 
-    def _points(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> torch.Tensor:
-        x = trainer.datamodule.train_tensors()[0]  # type: ignore[union-attr]
-        return x[: self.max_points].flatten(1).to(pl_module.device)
+    def _points(self, pl_module: pl.LightningModule) -> torch.Tensor:
+        assert self._x is not None, "setup() reads the points"
+        return self._x.flatten(1).to(pl_module.device)
 
+    def _net(self, pl_module: pl.LightningModule) -> torch.nn.Sequential:
+        return find_relu_network(pl_module, self.network)
+
+    @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.reference is None:
-            pats = activation_patterns(get_relu_network(pl_module), self._points(trainer, pl_module)).cpu()
+            pats = activation_patterns(self._net(pl_module), self._points(pl_module)).cpu()
             self.reference, self.previous = pats, pats
 
+    @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if (trainer.current_epoch + 1) % self.every_n_epochs:
             return
-        net = get_relu_network(pl_module)
-        x = self._points(trainer, pl_module)
+        net = self._net(pl_module)
+        x = self._points(pl_module)
         pats = activation_patterns(net, x).cpu()
         assert self.reference is not None and self.previous is not None
         record: dict[str, Any] = {

@@ -8,8 +8,8 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from lightning_fabric.utilities.exceptions import MisconfigurationException
-from pytorch_lightning.callbacks import Callback
 
+from lightning_poly._lightning import Callback
 from lightning_poly._validation import check_int, check_positive
 from lightning_poly.algorithms.compress import FinaliseReport, compress_, condition7_fraction, finalise_
 from lightning_poly.algorithms.cover_extraction import extract_cover

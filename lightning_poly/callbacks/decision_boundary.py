@@ -7,8 +7,8 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import Callback
 
+from lightning_poly._lightning import Callback
 from lightning_poly._validation import check_int
 from lightning_poly.logging import log_figure
 from lightning_poly.plotting import plot_decision_regions

@@ -8,8 +8,8 @@ from typing import Any, Literal
 import pytorch_lightning as pl
 import torch
 from lightning_fabric.utilities.exceptions import MisconfigurationException
-from pytorch_lightning.callbacks import Callback
 
+from lightning_poly._lightning import Callback
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, count_region_faces, network_architecture

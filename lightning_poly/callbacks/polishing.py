@@ -7,16 +7,18 @@ from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
-from lightning_fabric.utilities.exceptions import MisconfigurationException
-from pytorch_lightning.callbacks import Callback
+from typing_extensions import override
 
+from lightning_poly._lightning import Callback, MisconfigurationException
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.algorithms.polish_network import PolishReport, polish_network
 from lightning_poly.callbacks._history import HistoryState
+from lightning_poly.callbacks._inplace import edit_in_place
+from lightning_poly.callbacks._user import network_of, user_data
+from lightning_poly.data.samples import BatchToXY
 from lightning_poly.logging import log_table
-from lightning_poly.nn.relu_network import get_relu_network, linear_layers
-from lightning_poly.solvers.refit import RefitLoss
+from lightning_poly.nn.relu_network import find_relu_network, linear_layers
+from lightning_poly.solvers.refit import RefitLoss, check_refit_loss, head_metrics, infer_refit_loss
 
 __all__ = ["PolishingCallback"]
 
@@ -29,24 +31,36 @@ class PolishingCallback(HistoryState, Callback):
     :func:`lightning_poly.algorithms.polish_network`.
 
     At fit end (default) or every ``every_n_epochs`` epochs: polish the chosen hidden layers, refit the
-    last layer convexly on the training split, rescale, then compare the monitored metric (computed
-    on the data module's split with the refit's loss, or accuracy) before and after. With
-    ``accept="if_better"`` a result that does not improve it is undone exactly (the original tensors
-    are copied back); ``"always"`` keeps it. Weights change in place (same tensors, so DDP and the
-    optimizer keep pointing at them); every rank computes from identical inputs and rank zero's
-    tensors are then broadcast (every rank reaches the broadcast); the optimizer state of changed
-    parameters is reset. A failure restores the model and re-raises.
+    last layer convexly on the training data, rescale, then compare the monitored metric before and
+    after. The metric is computed by the module itself: its ``forward`` on the monitored data, scored
+    with the refit's loss (or accuracy), so "kept" always means the model as the Trainer holds it got
+    better. With ``accept="if_better"`` a result that does not improve it is undone exactly;
+    ``"always"`` keeps it. Weights change in place (same tensors, so DDP and the optimizer keep
+    pointing at them) through :func:`lightning_poly.callbacks._inplace.edit_in_place`: every rank
+    computes from identical data, rank zero's tensors and decision are broadcast, the optimizer state
+    of changed parameters is reset, and a failure on any rank restores every rank and re-raises.
+
+    Everything is checked at ``setup``: the network (found in the module, checked against its
+    forward), the data (read once), and that the refit loss fits the head and targets.
 
     Args:
         layers: hidden ``Linear`` layers to polish (indices; default the first).
-        refit: ``"auto"`` (from the module's ``loss`` hyperparameter: bce → logistic,
-            cross_entropy → cross_entropy, mse → squared) or a :data:`RefitLoss`.
+        refit: ``"auto"`` or a :data:`RefitLoss`. ``"auto"`` takes the module's ``loss`` hyperparameter
+            when it has one (bce → logistic, cross_entropy → cross_entropy, mse → squared), else follows
+            the head (:func:`~lightning_poly.solvers.infer_refit_loss`: one logit and binary labels →
+            logistic, C logits and labels → cross-entropy, real targets → squared). Either way a loss
+            that does not fit the head is an error at setup, and so is data with one class.
         accept: ``"if_better"`` or ``"always"``.
         monitor: ``val_loss``/``val_acc``/``train_loss``/``train_acc``.
         l2: ridge weight of the refit.
         every_n_epochs: also polish every this many epochs (0: only at fit end).
         at_fit_end: polish at fit end.
-        max_samples: polish on at most this many training samples (the first ones), to bound cost.
+        max_samples: read at most this many training (and validation) samples, in the dataset's order.
+        rescale: apply the optimal scaling (Equation (98)) after the refit.
+        data: training data (tensors ``(x, y)``, a Dataset or a DataLoader); ``None``: the Trainer's.
+        val_data: validation data for ``val_*`` monitors; ``None``: the Trainer's val dataloader.
+        network: the submodule holding the ReLU MLP (``None``: found).
+        batch_to_xy: splits a batch into ``(x, y)`` (default: tuple, list or dict batches).
 
     Example:
         >>> PolishingCallback(accept="always").accept
@@ -62,8 +76,12 @@ class PolishingCallback(HistoryState, Callback):
         l2: float = 1e-6,
         every_n_epochs: int = 0,
         at_fit_end: bool = True,
-        max_samples: int | None = None,
+        max_samples: int | None = 20_000,
         rescale: bool = True,
+        data: Any = None,
+        val_data: Any = None,
+        network: str | None = None,
+        batch_to_xy: BatchToXY | None = None,
     ) -> None:
         self.layers = [check_int("layers[i]", int(i), minimum=0) for i in layers]
         if not self.layers:
@@ -76,26 +94,39 @@ class PolishingCallback(HistoryState, Callback):
         self.at_fit_end = bool(at_fit_end)
         self.max_samples = None if max_samples is None else check_int("max_samples", max_samples, minimum=2)
         self.rescale = bool(rescale)
+        self.data, self.val_data, self.network, self.batch_to_xy = data, val_data, network, batch_to_xy
         self.history: list[dict[str, Any]] = []
         self.last_report: PolishReport | None = None
+        self._train: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._monitored: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._loss: RefitLoss | None = None
 
     # -- hooks decide ---------------------------------------------------------------------------
+    @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        try:
-            n = len(linear_layers(get_relu_network(pl_module)))
-        except TypeError as err:
-            raise MisconfigurationException(f"PolishingCallback needs a ReLU network: {err}") from err
+        if stage != "fit":
+            return
+        who = type(self).__name__
+        self._train = self._labelled(trainer, self.data, "train")
+        n = len(linear_layers(network_of(pl_module, self.network, self._train[0], who)))
         if max(self.layers) > n - 2:
             raise MisconfigurationException(f"`layers` must be hidden layers in 0..{n - 2}, got {self.layers}")
-        if not hasattr(trainer.datamodule, "train_tensors"):
+        k = linear_layers(find_relu_network(pl_module, self.network))[-1].out_features
+        self._loss = self._refit_loss(pl_module, k, self._train[1])
+        split = self.monitor.split("_")[0]
+        self._monitored = self._train if split == "train" else self._labelled(trainer, self.val_data, "val")
+        if self._monitored[1].numel() != len(self._monitored[1]) * (k if self._loss == "squared" else 1):
             raise MisconfigurationException(
-                "PolishingCallback needs a data module with `train_tensors()` (e.g. lightning_poly's)"
+                f"{who}: validation targets of shape {tuple(self._monitored[1].shape)} do not fit the head's "
+                f"{k} outputs under the refit loss {self._loss!r}"
             )
 
+    @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
             self._polish(trainer, pl_module, "epoch")
 
+    @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.at_fit_end:
             self._polish(trainer, pl_module, "fit_end")
@@ -104,106 +135,91 @@ class PolishingCallback(HistoryState, Callback):
         if not self.history:
             return ""
         h = self.history[-1]
-        return f"{self.monitor} {h['metric_before']:.4g} -> {h['metric_after']:.4g}, {'kept' if h['accepted'] else 'undone'}"
+        return (
+            f"{self.monitor} of the model's forward ({h['loss']} loss) {h['metric_before']:.4g} -> "
+            f"{h['metric_after']:.4g}, {'kept' if h['accepted'] else 'undone'}"
+        )
 
     # -- private methods compute ----------------------------------------------------------------
-    def _loss(self, pl_module: pl.LightningModule) -> RefitLoss:
-        if self.refit != "auto":
-            return self.refit  # type: ignore[return-value]
-        name = getattr(pl_module, "hparams", {}).get("loss")
-        if name not in _LOSS_OF_MODULE:
-            raise MisconfigurationException(
-                f"refit='auto' needs the module's `loss` hyperparameter in {sorted(_LOSS_OF_MODULE)}, got {name!r}; pass `refit`"
-            )
-        return _LOSS_OF_MODULE[name]  # type: ignore[return-value]
+    def _labelled(self, trainer: pl.Trainer, data: Any, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = user_data(trainer, data, split, self.max_samples, self.batch_to_xy, type(self).__name__)  # type: ignore[arg-type]
+        if y is None:
+            raise MisconfigurationException(f"{type(self).__name__} needs targets in the {split} data, got inputs only")
+        return x, y
 
-    def _split(self, trainer: pl.Trainer, which: str) -> tuple[torch.Tensor, torch.Tensor]:
-        dm: Any = trainer.datamodule
-        if which == "train":
-            x, y = dm.train_tensors()
+    def _refit_loss(self, pl_module: pl.LightningModule, n_outputs: int, y: torch.Tensor) -> RefitLoss:
+        declared = getattr(pl_module, "hparams", {}).get("loss")
+        if self.refit != "auto":
+            loss: RefitLoss = self.refit  # type: ignore[assignment]
+        elif declared in _LOSS_OF_MODULE:
+            loss = _LOSS_OF_MODULE[declared]  # type: ignore[assignment]
         else:
-            if getattr(dm, "data_val", None) is None:
-                raise MisconfigurationException(f"monitor={self.monitor!r} needs a validation split")
-            x, y = dm.data_val.tensors
-        return x.flatten(1), y
+            try:
+                return infer_refit_loss(n_outputs, y)
+            except ValueError as err:
+                raise MisconfigurationException(f"{type(self).__name__}: {err}") from err
+        try:
+            check_refit_loss(loss, n_outputs, y)
+        except ValueError as err:
+            raise MisconfigurationException(f"{type(self).__name__}: {err}") from err
+        return loss
 
     @torch.no_grad()
-    def _metric(self, net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: RefitLoss) -> float:
-        out = net(x.to(next(net.parameters())).flatten(1)).double()
-        kind = self.monitor.split("_")[1]
-        if loss == "squared":
-            t = y.double().reshape(out.shape)
-            return (
-                float(((out - t) ** 2).sum(1).mean())
-                if kind == "loss"
-                else float(((out > 0.5) == (t > 0.5)).double().mean())
-            )
-        if loss == "logistic":
-            if kind == "loss":
-                return float(F.binary_cross_entropy_with_logits(out[:, 0], (y > 0).double()))
-            return float(((out[:, 0] > 0) == (y > 0)).double().mean())
-        return float(F.cross_entropy(out, y.long())) if kind == "loss" else float((out.argmax(1) == y).double().mean())
-
-    def _polish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
-        net = get_relu_network(pl_module)
-        params = [p for lin in linear_layers(net) for p in lin.parameters()]
-        snapshot = [p.detach().clone() for p in params]
-        loss = self._loss(pl_module)
-        x, y = self._split(trainer, "train")
-        if self.max_samples is not None:
-            x, y = x[: self.max_samples], y[: self.max_samples]
-        mx, my = self._split(trainer, self.monitor.split("_")[0])
+    def _metric(self, pl_module: pl.LightningModule, x: torch.Tensor, y: torch.Tensor) -> float:
+        """The monitored metric of the module's own forward (the model as the Trainer holds it)."""
+        assert self._loss is not None
         was_training = pl_module.training
         pl_module.eval()
         try:
-            before = self._metric(net, mx, my, loss)
-            report = polish_network(
-                net, x.to(params[0]), y.to(params[0].device), self.layers, loss, self.l2, self.rescale
-            )
-            after = self._metric(net, mx, my, loss)
-        except Exception:
-            self._restore(params, snapshot)
-            raise
+            out = torch.cat([pl_module(xb.to(pl_module.device)).detach() for xb in x.split(4096)])
         finally:
             pl_module.train(was_training)
-        better = after < before if self.monitor.endswith("loss") else after > before
-        accepted = self.accept == "always" or better
-        if not accepted:
-            self._restore(params, snapshot)
-        if trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
-            for p in params:  # every rank reaches every broadcast; tensors, not pickled objects
-                torch.distributed.broadcast(p.data, src=0)
-        if accepted:
-            for opt in trainer.optimizers:
-                for p in params:
-                    opt.state.pop(p, None)
+        return head_metrics(out, y.to(out.device), self._loss)[self.monitor.split("_")[1]]
+
+    def _polish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
+        assert self._train is not None and self._monitored is not None and self._loss is not None, "setup() ran"
+        net = find_relu_network(pl_module, self.network)
+        params = [p for lin in linear_layers(net) for p in lin.parameters()]
+        x, y = self._train
+        x, y = x.flatten(1).to(params[0]), y.to(params[0].device)
+        mx, my = self._monitored
+        before = self._metric(pl_module, mx, my)
+        metrics: dict[str, float] = {}
+
+        def change() -> PolishReport:
+            report = polish_network(net, x, y, self.layers, self._loss, self.l2, self.rescale)  # type: ignore[arg-type]
+            metrics["after"] = self._metric(pl_module, mx, my)
+            return report
+
+        def decide(_: PolishReport) -> bool:
+            better = metrics["after"] < before if self.monitor.endswith("loss") else metrics["after"] > before
+            return self.accept == "always" or better
+
+        report, accepted = edit_in_place(trainer, params, change, decide, what="polishing")
         self.last_report = report
         record = {
             "when": when, "epoch": trainer.current_epoch, "step": trainer.global_step, "monitor": self.monitor,
-            "metric_before": before, "metric_after": after, "accepted": accepted,
+            "loss": self._loss, "metric_samples": len(my),
+            "metric_before": before, "metric_after": metrics["after"], "accepted": accepted,
             "objective_before": report.objective_before, "objective_after": report.objective_after,
             "grad_norm": report.grad_norm,
         }  # fmt: skip
         self.history.append(record)
         if trainer.is_global_zero:
-            scalars = {
-                f"polish/{k}": float(v)
-                for k, v in record.items()
-                if isinstance(v, int | float | bool) and k not in ("epoch", "step")
-            }
-            for logger in trainer.loggers:
-                logger.log_metrics(scalars, step=trainer.global_step)
-            res = report.results[0]
-            rows = [
-                [j, " ".join(map(str, res.indices[j].tolist())), float(res.residual[j])]
-                for j in range(len(res.indices))
-            ]
-            log_table(
-                trainer, f"polish/layer{report.layers[0]}_explanations", ["neuron", "sample indices", "residual"], rows
-            )
+            self._log(trainer, record, report)
 
-    @staticmethod
-    @torch.no_grad()
-    def _restore(params: list[torch.Tensor], snapshot: list[torch.Tensor]) -> None:
-        for p, s in zip(params, snapshot):
-            p.copy_(s)
+    def _log(self, trainer: pl.Trainer, record: dict[str, Any], report: PolishReport) -> None:
+        scalars = {
+            f"polish/{k}": float(v)
+            for k, v in record.items()
+            if isinstance(v, int | float | bool) and k not in ("epoch", "step")
+        }
+        for logger in trainer.loggers:
+            logger.log_metrics(scalars, step=trainer.global_step)
+        res = report.results[0]
+        rows = [
+            [j, " ".join(map(str, res.indices[j].tolist())), float(res.residual[j])] for j in range(len(res.indices))
+        ]
+        log_table(
+            trainer, f"polish/layer{report.layers[0]}_explanations", ["neuron", "sample indices", "residual"], rows
+        )

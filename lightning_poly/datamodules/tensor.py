@@ -6,10 +6,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Literal
 
-import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
+from lightning_poly._lightning import LightningDataModule
 from lightning_poly._validation import check_choice, check_finite, check_fraction, check_int
 
 __all__ = [
@@ -108,7 +108,7 @@ def validate_xy(x: torch.Tensor, y: torch.Tensor, task: TaskType, name: str = "d
             raise ValueError(f"{name}: classification needs at least two classes, got only {classes}")
 
 
-class TensorDataModule(pl.LightningDataModule, ABC):
+class TensorDataModule(LightningDataModule, ABC):
     """Serve ``(x, y)`` tensors with seeded train/val/test splits.
 
     Subclasses implement :meth:`load` (called in ``setup`` on every process) to return the full

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
+from lightning_poly._lightning import LightningModule
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.geometry.cones import data_gates, gaussian_gates
 from lightning_poly.nn.gated import GatedReLU, augment
@@ -17,7 +17,7 @@ from lightning_poly.solvers.proximal import GroupFISTA, group_prox
 __all__ = ["ConvexGatedReLUModule"]
 
 
-class ConvexGatedReLUModule(pl.LightningModule):
+class ConvexGatedReLUModule(LightningModule):
     r"""Train :math:`\min_W \frac1n\sum_i \ell(f(V, W, x_i), y_i) + \lambda\sum_j\|w_j\|_2` (convex in W).
 
     Every epoch the module logs a certificate of distance to the global optimum, computed on the

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 import torchmetrics
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from torch import nn
 
+from lightning_poly._lightning import LightningModule
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.nn.mlp import InitName, ReLUMLP
 
@@ -21,7 +21,7 @@ LossName = Literal["bce", "cross_entropy", "mse"]
 OptimizerName = Literal["adam", "sgd"]
 
 
-class ReLUMLPModule(pl.LightningModule):
+class ReLUMLPModule(LightningModule):
     """Train a ReLU MLP ``input_dim -> hidden... -> output_dim`` for classification or regression.
 
     Exposes its ReLU network through :meth:`relu_network` (see

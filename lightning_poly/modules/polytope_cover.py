@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import pytorch_lightning as pl
 import torch
 import torchmetrics
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
 
+from lightning_poly._lightning import LightningModule
 from lightning_poly._validation import check_choice, check_positive
 from lightning_poly.nn.cover_losses import CoverLoss, cover_loss
 from lightning_poly.nn.cover_net import CoverNetwork
@@ -21,7 +21,7 @@ __all__ = ["PolytopeCoverModule"]
 Head = Literal["network", "piece", "polytope"]
 
 
-class PolytopeCoverModule(pl.LightningModule):
+class PolytopeCoverModule(LightningModule):
     r"""Train :math:`N(x) = -\lambda/2 + \sum_j a_j \sigma(T_j(x))` (6), ``pieces`` × ``width`` neurons.
 
     The network is :class:`lightning_poly.nn.CoverNetwork` (initialisation (8), neuron masks). Attach

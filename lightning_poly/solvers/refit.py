@@ -21,9 +21,111 @@ import torch.nn.functional as F
 
 from lightning_poly._validation import check_choice, check_positive
 
-__all__ = ["RefitLoss", "RefitResult", "refit_last_layer", "refit_objective"]
+__all__ = [
+    "RefitLoss",
+    "RefitResult",
+    "check_refit_loss",
+    "head_metrics",
+    "infer_refit_loss",
+    "refit_last_layer",
+    "refit_objective",
+]
 
 RefitLoss = Literal["squared", "logistic", "cross_entropy"]
+
+
+def _is_labels(y: torch.Tensor) -> bool:
+    return y.ndim == 1 and (not y.is_floating_point() or bool(torch.equal(y, y.round())))
+
+
+def _is_binary(y: torch.Tensor) -> bool:
+    return _is_labels(y) and set(torch.unique(y).tolist()) <= {-1, 0, 1}
+
+
+def infer_refit_loss(n_outputs: int, y: torch.Tensor) -> RefitLoss:
+    """The refit loss that matches a head of ``n_outputs`` and targets ``y``.
+
+    One output and binary labels ({0, 1} or {-1, +1}) → ``"logistic"``; ``C >= 2`` outputs and
+    integer labels in ``0..C-1`` → ``"cross_entropy"``; real targets of the outputs' shape →
+    ``"squared"``. Then :func:`check_refit_loss` holds.
+
+    Raises:
+        ValueError: if the targets fit no loss for this head (e.g. 10 classes on one output).
+
+    Example:
+        >>> infer_refit_loss(1, torch.tensor([0, 1, 1]))
+        'logistic'
+        >>> infer_refit_loss(3, torch.tensor([0, 2, 1]))
+        'cross_entropy'
+        >>> infer_refit_loss(1, torch.tensor([0.3, -1.2]))
+        'squared'
+    """
+    if n_outputs == 1 and _is_binary(y):
+        loss: RefitLoss = "logistic"
+    elif n_outputs >= 2 and _is_labels(y):
+        loss = "cross_entropy"
+    else:
+        loss = "squared"
+    check_refit_loss(loss, n_outputs, y)
+    return loss
+
+
+def check_refit_loss(loss: RefitLoss, n_outputs: int, y: torch.Tensor) -> None:
+    """Check that ``loss`` is a loss of a head of ``n_outputs`` on targets ``y``, and that ``y`` has two classes.
+
+    Raises:
+        ValueError: naming the head, the loss and the targets received.
+
+    Example:
+        >>> check_refit_loss("logistic", 10, torch.arange(10))
+        Traceback (most recent call last):
+        ...
+        ValueError: refit loss 'logistic' needs one output and binary labels, got 10 outputs and targets of shape (10,) with 10 distinct values; use 'cross_entropy' for 10 classes
+        >>> check_refit_loss("cross_entropy", 2, torch.zeros(5, dtype=torch.long))
+        Traceback (most recent call last):
+        ...
+        ValueError: the targets hold one class only ([0]): a refit on them is meaningless
+    """
+    check_choice("loss", loss, ("squared", "logistic", "cross_entropy"))
+    distinct = torch.unique(y)
+    desc = f"{n_outputs} output{'s' * (n_outputs != 1)} and targets of shape {tuple(y.shape)} with {len(distinct)} distinct values"
+    if loss == "logistic" and not (n_outputs == 1 and _is_binary(y)):
+        hint = f"; use 'cross_entropy' for {len(distinct)} classes" if n_outputs >= 2 and _is_labels(y) else ""
+        raise ValueError(f"refit loss 'logistic' needs one output and binary labels, got {desc}{hint}")
+    if loss == "cross_entropy":
+        ok = n_outputs >= 2 and _is_labels(y) and int(distinct.min()) >= 0 and int(distinct.max()) < n_outputs
+        if not ok:
+            raise ValueError(
+                f"refit loss 'cross_entropy' needs C >= 2 outputs and integer labels in 0..C-1, got {desc}"
+            )
+    if loss == "squared" and y.numel() != len(y) * n_outputs:
+        raise ValueError(f"refit loss 'squared' needs one target per output, got {desc}")
+    if loss != "squared" and len(distinct) < 2:
+        raise ValueError(f"the targets hold one class only ({distinct.tolist()}): a refit on them is meaningless")
+
+
+@torch.no_grad()
+def head_metrics(out: torch.Tensor, y: torch.Tensor, loss: RefitLoss) -> dict[str, float]:
+    """``{"loss": ..., "acc": ...}`` of outputs ``out`` ``(n, k)`` against ``y`` under the refit ``loss``.
+
+    The loss is the data term of :func:`refit_objective`; accuracy is the sign of the logit
+    (logistic), the argmax (cross-entropy), or thresholding at 0.5 (squared, for 0/1 targets).
+
+    Example:
+        >>> head_metrics(torch.tensor([[2.0], [-1.0]]), torch.tensor([1, 0]), "logistic")["acc"]
+        1.0
+    """
+    out = out.double().reshape(len(y), -1)
+    if loss == "squared":
+        t = y.double().reshape(out.shape)
+        return {"loss": float(((out - t) ** 2).sum(1).mean()), "acc": float(((out > 0.5) == (t > 0.5)).double().mean())}
+    if loss == "logistic":
+        t = (y > 0).double()
+        return {
+            "loss": float(F.binary_cross_entropy_with_logits(out[:, 0], t)),
+            "acc": float(((out[:, 0] > 0).double() == t).double().mean()),
+        }
+    return {"loss": float(F.cross_entropy(out, y.long())), "acc": float((out.argmax(1) == y.long()).double().mean())}
 
 
 @dataclass

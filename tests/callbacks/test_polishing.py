@@ -74,6 +74,7 @@ def test_failure_leaves_the_model_as_it_was(tmp_path: Path) -> None:
     trainer.fit(model, dm)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     cb = PolishingCallback(monitor="train_loss")
+    cb.setup(trainer, model, "fit")
     with pytest.raises(ValueError, match="rank >= 2"):
         cb._polish(trainer, model, "manual")
     assert_same_tensors(before, model.state_dict())

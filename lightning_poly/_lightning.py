@@ -1,0 +1,108 @@
+"""One set of Lightning base classes for both packages: ``pytorch_lightning`` and the unified ``lightning``.
+
+A ``pytorch_lightning.Trainer`` accepts only ``pytorch_lightning`` callbacks, modules and data
+modules, and ``lightning.pytorch.Trainer`` only its own: the two packages ship distinct copies of
+``Callback``, ``LightningModule`` and ``LightningDataModule``. The suite's classes derive from both
+copies when both packages are installed (the two copies define the same hooks, so the first one in
+the method resolution order serves either Trainer; the few hooks whose two copies differ are looked
+up in the copy of the package whose Trainer asks), and from ``pytorch_lightning`` alone otherwise.
+Loggers are matched against both packages' classes too, so wandb and TensorBoard media reach the
+logger a user attached, whichever package it came from.
+
+Example:
+    >>> import pytorch_lightning as pl
+    >>> issubclass(Callback, pl.Callback) and issubclass(LightningModule, pl.LightningModule)
+    True
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Any
+
+import pytorch_lightning as pl
+from lightning_fabric.utilities.exceptions import MisconfigurationException
+from pytorch_lightning import loggers as pl_loggers
+
+try:  # the unified package is optional
+    import lightning.pytorch as lpt
+    from lightning.pytorch import loggers as lpt_loggers
+except ImportError:  # pragma: no cover - depends on the environment
+    lpt = None  # type: ignore[assignment]
+    lpt_loggers = None  # type: ignore[assignment]
+
+__all__ = [
+    "CSV_LOGGERS",
+    "TENSORBOARD_LOGGERS",
+    "WANDB_LOGGERS",
+    "Callback",
+    "LightningDataModule",
+    "LightningModule",
+    "MisconfigurationException",
+    "lightning_available",
+]
+
+lightning_available = lpt is not None
+
+
+def _loggers(name: str) -> tuple[type, ...]:
+    found = [getattr(pl_loggers, name)]
+    if lpt_loggers is not None:
+        found.append(getattr(lpt_loggers, name))
+    return tuple(found)
+
+
+WANDB_LOGGERS = _loggers("WandbLogger")
+TENSORBOARD_LOGGERS = _loggers("TensorBoardLogger")
+CSV_LOGGERS = _loggers("CSVLogger")
+
+
+def _called_from_lightning() -> bool:
+    """Whether the nearest Lightning frame up the stack belongs to the unified ``lightning`` package."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name.startswith("lightning.pytorch") or name.startswith("lightning.fabric"):
+            return True
+        if name.startswith("pytorch_lightning") or name.startswith("lightning_fabric"):
+            return False
+        frame = frame.f_back
+    return False
+
+
+class _EitherPackage:
+    """A hook whose two copies differ (their code objects differ only in names of the package): the
+    copy of the package whose Trainer asks, so that its ``is_overridden`` checks see no override."""
+
+    def __init__(self, pl_attr: Any, lpt_attr: Any) -> None:
+        self.pl_attr, self.lpt_attr = pl_attr, lpt_attr
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        attr = self.lpt_attr if _called_from_lightning() else self.pl_attr
+        return attr.__get__(obj, objtype) if hasattr(attr, "__get__") else attr
+
+
+def _merge(pl_cls: type, lpt_cls: type) -> type:
+    """``class Merged(pl_cls, lpt_cls)`` with every hook that the two copies define differently resolved
+    per asking package."""
+    body: dict[str, Any] = {
+        "__doc__": f"A {pl_cls.__name__} that either package's Trainer accepts.",
+        "__module__": __name__,
+    }
+    for name in dir(lpt_cls):
+        a, b = inspect.getattr_static(pl_cls, name, None), inspect.getattr_static(lpt_cls, name, None)
+        code_a, code_b = getattr(a, "__code__", None), getattr(b, "__code__", None)
+        if code_a is not None and code_b is not None and code_a != code_b:
+            body[name] = _EitherPackage(a, b)
+    return type(pl_cls.__name__, (pl_cls, lpt_cls), body)
+
+
+if lpt is not None:
+    Callback = _merge(pl.Callback, lpt.Callback)
+    LightningModule = _merge(pl.LightningModule, lpt.LightningModule)
+    LightningDataModule = _merge(pl.LightningDataModule, lpt.LightningDataModule)
+else:  # pragma: no cover - depends on the environment
+    Callback = pl.Callback
+    LightningModule = pl.LightningModule
+    LightningDataModule = pl.LightningDataModule

@@ -1,0 +1,105 @@
+"""What a callback takes from the user's Trainer: the data it already has and the network inside the model.
+
+Data, in this order: an explicit ``data=`` (tensors, a Dataset or a DataLoader); else a data module
+with ``train_tensors()`` (the suite's); else the Trainer's own train (or val) dataloaders, from any
+DataModule, from the LightningModule's ``*_dataloader`` hooks, or from loaders passed to ``fit``.
+At most ``max_samples`` samples are read, in the dataset's order (see
+:func:`lightning_poly.data.samples.read_samples`), and under DDP every rank then holds rank zero's
+samples (one ``strategy.broadcast``, reached by every rank), so decisions are taken on identical data.
+
+The network: :func:`lightning_poly.nn.find_relu_network`, then checked against the module's forward
+(:func:`lightning_poly.nn.check_network_is_model`). Both happen at ``setup``, so a misconfiguration
+stops the run before training, not after it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+import torch
+from torch import nn
+
+from lightning_poly._lightning import MisconfigurationException
+from lightning_poly.data.samples import BatchToXY, read_samples
+from lightning_poly.nn.relu_network import check_network_is_model, find_relu_network
+
+if TYPE_CHECKING:
+    import pytorch_lightning as pl
+
+__all__ = ["Split", "network_of", "trainer_dataloader", "user_data"]
+
+Split = Literal["train", "val"]
+
+
+def _first_loader(loaders: Any) -> Any:
+    """The first loader of a collection of loaders (list, tuple or dict), or the loader itself."""
+    if isinstance(loaders, dict):
+        return next(iter(loaders.values()), None)
+    if isinstance(loaders, list | tuple):
+        return loaders[0] if loaders else None
+    return loaders
+
+
+def trainer_dataloader(trainer: pl.Trainer, split: Split) -> Any | None:
+    """The ``split`` dataloader the Trainer would use in ``fit``, or ``None`` if it has none.
+
+    Read from the fit loop's data source (a DataModule's or LightningModule's ``*_dataloader()``,
+    or the loaders given to ``fit``): available from ``setup`` on, before Lightning loads them.
+    """
+    loop: Any = trainer.fit_loop if split == "train" else trainer.fit_loop.epoch_loop.val_loop
+    source = getattr(loop, "_data_source", None)
+    if source is None or source.instance is None or not source.is_defined():
+        return None
+    loader = _first_loader(source.dataloader())
+    return loader if loader not in ([], ()) else None
+
+
+def user_data(
+    trainer: pl.Trainer,
+    data: Any,
+    split: Split,
+    max_samples: int | None,
+    batch_to_xy: BatchToXY | None,
+    who: str,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(x, y)`` for a callback, identical on every rank (see the module docstring).
+
+    Raises:
+        MisconfigurationException: if neither ``data`` nor the Trainer gives the ``split``.
+        ValueError: if the data cannot be read (the message says why).
+    """
+    dm: Any = trainer.datamodule
+    if data is not None:
+        x, y = read_samples(data, max_samples, batch_to_xy)
+    elif split == "train" and callable(getattr(dm, "train_tensors", None)):
+        x, y = dm.train_tensors()
+        x, y = x[:max_samples], y[:max_samples]
+    else:
+        loader = trainer_dataloader(trainer, split)
+        if loader is None:
+            raise MisconfigurationException(
+                f"{who} needs {'training' if split == 'train' else 'validation'} data: pass `data=` "
+                f"(tensors, a Dataset or a DataLoader) or give the Trainer a {split} dataloader "
+                f"(a DataModule, `{split}_dataloader()`, or `trainer.fit(..., {split}_dataloaders=...)`)"
+            )
+        x, y = read_samples(loader, max_samples, batch_to_xy)
+    if trainer.world_size > 1:  # every rank reaches this collective
+        x, y = trainer.strategy.broadcast((x.cpu(), None if y is None else y.cpu()), src=0)
+    return x, y
+
+
+def network_of(pl_module: nn.Module, name: str | None, x: torch.Tensor | None, who: str) -> nn.Sequential:
+    """The ReLU MLP of ``pl_module``, checked to be its own tensors and (on ``x``) its forward.
+
+    Raises:
+        MisconfigurationException: naming the callback and what is wrong.
+    """
+    try:
+        net = find_relu_network(pl_module, name)
+        if x is not None:
+            check_network_is_model(
+                pl_module, net, x[:64].to(pl_module.device if hasattr(pl_module, "device") else "cpu")
+            )
+    except TypeError as err:
+        raise MisconfigurationException(f"{who} needs a ReLU network: {err}") from err
+    return net
