@@ -88,7 +88,7 @@ def main() -> None:
     exact8 = count_facets(a8, b8, "clarkson", interior=reg8.points[sel])
     exact8_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    counts8, _, rays8, _ = count_region_faces(net8, reg8, method="estimate", indices=sel)
+    counts8, _, rays8 = count_region_faces(net8, reg8, method="estimate", indices=sel)[:3]
     est8_s = time.perf_counter() - t0
     a_n8, b_n8, keep8, _, _ = clean_rows(a8, b8)
     x08, _, _ = interior_points(a_n8, b_n8, keep8, reg8.points[sel])

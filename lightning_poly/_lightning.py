@@ -17,11 +17,13 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import sys
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning import loggers as pl_loggers
 
@@ -40,6 +42,7 @@ __all__ = [
     "LightningDataModule",
     "LightningModule",
     "MisconfigurationException",
+    "destroy_process_group_at_exit",
     "lightning_available",
 ]
 
@@ -106,3 +109,28 @@ else:  # pragma: no cover - depends on the environment
     Callback = pl.Callback
     LightningModule = pl.LightningModule
     LightningDataModule = pl.LightningDataModule
+
+
+_DESTROY_REGISTERED = False
+
+
+def _destroy_process_group() -> None:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
+def destroy_process_group_at_exit() -> None:
+    """Destroy the default process group when the process exits, while the interpreter is still alive.
+
+    Lightning registers this for NCCL only. Without it, a gloo process group is torn down during
+    interpreter finalization, when gloo's worker threads may still hold work objects with tensors of
+    the last collective; freeing them then aborts the process ("terminate called without an active
+    exception", pytorch/pytorch#190489, #179291). The suite's callbacks end with collectives on the
+    model's tensors (broadcasts of changed weights, reductions of counts), so under ``ddp_spawn``
+    a rank could die that way after ``max_epochs`` was reached. Registered once per process; a
+    no-op when the group is already gone.
+    """
+    global _DESTROY_REGISTERED
+    if not _DESTROY_REGISTERED and torch.distributed.is_available() and torch.distributed.is_initialized():
+        atexit.register(_destroy_process_group)
+        _DESTROY_REGISTERED = True

@@ -70,25 +70,50 @@ def plot_decision_regions(
     return fig
 
 
-def plot_face_histogram(counts: torch.Tensor, title: str = "", bound: tuple[str, float] | None = None) -> Figure:
+_BOUND_LABELS = {
+    "theorem8": "Theorem 8 bound (one hidden layer)",
+    "theorem9": "Theorem 9 bound (d = 2)",
+    "theorem10": "Theorem 10 bound (zero biases)",
+}
+
+
+def plot_face_histogram(
+    counts: torch.Tensor,
+    title: str = "",
+    bound: tuple[str, float] | None = None,
+    network_counts: torch.Tensor | None = None,
+) -> Figure:
     """Bar chart of the number of regions per face count, with the mean and an optional bound.
 
+    The bars count every face of a region inside the box (the paper's histograms). The mean-faces
+    bounds of Theorems 8-10 speak of the network's own faces in the whole arrangement (no box), so
+    when ``network_counts`` (faces from neurons only) is given its mean is drawn beside the bound:
+    that is the number to compare with it.
+
     Example:
-        >>> fig = plot_face_histogram(torch.tensor([4, 4, 5, 6]), bound=("theorem9", 4.0))
+        >>> fig = plot_face_histogram(torch.tensor([4, 4, 5, 6]), bound=("theorem9", 4.0), network_counts=torch.tensor([3, 4, 4, 4]))
         >>> len(fig.axes)
         1
     """
     c = counts.long().cpu()
     n = torch.bincount(c, minlength=int(c.max()) + 1 if c.numel() else 1)
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.bar(torch.arange(len(n)).numpy(), n.numpy(), color="#3182bd", width=0.8)
+    ax.bar(torch.arange(len(n)).numpy(), n.numpy(), color="#3182bd", width=0.8, label="regions (all faces in the box)")
     if c.numel():
-        ax.axvline(float(c.double().mean()), color="k", ls="--", lw=1, label=f"mean {float(c.double().mean()):.2f}")
+        ax.axvline(
+            float(c.double().mean()), color="k", ls="--", lw=1, label=f"mean faces {float(c.double().mean()):.2f}"
+        )
+    if network_counts is not None and network_counts.numel():
+        m = float(network_counts.double().mean())
+        ax.axvline(m, color="#31a354", ls=":", lw=1.5, label=f"mean network faces (box faces left out) {m:.2f}")
     if bound is not None:
-        ax.axvline(bound[1], color="#d94801", lw=1.5, label=f"{bound[0]} bound {bound[1]:.2f}")
+        label = _BOUND_LABELS.get(bound[0], bound[0])
+        ax.axvline(
+            bound[1], color="#d94801", lw=1.5, label=f"{label}: {bound[1]:.2f} (network faces, whole arrangement)"
+        )
     ax.set_xlabel("number of faces")
     ax.set_ylabel("number of regions")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     ax.set_title(title)
     fig.tight_layout()
     return fig

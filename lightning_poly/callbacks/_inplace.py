@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
+from lightning_poly._lightning import destroy_process_group_at_exit
+
 if TYPE_CHECKING:
     import pytorch_lightning as pl
 
@@ -81,6 +83,8 @@ def edit_in_place(
     """
     snapshot = [t.detach().clone() for t in tensors]
     world = trainer.world_size
+    if world > 1:
+        destroy_process_group_at_exit()
     result: Any = None
     error: BaseException | None = None
     accepted = False

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 from torch import nn
 
-from lightning_poly._lightning import MisconfigurationException
+from lightning_poly._lightning import MisconfigurationException, destroy_process_group_at_exit
 from lightning_poly.data.samples import BatchToXY, read_samples
 from lightning_poly.nn.relu_network import check_network_is_model, find_relu_network
 
@@ -68,6 +68,8 @@ def user_data(
         MisconfigurationException: if neither ``data`` nor the Trainer gives the ``split``.
         ValueError: if the data cannot be read (the message says why).
     """
+    if trainer.world_size > 1:
+        destroy_process_group_at_exit()
     dm: Any = trainer.datamodule
     if data is not None:
         x, y = read_samples(data, max_samples, batch_to_xy)

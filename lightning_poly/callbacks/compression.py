@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytorch_lightning as pl
@@ -14,15 +15,14 @@ from lightning_poly._validation import check_int, check_positive
 from lightning_poly.algorithms.compress import FinaliseReport, compress_, condition7_fraction, finalise_
 from lightning_poly.algorithms.cover_extraction import extract_cover
 from lightning_poly.callbacks._history import HistoryState
+from lightning_poly.callbacks._inplace import edit_in_place
+from lightning_poly.callbacks._user import user_data
+from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.logging import log_figure, log_table, media_dir
 from lightning_poly.nn.cover_net import CoverNetwork
 
 __all__ = ["CompressionCallback"]
-
-
-def _distributed(trainer: pl.Trainer) -> bool:
-    return trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized()
 
 
 class CompressionCallback(HistoryState, Callback):
@@ -32,7 +32,8 @@ class CompressionCallback(HistoryState, Callback):
     The work is the functions :func:`lightning_poly.algorithms.compress_`,
     :func:`~lightning_poly.algorithms.finalise_` and :func:`~lightning_poly.algorithms.extract_cover` on the
     module's :class:`~lightning_poly.nn.CoverNetwork` (``pl_module.cover_network()``) and the training
-    tensors (``trainer.datamodule.train_tensors()``, or their first ``max_samples``).
+    training data (``data=``, else the Trainer's: see :mod:`lightning_poly.callbacks._user`; at most
+    ``max_samples``, read once at ``setup``).
 
     Multi-GPU: every rank computes from the identical full training tensors, then rank zero's
     ``w, b, v`` and mask are broadcast (every rank reaches every broadcast), so all ranks stay
@@ -56,12 +57,14 @@ class CompressionCallback(HistoryState, Callback):
         finalise_remove: let the finalising loop also remove redundant neurons (the literal
             Algorithm 2); the default only scales, since removal without fine-tuning in between cost
             accuracy in our runs (see :func:`~lightning_poly.algorithms.finalise_`).
-        max_samples: use at most this many training samples (the first ones).
+        max_samples: use at most this many training samples (the first ones; ``None``: all).
         start_step: first optimiser step at which to compress (the paper compresses a *pretrained*
             network; a warm-up lets gradient descent fit the data before compression freezes regions).
         count_facets: also count non-redundant faces in the data's bounding box at fit end
             (exact LPs; cheap for small ``d``).
         plot: log the cover figure at fit end when the data is 2-D.
+        data: training data (tensors ``(x, y)``, a Dataset or a DataLoader); ``None``: the Trainer's.
+        batch_to_xy: splits a batch into ``(x, y)`` (default: tuple, list or dict batches).
 
     Example:
         >>> CompressionCallback(every_n_steps=500).every_n_steps
@@ -80,6 +83,8 @@ class CompressionCallback(HistoryState, Callback):
         plot: bool = True,
         start_step: int = 0,
         finalise_remove: bool = False,
+        data: Any = None,
+        batch_to_xy: BatchToXY | None = None,
     ) -> None:
         self.every_n_steps = check_int("every_n_steps", every_n_steps, minimum=0)
         self.lam_scale = check_positive("lam_scale", lam_scale)
@@ -93,6 +98,8 @@ class CompressionCallback(HistoryState, Callback):
         self.plot = bool(plot)
         self.start_step = check_int("start_step", start_step, minimum=0)
         self.finalise_remove = bool(finalise_remove)
+        self.data, self.batch_to_xy = data, batch_to_xy
+        self._xy: tuple[torch.Tensor, torch.Tensor] | None = None
         self.history: list[dict[str, Any]] = []
         self.cover: PolytopeBasisCover | None = None
         self.final_report: FinaliseReport | None = None
@@ -107,10 +114,12 @@ class CompressionCallback(HistoryState, Callback):
                 "CompressionCallback needs a module with `cover_network()` returning a CoverNetwork "
                 f"(e.g. PolytopeCoverModule), got {type(pl_module).__name__}"
             )
-        if not hasattr(trainer.datamodule, "train_tensors"):
-            raise MisconfigurationException(
-                "CompressionCallback needs a data module with `train_tensors()` (e.g. lightning_poly's)"
-            )
+        if stage != "fit":
+            return
+        x, y = user_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, type(self).__name__)
+        if y is None:
+            raise MisconfigurationException("CompressionCallback needs labelled training data, got inputs only")
+        self._xy = (x, y)
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
@@ -138,36 +147,37 @@ class CompressionCallback(HistoryState, Callback):
 
     # -- private methods compute ----------------------------------------------------------------
     def _data(self, trainer: pl.Trainer, net: CoverNetwork) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = trainer.datamodule.train_tensors()  # type: ignore[union-attr]
-        if self.max_samples is not None:
-            x, y = x[: self.max_samples], y[: self.max_samples]
+        assert self._xy is not None, "setup() reads the training data"
+        x, y = self._xy
         return x.flatten(1).to(net.w), y.to(net.w.device)
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
         net: CoverNetwork = pl_module.cover_network()  # type: ignore[operator]
         x, y = self._data(trainer, net)
-        snapshot = [t.detach().clone() for t in (net.w, net.b, net.v, net.mask)]
+        tensors = [net.w, net.b, net.v, net.mask]
         start = time.perf_counter()
-        report: FinaliseReport | None = None
-        try:
+
+        def change() -> FinaliseReport | None:
             if when == "fit_end":
-                report = finalise_(net, x, self.lam_scale, self.tol, self.max_rounds, self.finalise_remove)
-            else:
-                compress_(net, x, self.lam_scale, self.tol)
-        except Exception:
-            self._restore(net, snapshot)
-            raise
-        if _distributed(trainer):
-            self._broadcast(net)
-        changed = (net.mask != snapshot[3]) | (net.v.detach() != snapshot[2])
-        self._reset_optimizer_state(trainer, net, changed)
+                return finalise_(net, x, self.lam_scale, self.tol, self.max_rounds, self.finalise_remove)
+            compress_(net, x, self.lam_scale, self.tol)
+            return None
+
+        def changed_neurons(snapshot: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+            """Removed or rescaled neurons: their rows of ``w``, ``b``, ``v`` lose their optimiser state."""
+            rows = (net.mask != snapshot[3]) | (net.v.detach() != snapshot[2])
+            return [rows[..., None].expand_as(net.w), rows, rows, rows]
+
+        snap_mask, snap_v = net.mask.clone(), net.v.detach().clone()
+        report, _ = edit_in_place(trainer, tensors, change, changed_entries=changed_neurons, what="compression")
+        changed = (net.mask != snap_mask) | (net.v.detach() != snap_v)
         seconds = time.perf_counter() - start
         cover = extract_cover(net, x, y, self.tol)
         live = net.mask.sum(dim=1)
         record: dict[str, Any] = {
             "when": when, "step": trainer.global_step, "epoch": trainer.current_epoch,
             "live": int(live.sum()), "faces": live.tolist(),
-            "removed": int((snapshot[3] & ~net.mask).sum()), "scaled": int((changed & net.mask).sum()),
+            "removed": int((snap_mask & ~net.mask).sum()), "scaled": int((changed & net.mask).sum()),
             "condition7_fraction": condition7_fraction(net, x, self.tol),
             "cover_accuracy": cover.meta["cover_accuracy"], "network_accuracy": cover.meta["network_accuracy"],
             "seconds": seconds,
@@ -193,31 +203,6 @@ class CompressionCallback(HistoryState, Callback):
         self.history.append(record)
         if trainer.is_global_zero:
             self._log(trainer, record, cover, x, y)
-
-    @torch.no_grad()
-    def _broadcast(self, net: CoverNetwork) -> None:
-        for p in (net.w, net.b, net.v):
-            torch.distributed.broadcast(p.data, src=0)
-        mask = net.mask.to(torch.uint8)  # bool is not a collective dtype on every backend
-        torch.distributed.broadcast(mask, src=0)
-        net.mask.copy_(mask.bool())
-
-    @staticmethod
-    @torch.no_grad()
-    def _reset_optimizer_state(trainer: pl.Trainer, net: CoverNetwork, changed: torch.Tensor) -> None:
-        """Zero the per-entry optimiser state (Adam moments, momentum) of changed neurons."""
-        rows = {net.w: changed[..., None].expand_as(net.w), net.b: changed, net.v: changed}
-        for opt in trainer.optimizers:
-            for p, where in rows.items():
-                for value in opt.state.get(p, {}).values():
-                    if isinstance(value, torch.Tensor) and value.shape == p.shape:
-                        value[where] = 0
-
-    @staticmethod
-    @torch.no_grad()
-    def _restore(net: CoverNetwork, snapshot: list[torch.Tensor]) -> None:
-        for t, s in zip((net.w, net.b, net.v, net.mask), snapshot):
-            t.copy_(s)
 
     def _log(
         self, trainer: pl.Trainer, record: dict[str, Any], cover: PolytopeBasisCover, x: torch.Tensor, y: torch.Tensor

@@ -7,9 +7,13 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_warn
+from typing_extensions import override
 
-from lightning_poly._lightning import Callback
+from lightning_poly._lightning import Callback, MisconfigurationException
 from lightning_poly._validation import check_int
+from lightning_poly.callbacks._user import user_data
+from lightning_poly.data.samples import BatchToXY
 from lightning_poly.logging import log_figure
 from lightning_poly.plotting import plot_decision_regions
 
@@ -20,11 +24,16 @@ class DecisionBoundaryCallback(Callback):
     """Log a figure of the decision regions of a binary classifier on 2-D inputs.
 
     Runs at fit end, and every ``every_n_epochs`` epochs if set. The scorer is the module's output
-    (class 1 where it is > 0, i.e. logits). Inputs other than 2-D are skipped with a warning.
+    (class 1 where it is > 0, i.e. logits; the last minus the first logit for several outputs). The
+    data is read once at ``setup``; inputs other than 2-D are skipped with a warning.
 
     Args:
         every_n_epochs: also plot every this many epochs (``0``: only at fit end).
         resolution: grid resolution.
+        data: the points to draw (tensors ``(x, y)``, a Dataset or a DataLoader); ``None``: the
+            Trainer's training data.
+        max_samples: at most this many samples.
+        batch_to_xy: splits a batch into ``(x, y)`` (default: tuple, list or dict batches).
 
     Example:
         >>> cb = DecisionBoundaryCallback(every_n_epochs=0)
@@ -32,20 +41,39 @@ class DecisionBoundaryCallback(Callback):
         []
     """
 
-    def __init__(self, every_n_epochs: int = 0, resolution: int = 200) -> None:
+    def __init__(
+        self,
+        every_n_epochs: int = 0,
+        resolution: int = 200,
+        data: Any = None,
+        max_samples: int | None = 5000,
+        batch_to_xy: BatchToXY | None = None,
+    ) -> None:
         self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=0)
         self.resolution = check_int("resolution", resolution, minimum=2)
+        self.max_samples = None if max_samples is None else check_int("max_samples", max_samples, minimum=1)
+        self.data, self.batch_to_xy = data, batch_to_xy
+        self._xy: tuple[torch.Tensor, torch.Tensor] | None = None
         self.paths: list[Path] = []
 
-    def _plot(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.is_global_zero:
+    @override
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage != "fit":
             return
-        dm: Any = trainer.datamodule
-        if dm is None or not hasattr(dm, "train_tensors"):
-            return
-        x, y = dm.train_tensors()
+        x, y = user_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, type(self).__name__)
+        if y is None:
+            raise MisconfigurationException("DecisionBoundaryCallback needs labelled data, got inputs only")
         if x.ndim != 2 or x.shape[1] != 2:
+            rank_zero_warn(
+                f"DecisionBoundaryCallback draws 2-D inputs only; got inputs of shape {tuple(x.shape[1:])}: skipped"
+            )
             return
+        self._xy = (x, y)
+
+    def _plot(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero or self._xy is None:
+            return
+        x, y = self._xy
         was_training = pl_module.training
         pl_module.eval()
         try:
@@ -61,9 +89,11 @@ class DecisionBoundaryCallback(Callback):
         if path is not None:
             self.paths.append(path)
 
+    @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
             self._plot(trainer, pl_module)
 
+    @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._plot(trainer, pl_module)

@@ -7,15 +7,18 @@ from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
-from lightning_fabric.utilities.exceptions import MisconfigurationException
+from pytorch_lightning.utilities import rank_zero_warn
+from typing_extensions import override
 
-from lightning_poly._lightning import Callback
+from lightning_poly._lightning import Callback, MisconfigurationException, destroy_process_group_at_exit
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.callbacks._history import HistoryState
+from lightning_poly.callbacks._user import network_of, trainer_dataloader, user_data
+from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, count_region_faces, network_architecture
 from lightning_poly.geometry.regions import enumerate_regions, sample_box
 from lightning_poly.logging import log_figure, log_histogram
-from lightning_poly.nn.relu_network import get_relu_network
+from lightning_poly.nn.relu_network import find_relu_network
 from lightning_poly.plotting import plot_face_histogram
 
 __all__ = ["FaceHistogramCallback"]
@@ -27,25 +30,44 @@ class FaceHistogramCallback(HistoryState, Callback):
     """Histogram of the faces of the network's linear regions at fit start, during and at fit end.
 
     The work is :func:`lightning_poly.geometry.face_histogram`, split in two: the regions are found
-    on every rank from identical points (seeded uniform points, or the training split, which the
-    data modules split identically on every rank), then each rank counts the faces of every
-    ``world_size``-th region and one ``sum`` all-reduce, reached by every rank, gathers the counts.
-    Only rank zero logs: ``faces/*`` scalars (mean, max, regions, simple fraction, the applicable
-    bound, seconds per call), the histogram (``wandb.Histogram`` / TensorBoard / ``.npz``) and a
-    bar-chart image. The model is never changed, and no global random state is used.
+    on every rank from identical points (seeded uniform points, or training data identical on every
+    rank), then each rank counts the faces of every ``world_size``-th region and one ``sum``
+    all-reduce, reached by every rank, gathers the counts. Only rank zero logs: ``faces/*`` scalars
+    (mean, max, regions, simple fraction, network and box faces apart, the applicable bound, seconds
+    per call), the histogram (``wandb.Histogram`` / TensorBoard / ``.npz``) and a bar-chart image. The
+    model is never changed, and no global random state is used.
+
+    What a call costs: regions grow with the input dimension (above ``d`` of about 10 almost every
+    point is a region of its own) and exact facet counting grows steeply with ``d``. So by default
+    ``method="auto"`` counts exactly up to ``exact_max_dim`` inputs and estimates above (hit-and-run
+    with certificates: lower bounds, logged as ``faces/exact = 0``), and each call counts regions in a
+    seeded random order for at most ``max_seconds`` (the rest are logged as
+    ``faces/uncounted_regions``). A progress bar shows long calls on rank zero; a call slower than
+    ``warn_seconds`` logs a warning with the measured seconds per region.
 
     Args:
         n_points: uniform points in the box (paper: 8,000 in ``[-1, 1]^3``).
         box: half-width ``B`` of the input box.
-        points: ``"uniform"`` or ``"train"`` (the data module's ``train_tensors()``, which must lie
-            in the box).
-        method: exact method or ``"estimate"`` (see :func:`~lightning_poly.geometry.face_histogram`).
+        points: ``"uniform"`` or ``"train"`` (the training data, which must lie in the box).
+        method: ``"auto"`` (exact up to ``exact_max_dim``, estimate above), an exact method or
+            ``"estimate"`` (see :func:`~lightning_poly.geometry.face_histogram`).
         every_n_epochs: also run at the end of every this many epochs (0: never).
         every_n_steps: also run every this many optimizer steps (0: never).
-        at_fit_start, at_fit_end: run at these moments (fit start is skipped on resume, where the
-            restored history already holds it).
-        seed: seed of the points and rays.
+        at_fit_start: run at fit start (skipped on resume, where the restored history holds it).
+        at_fit_end: run at fit end.
+        seed: seed of the points, the rays and the counting order.
         plot: log the bar chart too.
+        patience: stopping rule of the estimator: rays without a new face (paper: 1,000).
+        max_rays: most rays per region of the estimator.
+        max_seconds: time budget of the counting per call (``None``: count every region).
+        exact_max_dim: largest input dimension counted exactly by ``method="auto"``.
+        warn_seconds: warn when a call takes longer than this.
+        progress: show a progress bar on rank zero for calls of many regions.
+        data: the points for ``points="train"`` (tensors, a Dataset or a DataLoader); ``None``: the
+            Trainer's training data.
+        max_samples: at most this many training samples for ``points="train"``.
+        network: the submodule holding the ReLU MLP (``None``: found); checked against the forward.
+        batch_to_xy: splits a batch into ``(x, y)`` (default: tuple, list or dict batches).
 
     Example:
         >>> cb = FaceHistogramCallback(n_points=2000, every_n_epochs=5)
@@ -67,6 +89,14 @@ class FaceHistogramCallback(HistoryState, Callback):
         plot: bool = True,
         patience: int = 1000,
         max_rays: int = 100_000,
+        max_seconds: float | None = 20.0,
+        exact_max_dim: int = 6,
+        warn_seconds: float = 10.0,
+        progress: bool = True,
+        data: Any = None,
+        max_samples: int | None = 8000,
+        network: str | None = None,
+        batch_to_xy: BatchToXY | None = None,
     ) -> None:
         self.n_points = check_int("n_points", n_points, minimum=1)
         self.box = float(check_positive("box", box))
@@ -78,6 +108,13 @@ class FaceHistogramCallback(HistoryState, Callback):
         self.seed, self.plot = int(seed), bool(plot)
         self.patience = check_int("patience", patience, minimum=1)
         self.max_rays = check_int("max_rays", max_rays, minimum=1)
+        self.max_seconds = None if max_seconds is None else float(check_positive("max_seconds", max_seconds))
+        self.exact_max_dim = check_int("exact_max_dim", exact_max_dim, minimum=1)
+        self.warn_seconds = float(check_positive("warn_seconds", warn_seconds))
+        self.progress = bool(progress)
+        self.max_samples = None if max_samples is None else check_int("max_samples", max_samples, minimum=1)
+        self.data, self.network, self.batch_to_xy = data, network, batch_to_xy
+        self._train: torch.Tensor | None = None
         self.history: list[dict[str, Any]] = []
         self.last: FaceHistogram | None = None
 
@@ -86,24 +123,44 @@ class FaceHistogramCallback(HistoryState, Callback):
         return self._generate_state_key(n_points=self.n_points, box=self.box, points=self.points, method=self.method)
 
     # -- hooks decide ---------------------------------------------------------------------------
+    @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        try:
-            get_relu_network(pl_module)
-        except TypeError as err:
-            raise MisconfigurationException(f"FaceHistogramCallback needs a ReLU network: {err}") from err
+        if stage != "fit":
+            return
+        who = type(self).__name__
+        if trainer.world_size > 1:
+            destroy_process_group_at_exit()
+        sample: torch.Tensor | None = None
+        if self.points == "train":
+            self._train = user_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, who)[0]
+            sample = self._train
+            flat = self._train.flatten(1)
+            if bool((flat.abs() > self.box).any()):
+                raise MisconfigurationException(
+                    f"points='train' needs the training data inside the box; max |x| is {float(flat.abs().max()):.3g} > box={self.box}"
+                )
+        elif self.data is not None or trainer_dataloader(trainer, "train") is not None:
+            sample = user_data(trainer, self.data, "train", 64, self.batch_to_xy, who)[0]
+        net = network_of(pl_module, self.network, sample, who)
+        if sample is None:  # no data to check the forward on: uniform points of the input dimension
+            network_of(pl_module, self.network, sample_box(64, network_architecture(net)[0], self.box).float(), who)
 
+    @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.at_fit_start and not self.history:
             self._run(trainer, pl_module, "fit_start")
 
+    @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
             self._run(trainer, pl_module, "epoch")
 
+    @override
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         if self.every_n_steps and trainer.global_step % self.every_n_steps == 0:
             self._run(trainer, pl_module, "step")
 
+    @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.at_fit_end:
             self._run(trainer, pl_module, "fit_end")
@@ -113,51 +170,71 @@ class FaceHistogramCallback(HistoryState, Callback):
         if self.last is None:
             return ""
         h = self.last
-        b = f", bound {h.bound[0]} {h.bound[1]:.2f}" if h.bound else ""
-        return f"{h.n_regions} regions, mean faces {h.mean:.2f}, max {h.max}, simple {h.simple_fraction:.0%}{b}"
+        b = f", {h.bound[0]} bound {h.bound[1]:.2f} (network faces {h.mean_network_faces:.2f})" if h.bound else ""
+        kind = "exact" if h.exact else "estimated (lower bounds)"
+        left = f" ({h.n_uncounted} more not counted: time budget)" if h.n_uncounted else ""
+        return f"{h.n_regions} regions{left}, {kind} mean faces {h.mean:.2f}, max {h.max}, simple {h.simple_fraction:.0%}{b}"
 
     # -- private methods compute ----------------------------------------------------------------
-    def _points(self, trainer: pl.Trainer, d: int, device: torch.device) -> torch.Tensor:
+    def _method(self, d: int) -> FaceMethod:
+        if self.method != "auto":
+            return self.method  # type: ignore[return-value]
+        return "auto" if d <= self.exact_max_dim else "estimate"
+
+    def _points(self, d: int, device: torch.device) -> torch.Tensor:
         if self.points == "uniform":
             return sample_box(self.n_points, d, self.box, self.seed, device=device)
-        dm: Any = trainer.datamodule
-        if dm is None or not hasattr(dm, "train_tensors"):
-            raise MisconfigurationException("points='train' needs a data module with `train_tensors()`")
-        x = dm.train_tensors()[0].flatten(1).to(device, torch.float64)
-        if bool((x.abs() > self.box).any()):
-            raise MisconfigurationException(
-                f"points='train' needs the training data inside the box; max |x| is {float(x.abs().max()):.3g} > box={self.box}"
-            )
-        return x
+        assert self._train is not None, "setup() reads the training points"
+        x = self._train.flatten(1)
+        if x.shape[1] != d:
+            raise MisconfigurationException(f"points='train' needs {d} features per sample, got {x.shape[1]}")
+        return x.to(device, torch.float64)
+
+    def _progress_bar(self, trainer: pl.Trainer, total: int) -> Any:
+        if not (self.progress and trainer.is_global_zero and total >= 64):
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc="face histogram (regions)", leave=False, dynamic_ncols=True)
 
     @torch.no_grad()
     def _compute(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> FaceHistogram:
         t0 = time.perf_counter()
-        net = get_relu_network(pl_module)
+        net = find_relu_network(pl_module, self.network)
         d = network_architecture(net)[0]
         device = pl_module.device
-        pts = self._points(trainer, d, device)
+        pts = self._points(d, device)
+        method = self._method(d)
         regions = enumerate_regions(net, pts, self.box)
         r, world, rank = len(regions), trainer.world_size, trainer.global_rank
         mine = torch.arange(rank, r, world)
-        counts, ok, rays, _ = count_region_faces(
-            net, regions, self.box, self.method, mine, self.patience, self.max_rays, self.seed
-        )
-        packed = torch.zeros(3, r, dtype=torch.long)
-        packed[0, mine], packed[1, mine], packed[2, mine] = counts, ok.long(), rays
+        bar = self._progress_bar(trainer, len(mine))
+        try:
+            res = count_region_faces(
+                net, regions, self.box, method, mine, self.patience, self.max_rays, self.seed,
+                max_seconds=self.max_seconds, on_progress=None if bar is None else lambda done, _: bar.update(done - bar.n),
+            )  # fmt: skip
+        finally:
+            if bar is not None:
+                bar.close()
+        packed = torch.zeros(5, r, dtype=torch.long)
+        packed[0, mine], packed[1, mine], packed[2, mine] = res.counts, res.ok.long(), res.rays
+        packed[3, mine], packed[4, mine] = res.box, res.counted.long()
         if world > 1:  # every rank reaches this collective
             packed = trainer.strategy.reduce(packed.to(device), reduce_op="sum").cpu()
-        return FaceHistogram.from_counts(
-            net,
-            regions.counts,
-            packed[0],
-            packed[1].bool(),
-            packed[2],
-            self.box,
-            self.method,
-            len(pts),
-            time.perf_counter() - t0,
-        )
+        hist = FaceHistogram.from_counts(
+            net, regions.counts, packed[0], packed[1].bool(), packed[2], self.box, method, len(pts),
+            time.perf_counter() - t0, res.notes, packed[3], packed[4].bool(),
+        )  # fmt: skip
+        counted = int(packed[4].sum())
+        if hist.seconds > self.warn_seconds:
+            rank_zero_warn(
+                f"FaceHistogramCallback: {hist.seconds:.1f} s for {counted} regions "
+                f"({1000 * hist.seconds / max(counted, 1):.0f} ms per region, d = {d}, method {method!r}"
+                f"{f', {hist.n_uncounted} regions left uncounted by max_seconds={self.max_seconds}' if hist.n_uncounted else ''}); "
+                "lower `n_points`, set `max_seconds`, run less often, or use method='estimate'"
+            )
+        return hist
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
         was_training = pl_module.training
@@ -183,5 +260,7 @@ class FaceHistogramCallback(HistoryState, Callback):
         )
         log_histogram(trainer, "faces/histogram", regions.numpy() if len(values) else [0], edges.numpy())
         if self.plot:
-            title = f"{'-'.join(map(str, [hist.input_dim, *hist.hidden_widths]))}: step {trainer.global_step}"
-            log_figure(trainer, "faces/histogram_plot", plot_face_histogram(hist.counts, title, hist.bound))
+            kind = "exact" if hist.exact else "estimate"
+            title = f"{hist.architecture} ({kind}): step {trainer.global_step}"
+            fig = plot_face_histogram(hist.counts, title, hist.bound, network_counts=hist.network_counts)
+            log_figure(trainer, "faces/histogram_plot", fig)

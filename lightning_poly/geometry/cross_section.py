@@ -66,7 +66,7 @@ def cross_section(
     ss, tt = torch.meshgrid(s, s, indexing="xy")
     pts = (origin + ss.reshape(-1, 1) * u + tt.reshape(-1, 1) * v).clamp(-box, box)
     regions: Regions = enumerate_regions(model, pts, box)
-    counts, ok, _, _ = count_region_faces(model, regions, box, method)
+    counts, ok = count_region_faces(model, regions, box, method)[:2]
     faces = torch.where(ok, counts, -1)[regions.inverse.cpu()]
     return CrossSection(
         s, s.clone(), regions.inverse.cpu().reshape(resolution, resolution), faces.reshape(resolution, resolution)

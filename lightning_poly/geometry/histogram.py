@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import torch
 from torch import nn
@@ -17,7 +18,7 @@ from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_face
 from lightning_poly.geometry.regions import Regions, enumerate_regions, region_hrep, sample_box
 from lightning_poly.nn.relu_network import linear_layers
 
-__all__ = ["FaceHistogram", "FaceMethod", "count_region_faces", "face_histogram", "network_architecture"]
+__all__ = ["FaceHistogram", "FaceMethod", "RegionFaces", "count_region_faces", "face_histogram", "network_architecture"]
 
 FaceMethod = Literal["auto", "reference", "qhull", "clarkson", "estimate"]
 
@@ -38,6 +39,10 @@ class FaceHistogram:
         n_degenerate: regions left out because their interior is empty.
         notes: degeneracies met while counting.
         seconds: wall time.
+        box_counts: ``(R,)`` how many of each region's faces lie on the box (the rest are network
+            faces, from neurons); the paper's histograms count both.
+        n_uncounted: regions found but not counted because the time budget ran out (the histogram
+            is then over a seeded random subset of the regions).
     """
 
     counts: torch.Tensor
@@ -53,6 +58,9 @@ class FaceHistogram:
     n_degenerate: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    output_dim: int = 1
+    box_counts: torch.Tensor | None = None
+    n_uncounted: int = 0
 
     @property
     def gamma(self) -> int:
@@ -73,6 +81,26 @@ class FaceHistogram:
         """Mean faces weighted by the points in each region (volume-weighted)."""
         w = self.weights.double()
         return float((self.counts.double() * w).sum() / w.sum()) if self.n_regions else float("nan")
+
+    @property
+    def network_counts(self) -> torch.Tensor:
+        """``(R,)`` faces from neurons only (box faces left out): what the mean-faces bounds speak of."""
+        return self.counts if self.box_counts is None else self.counts - self.box_counts
+
+    @property
+    def mean_network_faces(self) -> float:
+        return float(self.network_counts.double().mean()) if self.n_regions else float("nan")
+
+    @property
+    def mean_box_faces(self) -> float:
+        if self.box_counts is None or not self.n_regions:
+            return float("nan")
+        return float(self.box_counts.double().mean())
+
+    @property
+    def architecture(self) -> str:
+        """``"d-n1-...-nL-k"``, output layer included."""
+        return "-".join(map(str, [self.input_dim, *self.hidden_widths, self.output_dim]))
 
     @property
     def median(self) -> float:
@@ -105,14 +133,20 @@ class FaceHistogram:
         n_points: int,
         seconds: float,
         notes: list[str] | None = None,
+        box_counts: torch.Tensor | None = None,
+        counted: torch.Tensor | None = None,
     ) -> FaceHistogram:
-        """Assemble the result from per-region face counts (regions with ``ok`` false are left out)."""
+        """Assemble the result from per-region face counts: regions with ``ok`` false (empty interior)
+        and regions not ``counted`` (time budget) are left out."""
         d, widths, zero_bias = network_architecture(model)
+        counted = torch.ones_like(ok) if counted is None else counted.bool()
+        keep = ok & counted
         return cls(
-            counts=counts[ok], weights=region_counts.cpu()[ok], exact=method != "estimate", input_dim=d,
+            counts=counts[keep], weights=region_counts.cpu()[keep], exact=method != "estimate", input_dim=d,
             hidden_widths=widths, zero_bias=zero_bias, box=float(box), n_points=int(n_points), method=method,
-            rays=rays[ok] if method == "estimate" else None, n_degenerate=int((~ok).sum()),
-            notes=list(notes or []), seconds=seconds,
+            rays=rays[keep] if method == "estimate" else None, n_degenerate=int((~ok & counted).sum()),
+            notes=list(notes or []), seconds=seconds, output_dim=linear_layers(model)[-1].out_features,
+            box_counts=None if box_counts is None else box_counts[keep], n_uncounted=int((~counted).sum()),
         )  # fmt: skip
 
     def histogram(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -132,6 +166,9 @@ class FaceHistogram:
             "gamma": self.gamma,
             "exact": self.exact,
             "degenerate_regions": self.n_degenerate,
+            "uncounted_regions": self.n_uncounted,
+            "mean_network_faces": self.mean_network_faces,
+            "mean_box_faces": self.mean_box_faces,
             "seconds": self.seconds,
         }
         if self.bound is not None:
@@ -155,6 +192,17 @@ def network_architecture(model: nn.Module) -> tuple[int, list[int], bool]:
     return layers[0].in_features, [lin.out_features for lin in layers[:-1]], zero_bias
 
 
+class RegionFaces(NamedTuple):
+    """Per-region results of :func:`count_region_faces` (one entry per requested region)."""
+
+    counts: torch.Tensor
+    ok: torch.Tensor
+    rays: torch.Tensor
+    notes: list[str]
+    box: torch.Tensor
+    counted: torch.Tensor
+
+
 @torch.no_grad()
 def count_region_faces(
     model: nn.Module,
@@ -166,38 +214,77 @@ def count_region_faces(
     max_rays: int = 100_000,
     seed: int = 0,
     chunk: int = 512,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[str]]:
+    max_seconds: float | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> RegionFaces:
     """Faces of the regions ``regions[indices]`` (all by default), chunked to bound memory.
 
+    Args:
+        model: the ReLU MLP whose regions these are.
+        regions: from :func:`~lightning_poly.geometry.enumerate_regions`.
+        box: half-width of the box that bounds every region.
+        method: an exact method of :func:`~lightning_poly.geometry.count_facets` or ``"estimate"``.
+        indices: which regions (default all).
+        patience: stopping rule of the estimator: rays without a new face.
+        max_rays: most rays per region of the estimator.
+        seed: seed of the rays and of the counting order.
+        chunk: most regions per batch.
+        max_seconds: time budget: regions are counted in a seeded random order, in batches sized
+            from the measured time per region, until the budget is spent; the rest are reported as
+            not ``counted`` (so what is counted is a random subset, not the first regions found).
+        on_progress: called as ``on_progress(done, total)`` after each batch.
+
     Returns:
-        ``(counts, ok, rays, notes)``: ``counts`` and ``rays`` per region (``rays`` is 0 for exact
-        methods), ``ok`` false for regions with an empty interior.
+        :class:`RegionFaces`: ``counts`` and ``rays`` per region (``rays`` is 0 for exact methods),
+        ``ok`` false for regions with an empty interior, ``box`` the faces on the box,
+        ``counted`` false where the budget ran out.
     """
     check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "estimate"))
+    if max_seconds is not None:
+        check_positive("max_seconds", max_seconds)
     idx = torch.arange(len(regions)) if indices is None else indices.cpu()
-    counts = torch.zeros(len(idx), dtype=torch.long)
-    ok = torch.ones(len(idx), dtype=torch.bool)
-    rays = torch.zeros(len(idx), dtype=torch.long)
+    n = len(idx)
+    counts = torch.zeros(n, dtype=torch.long)
+    ok = torch.ones(n, dtype=torch.bool)
+    rays = torch.zeros(n, dtype=torch.long)
+    box_faces = torch.zeros(n, dtype=torch.long)
+    counted = torch.zeros(n, dtype=torch.bool)
     notes: list[str] = []
-    for start in range(0, len(idx), chunk):
-        sl = idx[start : start + chunk]
+    d = regions.points.shape[1]
+    order = (
+        torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if max_seconds is not None else torch.arange(n)
+    )
+    t0, done, size = time.perf_counter(), 0, chunk if max_seconds is None else min(chunk, 8)
+    while done < n:
+        if max_seconds is not None and done and time.perf_counter() - t0 >= max_seconds:
+            break
+        pos = order[done : done + size]
+        sl = idx[pos]
         a, b = region_hrep(model, regions.patterns[sl.to(regions.patterns.device)], box)
         pts = regions.points[sl.to(regions.points.device)].to(a)
-        part = slice(start, start + len(sl))
         if method == "estimate":
             a_n, b_n, keep, infeasible, _ = clean_rows(a, b)
             x0, depth, _ = interior_points(a_n.cpu(), b_n.cpu(), keep.cpu(), pts.cpu())
             x0, depth = x0.to(a), depth.to(a.device)
             est = hit_and_run_facets(a_n, b_n, x0, keep, patience=patience, max_rays=max_rays, seed=seed)
-            found = est.found | certify_facets(a_n, b_n, x0, keep)
-            counts[part] = found.sum(dim=1).cpu()
-            rays[part] = est.rays.cpu()
-            ok[part] = ((depth > 1e-9) & ~infeasible).cpu()
+            found = (est.found | certify_facets(a_n, b_n, x0, keep)).cpu()
+            rays[pos] = est.rays.cpu()
+            ok[pos] = ((depth > 1e-9) & ~infeasible).cpu()
         else:
             res = count_facets(a, b, method=method, interior=pts, seed=seed)  # type: ignore[arg-type]
-            counts[part], ok[part] = res.counts, res.ok
+            found, ok[pos] = res.facets.cpu(), res.ok
             notes += res.notes
-    return counts, ok, rays, notes
+        counts[pos] = found.sum(dim=1)
+        box_faces[pos] = found[:, -2 * d :].sum(dim=1) if box is not None else 0
+        counted[pos] = True
+        done += len(pos)
+        if on_progress is not None:
+            on_progress(done, n)
+        if max_seconds is not None:  # size the next batch to about a quarter of what is left
+            per_region = (time.perf_counter() - t0) / done
+            left = max_seconds - (time.perf_counter() - t0)
+            size = int(min(chunk, max(1, left / 4 / max(per_region, 1e-9))))
+    return RegionFaces(counts, ok, rays, notes, box_faces, counted)
 
 
 @torch.no_grad()
@@ -210,6 +297,7 @@ def face_histogram(
     seed: int = 0,
     patience: int = 1000,
     max_rays: int = 100_000,
+    max_seconds: float | None = None,
 ) -> FaceHistogram:
     """Histogram of the number of faces of the linear regions of a ReLU network.
 
@@ -224,7 +312,9 @@ def face_histogram(
         method: an exact method of :func:`~lightning_poly.geometry.count_facets` or ``"estimate"``
             (batched hit-and-run with facet certificates: a lower bound per region).
         seed: seed of the points and of the rays.
-        patience, max_rays: stopping rule of the estimator (paper: no new face in 1,000 rays).
+        patience: stopping rule of the estimator (paper: no new face in 1,000 rays).
+        max_rays: most rays per region of the estimator.
+        max_seconds: time budget of the counting (see :func:`count_region_faces`); ``None``: no budget.
 
     Example:
         >>> _ = torch.manual_seed(0)
@@ -247,7 +337,8 @@ def face_histogram(
             f"`points` must lie in the box [-{box}, {box}]^{d}; {int((points.abs() > box).any(1).sum())} do not"
         )
     regions = enumerate_regions(model, points.to(device), box)
-    counts, ok, rays, notes = count_region_faces(model, regions, box, method, None, patience, max_rays, seed)
+    res = count_region_faces(model, regions, box, method, None, patience, max_rays, seed, max_seconds=max_seconds)
     return FaceHistogram.from_counts(
-        model, regions.counts, counts, ok, rays, box, method, len(points), time.perf_counter() - t0, notes
-    )
+        model, regions.counts, res.counts, res.ok, res.rays, box, method, len(points), time.perf_counter() - t0,
+        res.notes, res.box, res.counted,
+    )  # fmt: skip

@@ -7,8 +7,9 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
-from lightning_poly._lightning import LightningModule
+from lightning_poly._lightning import LightningModule, MisconfigurationException
 from lightning_poly._validation import check_choice, check_int, check_positive
+from lightning_poly.callbacks._user import user_data
 from lightning_poly.geometry.cones import data_gates, gaussian_gates
 from lightning_poly.nn.gated import GatedReLU, augment
 from lightning_poly.solvers.gated_lasso import lipschitz, relative_gap
@@ -21,7 +22,8 @@ class ConvexGatedReLUModule(LightningModule):
     r"""Train :math:`\min_W \frac1n\sum_i \ell(f(V, W, x_i), y_i) + \lambda\sum_j\|w_j\|_2` (convex in W).
 
     Every epoch the module logs a certificate of distance to the global optimum, computed on the
-    whole training split: ``certificate/prox_residual`` :math:`= \|W - \mathrm{prox}_{\lambda/L}(W - \nabla f(W)/L)\| L`
+    whole training data (read once at ``setup`` from whatever the Trainer was given: a DataModule,
+    the loaders passed to ``fit``; see :mod:`lightning_poly.callbacks._user`): ``certificate/prox_residual`` :math:`= \|W - \mathrm{prox}_{\lambda/L}(W - \nabla f(W)/L)\| L`
     (zero exactly at the optimum, for every loss), and for the squared loss
     ``certificate/rel_gap`` :math:`= (P(W) - D(u))/P(W) \ge (P(W) - P^\star)/P(W)`.
 
@@ -70,11 +72,15 @@ class ConvexGatedReLUModule(LightningModule):
         )
         self.automatic_optimization = optimizer == "adam"
         self._lr = float(lr) if lr is not None else 1e-2
+        self._train: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def setup(self, stage: str) -> None:
         if stage != "fit":
             return
-        x, _ = self.trainer.datamodule.train_tensors()  # type: ignore[union-attr]
+        x, y = user_data(self.trainer, None, "train", None, None, type(self).__name__)
+        if y is None:
+            raise MisconfigurationException(f"{type(self).__name__} needs labelled training data, got inputs only")
+        self._train = (x.flatten(1), y)
         xt = augment(x.double().flatten(1), self.hparams["bias"])
         if self.hparams["gates"] == "data":
             v = data_gates(xt, self.hparams["n_gates"], self.hparams["seed"])
@@ -130,8 +136,10 @@ class ConvexGatedReLUModule(LightningModule):
 
     def certificate(self) -> dict[str, float]:
         """Certificates of optimality on the whole training split (see the class docstring)."""
-        x, y = self.trainer.datamodule.train_tensors()  # type: ignore[union-attr]
-        x, y = x.flatten(1).to(self.device, torch.float64), y.to(self.device)
+        if self._train is None:
+            raise RuntimeError("the certificate needs the training data, read in `setup('fit')`")
+        x, y = self._train
+        x, y = x.to(self.device, torch.float64), y.to(self.device)
         w = self.solution().double().clone().requires_grad_(True)
         xt = augment(x, self.hparams["bias"])
         mask = (xt @ self.net.gates.double().T > 0).double() * self.net.rho.double()

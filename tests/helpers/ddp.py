@@ -12,12 +12,17 @@ import torch
 from lightning_fabric.plugins.environments.lightning import find_free_network_port
 from pytorch_lightning.callbacks import Callback
 
+from lightning_poly._lightning import destroy_process_group_at_exit
+
 
 class DumpRankState(Callback):
     """Save every rank's model state and the named callbacks' states at fit end."""
 
     def __init__(self, out_dir: str | Path) -> None:
         self.out_dir = Path(out_dir)
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        destroy_process_group_at_exit()  # gloo torn down at finalisation can abort the rank
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
