@@ -10,6 +10,7 @@ from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 from lightning_poly.datamodules import SyntheticDataModule
 from lightning_poly.logging import log_figure, log_histogram, log_table, media_dir
 from lightning_poly.modules import ReLUMLPModule
+from tests.helpers.wandb_file import history_items
 
 
 class _LogEverything(Callback):
@@ -92,3 +93,27 @@ def test_bad_histogram_and_table_shapes(tmp_path: Path) -> None:
         log_histogram(trainer, "h", counts=[1, 2], edges=[0, 1])
     with pytest.raises(ValueError, match="row 0 of table 't' has 1 cells, expected 2"):
         log_table(trainer, "t", ["a", "b"], [[1]])
+
+
+@pytest.mark.parametrize("package", ["pytorch_lightning", "lightning.pytorch"])
+def test_wandb_run_file_holds_face_histogram_media_under_either_package(package: str, tmp_path: Path) -> None:
+    import importlib
+
+    from lightning_poly.callbacks import FaceHistogramCallback
+
+    lib = importlib.import_module(package)
+    logger = lib.loggers.WandbLogger(project="lp-test", save_dir=str(tmp_path), offline=True)
+    cb = FaceHistogramCallback(n_points=300, every_n_epochs=0, at_fit_start=False)
+    trainer = lib.Trainer(
+        max_epochs=1, logger=logger, callbacks=[cb], default_root_dir=tmp_path, enable_progress_bar=False,
+        enable_checkpointing=False, enable_model_summary=False,
+    )  # fmt: skip
+    trainer.fit(ReLUMLPModule(input_dim=2, hidden=[6]), SyntheticDataModule("xor", n_samples=40))
+    run_dir = Path(logger.experiment.dir).parent
+    logger.experiment.finish()
+    items = history_items(run_dir)
+    assert items["faces/histogram"][-1]["_type"] == "histogram"
+    assert sum(items["faces/histogram"][-1]["values"]) == cb.last.n_regions  # type: ignore[union-attr]
+    assert items["faces/histogram_plot"][-1]["_type"] == "images/separated"
+    assert "faces/mean_faces" in items
+    assert tmp_path in run_dir.parents  # the logger's save_dir holds the run that `wandb sync` uploads

@@ -1,0 +1,68 @@
+"""Read an offline wandb run's ``.wandb`` file back: the records ``wandb sync`` would upload.
+
+The file is a LevelDB log (github.com/google/leveldb/blob/main/doc/log_format.md): a 7-byte header
+(ident, magic, version), then 32 KiB blocks of records ``crc32 (4) | length (2) | type (1) | data``,
+a record split over blocks as FIRST / MIDDLE / LAST; each record's data is a protobuf ``Record``.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+BLOCK = 32768
+HEADER = 7
+FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
+
+
+def records(path: str | Path) -> list[bytes]:
+    """The payloads of every record in the file, fragments joined."""
+    raw = Path(path).read_bytes()
+    out: list[bytes] = []
+    pos, pending = HEADER, b""
+    while pos + HEADER <= len(raw):
+        left = BLOCK - pos % BLOCK
+        if left < HEADER:  # block trailer: skip to the next block
+            pos += left
+            continue
+        _crc, length, kind = struct.unpack("<IHB", raw[pos : pos + HEADER])
+        data = raw[pos + HEADER : pos + HEADER + length]
+        pos += HEADER + length
+        if kind == 0 and length == 0:
+            break
+        if kind == FULL:
+            out.append(data)
+        elif kind == FIRST:
+            pending = data
+        elif kind == MIDDLE:
+            pending += data
+        elif kind == LAST:
+            out.append(pending + data)
+            pending = b""
+    return out
+
+
+def history_items(run_dir: str | Path) -> dict[str, list[Any]]:
+    """Every logged history value of the run in ``run_dir``, by key, in order."""
+    from wandb.proto import wandb_internal_pb2
+
+    (path,) = Path(run_dir).glob("*.wandb")
+    items: dict[str, list[Any]] = {}
+    for data in records(path):
+        rec = wandb_internal_pb2.Record()
+        rec.ParseFromString(data)
+        if rec.WhichOneof("record_type") != "history":
+            continue
+        row: dict[str, Any] = {}
+        for item in rec.history.item:
+            keys = [item.key] if item.key else list(item.nested_key)
+            value = json.loads(item.value_json)
+            if len(keys) == 1:
+                row[keys[0]] = value
+            else:  # media are logged as nested keys: {"faces/histogram": {"_type": ..., "values": ...}}
+                row.setdefault(keys[0], {})["/".join(keys[1:])] = value
+        for key, value in row.items():
+            items.setdefault(key, []).append(value)
+    return items
