@@ -1,0 +1,76 @@
+"""Seconds per call of ``FaceHistogramCallback`` with its default arguments on a user's MLP, by input size.
+
+A user's LightningModule (``self.net``, plain DataLoaders) with 30 features (breast-cancer sized) and 8,
+trained one epoch; the callback runs at fit start and fit end with every default (8,000 uniform points,
+exact counting up to 6 inputs and the estimator above, a 20 s counting budget per call). Prints one
+line per call and a JSON last line. Not a test: timings depend on the machine.
+
+    python benchmarks/face_histogram_callback.py --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from lightning_poly.callbacks import FaceHistogramCallback
+
+
+class UserMLP(pl.LightningModule):
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(d, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def training_step(self, batch, batch_idx):  # type: ignore[no-untyped-def]
+        x, y = batch
+        return nn.functional.binary_cross_entropy_with_logits(self(x)[:, 0], y.float())
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=1e-2)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--dims", type=int, nargs="+", default=[30, 8])
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    out: dict[str, object] = {}
+    for d in args.dims:
+        pl.seed_everything(0)
+        x = torch.rand(569, d) * 2 - 1
+        y = (x[:, 0] + x[:, 1] > 0).long()
+        cb = FaceHistogramCallback(every_n_epochs=0)
+        trainer = pl.Trainer(
+            max_epochs=1, logger=False, enable_checkpointing=False, enable_model_summary=False,
+            enable_progress_bar=False, callbacks=[cb],
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        trainer.fit(UserMLP(d), DataLoader(TensorDataset(x, y), batch_size=64))
+        total = time.perf_counter() - t0
+        calls = [h["seconds"] for h in cb.history]
+        h = cb.history[-1]
+        print(
+            f"d={d}: {len(calls)} calls, seconds per call {', '.join(f'{c:.1f}' for c in calls)}; "
+            f"{h['regions']} regions counted, {h['uncounted_regions']} left by the budget, exact={bool(h['exact'])}, "
+            f"mean faces {h['mean_faces']:.2f}; fit with the callback {total:.1f} s"
+        )
+        out[f"seconds_per_call_d{d}"] = max(calls)
+        out[f"regions_counted_d{d}"] = h["regions"]
+    out.update(threads=args.threads, machine=platform.processor() or platform.machine(), cpus=os.cpu_count())
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
