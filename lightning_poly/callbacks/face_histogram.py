@@ -195,7 +195,8 @@ class FaceHistogramCallback(HistoryState, Callback):
             return None
         from tqdm.auto import tqdm
 
-        return tqdm(total=total, desc="face histogram (regions)", leave=False, dynamic_ncols=True)
+        budget = f", budget {self.max_seconds:g} s" if self.max_seconds is not None else ""
+        return tqdm(total=total, desc=f"face histogram (regions{budget})", leave=False, dynamic_ncols=True)
 
     @torch.no_grad()
     def _compute(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> FaceHistogram:
