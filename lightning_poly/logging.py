@@ -10,13 +10,13 @@ One helper per kind of media. Each uses the native type of every attached logger
 from __future__ import annotations
 
 import csv
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pytorch_lightning.utilities import rank_zero_only
 
 from lightning_poly._lightning import CSV_LOGGERS, TENSORBOARD_LOGGERS, WANDB_LOGGERS
 
@@ -54,6 +54,21 @@ def media_dir(trainer: pl.Trainer) -> Path:
     return local_log_dir(trainer) / "media"
 
 
+def _global_zero_only(fn: Callable[..., Path]) -> Callable[..., Path | None]:
+    """Run ``fn(trainer, ...)`` on the trainer's global rank zero only (``None`` elsewhere).
+
+    Decided by the trainer itself, not by a package's global ``rank_zero_only.rank``: the two
+    Lightning packages keep separate copies of that global, and the one a Trainer of the other
+    package never sets can be stale.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(trainer: pl.Trainer, *args: Any, **kwargs: Any) -> Path | None:
+        return fn(trainer, *args, **kwargs) if trainer.is_global_zero else None
+
+    return wrapper
+
+
 def _file(trainer: pl.Trainer, key: str, step: int, suffix: str) -> Path:
     d = media_dir(trainer)
     d.mkdir(parents=True, exist_ok=True)
@@ -64,7 +79,7 @@ def _step(trainer: pl.Trainer, step: int | None) -> int:
     return int(trainer.global_step if step is None else step)
 
 
-@rank_zero_only
+@_global_zero_only
 def log_histogram(
     trainer: pl.Trainer,
     key: str,
@@ -97,7 +112,7 @@ def log_histogram(
     return path
 
 
-@rank_zero_only
+@_global_zero_only
 def log_figure(trainer: pl.Trainer, key: str, figure: Figure, step: int | None = None, close: bool = True) -> Path:
     """Log a matplotlib figure as an image and save it as a PNG file.
 
@@ -119,7 +134,7 @@ def log_figure(trainer: pl.Trainer, key: str, figure: Figure, step: int | None =
     return path
 
 
-@rank_zero_only
+@_global_zero_only
 def log_table(
     trainer: pl.Trainer, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], step: int | None = None
 ) -> Path:

@@ -77,3 +77,22 @@ def test_classification_losses_drive_the_certificate_down(loss: str, k: int, tmp
                          enable_model_summary=False, default_root_dir=tmp_path)  # fmt: skip
     trainer.fit(model, dm)
     assert model.certificate()["prox_residual"] < start / 20
+
+
+def test_certificate_from_plain_dataloaders_equals_the_one_from_the_data_module(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from torch.utils.data import DataLoader, TensorDataset
+
+    dm = _data()
+    dm.setup("fit")
+    x, y = dm.train_tensors()
+    certs = []
+    for data in (dm, DataLoader(TensorDataset(x, y), batch_size=len(x))):
+        pl.seed_everything(0)
+        model = ConvexGatedReLUModule(input_dim=3, n_gates=20, lam=0.1, gates="data")
+        trainer = pl.Trainer(max_epochs=20, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                             enable_model_summary=False, default_root_dir=tmp_path)  # fmt: skip
+        trainer.fit(model, data)
+        certs.append({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("certificate")})
+    assert certs[0].keys() == {"certificate/prox_residual", "certificate/rel_gap", "certificate/objective"}
+    for k, v in certs[0].items():  # float32 training on the same data, batches built two ways
+        assert certs[1][k] == pytest.approx(v, rel=1e-5), k
