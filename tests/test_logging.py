@@ -99,8 +99,10 @@ def test_bad_histogram_and_table_shapes(tmp_path: Path) -> None:
 def test_wandb_run_file_holds_face_histogram_media_under_either_package(package: str, tmp_path: Path) -> None:
     import importlib
 
+    import wandb
     from lightning_poly.callbacks import FaceHistogramCallback
 
+    wandb.finish()  # a run left open by an earlier test in this worker must not receive this run's media
     lib = importlib.import_module(package)
     logger = lib.loggers.WandbLogger(project="lp-test", save_dir=str(tmp_path), offline=True)
     cb = FaceHistogramCallback(n_points=300, every_n_epochs=0, at_fit_start=False)

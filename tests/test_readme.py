@@ -38,3 +38,6 @@ def test_quickstart_runs_as_written(
     assert faces.last.n_regions > 10 and len(drift.history) == 5 and polish.history[-1]["loss"] == "logistic"
     assert any(p.suffix == ".png" for p in boundary.paths)
     assert "FaceHistogramCallback" in capsys.readouterr().out
+    import wandb
+
+    wandb.finish()
