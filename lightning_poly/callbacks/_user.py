@@ -21,12 +21,13 @@ from torch import nn
 
 from lightning_poly._lightning import MisconfigurationException, destroy_process_group_at_exit
 from lightning_poly.data.samples import BatchToXY, read_samples
-from lightning_poly.nn.relu_network import check_network_is_model, find_relu_network
+from lightning_poly.geometry.regions import sample_box
+from lightning_poly.nn.relu_network import check_network_is_model, find_relu_network, linear_layers
 
 if TYPE_CHECKING:
     import pytorch_lightning as pl
 
-__all__ = ["Split", "network_of", "trainer_dataloader", "user_data"]
+__all__ = ["Split", "labelled_data", "network_of", "trainer_dataloader", "user_inputs"]
 
 Split = Literal["train", "val"]
 
@@ -54,7 +55,7 @@ def trainer_dataloader(trainer: pl.Trainer, split: Split) -> Any | None:
     return loader if loader not in ([], ()) else None
 
 
-def user_data(
+def _user_data(
     trainer: pl.Trainer,
     data: Any,
     split: Split,
@@ -62,7 +63,7 @@ def user_data(
     batch_to_xy: BatchToXY | None,
     who: str,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``(x, y)`` for a callback, identical on every rank (see the module docstring).
+    """``(x, y)`` for a callback, identical on every rank (see the module docstring); ``y`` may be ``None``.
 
     Raises:
         MisconfigurationException: if neither ``data`` nor the Trainer gives the ``split``.
@@ -90,18 +91,40 @@ def user_data(
     return x, y
 
 
+def user_inputs(
+    trainer: pl.Trainer, data: Any, split: Split, max_samples: int | None, batch_to_xy: BatchToXY | None, who: str
+) -> torch.Tensor:
+    """The inputs of :func:`_user_data` (targets, if any, are not needed)."""
+    return _user_data(trainer, data, split, max_samples, batch_to_xy, who)[0]
+
+
+def labelled_data(
+    trainer: pl.Trainer, data: Any, split: Split, max_samples: int | None, batch_to_xy: BatchToXY | None, who: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x, y)`` of :func:`_user_data`, refusing data without targets.
+
+    Raises:
+        MisconfigurationException: if the data holds inputs only.
+    """
+    x, y = _user_data(trainer, data, split, max_samples, batch_to_xy, who)
+    if y is None:
+        raise MisconfigurationException(f"{who} needs targets in the {split} data, got inputs only")
+    return x, y
+
+
 def network_of(pl_module: nn.Module, name: str | None, x: torch.Tensor | None, who: str) -> nn.Sequential:
-    """The ReLU MLP of ``pl_module``, checked to be its own tensors and (on ``x``) its forward.
+    """The ReLU MLP of ``pl_module``, checked to be its own tensors and to compute its forward on ``x``
+    (on 64 seeded uniform points in ``[-1, 1]^d`` when there is no data to check on).
 
     Raises:
         MisconfigurationException: naming the callback and what is wrong.
     """
     try:
         net = find_relu_network(pl_module, name)
-        if x is not None:
-            check_network_is_model(
-                pl_module, net, x[:64].to(pl_module.device if hasattr(pl_module, "device") else "cpu")
-            )
+        first = linear_layers(net)[0]
+        if x is None:
+            x = sample_box(64, first.in_features).to(first.weight.dtype)
+        check_network_is_model(pl_module, net, x[:64].to(first.weight.device))
     except TypeError as err:
         raise MisconfigurationException(f"{who} needs a ReLU network: {err}") from err
     return net

@@ -16,7 +16,7 @@ from lightning_poly.algorithms.compress import FinaliseReport, compress_, condit
 from lightning_poly.algorithms.cover_extraction import extract_cover
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.callbacks._inplace import edit_in_place
-from lightning_poly.callbacks._user import user_data
+from lightning_poly.callbacks._user import labelled_data
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.logging import log_figure, log_table, media_dir
@@ -116,10 +116,7 @@ class CompressionCallback(HistoryState, Callback):
             )
         if stage != "fit":
             return
-        x, y = user_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, type(self).__name__)
-        if y is None:
-            raise MisconfigurationException("CompressionCallback needs labelled training data, got inputs only")
-        self._xy = (x, y)
+        self._xy = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, type(self).__name__)
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
@@ -163,14 +160,15 @@ class CompressionCallback(HistoryState, Callback):
             compress_(net, x, self.lam_scale, self.tol)
             return None
 
+        snap_mask = net.mask.clone()
+        changed = torch.zeros_like(net.mask)
+
         def changed_neurons(snapshot: Sequence[torch.Tensor]) -> list[torch.Tensor]:
             """Removed or rescaled neurons: their rows of ``w``, ``b``, ``v`` lose their optimiser state."""
-            rows = (net.mask != snapshot[3]) | (net.v.detach() != snapshot[2])
-            return [rows[..., None].expand_as(net.w), rows, rows, rows]
+            changed.copy_((net.mask != snapshot[3]) | (net.v.detach() != snapshot[2]))
+            return [changed[..., None].expand_as(net.w), changed, changed, changed]
 
-        snap_mask, snap_v = net.mask.clone(), net.v.detach().clone()
         report, _ = edit_in_place(trainer, tensors, change, changed_entries=changed_neurons, what="compression")
-        changed = (net.mask != snap_mask) | (net.v.detach() != snap_v)
         seconds = time.perf_counter() - start
         cover = extract_cover(net, x, y, self.tol)
         live = net.mask.sum(dim=1)

@@ -10,9 +10,9 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 from typing_extensions import override
 
-from lightning_poly._lightning import Callback, MisconfigurationException
+from lightning_poly._lightning import Callback
 from lightning_poly._validation import check_int
-from lightning_poly.callbacks._user import user_data
+from lightning_poly.callbacks._user import labelled_data
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.logging import log_figure
 from lightning_poly.plotting import plot_decision_regions
@@ -60,9 +60,7 @@ class DecisionBoundaryCallback(Callback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit":
             return
-        x, y = user_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, type(self).__name__)
-        if y is None:
-            raise MisconfigurationException("DecisionBoundaryCallback needs labelled data, got inputs only")
+        x, y = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, type(self).__name__)
         if x.ndim != 2 or x.shape[1] != 2:
             rank_zero_warn(
                 f"DecisionBoundaryCallback draws 2-D inputs only; got inputs of shape {tuple(x.shape[1:])}: skipped"

@@ -13,7 +13,7 @@ from typing_extensions import override
 from lightning_poly._lightning import Callback, MisconfigurationException, destroy_process_group_at_exit
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.callbacks._history import HistoryState
-from lightning_poly.callbacks._user import network_of, trainer_dataloader, user_data
+from lightning_poly.callbacks._user import network_of, trainer_dataloader, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, count_region_faces, network_architecture
 from lightning_poly.geometry.regions import enumerate_regions, sample_box
@@ -132,18 +132,15 @@ class FaceHistogramCallback(HistoryState, Callback):
             destroy_process_group_at_exit()
         sample: torch.Tensor | None = None
         if self.points == "train":
-            self._train = user_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, who)[0]
-            sample = self._train
+            self._train = sample = user_inputs(trainer, self.data, "train", self.max_samples, self.batch_to_xy, who)
             flat = self._train.flatten(1)
             if bool((flat.abs() > self.box).any()):
                 raise MisconfigurationException(
                     f"points='train' needs the training data inside the box; max |x| is {float(flat.abs().max()):.3g} > box={self.box}"
                 )
         elif self.data is not None or trainer_dataloader(trainer, "train") is not None:
-            sample = user_data(trainer, self.data, "train", 64, self.batch_to_xy, who)[0]
-        net = network_of(pl_module, self.network, sample, who)
-        if sample is None:  # no data to check the forward on: uniform points of the input dimension
-            network_of(pl_module, self.network, sample_box(64, network_architecture(net)[0], self.box).float(), who)
+            sample = user_inputs(trainer, self.data, "train", 64, self.batch_to_xy, who)
+        network_of(pl_module, self.network, sample, who)
 
     @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -190,6 +187,13 @@ class FaceHistogramCallback(HistoryState, Callback):
             raise MisconfigurationException(f"points='train' needs {d} features per sample, got {x.shape[1]}")
         return x.to(device, torch.float64)
 
+    def _cheaper_hint(self, method: str) -> str:
+        hints = ["lower `n_points`", "lower `max_seconds`" if self.max_seconds is not None else "set `max_seconds`"]
+        hints.append("run less often")
+        if method != "estimate":
+            hints.append("use method='estimate'")
+        return ", ".join(hints)
+
     def _progress_bar(self, trainer: pl.Trainer, total: int) -> Any:
         if not (self.progress and trainer.is_global_zero and total >= 64):
             return None
@@ -233,7 +237,7 @@ class FaceHistogramCallback(HistoryState, Callback):
                 f"FaceHistogramCallback: {hist.seconds:.1f} s for {counted} regions "
                 f"({1000 * hist.seconds / max(counted, 1):.0f} ms per region, d = {d}, method {method!r}"
                 f"{f', {hist.n_uncounted} regions left uncounted by max_seconds={self.max_seconds}' if hist.n_uncounted else ''}); "
-                "lower `n_points`, set `max_seconds`, run less often, or use method='estimate'"
+                f"{self._cheaper_hint(method)}"
             )
         return hist
 

@@ -14,7 +14,7 @@ from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.algorithms.polish_network import PolishReport, polish_network
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.callbacks._inplace import edit_in_place
-from lightning_poly.callbacks._user import network_of, user_data
+from lightning_poly.callbacks._user import labelled_data, network_of
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.logging import log_table
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers
@@ -107,14 +107,16 @@ class PolishingCallback(HistoryState, Callback):
         if stage != "fit":
             return
         who = type(self).__name__
-        self._train = self._labelled(trainer, self.data, "train")
-        n = len(linear_layers(network_of(pl_module, self.network, self._train[0], who)))
-        if max(self.layers) > n - 2:
-            raise MisconfigurationException(f"`layers` must be hidden layers in 0..{n - 2}, got {self.layers}")
-        k = linear_layers(find_relu_network(pl_module, self.network))[-1].out_features
+        self._train = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, who)
+        lins = linear_layers(network_of(pl_module, self.network, self._train[0], who))
+        if max(self.layers) > len(lins) - 2:
+            raise MisconfigurationException(f"`layers` must be hidden layers in 0..{len(lins) - 2}, got {self.layers}")
+        k = lins[-1].out_features
         self._loss = self._refit_loss(pl_module, k, self._train[1])
-        split = self.monitor.split("_")[0]
-        self._monitored = self._train if split == "train" else self._labelled(trainer, self.val_data, "val")
+        if self.monitor.startswith("train"):
+            self._monitored = self._train
+        else:
+            self._monitored = labelled_data(trainer, self.val_data, "val", self.max_samples, self.batch_to_xy, who)
         if self._monitored[1].numel() != len(self._monitored[1]) * (k if self._loss == "squared" else 1):
             raise MisconfigurationException(
                 f"{who}: validation targets of shape {tuple(self._monitored[1].shape)} do not fit the head's "
@@ -141,28 +143,17 @@ class PolishingCallback(HistoryState, Callback):
         )
 
     # -- private methods compute ----------------------------------------------------------------
-    def _labelled(self, trainer: pl.Trainer, data: Any, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = user_data(trainer, data, split, self.max_samples, self.batch_to_xy, type(self).__name__)  # type: ignore[arg-type]
-        if y is None:
-            raise MisconfigurationException(f"{type(self).__name__} needs targets in the {split} data, got inputs only")
-        return x, y
-
     def _refit_loss(self, pl_module: pl.LightningModule, n_outputs: int, y: torch.Tensor) -> RefitLoss:
+        """The user's loss, else the module's declared one, else the head's; checked against head and targets."""
         declared = getattr(pl_module, "hparams", {}).get("loss")
-        if self.refit != "auto":
-            loss: RefitLoss = self.refit  # type: ignore[assignment]
-        elif declared in _LOSS_OF_MODULE:
-            loss = _LOSS_OF_MODULE[declared]  # type: ignore[assignment]
-        else:
-            try:
-                return infer_refit_loss(n_outputs, y)
-            except ValueError as err:
-                raise MisconfigurationException(f"{type(self).__name__}: {err}") from err
+        loss = self.refit if self.refit != "auto" else _LOSS_OF_MODULE.get(declared)
         try:
-            check_refit_loss(loss, n_outputs, y)
+            if loss is None:
+                return infer_refit_loss(n_outputs, y)
+            check_refit_loss(loss, n_outputs, y)  # type: ignore[arg-type]
         except ValueError as err:
             raise MisconfigurationException(f"{type(self).__name__}: {err}") from err
-        return loss
+        return loss  # type: ignore[return-value]
 
     @torch.no_grad()
     def _metric(self, pl_module: pl.LightningModule, x: torch.Tensor, y: torch.Tensor) -> float:

@@ -254,7 +254,8 @@ def count_region_faces(
     order = (
         torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if max_seconds is not None else torch.arange(n)
     )
-    t0, done, size = time.perf_counter(), 0, chunk if max_seconds is None else min(chunk, 8)
+    # with a budget, a first batch of one region measures the cost before larger batches are sized from it
+    t0, done, size = time.perf_counter(), 0, chunk if max_seconds is None else 1
     while done < n:
         if max_seconds is not None and done and time.perf_counter() - t0 >= max_seconds:
             break

@@ -7,9 +7,9 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
-from lightning_poly._lightning import LightningModule, MisconfigurationException
+from lightning_poly._lightning import LightningModule
 from lightning_poly._validation import check_choice, check_int, check_positive
-from lightning_poly.callbacks._user import user_data
+from lightning_poly.callbacks._user import labelled_data
 from lightning_poly.geometry.cones import data_gates, gaussian_gates
 from lightning_poly.nn.gated import GatedReLU, augment
 from lightning_poly.solvers.gated_lasso import lipschitz, relative_gap
@@ -77,9 +77,7 @@ class ConvexGatedReLUModule(LightningModule):
     def setup(self, stage: str) -> None:
         if stage != "fit":
             return
-        x, y = user_data(self.trainer, None, "train", None, None, type(self).__name__)
-        if y is None:
-            raise MisconfigurationException(f"{type(self).__name__} needs labelled training data, got inputs only")
+        x, y = labelled_data(self.trainer, None, "train", None, None, type(self).__name__)
         self._train = (x.flatten(1), y)
         xt = augment(x.double().flatten(1), self.hparams["bias"])
         if self.hparams["gates"] == "data":

@@ -179,15 +179,15 @@ def test_callbacks_on_a_user_module_give_what_the_suites_data_module_gives(kind:
 
 
 def test_data_read_from_user_loaders_equals_the_data_module_tensors(tmp_path: Path) -> None:
-    from lightning_poly.callbacks._user import user_data
+    from lightning_poly.callbacks._user import labelled_data
 
     x, y = _data()
     seen: dict[str, Any] = {}
 
     class Read(pl.Callback):
         def setup(self, trainer, pl_module, stage):  # type: ignore[no-untyped-def]
-            seen.setdefault("train", user_data(trainer, None, "train", 50, None, "test"))
-            seen.setdefault("val", user_data(trainer, None, "val", None, None, "test"))
+            seen.setdefault("train", labelled_data(trainer, None, "train", 50, None, "test"))
+            seen.setdefault("val", labelled_data(trainer, None, "val", None, None, "test"))
 
     for kind, fit in {
         "loaders": lambda t, m: t.fit(
