@@ -1,7 +1,7 @@
 """Polytope-basis covers of Fashion-MNIST classes (paper Table 1) and of a noisy class (Table 2).
 
     python examples/fashion_covers.py table1 --classes 1            # one class and its complement (CPU: minutes)
-    python examples/fashion_covers.py table1 --jobs 8               # all 20 tasks (use a GPU: see README)
+    python examples/fashion_covers.py table1 --jobs 8               # all 20 tasks (hours on a CPU; protocol and timings: docs/results.md)
     python examples/fashion_covers.py table2 --noise 0 0.01 0.1     # Table 2 (single polytope, 99.9%)
     python examples/fashion_covers.py table1 --tasks 0 9c --save-covers runs/covers_t1
     python examples/fashion_covers.py eliminate --covers runs/covers_t1 --tasks 0 9c   # fewer faces, no retraining

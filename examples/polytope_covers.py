@@ -164,7 +164,7 @@ def main() -> None:
     s.add_argument("--alg4-epochs", type=int, default=600, help="epochs of each Algorithm 4 step")
     s.add_argument(
         "--lam1", type=float, default=100.0,
-        help="lambda_1 of (12) in Algorithm 4 (paper: 10; on our roll 10 makes a constant T the minimiser, see README)",
+        help="lambda_1 of (12) in Algorithm 4 (paper: 10; on our roll 10 makes a constant T the minimiser, see docs/results.md)",
     )  # fmt: skip
     s.set_defaults(func=cmd_swiss_roll)
     s = sub.add_parser("shapes")

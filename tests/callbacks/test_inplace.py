@@ -1,0 +1,127 @@
+"""The one in-place edit: failures restore every rank exactly, rejections undo, optimizer state is reset."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from lightning_fabric.plugins.environments.lightning import find_free_network_port
+
+from lightning_poly.callbacks._inplace import edit_in_place
+from lightning_poly.datamodules import SyntheticDataModule
+from lightning_poly.modules import ReLUMLPModule
+from tests.helpers.ddp import assert_same_tensors
+
+
+def _state(trainer: pl.Trainer, model: pl.LightningModule) -> dict[str, torch.Tensor]:
+    out = {f"p.{k}": v.detach().clone() for k, v in model.state_dict().items()}
+    opt = trainer.optimizers[0]
+    for i, p in enumerate(model.parameters()):
+        for k, v in opt.state.get(p, {}).items():
+            out[f"opt.{i}.{k}"] = v.detach().clone() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+    return out
+
+
+class InjectFailure(pl.Callback):
+    """At the end of epoch 0, edit the first layer in place and fail at ``stage`` on ``rank``."""
+
+    def __init__(self, out: Path, stage: str, rank: int) -> None:
+        self.out, self.stage, self.rank = Path(out), stage, rank
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.current_epoch != 0:
+            return
+        lin = pl_module.model.net[0]
+        before = _state(trainer, pl_module)
+        failing = trainer.global_rank == self.rank
+
+        def change() -> str:
+            with torch.no_grad():
+                lin.weight.mul_(-3.0)
+                lin.bias.add_(1.0)
+            if failing and self.stage == "change":
+                raise ValueError("injected failure in the change")
+            return "report"
+
+        def accept(_: str) -> bool:
+            if failing and self.stage == "decision":
+                raise ValueError("injected failure after the change, before the broadcast")
+            return True
+
+        try:
+            edit_in_place(trainer, [lin.weight, lin.bias], change, accept, what="the injected edit")
+            message = ""
+        except Exception as err:  # the test reads what each rank saw
+            message = f"{type(err).__name__}: {err}"
+        after = _state(trainer, pl_module)
+        self.out.mkdir(parents=True, exist_ok=True)
+        torch.save({"before": before, "after": after, "error": message}, self.out / f"rank{trainer.global_rank}.pt")
+
+
+def _trainer(tmp_path: Path, callbacks: list, **kw) -> pl.Trainer:  # type: ignore[no-untyped-def]
+    kw.setdefault("max_epochs", 2)
+    return pl.Trainer(
+        logger=False, enable_progress_bar=False, enable_model_summary=False,
+        enable_checkpointing=False, default_root_dir=tmp_path, callbacks=callbacks, **kw,
+    )  # fmt: skip
+
+
+def _model() -> ReLUMLPModule:
+    pl.seed_everything(0)
+    return ReLUMLPModule(input_dim=2, hidden=[8], loss="bce", lr=0.02)
+
+
+def _data() -> SyntheticDataModule:
+    return SyntheticDataModule("two_moons", n_samples=80, batch_size=20, val_fraction=0.0)
+
+
+@pytest.mark.parametrize("stage", ["change", "decision"])
+def test_a_failure_restores_tensors_and_optimizer_state(stage: str, tmp_path: Path) -> None:
+    cb = InjectFailure(tmp_path / "out", stage, rank=0)
+    _trainer(tmp_path, [cb]).fit(_model(), _data())
+    seen = torch.load(tmp_path / "out" / "rank0.pt", weights_only=False)
+    assert seen["error"].startswith("ValueError: injected failure")
+    assert_same_tensors(seen["before"], seen["after"])
+
+
+def test_rejected_change_is_undone_and_accepted_change_resets_optimizer_state(tmp_path: Path) -> None:
+    model = _model()
+    trainer = _trainer(tmp_path, [], max_epochs=1)
+    trainer.fit(model, _data())
+    lin = model.model.net[0]
+    opt = trainer.optimizers[0]
+    before = _state(trainer, model)
+
+    def change() -> None:
+        with torch.no_grad():
+            lin.weight[0].mul_(2.0)  # one row of the weight: only its entries change
+            lin.bias.add_(1.0)  # every entry of the bias
+
+    _, accepted = edit_in_place(trainer, [lin.weight, lin.bias], change, accept=lambda _: False)
+    assert accepted is False
+    assert_same_tensors(before, _state(trainer, model))
+    _, accepted = edit_in_place(trainer, [lin.weight, lin.bias], change)
+    assert accepted is True
+    assert lin.bias not in opt.state  # every entry changed: the state is dropped, as for a new parameter
+    moments = opt.state[lin.weight]["exp_avg"]
+    assert bool((moments[0] == 0).all()) and torch.equal(moments[1:], before["opt.0.exp_avg"][1:])
+
+
+@pytest.mark.ddp
+@pytest.mark.parametrize("stage", ["change", "decision"])
+def test_two_process_ddp_failure_on_one_rank_restores_both(stage: str, tmp_path: Path) -> None:
+    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_PORT"] = str(find_free_network_port())
+    cb = InjectFailure(tmp_path / "out", stage, rank=1)
+    _trainer(tmp_path, [cb], strategy="ddp_spawn", accelerator="cpu", devices=2).fit(_model(), _data())
+    seen = [torch.load(tmp_path / "out" / f"rank{r}.pt", weights_only=False) for r in range(2)]
+    assert (
+        seen[0]["error"] == "RuntimeError: the injected edit failed on another rank; this rank's tensors were restored"
+    )
+    assert seen[1]["error"].startswith("ValueError: injected failure")
+    for s in seen:
+        assert_same_tensors(s["before"], s["after"])
+    assert_same_tensors(seen[0]["after"], seen[1]["after"])
