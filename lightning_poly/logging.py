@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     import pytorch_lightning as pl
     from matplotlib.figure import Figure
 
-__all__ = ["local_log_dir", "log_figure", "log_histogram", "log_table", "media_dir"]
+__all__ = ["local_log_dir", "log_figure", "log_histogram", "log_table", "media_dir", "pin_wandb_run_dir"]
 
 
 def local_log_dir(trainer: pl.Trainer) -> Path:
@@ -40,6 +41,32 @@ def local_log_dir(trainer: pl.Trainer) -> Path:
         if logger.save_dir is not None:
             return Path(logger.save_dir)
     return Path(trainer.default_root_dir)
+
+
+def pin_wandb_run_dir(trainer: pl.Trainer) -> None:
+    """Keep a re-attached wandb run's files in the logger's ``save_dir`` (``ddp_spawn`` workers).
+
+    Under ``ddp_spawn`` the main process creates the ``WandbLogger``'s run and rank zero's worker
+    re-attaches to it (``wandb._attach``, as the ``WandbLogger`` does); the re-attached run copies
+    wandb's process settings, whose root is the working directory, so its media (wandb's images and
+    our files) land in ``./wandb/...`` while the run file stays in ``save_dir`` — the folder a user
+    syncs misses them. Called in ``setup`` on every rank, this sets wandb's root to the logger's
+    ``save_dir`` (``WANDB_DIR`` and the process settings) and re-attaches a run already attached
+    elsewhere, so every file lands beside the run file. It acts only on a logger that was handed to
+    a worker (it holds an attach id) and never overrides a ``WANDB_DIR`` the user set.
+    """
+    for logger in trainer.loggers:
+        if not isinstance(logger, WANDB_LOGGERS) or not getattr(logger, "_attach_id", None) or not logger.save_dir:
+            continue
+        root = str(Path(logger.save_dir).resolve())
+        if os.environ.setdefault("WANDB_DIR", root) != root:
+            continue
+        import wandb
+
+        wandb.setup(settings=wandb.Settings(root_dir=root))
+        run = getattr(logger, "_experiment", None)
+        if run is not None and Path(root) not in Path(run.dir).resolve().parents:
+            wandb._attach(run=run)
 
 
 def media_dir(trainer: pl.Trainer) -> Path:

@@ -119,3 +119,48 @@ def test_wandb_run_file_holds_face_histogram_media_under_either_package(package:
     assert items["faces/histogram_plot"][-1]["_type"] == "images/separated"
     assert "faces/mean_faces" in items
     assert tmp_path in run_dir.parents  # the logger's save_dir holds the run that `wandb sync` uploads
+
+
+_SPAWN_RUN = """
+import pytorch_lightning as pl
+from pytorch_lightning.loggers import WandbLogger
+
+from lightning_poly.callbacks import FaceHistogramCallback
+from lightning_poly.datamodules import SyntheticDataModule
+from lightning_poly.modules import ReLUMLPModule
+
+if __name__ == "__main__":
+    logger = WandbLogger(project="lp-test", save_dir="save", offline=True)
+    trainer = pl.Trainer(
+        max_epochs=1, strategy="ddp_spawn", accelerator="cpu", devices=2, logger=logger,
+        callbacks=[FaceHistogramCallback(n_points=300, every_n_epochs=0, at_fit_start=False)],
+        enable_progress_bar=False, enable_checkpointing=False, enable_model_summary=False,
+    )
+    trainer.fit(ReLUMLPModule(input_dim=2, hidden=[6]), SyntheticDataModule("xor", n_samples=40))
+    logger.experiment.finish()
+"""
+
+
+@pytest.mark.ddp
+def test_ddp_spawn_media_land_in_the_loggers_run_folder(tmp_path: Path) -> None:
+    # a user's script in a fresh process (one wandb run per process, as users run it)
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "run.py").write_text(_SPAWN_RUN)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")} | {"WANDB_MODE": "offline"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "run.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run_file,) = (tmp_path / "save").rglob("*.wandb")
+    run_dir = run_file.parent
+    items = history_items(run_dir)
+    assert items["faces/histogram"][-1]["_type"] == "histogram"
+    image = items["faces/histogram_plot"][-1]
+    assert image["_type"] == "images/separated"
+    assert all((run_dir / "files" / name).is_file() for name in image["filenames"])  # what `wandb sync` uploads
+    assert list((run_dir / "files" / "lightning_poly").glob("faces_histogram_step*.npz"))
+    assert not (tmp_path / "wandb").exists()  # nothing under the working directory

@@ -22,14 +22,24 @@ from torch import nn
 from lightning_poly._lightning import MisconfigurationException, destroy_process_group_at_exit
 from lightning_poly.data.samples import BatchToXY, read_samples
 from lightning_poly.geometry.regions import sample_box
+from lightning_poly.logging import pin_wandb_run_dir
 from lightning_poly.nn.relu_network import check_network_is_model, find_relu_network, linear_layers
 
 if TYPE_CHECKING:
     import pytorch_lightning as pl
 
-__all__ = ["Split", "labelled_data", "network_of", "trainer_dataloader", "user_inputs"]
+__all__ = ["Split", "labelled_data", "network_of", "prepare_trainer", "trainer_dataloader", "user_inputs"]
 
 Split = Literal["train", "val"]
+
+
+def prepare_trainer(trainer: pl.Trainer) -> None:
+    """What every suite callback does first in ``setup``, on every rank: the process group is destroyed
+    at exit (:func:`~lightning_poly._lightning.destroy_process_group_at_exit`) and a re-attached wandb
+    run keeps its files in the logger's folder (:func:`~lightning_poly.logging.pin_wandb_run_dir`)."""
+    if trainer.world_size > 1:
+        destroy_process_group_at_exit()
+    pin_wandb_run_dir(trainer)
 
 
 def _first_loader(loaders: Any) -> Any:
@@ -69,8 +79,6 @@ def _user_data(
         MisconfigurationException: if neither ``data`` nor the Trainer gives the ``split``.
         ValueError: if the data cannot be read (the message says why).
     """
-    if trainer.world_size > 1:
-        destroy_process_group_at_exit()
     dm: Any = trainer.datamodule
     if data is not None:
         x, y = read_samples(data, max_samples, batch_to_xy)

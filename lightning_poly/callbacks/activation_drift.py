@@ -11,7 +11,7 @@ from typing_extensions import override
 from lightning_poly._lightning import Callback
 from lightning_poly._validation import check_int
 from lightning_poly.callbacks._history import HistoryState
-from lightning_poly.callbacks._user import network_of, user_inputs
+from lightning_poly.callbacks._user import network_of, prepare_trainer, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.ntk_empirical import empirical_ntk
 from lightning_poly.geometry.regions import activation_patterns
@@ -78,6 +78,7 @@ class ActivationDriftCallback(HistoryState, Callback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit":
             return
+        prepare_trainer(trainer)
         self._x = user_inputs(trainer, self.data, "train", self.max_points, self.batch_to_xy, type(self).__name__)
         network_of(pl_module, self.network, self._x, type(self).__name__)
 

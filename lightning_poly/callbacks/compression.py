@@ -16,7 +16,7 @@ from lightning_poly.algorithms.compress import FinaliseReport, compress_, condit
 from lightning_poly.algorithms.cover_extraction import extract_cover
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.callbacks._inplace import edit_in_place
-from lightning_poly.callbacks._user import labelled_data
+from lightning_poly.callbacks._user import labelled_data, prepare_trainer
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.logging import log_figure, log_table, media_dir
@@ -116,6 +116,7 @@ class CompressionCallback(HistoryState, Callback):
             )
         if stage != "fit":
             return
+        prepare_trainer(trainer)
         self._xy = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, type(self).__name__)
 
     def on_train_batch_end(

@@ -12,7 +12,7 @@ from typing_extensions import override
 
 from lightning_poly._lightning import Callback
 from lightning_poly._validation import check_int
-from lightning_poly.callbacks._user import labelled_data
+from lightning_poly.callbacks._user import labelled_data, prepare_trainer
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.logging import log_figure
 from lightning_poly.plotting import plot_decision_regions
@@ -60,6 +60,7 @@ class DecisionBoundaryCallback(Callback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit":
             return
+        prepare_trainer(trainer)
         x, y = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, type(self).__name__)
         if x.ndim != 2 or x.shape[1] != 2:
             rank_zero_warn(

@@ -10,10 +10,10 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 from typing_extensions import override
 
-from lightning_poly._lightning import Callback, MisconfigurationException, destroy_process_group_at_exit
+from lightning_poly._lightning import Callback, MisconfigurationException
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.callbacks._history import HistoryState
-from lightning_poly.callbacks._user import network_of, trainer_dataloader, user_inputs
+from lightning_poly.callbacks._user import network_of, prepare_trainer, trainer_dataloader, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, count_region_faces, network_architecture
 from lightning_poly.geometry.regions import enumerate_regions, sample_box
@@ -128,8 +128,7 @@ class FaceHistogramCallback(HistoryState, Callback):
         if stage != "fit":
             return
         who = type(self).__name__
-        if trainer.world_size > 1:
-            destroy_process_group_at_exit()
+        prepare_trainer(trainer)
         sample: torch.Tensor | None = None
         if self.points == "train":
             self._train = sample = user_inputs(trainer, self.data, "train", self.max_samples, self.batch_to_xy, who)

@@ -14,7 +14,7 @@ from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.algorithms.polish_network import PolishReport, polish_network
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.callbacks._inplace import edit_in_place
-from lightning_poly.callbacks._user import labelled_data, network_of
+from lightning_poly.callbacks._user import labelled_data, network_of, prepare_trainer
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.logging import log_table
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers
@@ -106,6 +106,7 @@ class PolishingCallback(HistoryState, Callback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit":
             return
+        prepare_trainer(trainer)
         who = type(self).__name__
         self._train = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, who)
         lins = linear_layers(network_of(pl_module, self.network, self._train[0], who))

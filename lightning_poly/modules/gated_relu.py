@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from lightning_poly._lightning import LightningModule
 from lightning_poly._validation import check_choice, check_int, check_positive
-from lightning_poly.callbacks._user import labelled_data
+from lightning_poly.callbacks._user import labelled_data, prepare_trainer
 from lightning_poly.geometry.cones import data_gates, gaussian_gates
 from lightning_poly.nn.gated import GatedReLU, augment
 from lightning_poly.solvers.gated_lasso import lipschitz, relative_gap
@@ -77,6 +77,7 @@ class ConvexGatedReLUModule(LightningModule):
     def setup(self, stage: str) -> None:
         if stage != "fit":
             return
+        prepare_trainer(self.trainer)
         x, y = labelled_data(self.trainer, None, "train", None, None, type(self).__name__)
         self._train = (x.flatten(1), y)
         xt = augment(x.double().flatten(1), self.hparams["bias"])
