@@ -8,19 +8,19 @@ Example::
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from pathlib import Path
-from typing import Any
-
-from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from typing import Any, Literal
 
 from lightning_poly import datamodules as _datamodules  # noqa: F401  (registers data modules)
 from lightning_poly import modules as _modules  # noqa: F401  (registers modules)
 from lightning_poly._lightning import WANDB_LOGGERS
+from lightning_poly._validation import check_choice
 from lightning_poly.logging import local_log_dir, media_dir
 
-__all__ = ["LightningPolyCLI", "main", "summarize"]
+__all__ = ["LightningPolyCLI", "cli_class", "main", "summarize"]
 
 
 def summarize(trainer: Any, since: float | None = None) -> str:
@@ -59,24 +59,50 @@ def summarize(trainer: Any, since: float | None = None) -> str:
     return "\n".join(lines)
 
 
-class LightningPolyCLI(LightningCLI):
-    """LightningCLI that links the data's input dimension to the model and prints a summary."""
-
-    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.link_arguments("data.input_dim", "model.init_args.input_dim", apply_on="instantiate")
-
-    def before_fit(self) -> None:
-        self._fit_started = time.time()
-
-    def after_fit(self) -> None:
-        if self.trainer.is_global_zero:
-            print(summarize(self.trainer, since=getattr(self, "_fit_started", None)))
+Package = Literal["pytorch_lightning", "lightning.pytorch"]
 
 
-def main(args: list[str] | None = None) -> None:
-    """Entry point of the ``lightning-poly`` console script."""
+def cli_class(package: Package = "pytorch_lightning") -> type:
+    """``LightningPolyCLI`` on the chosen package's ``LightningCLI`` (the suite's classes fit either).
+
+    Example:
+        >>> cli_class("lightning.pytorch").__mro__[1].__module__
+        'lightning.pytorch.cli'
+    """
+    base = importlib.import_module(f"{package}.cli").LightningCLI
+
+    class LightningPolyCLI(base):  # type: ignore[misc, valid-type]
+        """LightningCLI that links the data's input dimension to the model and prints a summary."""
+
+        def add_arguments_to_parser(self, parser: Any) -> None:
+            parser.link_arguments("data.input_dim", "model.init_args.input_dim", apply_on="instantiate")
+
+        def before_fit(self) -> None:
+            self._fit_started = time.time()
+
+        def after_fit(self) -> None:
+            if self.trainer.is_global_zero:
+                print(summarize(self.trainer, since=getattr(self, "_fit_started", None)))
+
+    return LightningPolyCLI
+
+
+LightningPolyCLI = cli_class("pytorch_lightning")
+
+
+def main(args: list[str] | None = None, package: Package | None = None) -> None:
+    """Entry point of the ``lightning-poly`` console script.
+
+    Args:
+        args: command-line arguments (default ``sys.argv``).
+        package: the Lightning package whose CLI and Trainer run (default: ``$LIGHTNING_POLY_PACKAGE``,
+            else ``pytorch_lightning``; ``lightning.pytorch`` for the unified package). Loggers named in
+            a config must come from the same package.
+    """
     os.environ.setdefault("WANDB_MODE", "offline")
-    LightningPolyCLI(
+    chosen = package or os.environ.get("LIGHTNING_POLY_PACKAGE", "pytorch_lightning")
+    check_choice("package", chosen, ("pytorch_lightning", "lightning.pytorch"))
+    cli_class(chosen)(  # type: ignore[arg-type]
         subclass_mode_model=True,
         subclass_mode_data=True,
         save_config_kwargs={"overwrite": True},
