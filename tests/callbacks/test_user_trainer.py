@@ -338,6 +338,7 @@ def test_two_process_ddp_with_a_distributed_sampler_decides_on_identical_data(tm
     cbs = [
         PolishingCallback(monitor="train_loss", accept="always", every_n_epochs=1),
         ActivationDriftCallback(ntk_points=8),
+        FaceHistogramCallback(n_points=300, points="train", box=2.0, every_n_epochs=1, at_fit_start=False, plot=False),
     ]
     out = tmp_path / "ranks"
     trainer = pl.Trainer(
@@ -353,3 +354,71 @@ def test_two_process_ddp_with_a_distributed_sampler_decides_on_identical_data(tm
     assert h0 == h1 and len(h0) == 3  # two epochs and fit end
     d0, d1 = (s["callbacks"]["ActivationDriftCallback"]["history"] for s in states)
     assert d0 == d1
+    f0, f1 = ([dict(h, seconds=0) for h in s["callbacks"]["FaceHistogramCallback"]["history"]] for s in states)
+    assert f0 == f1 and len(f0) == 3 and f0[-1]["regions"] > 0
+
+
+@pytest.mark.parametrize("package", [pl, L], ids=["pytorch_lightning", "lightning.pytorch"])
+def test_compression_and_decision_boundary_from_plain_loaders_equal_the_data_module(
+    package: Any, tmp_path: Path
+) -> None:
+    from lightning_poly.callbacks import CompressionCallback
+    from lightning_poly.modules import PolytopeCoverModule
+
+    x, y = make_synthetic("two_circles", n_samples=120, seed=0)
+    x, y = x.float(), y.long()
+    runs = []
+    for kind in ("loaders", "suite"):
+        pl.seed_everything(0)
+        model = PolytopeCoverModule(input_dim=2, pieces=2, width=8, lr=0.02)
+        cbs = [
+            CompressionCallback(every_n_steps=4, plot=False, count_facets=False),
+            DecisionBoundaryCallback(resolution=20),
+        ]
+        trainer = _trainer(tmp_path / kind, cbs, package, max_epochs=4)
+        if kind == "loaders":
+            trainer.fit(
+                model, DataLoader(TensorDataset(x[:90], y[:90]), batch_size=30, sampler=EpochSeededSampler(90, 0))
+            )
+        else:
+            trainer.fit(model, datamodule=_SameSplit(x, y))
+        runs.append((cbs[0].history, model.state_dict(), len(cbs[1].paths)))
+    (h_user, w_user, p_user), (h_suite, w_suite, p_suite) = runs
+    assert len(h_user) >= 3 and h_user[-1]["when"] == "fit_end"
+    assert h_user == [dict(h, seconds=u["seconds"]) for h, u in zip(h_suite, h_user)]  # all but the timings
+    assert_same_tensors(w_user, w_suite)
+    assert p_user == p_suite == 1
+
+
+@pytest.mark.ddp
+def test_two_process_ddp_compression_with_a_distributed_sampler_decides_on_identical_data(tmp_path: Path) -> None:
+    import os
+
+    from lightning_fabric.plugins.environments.lightning import find_free_network_port
+
+    from lightning_poly.callbacks import CompressionCallback
+    from lightning_poly.modules import PolytopeCoverModule
+    from tests.helpers.ddp import DumpRankState
+
+    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_PORT"] = str(find_free_network_port())
+    x, y = make_synthetic("two_circles", n_samples=120, seed=0)
+    pl.seed_everything(0)
+    cbs = [
+        CompressionCallback(every_n_steps=2, plot=False, count_facets=False),
+        DecisionBoundaryCallback(resolution=20),
+    ]
+    out = tmp_path / "ranks"
+    trainer = pl.Trainer(
+        strategy="ddp_spawn", accelerator="cpu", devices=2, max_epochs=3, logger=False, enable_progress_bar=False,
+        enable_model_summary=False, enable_checkpointing=False, callbacks=[*cbs, DumpRankState(out)],
+        use_distributed_sampler=False, default_root_dir=tmp_path,
+    )  # fmt: skip
+    trainer.fit(
+        PolytopeCoverModule(input_dim=2, pieces=2, width=8, lr=0.02), datamodule=PerRankLoader(x.float(), y.long())
+    )
+    states = [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(2)]
+    assert_same_tensors(states[0]["model"], states[1]["model"])  # masks, w, b, v identical
+    h0, h1 = ([dict(h, seconds=0) for h in s["callbacks"]["CompressionCallback"]["history"]] for s in states)
+    assert h0 == h1 and h0[-1]["when"] == "fit_end"
+    assert len(list(tmp_path.rglob("decision_regions_*.png"))) == 1  # rank zero alone plots
