@@ -120,9 +120,15 @@ def labelled_data(
     return x, y
 
 
-def network_of(pl_module: nn.Module, name: str | None, x: torch.Tensor | None, who: str) -> nn.Sequential:
-    """The ReLU MLP of ``pl_module``, checked to be its own tensors and to compute its forward on ``x``
-    (on 64 seeded uniform points in ``[-1, 1]^d`` when there is no data to check on).
+def network_of(
+    pl_module: nn.Module, name: str | None, x: torch.Tensor | None, who: str, own_tensors: bool = True
+) -> nn.Sequential:
+    """The ReLU MLP of ``pl_module``, checked to compute its forward on ``x`` (on 64 seeded uniform points
+    in ``[-1, 1]^d`` when there is no data to check on) and, with ``own_tensors``, to be its own tensors.
+
+    Weight-changing callbacks need ``own_tensors``; analysis callbacks call this at every run without it,
+    so a derived network (a module's export of itself) is accepted while it computes the forward, and a
+    stale copy is caught the first time it stops doing so.
 
     Raises:
         MisconfigurationException: naming the callback and what is wrong.
@@ -132,7 +138,7 @@ def network_of(pl_module: nn.Module, name: str | None, x: torch.Tensor | None, w
         first = linear_layers(net)[0]
         if x is None:
             x = sample_box(64, first.in_features).to(first.weight.dtype)
-        check_network_is_model(pl_module, net, x[:64].to(first.weight.device))
+        check_network_is_model(pl_module, net, x[:64].to(first.weight.device), own_tensors=own_tensors)
     except TypeError as err:
         raise MisconfigurationException(f"{who} needs a ReLU network: {err}") from err
     return net

@@ -15,7 +15,6 @@ from lightning_poly.callbacks._user import network_of, prepare_trainer, user_inp
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.ntk_empirical import empirical_ntk
 from lightning_poly.geometry.regions import activation_patterns
-from lightning_poly.nn.relu_network import find_relu_network
 
 __all__ = ["ActivationDriftCallback"]
 
@@ -39,7 +38,8 @@ class ActivationDriftCallback(HistoryState, Callback):
         data: the points' source: tensors, a Dataset or a DataLoader; ``None``: the Trainer's training
             data (see :mod:`lightning_poly.callbacks._user`), read once at ``setup``.
         network: the submodule holding the ReLU MLP (``None``: found, see
-            :func:`~lightning_poly.nn.find_relu_network`); checked against the module's forward at ``setup``.
+            :func:`~lightning_poly.nn.find_relu_network`); checked against the module's forward at every
+            measurement (a derived network, such as a module's export of itself, is fine while it computes it).
         batch_to_xy: splits a batch of the data into ``(x, y)`` (default: tuple, list or dict batches).
 
     Example:
@@ -80,14 +80,14 @@ class ActivationDriftCallback(HistoryState, Callback):
             return
         prepare_trainer(trainer)
         self._x = user_inputs(trainer, self.data, "train", self.max_points, self.batch_to_xy, type(self).__name__)
-        network_of(pl_module, self.network, self._x, type(self).__name__)
+        self._net(pl_module)
 
     def _points(self, pl_module: pl.LightningModule) -> torch.Tensor:
         assert self._x is not None, "setup() reads the points"
         return self._x.flatten(1).to(pl_module.device)
 
     def _net(self, pl_module: pl.LightningModule) -> torch.nn.Sequential:
-        return find_relu_network(pl_module, self.network)
+        return network_of(pl_module, self.network, self._x, type(self).__name__, own_tensors=False)
 
     @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

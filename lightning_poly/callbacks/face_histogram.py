@@ -18,7 +18,6 @@ from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, count_region_faces, network_architecture
 from lightning_poly.geometry.regions import enumerate_regions, sample_box
 from lightning_poly.logging import log_figure, log_histogram
-from lightning_poly.nn.relu_network import find_relu_network
 from lightning_poly.plotting import plot_face_histogram
 
 __all__ = ["FaceHistogramCallback"]
@@ -115,6 +114,7 @@ class FaceHistogramCallback(HistoryState, Callback):
         self.max_samples = None if max_samples is None else check_int("max_samples", max_samples, minimum=1)
         self.data, self.network, self.batch_to_xy = data, network, batch_to_xy
         self._train: torch.Tensor | None = None
+        self._check_x: torch.Tensor | None = None
         self.history: list[dict[str, Any]] = []
         self.last: FaceHistogram | None = None
 
@@ -139,7 +139,8 @@ class FaceHistogramCallback(HistoryState, Callback):
                 )
         elif self.data is not None or trainer_dataloader(trainer, "train") is not None:
             sample = user_inputs(trainer, self.data, "train", 64, self.batch_to_xy, who)
-        network_of(pl_module, self.network, sample, who)
+        self._check_x = sample
+        self._net(pl_module)
 
     @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -172,6 +173,10 @@ class FaceHistogramCallback(HistoryState, Callback):
         return f"{h.n_regions} regions{left}, {kind} mean faces {h.mean:.2f}, max {h.max}, simple {h.simple_fraction:.0%}{b}"
 
     # -- private methods compute ----------------------------------------------------------------
+    def _net(self, pl_module: pl.LightningModule) -> torch.nn.Sequential:
+        """The network, checked against the forward at every run (read-only: a derived network is fine)."""
+        return network_of(pl_module, self.network, self._check_x, type(self).__name__, own_tensors=False)
+
     def _method(self, d: int) -> FaceMethod:
         if self.method != "auto":
             return self.method  # type: ignore[return-value]
@@ -204,7 +209,7 @@ class FaceHistogramCallback(HistoryState, Callback):
     @torch.no_grad()
     def _compute(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> FaceHistogram:
         t0 = time.perf_counter()
-        net = find_relu_network(pl_module, self.network)
+        net = self._net(pl_module)
         d = network_architecture(net)[0]
         device = pl_module.device
         pts = self._points(d, device)

@@ -160,7 +160,9 @@ def find_relu_network(model: nn.Module, name: str | None = None) -> nn.Sequentia
 
 
 @torch.no_grad()
-def check_network_is_model(model: nn.Module, net: nn.Sequential, x: torch.Tensor, rtol: float = 1e-4) -> None:
+def check_network_is_model(
+    model: nn.Module, net: nn.Sequential, x: torch.Tensor, rtol: float = 1e-4, own_tensors: bool = True
+) -> None:
     """Check that ``net`` is ``model``'s own network and computes ``model``'s output on ``x``.
 
     Args:
@@ -168,6 +170,9 @@ def check_network_is_model(model: nn.Module, net: nn.Sequential, x: torch.Tensor
         net: the ReLU MLP found in it (fed ``x.flatten(1)``).
         x: a batch of inputs as the model takes them.
         rtol: relative tolerance of the comparison, on the scale of the outputs.
+        own_tensors: require the network's parameters to be the model's own (for callbacks that change
+            weights); read-only analysis may take a derived network, e.g. a module's export of itself,
+            as long as it computes the forward.
 
     Raises:
         TypeError: if a parameter of ``net`` is not a parameter of ``model`` (a copy), or if the
@@ -192,7 +197,7 @@ def check_network_is_model(model: nn.Module, net: nn.Sequential, x: torch.Tensor
         TypeError: M's forward differs from its ReLU network: largest difference ... on 5 inputs; the analysis would describe a network the model does not compute
     """
     own = {id(p) for p in model.parameters()}
-    if any(id(p) not in own for p in net.parameters()):
+    if own_tensors and any(id(p) not in own for p in net.parameters()):
         raise TypeError(
             f"the network's parameters are not the model's own tensors (a copy?): callbacks would change the copy, not {type(model).__name__}"
         )

@@ -422,3 +422,29 @@ def test_two_process_ddp_compression_with_a_distributed_sampler_decides_on_ident
     h0, h1 = ([dict(h, seconds=0) for h in s["callbacks"]["CompressionCallback"]["history"]] for s in states)
     assert h0 == h1 and h0[-1]["when"] == "fit_end"
     assert len(list(tmp_path.rglob("decision_regions_*.png"))) == 1  # rank zero alone plots
+
+
+class StaleCopyModule(UserModule):
+    """Exposes a copy taken at construction: right at setup, wrong once training has moved the weights."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._copy = [copy.deepcopy(self.net)]  # a list: not a registered submodule
+
+    def relu_network(self) -> nn.Sequential:
+        return self._copy[0]
+
+
+def test_analysis_callbacks_take_a_derived_network_while_it_computes_the_forward(tmp_path: Path) -> None:
+    from lightning_poly.modules import PolytopeCoverModule
+
+    x, y = make_synthetic("two_circles", n_samples=120, seed=0)
+    loader = DataLoader(TensorDataset(x.float(), y.long()), batch_size=40)
+    model = PolytopeCoverModule(input_dim=2, pieces=2, width=8, lr=0.02)  # relu_network() exports a copy
+    cbs = [FaceHistogramCallback(n_points=300, every_n_epochs=0, plot=False), ActivationDriftCallback(ntk_points=0)]
+    _trainer(tmp_path / "cover", cbs, max_epochs=2).fit(model, loader)
+    assert cbs[0].last is not None and cbs[0].last.n_regions > 0 and len(cbs[1].history) == 2
+    with pytest.raises(MISCONFIG, match="forward differs"):  # the stale copy is caught at the next run
+        _trainer(tmp_path / "stale", [FaceHistogramCallback(n_points=300, every_n_epochs=1, plot=False)]).fit(
+            StaleCopyModule(), loader
+        )
