@@ -9,15 +9,16 @@
 2. a rejected change is undone exactly (the snapshot is copied back);
 3. every rank ends with rank zero's tensors and decision (one ``strategy.broadcast``, reached by
    every rank), so ranks stay identical even if their arithmetic differed in the last bit;
-4. the optimizer state (Adam's moments, momentum) of every changed entry is zeroed, and a parameter
-   whose entries all changed loses its state entirely (as if new), so stale moments do not undo
-   the change.
+4. the optimizer state (Adam's moments, momentum) of what changed is reset, so stale moments do not
+   undo the change: ``reset="entries"`` zeroes the state of the changed entries (compression: some
+   neurons removed or rescaled), ``reset="tensors"`` drops the whole state of every changed tensor,
+   step count included, as for a new parameter (polishing: a refit replaces whole layers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import torch
 
@@ -26,22 +27,28 @@ from lightning_poly._lightning import destroy_process_group_at_exit
 if TYPE_CHECKING:
     import pytorch_lightning as pl
 
-__all__ = ["edit_in_place", "reset_optimizer_state"]
+__all__ = ["Reset", "edit_in_place", "reset_optimizer_state"]
 
 T = TypeVar("T")
 
 
+Reset = Literal["entries", "tensors"]
+
+
 @torch.no_grad()
 def reset_optimizer_state(
-    optimizers: Sequence[torch.optim.Optimizer], tensors: Sequence[torch.Tensor], changed: Sequence[torch.Tensor]
+    optimizers: Sequence[torch.optim.Optimizer],
+    tensors: Sequence[torch.Tensor],
+    changed: Sequence[torch.Tensor],
+    reset: Reset = "entries",
 ) -> None:
-    """Zero the per-entry optimizer state where ``changed[i]`` is true; drop the state of fully changed tensors."""
+    """Reset the optimizer state of what ``changed`` marks: per entry, or whole tensors (see the module docstring)."""
     for opt in optimizers:
         for t, where in zip(tensors, changed):
             state = opt.state.get(t)
-            if not state:
+            if not state or not bool(where.any()):
                 continue
-            if bool(where.all()):
+            if reset == "tensors":
                 opt.state.pop(t, None)
                 continue
             for value in state.values():
@@ -62,6 +69,7 @@ def edit_in_place(
     accept: Callable[[T], bool] = lambda _: True,
     changed_entries: Callable[[Sequence[torch.Tensor]], Sequence[torch.Tensor]] | None = None,
     what: str = "the change",
+    reset: Reset = "entries",
 ) -> tuple[T, bool]:
     """Apply ``change()`` to ``tensors`` in place with the guarantees of the module docstring.
 
@@ -73,6 +81,7 @@ def edit_in_place(
         changed_entries: from the snapshot, a bool mask per tensor of the entries whose optimizer state
             must be reset; default: the entries whose value changed.
         what: named in the error when something fails.
+        reset: ``"entries"`` or ``"tensors"``: how the optimizer state of what changed is reset.
 
     Returns:
         ``(result, accepted)`` (the result of this rank's ``change``).
@@ -114,5 +123,5 @@ def edit_in_place(
         masks = (
             changed_entries(snapshot) if changed_entries is not None else [t != s for t, s in zip(tensors, snapshot)]
         )
-        reset_optimizer_state(trainer.optimizers, tensors, masks)
+        reset_optimizer_state(trainer.optimizers, tensors, masks, reset)
     return result, accepted

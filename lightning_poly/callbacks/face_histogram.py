@@ -61,7 +61,7 @@ class FaceHistogramCallback(HistoryState, Callback):
         max_seconds: time budget of the counting per call (``None``: count every region).
         exact_max_dim: largest input dimension counted exactly by ``method="auto"``.
         warn_seconds: warn when a call takes longer than this.
-        progress: show a progress bar on rank zero for calls of many regions.
+        progress: show a progress bar on rank zero for calls of many regions that last over 2 s.
         data: the points for ``points="train"`` (tensors, a Dataset or a DataLoader); ``None``: the
             Trainer's training data.
         max_samples: at most this many training samples for ``points="train"``.
@@ -204,7 +204,7 @@ class FaceHistogramCallback(HistoryState, Callback):
         from tqdm.auto import tqdm
 
         budget = f", budget {self.max_seconds:g} s" if self.max_seconds is not None else ""
-        return tqdm(total=total, desc=f"face histogram (regions{budget})", leave=False, dynamic_ncols=True)
+        return tqdm(total=total, desc=f"face histogram (regions{budget})", leave=False, dynamic_ncols=True, delay=2.0)
 
     @torch.no_grad()
     def _compute(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> FaceHistogram:

@@ -187,7 +187,7 @@ class PolishingCallback(HistoryState, Callback):
             better = metrics["after"] < before if self.monitor.endswith("loss") else metrics["after"] > before
             return self.accept == "always" or better
 
-        report, accepted = edit_in_place(trainer, params, change, decide, what="polishing")
+        report, accepted = edit_in_place(trainer, params, change, decide, what="polishing", reset="tensors")
         self.last_report = report
         record = {
             "when": when, "epoch": trainer.current_epoch, "step": trainer.global_step, "monitor": self.monitor,

@@ -103,11 +103,16 @@ def test_rejected_change_is_undone_and_accepted_change_resets_optimizer_state(tm
     _, accepted = edit_in_place(trainer, [lin.weight, lin.bias], change, accept=lambda _: False)
     assert accepted is False
     assert_same_tensors(before, _state(trainer, model))
-    _, accepted = edit_in_place(trainer, [lin.weight, lin.bias], change)
+    _, accepted = edit_in_place(trainer, [lin.weight, lin.bias], change)  # reset="entries"
     assert accepted is True
-    assert lin.bias not in opt.state  # every entry changed: the state is dropped, as for a new parameter
     moments = opt.state[lin.weight]["exp_avg"]
     assert bool((moments[0] == 0).all()) and torch.equal(moments[1:], before["opt.0.exp_avg"][1:])
+    assert bool((opt.state[lin.bias]["exp_avg"] == 0).all())  # every entry changed, every entry zeroed
+    assert torch.equal(opt.state[lin.bias]["step"], before["opt.1.step"])  # the state itself is kept
+    out = model.model.net[2]
+    _, accepted = edit_in_place(trainer, [lin.bias, out.bias], change, reset="tensors")
+    assert lin.bias not in opt.state  # changed: its whole state is dropped, as for a new parameter
+    assert torch.equal(opt.state[out.bias]["exp_avg"], before["opt.3.exp_avg"])  # unchanged: untouched
 
 
 @pytest.mark.ddp
