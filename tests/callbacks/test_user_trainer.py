@@ -80,16 +80,29 @@ class DictDataset(Dataset):
         return {"features": self.x[i], "label": self.y[i]}
 
 
-class DictDataModule(pl.LightningDataModule):
-    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        super().__init__()
-        self.x, self.y = x, y
+class _DictLoaders:
+    """A user's loaders of dict batches (first 90 samples train, the rest validation)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(DictDataset(self.x[:90], self.y[:90]), batch_size=30, sampler=EpochSeededSampler(90, 0))
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(DictDataset(self.x[90:], self.y[90:]), batch_size=30)
+
+
+class DictDataModule(_DictLoaders, pl.LightningDataModule):
+    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        pl.LightningDataModule.__init__(self)
+        self.x, self.y = x, y
+
+
+class LDictDataModule(_DictLoaders, L.LightningDataModule):  # the same, written with `import lightning`
+    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        L.LightningDataModule.__init__(self)
+        self.x, self.y = x, y
 
 
 class PerRankLoader(pl.LightningDataModule):
@@ -365,12 +378,19 @@ def test_compression_and_decision_boundary_from_plain_loaders_equal_the_data_mod
     from lightning_poly.callbacks import CompressionCallback
     from lightning_poly.modules import PolytopeCoverModule
 
+    class DictBatches(PolytopeCoverModule):  # a user's subclass that trains on dict batches
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            return super().training_step((batch["features"], batch["label"]), batch_idx)
+
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            super().validation_step((batch["features"], batch["label"]), batch_idx)
+
     x, y = make_synthetic("two_circles", n_samples=120, seed=0)
     x, y = x.float(), y.long()
-    runs = []
-    for kind in ("loaders", "suite"):
+    runs = {}
+    for kind in ("loaders", "dict", "suite"):
         pl.seed_everything(0)
-        model = PolytopeCoverModule(input_dim=2, pieces=2, width=8, lr=0.02)
+        model = (DictBatches if kind == "dict" else PolytopeCoverModule)(input_dim=2, pieces=2, width=8, lr=0.02)
         cbs = [
             CompressionCallback(every_n_steps=4, plot=False, count_facets=False),
             DecisionBoundaryCallback(resolution=20),
@@ -380,14 +400,17 @@ def test_compression_and_decision_boundary_from_plain_loaders_equal_the_data_mod
             trainer.fit(
                 model, DataLoader(TensorDataset(x[:90], y[:90]), batch_size=30, sampler=EpochSeededSampler(90, 0))
             )
+        elif kind == "dict":
+            trainer.fit(model, datamodule=(DictDataModule if package is pl else LDictDataModule)(x, y))
         else:
             trainer.fit(model, datamodule=_SameSplit(x, y))
-        runs.append((cbs[0].history, model.state_dict(), len(cbs[1].paths)))
-    (h_user, w_user, p_user), (h_suite, w_suite, p_suite) = runs
-    assert len(h_user) >= 3 and h_user[-1]["when"] == "fit_end"
-    assert h_user == [dict(h, seconds=u["seconds"]) for h, u in zip(h_suite, h_user)]  # all but the timings
-    assert_same_tensors(w_user, w_suite)
-    assert p_user == p_suite == 1
+        runs[kind] = ([dict(h, seconds=0) for h in cbs[0].history], model.state_dict(), len(cbs[1].paths))
+    history, weights, plots = runs.pop("suite")
+    assert len(history) >= 3 and history[-1]["when"] == "fit_end" and plots == 1
+    for kind, (h, w, p) in runs.items():
+        assert h == history, kind  # everything but the timings
+        assert_same_tensors(w, weights)
+        assert p == plots
 
 
 @pytest.mark.ddp
