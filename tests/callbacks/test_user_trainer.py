@@ -26,7 +26,7 @@ from lightning_poly.data import make_synthetic
 from lightning_poly.datamodules import ArrayDataModule
 from lightning_poly.datamodules.tensor import EpochSeededSampler
 from lightning_poly.modules import ReLUMLPModule
-from tests.helpers.ddp import assert_same_tensors
+from tests.helpers.ddp import assert_same_tensors, run_ddp_fit
 
 MISCONFIG = (FabricMisconfiguration,)
 
@@ -338,14 +338,6 @@ def test_face_histogram_budget_and_box_faces(tmp_path: Path) -> None:
 
 @pytest.mark.ddp
 def test_two_process_ddp_with_a_distributed_sampler_decides_on_identical_data(tmp_path: Path) -> None:
-    import os
-
-    from lightning_fabric.plugins.environments.lightning import find_free_network_port
-
-    from tests.helpers.ddp import DumpRankState
-
-    os.environ["MASTER_ADDR"] = "127.0.0.1"
-    os.environ["MASTER_PORT"] = str(find_free_network_port())
     x, y = _data()
     pl.seed_everything(0)
     cbs = [
@@ -353,15 +345,7 @@ def test_two_process_ddp_with_a_distributed_sampler_decides_on_identical_data(tm
         ActivationDriftCallback(ntk_points=8),
         FaceHistogramCallback(n_points=300, points="train", box=2.0, every_n_epochs=1, at_fit_start=False, plot=False),
     ]
-    out = tmp_path / "ranks"
-    trainer = pl.Trainer(
-        strategy="ddp_spawn", accelerator="cpu", devices=2, max_epochs=2, logger=False, enable_progress_bar=False,
-        enable_model_summary=False, enable_checkpointing=False, callbacks=[*cbs, DumpRankState(out)],
-        use_distributed_sampler=False, default_root_dir=tmp_path,
-    )  # fmt: skip
-
-    trainer.fit(UserModule(), datamodule=PerRankLoader(x, y))
-    states = [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(2)]
+    states = run_ddp_fit(UserModule(), PerRankLoader(x, y), tmp_path, cbs, use_distributed_sampler=False)
     assert_same_tensors(states[0]["model"], states[1]["model"])
     h0, h1 = (s["callbacks"]["PolishingCallback"]["history"] for s in states)
     assert h0 == h1 and len(h0) == 3  # two epochs and fit end
@@ -415,32 +399,19 @@ def test_compression_and_decision_boundary_from_plain_loaders_equal_the_data_mod
 
 @pytest.mark.ddp
 def test_two_process_ddp_compression_with_a_distributed_sampler_decides_on_identical_data(tmp_path: Path) -> None:
-    import os
-
-    from lightning_fabric.plugins.environments.lightning import find_free_network_port
-
     from lightning_poly.callbacks import CompressionCallback
     from lightning_poly.modules import PolytopeCoverModule
-    from tests.helpers.ddp import DumpRankState
 
-    os.environ["MASTER_ADDR"] = "127.0.0.1"
-    os.environ["MASTER_PORT"] = str(find_free_network_port())
     x, y = make_synthetic("two_circles", n_samples=120, seed=0)
     pl.seed_everything(0)
     cbs = [
         CompressionCallback(every_n_steps=2, plot=False, count_facets=False),
         DecisionBoundaryCallback(resolution=20),
     ]
-    out = tmp_path / "ranks"
-    trainer = pl.Trainer(
-        strategy="ddp_spawn", accelerator="cpu", devices=2, max_epochs=3, logger=False, enable_progress_bar=False,
-        enable_model_summary=False, enable_checkpointing=False, callbacks=[*cbs, DumpRankState(out)],
-        use_distributed_sampler=False, default_root_dir=tmp_path,
-    )  # fmt: skip
-    trainer.fit(
-        PolytopeCoverModule(input_dim=2, pieces=2, width=8, lr=0.02), datamodule=PerRankLoader(x.float(), y.long())
+    model = PolytopeCoverModule(input_dim=2, pieces=2, width=8, lr=0.02)
+    states = run_ddp_fit(
+        model, PerRankLoader(x.float(), y.long()), tmp_path, cbs, max_epochs=3, use_distributed_sampler=False
     )
-    states = [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(2)]
     assert_same_tensors(states[0]["model"], states[1]["model"])  # masks, w, b, v identical
     h0, h1 = ([dict(h, seconds=0) for h in s["callbacks"]["CompressionCallback"]["history"]] for s in states)
     assert h0 == h1 and h0[-1]["when"] == "fit_end"
