@@ -97,15 +97,15 @@ def plot_face_histogram(
     """
     c = counts.long().cpu()
     n = torch.bincount(c, minlength=int(c.max()) + 1 if c.numel() else 1)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.bar(torch.arange(len(n)).numpy(), n.numpy(), color="#3182bd", width=0.8, label="regions (all faces in the box)")
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    ax.bar(torch.arange(len(n)).numpy(), n.numpy(), color="#9ecae1", width=0.8, label="regions (all faces in the box)")
     if c.numel():
         ax.axvline(
             float(c.double().mean()), color="k", ls="--", lw=1, label=f"mean faces {float(c.double().mean()):.2f}"
         )
     if network_counts is not None and network_counts.numel():
         m = float(network_counts.double().mean())
-        ax.axvline(m, color="#31a354", ls=":", lw=1.5, label=f"mean network faces (box faces left out) {m:.2f}")
+        ax.axvline(m, color="#31a354", ls="-.", lw=2, label=f"mean network faces (box faces left out) {m:.2f}")
     if bound is not None:
         label = _BOUND_LABELS.get(bound[0], bound[0])
         ax.axvline(
@@ -113,7 +113,7 @@ def plot_face_histogram(
         )
     ax.set_xlabel("number of faces")
     ax.set_ylabel("number of regions")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title(title)
     fig.tight_layout()
     return fig
