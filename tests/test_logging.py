@@ -100,6 +100,7 @@ def test_wandb_run_file_holds_face_histogram_media_under_either_package(package:
     import importlib
 
     import wandb
+
     from lightning_poly.callbacks import FaceHistogramCallback
 
     wandb.finish()  # a run left open by an earlier test in this worker must not receive this run's media
