@@ -7,7 +7,8 @@ inputs only) or by a user's own ``batch_to_xy(batch) -> (x, y)``.
 
 Samples are read in the dataset's own order (a map-style dataset is read through a non-shuffled
 loader with the user's ``collate_fn``), so the same call returns the same samples on every process
-and after a resume, whatever sampler the training loader shuffles with.
+and after a resume, whatever sampler the training loader shuffles with. Reading leaves the global
+random state untouched (a loader draws a seed when iterated), so it never changes a training run.
 """
 
 from __future__ import annotations
@@ -115,16 +116,17 @@ def read_samples(
         xs: list[torch.Tensor] = []
         ys: list[torch.Tensor] = []
         n = 0
-        for batch in _as_loader(data, batch_size):
-            bx, by = split(batch)
-            if not isinstance(bx, torch.Tensor):
-                raise ValueError(f"`batch_to_xy` must return tensors as inputs, got {type(bx).__name__}")
-            xs.append(bx.detach().cpu())
-            if by is not None:
-                ys.append(torch.as_tensor(by).detach().cpu())
-            n += len(bx)
-            if max_samples is not None and n >= max_samples:
-                break
+        with torch.random.fork_rng(devices=[]):  # iterating a loader draws a seed: the caller's RNG stays as it was
+            for batch in _as_loader(data, batch_size):
+                bx, by = split(batch)
+                if not isinstance(bx, torch.Tensor):
+                    raise ValueError(f"`batch_to_xy` must return tensors as inputs, got {type(bx).__name__}")
+                xs.append(bx.detach().cpu())
+                if by is not None:
+                    ys.append(torch.as_tensor(by).detach().cpu())
+                n += len(bx)
+                if max_samples is not None and n >= max_samples:
+                    break
         if not xs:
             raise ValueError("`data` holds no samples")
         x = torch.cat(xs)

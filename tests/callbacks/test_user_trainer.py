@@ -442,3 +442,16 @@ def test_analysis_callbacks_take_a_derived_network_while_it_computes_the_forward
         _trainer(tmp_path / "stale", [FaceHistogramCallback(n_points=300, every_n_epochs=1, plot=False)]).fit(
             StaleCopyModule(), loader
         )
+
+
+def test_analysis_callbacks_leave_the_training_run_unchanged(tmp_path: Path) -> None:
+    # the callbacks read the user's shuffled loaders: that must not move the global RNG the shuffles draw from
+    x, y = _data()
+    weights = []
+    for cbs in ([], [FaceHistogramCallback(n_points=200, plot=False), ActivationDriftCallback(ntk_points=8)]):
+        pl.seed_everything(0)
+        model = UserModule()
+        train = DataLoader(TensorDataset(x[:90], y[:90]), batch_size=30, shuffle=True)
+        _trainer(tmp_path, cbs, max_epochs=3).fit(model, train, DataLoader(TensorDataset(x[90:], y[90:])))
+        weights.append(model.state_dict())
+    assert_same_tensors(weights[0], weights[1])
