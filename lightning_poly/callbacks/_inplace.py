@@ -2,10 +2,11 @@
 
 :func:`edit_in_place` runs a change on the model's own tensors and guarantees, on every rank:
 
-1. a failure anywhere (the change raises on any rank, the decision raises, the broadcast raises)
-   restores the exact original tensors on every rank and re-raises with what failed; every rank
-   first learns whether all ranks succeeded (``strategy.reduce_boolean_decision``), so no rank waits
-   in a collective that another rank will never reach;
+1. a failure anywhere (the change raises on any rank, the decision raises, the broadcast or the
+   copy of what it brought raises on any rank) restores the exact original tensors on every rank
+   and re-raises with what failed; after the change and again after the broadcast, every rank
+   learns whether all ranks succeeded (``strategy.reduce_boolean_decision``), so no rank waits in a
+   collective that another rank will never reach and no rank keeps a change another one undid;
 2. a rejected change is undone exactly (the snapshot is copied back);
 3. every rank ends with rank zero's tensors and decision (one ``strategy.broadcast``, reached by
    every rank), so ranks stay identical even if their arithmetic differed in the last bit;
@@ -110,15 +111,19 @@ def edit_in_place(
         raise RuntimeError(f"{what} failed on another rank; this rank's tensors were restored")
     if not accepted:
         _restore(tensors, snapshot)
-    if world > 1:  # every rank reaches this collective
+    if world > 1:  # every rank reaches both collectives
+        failure: BaseException | None = None
         try:
             accepted, values = trainer.strategy.broadcast((accepted, [t.detach().cpu() for t in tensors]), src=0)
             with torch.no_grad():
                 for t, v in zip(tensors, values):
                     t.copy_(v.to(t.device))
-        except Exception as err:
-            _restore(tensors, snapshot)
-            raise RuntimeError(f"the broadcast after {what} failed; the tensors were restored") from err
+        except Exception as err:  # e.g. a rank that cannot unpickle or copy what it received
+            failure = err
+        if not trainer.strategy.reduce_boolean_decision(failure is None, all=True):
+            _restore(tensors, snapshot)  # on every rank, so they stay identical
+            where = "on this rank" if failure is not None else "on another rank"
+            raise RuntimeError(f"the broadcast after {what} failed {where}; the tensors were restored") from failure
     if accepted:
         masks = (
             changed_entries(snapshot) if changed_entries is not None else [t != s for t, s in zip(tensors, snapshot)]

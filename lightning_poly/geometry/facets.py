@@ -25,7 +25,14 @@ so ``tol`` is a distance):
 
 * zero rows (dead neurons, :math:`\|a_i\| \le` ``zero_tol``) are redundant when :math:`b_i \ge 0`;
   with :math:`b_i < 0` the polytope is empty (status ``"infeasible"``);
-* duplicate rows (equal after normalisation within ``dup_tol``) count once: the first is kept;
+* duplicate rows count once, the first is kept: rows :math:`(a_i, b_i)/\|a_i\|` closer than
+  ``dup_tol`` times their size (at least 1), measured by direct differences so that identical rows
+  are at distance exactly 0; scaled copies of a neuron, with either sign, give the same normalised
+  row and merge too. Without the merge both copies look redundant to a one-LP-per-row test (each is
+  implied by the other) and rounding can pass both through a certificate;
+* certificates carry a margin: the batched certificates and rays of ``clarkson`` (and the
+  estimator) record a row only at a point where every other row has slack above a margin, so two
+  nearly equal rows are never both counted;
 * parallel rows with different offsets need nothing special (the looser one is redundant);
 * near-tangent hyperplanes: a row is a facet only if it can be made tight with slack ``> tol`` on
   all the others, i.e. the facet has inradius above ``tol`` in its hyperplane;
@@ -109,8 +116,16 @@ def clean_rows(
     tri = torch.tril(torch.ones(m, m, dtype=torch.bool, device=a.device), diagonal=-1)
     for sl in torch.arange(a.shape[0], device=a.device).split(chunk):
         v = torch.cat([a_n[sl], b_n[sl, :, None]], dim=2)
-        dist = torch.cdist(v, v)
-        close = (dist <= dup_tol) & tri & keep[sl][:, None, :] & keep[sl][:, :, None]
+        # direct differences, not the matrix-product formula: identical rows are at distance exactly 0
+        # (the product formula leaves ~1e-8 on them); the tolerance scales with the row's size
+        dist = torch.cdist(v, v, compute_mode="donot_use_mm_for_euclid_dist")
+        size = v.norm(dim=2).clamp_min(1.0)
+        close = (
+            (dist <= dup_tol * torch.maximum(size[:, :, None], size[:, None, :]))
+            & tri
+            & keep[sl][:, None, :]
+            & keep[sl][:, :, None]
+        )
         dup = close.any(dim=2)  # an earlier kept row equals this one
         keep[sl] &= ~dup
         dup_total += int(dup.sum())

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import torch
 from torch import nn
 
-from lightning_poly._validation import check_choice, check_int, check_positive
+from lightning_poly._io import load_plain
+from lightning_poly._validation import check_choice, check_finite, check_int, check_positive
 from lightning_poly.geometry.bounds import applicable_mean_faces_bound
 from lightning_poly.geometry.facets import clean_rows, count_facets, interior_points
 from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_facets
@@ -181,8 +182,11 @@ class FaceHistogram:
 
     @classmethod
     def load(cls, path: str | Path) -> FaceHistogram:
-        """Load what :meth:`save` wrote."""
-        return cls(**torch.load(path, weights_only=True))
+        """Load what :meth:`save` wrote (``weights_only``: a file holding pickled objects is refused)."""
+        names = {f.name for f in fields(cls)}
+        required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+        state = load_plain(path, "face histogram", required)
+        return cls(**{k: v for k, v in state.items() if k in names})
 
 
 def network_architecture(model: nn.Module) -> tuple[int, list[int], bool]:
@@ -240,8 +244,19 @@ def count_region_faces(
         ``counted`` false where the budget ran out.
     """
     check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "estimate"))
+    check_int("chunk", chunk, minimum=1)
+    check_int("patience", patience, minimum=1)
+    check_int("max_rays", max_rays, minimum=1)
     if max_seconds is not None:
         check_positive("max_seconds", max_seconds)
+    if not isinstance(regions, Regions):
+        raise TypeError(f"`regions` must be the Regions of enumerate_regions, got {type(regions).__name__}")
+    if indices is not None and (
+        indices.ndim != 1
+        or indices.is_floating_point()
+        or (len(indices) and not 0 <= int(indices.min()) <= int(indices.max()) < len(regions))
+    ):
+        raise ValueError(f"`indices` must be region indices in 0..{len(regions) - 1}, got {indices.tolist()}")
     idx = torch.arange(len(regions)) if indices is None else indices.cpu()
     n = len(idx)
     counts = torch.zeros(n, dtype=torch.long)
@@ -325,15 +340,16 @@ def face_histogram(
         (True, True, True)
     """
     check_positive("box", box)
+    check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "estimate"))
     d = network_architecture(model)[0]
     t0 = time.perf_counter()
     device = next(model.parameters()).device
     if points is None:
         check_int("n_points", n_points, minimum=1)
         points = sample_box(n_points, d, box, seed, device=device)
-    elif points.ndim != 2 or points.shape[1] != d:
-        raise ValueError(f"`points` must have shape (n, {d}), got {tuple(points.shape)}")
-    elif bool((points.abs() > box).any()):
+    elif points.ndim != 2 or points.shape[1] != d or len(points) == 0:
+        raise ValueError(f"`points` must have shape (n, {d}) with n >= 1, got {tuple(points.shape)}")
+    elif bool((check_finite("points", points).abs() > box).any()):
         raise ValueError(
             f"`points` must lie in the box [-{box}, {box}]^{d}; {int((points.abs() > box).any(1).sum())} do not"
         )

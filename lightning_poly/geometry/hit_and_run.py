@@ -5,8 +5,10 @@ first hyperplane it hits is a facet. We run ``chains`` independent hit-and-run w
 (after each ray the point moves to a uniform random point of the chord, so later rays start from
 all over the polytope, which finds small facets far from the start) and record every facet hit.
 A polytope stops when no new facet was found in its last ``patience`` rays (paper: 1000) or at the
-ray budget. The result is a lower bound on the number of facets (every row recorded is a facet,
-unless a ray passes exactly through a lower-dimensional face, a probability-zero event).
+ray budget. The result is a lower bound on the number of facets: a row is recorded only when the
+point where the ray hits it is a certificate, i.e. every other row holds there with slack above
+``margin`` (the exact methods' criterion), so a ray through a lower-dimensional face, or a tie
+between two nearly equal rows, records nothing.
 All polytopes and chains advance together as tensor operations; memory is ``O(R · chains · m)``
 per step (chunk ``R`` to bound it).
 """
@@ -53,6 +55,7 @@ def hit_and_run_facets(
     max_rays: int = 100_000,
     chains: int = 64,
     seed: int = 0,
+    margin: float = 1e-9,
 ) -> RayEstimate:
     """Hit-and-run facet detection for ``R`` polytopes ``{x : a_r x <= b_r}`` with interior points ``x0``.
 
@@ -63,6 +66,8 @@ def hit_and_run_facets(
         max_rays: ray budget per polytope.
         chains: parallel walks per polytope (rays per step).
         seed: seed of the directions (a ``torch.Generator`` on ``a``'s device).
+        margin: a hit counts only if every other row has slack above ``margin`` at the hit point
+            (rows of unit norm: a distance).
 
     Example:
         >>> sq = torch.tensor([[[1.0, 0], [-1, 0], [0, 1], [0, -1], [1, 1]]])
@@ -97,8 +102,12 @@ def hit_and_run_facets(
         t_bwd = torch.where(valid & (rate < 0), slack / (-rate).clamp_min(1e-300), big)
         tf, hit = t_fwd.min(dim=2)
         tb = t_bwd.min(dim=2).values
-        new = torch.zeros(len(idx), m, dtype=torch.bool, device=dev)
-        new.scatter_(1, hit, (tf < big).to(torch.bool))
+        # certificate at the hit point: every other kept row strictly inside by more than `margin`
+        at_hit = torch.where(valid, slack - torch.where(tf < big, tf, 0.0)[..., None] * rate, big)
+        at_hit.scatter_(2, hit[..., None], big)
+        certain = (tf < big) & (at_hit.min(dim=2).values > margin)
+        # several chains may hit one row: add, so an uncertain hit never overwrites a certain one
+        new = torch.zeros(len(idx), m, dtype=torch.long, device=dev).scatter_add_(1, hit, certain.long()) > 0
         gained = (new & ~found[idx]).any(dim=1)
         found[idx] |= new
         rays[idx] += chains
@@ -132,7 +141,8 @@ def certify_facets(
     the hyperplane, over-relaxation factor ``relax``; 1.99 certified 99.4% of the facets of 8-D
     regions in 2,000 steps where 1.5 certified 93%), started from the projection of ``x0``. Rows with no
     point found after ``iters`` steps are left undecided, so the result is a lower bound that never
-    contains a redundant row. Rows must have unit norm (see :func:`~lightning_poly.geometry.facets.clean_rows`).
+    contains a redundant row: the final check asks for slack above ``margin / 2`` on every other row
+    (far above the exact methods' ``tol``), so rounding cannot pass two nearly equal rows. Rows must have unit norm (see :func:`~lightning_poly.geometry.facets.clean_rows`).
 
     Returns:
         ``(R, m)`` bool, rows certified as facets.
@@ -167,5 +177,5 @@ def certify_facets(
         # final exact check of the certificate (tight on i, strictly inside the others)
         v = torch.where(mask, torch.einsum("rid,rjd->rij", y, ai) - bi[:, None, :], -1.0)
         on_plane = (torch.einsum("rid,rid->ri", y, ai) - bi).abs() <= 1e-9
-        out[sl] = ki & on_plane & (v.max(dim=2).values < 0)
+        out[sl] = ki & on_plane & (v.max(dim=2).values < -margin / 2)
     return out

@@ -32,7 +32,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from lightning_poly._validation import check_fraction, check_positive
+from lightning_poly._io import from_json, load_plain, to_json
+from lightning_poly._validation import check_finite, check_fraction, check_positive
 
 __all__ = ["PolytopeBasisCover"]
 
@@ -78,13 +79,16 @@ class PolytopeBasisCover:
                 f"{[tuple(a.shape) for a in self.a]} and {[tuple(bb.shape) for bb in self.b]}"
             )
         a_new, b_new = [], []
-        for a, bb in zip(self.a, self.b):
+        for i, (a, bb) in enumerate(zip(self.a, self.b)):
             a, bb = a.detach().cpu().double(), bb.detach().cpu().double()
             if not (torch.isfinite(a).all() and torch.isfinite(bb).all()):
-                raise ValueError("cover faces must be finite")
+                raise ValueError(f"`a` and `b` (the cover's faces) must be finite, got NaN/inf in polytope {i}")
             norm = a.norm(dim=1)
             if bool((norm == 0).any()):
-                raise ValueError("a face normal is zero; drop dead neurons before building a cover")
+                raise ValueError(
+                    f"`a` must have non-zero rows: a face normal is zero in polytope {i}; drop dead neurons before "
+                    "building a cover"
+                )
             a_new.append(a / norm[:, None])
             b_new.append(bb / norm)
         self.a, self.b = a_new, b_new
@@ -161,11 +165,16 @@ class PolytopeBasisCover:
 
     def accuracy(self, x: torch.Tensor, y: torch.Tensor) -> float:
         """Fraction of points classified as labelled (``y`` in ``{0, 1}`` or ``{-1, +1}``)."""
-        return float((self.predict(x) == (y.to(x.device) > 0).long()).double().mean())
+        return float((self.predict(x) == self._targets(x, y)).double().mean())
 
     def is_cover(self, x: torch.Tensor, y: torch.Tensor) -> bool:
         """Definition 3.2 on the data: class 1 lies in more P's than Q's, class 0 does not."""
-        return bool((self.predict(x) == (y.to(x.device) > 0).long()).all())
+        return bool((self.predict(x) == self._targets(x, y)).all())
+
+    def _targets(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if y.shape != x.shape[:1]:
+            raise ValueError(f"`x` and `y` must have one entry per point, got {tuple(x.shape)} and {tuple(y.shape)}")
+        return (y.to(x.device) > 0).long()
 
     def covered_fraction(self, x: torch.Tensor, k: int) -> float:
         """Fraction of ``x`` inside polytope ``k``."""
@@ -306,6 +315,7 @@ class PolytopeBasisCover:
             [4]
         """
         check_fraction("min_accuracy", min_accuracy, closed_right=True)
+        self._check_x(x)
         target = (y.to(x.device) > 0).long()
         if len(target) != len(x):
             raise ValueError(f"`x` and `y` must have one entry per point, got {len(x)} and {len(target)}")
@@ -393,9 +403,17 @@ class PolytopeBasisCover:
 
     # -- persistence and plots ------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b, "signs": self.signs, "atol": self.atol, "meta": self.meta}
+        """Tensors and plain values only (``meta`` as a JSON string): see :mod:`lightning_poly._io`."""
+        return {
+            "a": self.a,
+            "b": self.b,
+            "signs": list(self.signs),
+            "atol": float(self.atol),
+            "meta": to_json(self.meta),
+        }
 
     def save(self, path: str | Path) -> Path:
+        """Write :meth:`state` with ``torch.save``; :meth:`load` reads it without unpickling objects."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(self.state(), path)
@@ -403,8 +421,10 @@ class PolytopeBasisCover:
 
     @classmethod
     def load(cls, path: str | Path) -> PolytopeBasisCover:
-        s = torch.load(Path(path), weights_only=False)
-        return cls(s["a"], s["b"], s["signs"], s["atol"], s.get("meta", {}))
+        """Read what :meth:`save` wrote (``weights_only``: a file holding pickled objects is refused)."""
+        s = load_plain(path, "cover", {"a", "b", "signs", "atol"})
+        meta = s.get("meta", "{}")
+        return cls(s["a"], s["b"], s["signs"], s["atol"], from_json(meta) if isinstance(meta, str) else meta)
 
     def plot(self, x: torch.Tensor, y: torch.Tensor, title: str = "", max_panels: int = 8) -> Any:
         """Paper Figures 4 and 10 for 2-D data: see :func:`lightning_poly.plotting.plot_cover`."""
@@ -424,3 +444,4 @@ class PolytopeBasisCover:
     def _check_x(self, x: torch.Tensor) -> None:
         if x.ndim != 2 or (self._dim is not None and x.shape[1] != self._dim):
             raise ValueError(f"`x` must be (n, {self._dim}), got {tuple(x.shape)}")
+        check_finite("x", x)

@@ -51,11 +51,22 @@ class InjectFailure(pl.Callback):
                 raise ValueError("injected failure after the change, before the broadcast")
             return True
 
+        real_broadcast = trainer.strategy.broadcast
+
+        def broadcast(obj, src=0):  # type: ignore[no-untyped-def]
+            out = real_broadcast(obj, src)  # the collective itself completes on every rank
+            if failing and self.stage == "broadcast":
+                raise OSError("injected failure in the broadcast")
+            return out
+
+        trainer.strategy.broadcast = broadcast  # type: ignore[method-assign]
         try:
             edit_in_place(trainer, [lin.weight, lin.bias], change, accept, what="the injected edit")
             message = ""
         except Exception as err:  # the test reads what each rank saw
             message = f"{type(err).__name__}: {err}"
+        finally:
+            trainer.strategy.broadcast = real_broadcast  # type: ignore[method-assign]
         after = _state(trainer, pl_module)
         self.out.mkdir(parents=True, exist_ok=True)
         torch.save({"before": before, "after": after, "error": message}, self.out / f"rank{trainer.global_rank}.pt")
@@ -116,17 +127,25 @@ def test_rejected_change_is_undone_and_accepted_change_resets_optimizer_state(tm
 
 
 @pytest.mark.ddp
-@pytest.mark.parametrize("stage", ["change", "decision"])
+@pytest.mark.parametrize("stage", ["change", "decision", "broadcast"])
 def test_two_process_ddp_failure_on_one_rank_restores_both(stage: str, tmp_path: Path) -> None:
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(find_free_network_port())
     cb = InjectFailure(tmp_path / "out", stage, rank=1)
     _trainer(tmp_path, [cb], strategy="ddp_spawn", accelerator="cpu", devices=2).fit(_model(), _data())
     seen = [torch.load(tmp_path / "out" / f"rank{r}.pt", weights_only=False) for r in range(2)]
-    assert (
-        seen[0]["error"] == "RuntimeError: the injected edit failed on another rank; this rank's tensors were restored"
-    )
-    assert seen[1]["error"].startswith("ValueError: injected failure")
+    if stage == "broadcast":  # rank 1 received rank 0's tensors, then failed: both undo
+        assert seen[0]["error"] == (
+            "RuntimeError: the broadcast after the injected edit failed on another rank; the tensors were restored"
+        )
+        assert seen[1]["error"] == (
+            "RuntimeError: the broadcast after the injected edit failed on this rank; the tensors were restored"
+        )
+    else:
+        assert seen[0]["error"] == (
+            "RuntimeError: the injected edit failed on another rank; this rank's tensors were restored"
+        )
+        assert seen[1]["error"].startswith("ValueError: injected failure")
     for s in seen:
         assert_same_tensors(s["before"], s["after"])
     assert_same_tensors(seen[0]["after"], seen[1]["after"])

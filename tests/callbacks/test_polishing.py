@@ -89,7 +89,8 @@ def test_every_n_epochs_resets_optimizer_state_and_resumes(tmp_path: Path) -> No
             opt = trainer.optimizers[0]
             seen.append(sum(1 for p in pl_module.parameters() if p in opt.state))
 
-    trainer = _fit(_model(), _spiral(), [cb, Probe()], tmp_path, max_epochs=4)
+    full = _model()
+    trainer = _fit(full, _spiral(), [cb, Probe()], tmp_path, max_epochs=4)
     assert [h["epoch"] for h in cb.history] == [1, 3]
     assert seen[1] == 0 and seen[0] == 4  # state of every polished/refitted parameter dropped
     assert trainer.global_step == 12
@@ -102,6 +103,14 @@ def test_every_n_epochs_resets_optimizer_state_and_resumes(tmp_path: Path) -> No
     _fit(m, _spiral(), [resumed], tmp_path / "b", max_epochs=4, ckpt=True, ckpt_path=str(tmp_path / "ck" / "last.ckpt"))
     assert [h["epoch"] for h in resumed.history] == [1, 3]
     assert resumed.history[0] == first.history[0]
+    # ... and ends where the uninterrupted run ends: weights and the second polish's record
+    for k, v in full.state_dict().items():
+        assert torch.allclose(m.state_dict()[k], v, atol=1e-6), k
+
+    got, want = resumed.history[1], cb.history[1]
+    assert got.keys() == want.keys()
+    for k in want.keys() - {"seconds"}:
+        assert got[k] == (pytest.approx(want[k], rel=1e-5) if isinstance(want[k], float) else want[k]), k
 
 
 def test_bad_configuration(tmp_path: Path) -> None:

@@ -1,0 +1,147 @@
+"""Facet counts on degenerate networks: duplicated and scaled neurons, dead neurons, zero biases,
+interior points on a hyperplane. Every exact method must equal an independent oracle (merge
+duplicate rows first, then one LP per row), and the estimator must never exceed it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+from torch import nn
+
+from lightning_poly.geometry import count_facets, enumerate_regions, region_hrep, sample_box
+from lightning_poly.geometry.facets import clean_rows
+from lightning_poly.geometry.histogram import count_region_faces
+
+SCALES = (1.0, 2.5, -1.0, -0.37, 1e3, 1e-3)
+
+
+def oracle_facets(a: np.ndarray, b: np.ndarray, tol: float = 1e-9, dup_tol: float = 1e-9) -> int:
+    """Number of facets of ``{a x <= b}``: rows normalised, zero rows and duplicates merged by a plain
+    loop (first copy kept), then row ``i`` is a facet iff it can be made tight with slack ``> tol``
+    on every other merged row (one LP per row)."""
+    norms = np.linalg.norm(a, axis=1)
+    merged: list[np.ndarray] = []
+    for i in range(len(a)):
+        if norms[i] <= 1e-12:
+            assert b[i] >= 0, "a zero row with b < 0 makes the polytope empty"
+            continue
+        v = np.append(a[i], b[i]) / norms[i]
+        if any(np.linalg.norm(v - w) <= dup_tol * max(1.0, np.linalg.norm(v), np.linalg.norm(w)) for w in merged):
+            continue
+        merged.append(v)
+    rows = np.array(merged)
+    aa, bb = rows[:, :-1], rows[:, -1]
+    m, d = aa.shape
+    count = 0
+    for i in range(m):
+        others = np.delete(np.arange(m), i)
+        res = linprog(
+            np.r_[np.zeros(d), -1.0],
+            A_ub=np.hstack([aa[others], np.ones((m - 1, 1))]), b_ub=bb[others],
+            A_eq=np.r_[aa[i], 0.0][None], b_eq=bb[i : i + 1],
+            bounds=[(None, None)] * d + [(None, 1.0)], method="highs",
+        )  # fmt: skip
+        count += int(res.status == 0 and -res.fun > tol)
+    return count
+
+
+def degenerate_network(
+    d: int, widths: list[int], copies: list[tuple[int, int, int]], dead: int, zero_bias: bool, seed: int
+) -> nn.Sequential:
+    """A float64 ReLU MLP whose layer ``l`` has neuron ``j`` replaced by ``SCALES[k]`` times neuron
+    ``i`` for every ``(l, i, k)`` in ``copies`` (scaled and sign-flipped duplicates), ``dead`` neurons
+    with zero weights in the first layer, and optionally every bias zero."""
+    g = torch.Generator().manual_seed(seed)
+    layers: list[nn.Module] = []
+    prev = d
+    linears = []
+    for w in widths:
+        lin = nn.Linear(prev, w).double()
+        with torch.no_grad():
+            lin.weight.copy_(torch.randn(w, prev, generator=g, dtype=torch.float64) / prev**0.5)
+            lin.bias.copy_(torch.zeros(w) if zero_bias else 0.3 * torch.randn(w, generator=g, dtype=torch.float64))
+        linears.append(lin)
+        layers += [lin, nn.ReLU()]
+        prev = w
+    with torch.no_grad():
+        for layer, i, k in copies:
+            lin = linears[layer % len(linears)]
+            n = lin.out_features
+            src, dst = i % n, (i + 1 + k) % n
+            if src != dst:
+                lin.weight[dst] = SCALES[k % len(SCALES)] * lin.weight[src]
+                lin.bias[dst] = SCALES[k % len(SCALES)] * lin.bias[src]
+        for j in range(min(dead, linears[0].out_features - 1)):
+            linears[0].weight[-1 - j] = 0.0
+    layers.append(nn.Linear(prev, 1).double())
+    return nn.Sequential(*layers)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(
+    d=st.integers(2, 10),
+    widths=st.lists(st.integers(3, 9), min_size=1, max_size=2),
+    copies=st.lists(st.tuples(st.integers(0, 1), st.integers(0, 8), st.integers(0, 5)), min_size=1, max_size=6),
+    dead=st.integers(0, 2),
+    zero_bias=st.booleans(),
+    on_hyperplane=st.booleans(),
+    seed=st.integers(0, 10_000),
+)
+def test_every_exact_method_equals_the_merging_oracle_and_the_estimator_stays_below(
+    d: int,
+    widths: list[int],
+    copies: list[tuple[int, int, int]],
+    dead: int,
+    zero_bias: bool,
+    on_hyperplane: bool,
+    seed: int,
+) -> None:
+    net = degenerate_network(d, widths, copies, dead, zero_bias, seed)
+    reg = enumerate_regions(net, sample_box(300, d, seed=seed))
+    sel = torch.randperm(len(reg), generator=torch.Generator().manual_seed(seed))[:3]
+    a, b = region_hrep(net, reg.patterns[sel])
+    points = reg.points[sel].clone()
+    if on_hyperplane:  # start from a point on the region's first non-zero neuron hyperplane
+        for r in range(len(sel)):
+            norms = a[r, : -2 * d].norm(dim=1)
+            j = int(torch.nonzero(norms > 1e-12)[0]) if bool((norms > 1e-12).any()) else -1
+            if j >= 0:
+                row = a[r, j]
+                points[r] = points[r] + (b[r, j] - row @ points[r]) / (row @ row) * row
+    truth = torch.tensor([oracle_facets(a[r].numpy(), b[r].numpy()) for r in range(len(sel))])
+    methods = ["reference", "clarkson", "auto"] + (["qhull"] if d <= 6 else [])
+    for method in methods:
+        res = count_facets(a, b, method, interior=points)  # type: ignore[arg-type]
+        assert bool(res.ok.all()), (method, res.notes)
+        assert res.counts.tolist() == truth.tolist(), method
+    sub = type(reg)(reg.patterns[sel], reg.counts[sel], reg.inverse, points, reg.depth[sel])
+    est = count_region_faces(net, sub, method="estimate", patience=100, max_rays=5000)
+    assert bool((est.counts <= truth).all()), (est.counts.tolist(), truth.tolist())
+
+
+def test_bitwise_identical_rows_in_a_large_batch_are_merged() -> None:
+    # the matrix-product distance formula leaves ~1e-8 between identical rows in a batch of 256
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(256, 40, 8, generator=g, dtype=torch.float64)
+    b = torch.randn(256, 40, generator=g, dtype=torch.float64)
+    a[:, 30:], b[:, 30:] = a[:, :10], b[:, :10]
+    a[:, 20:25], b[:, 20:25] = 3.7 * a[:, :5], 3.7 * b[:, :5]  # positive multiples: the same halfspace
+    _, _, keep, _, stats = clean_rows(a, b)
+    assert not bool(keep[:, 30:].any()) and not bool(keep[:, 20:25].any())
+    assert bool(keep[:, :20].all()) and bool(keep[:, 25:30].all())
+    assert stats["duplicates"] == 256 * 15
+
+
+@pytest.mark.parametrize("offset", [1e-10, 1e-6])
+def test_nearly_equal_parallel_rows_are_one_facet(offset: float) -> None:
+    # a square with its right side doubled at a tiny offset: merged (1e-10) or the looser one is redundant (1e-6)
+    sq = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1], [1, 0]], dtype=torch.float64)
+    b = torch.tensor([1.0, 1, 1, 1, 1 + offset], dtype=torch.float64)
+    truth = oracle_facets(sq.numpy(), b.numpy())
+    assert truth == 4
+    for method in ("reference", "qhull", "clarkson"):
+        assert count_facets(sq, b, method).counts.tolist() == [truth], method  # type: ignore[arg-type]
