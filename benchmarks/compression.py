@@ -7,17 +7,16 @@ Measured in one run on one machine:
   training step of the same module (Lightning, batch 100);
 * the vectorised implication test against the per-pair loop of Algorithm 1 as written (baseline);
 * the training-time overhead of the callback at its default frequency (every 1000 steps): the same
-  fit with and without it (best of ``--repeats``);
+  fit with and without it (median of ``--repeats``);
 * optionally (``--fashion``), one Fashion-MNIST Table 1 task (class 1, the example's recipe), its wall time, and
   the margin refinement of its polytope with the working set against full-batch L-BFGS (same start).
 
-Run: ``.venv/bin/python benchmarks/compression.py [--fashion]``. Ends with one JSON line.
+Run: ``.venv/bin/python benchmarks/compression.py [--fashion] [--threads 1] [--repeats 3]``. Ends with one JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -28,7 +27,7 @@ import pytorch_lightning as pl
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine
+from _machine import Timing, add_timing_args, apply_threads, machine, print_json, timed
 
 from lightning_poly.algorithms import refine_polytope
 from lightning_poly.algorithms.compress import redundant_neurons
@@ -71,10 +70,11 @@ def main() -> None:
     _quiet()
     p = argparse.ArgumentParser()
     p.add_argument("--epochs", type=int, default=300, help="3,000 steps: 3 compressions at the default frequency")
-    p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--fashion", action="store_true", help="also time one Fashion-MNIST Table 1 task")
     p.add_argument("--accelerator", default="auto")
+    add_timing_args(p)
     args = p.parse_args()
+    apply_threads(args)
     print(f"machine: {machine()}")
     # 1. training step vs compression call
     seconds, trainer, module = _fit(20, [], args.accelerator)
@@ -87,13 +87,17 @@ def main() -> None:
         start = time.perf_counter()
         cb._run(trainer, module, "step")
         calls.append(time.perf_counter() - start)
-    compress_ms = 1000 * min(calls)
+    compress = Timing(calls)
+    compress_ms = 1000 * compress.median
     # 2. per-step time from fits with and without the callback at its default frequency
-    base = min(_fit(args.epochs, [], args.accelerator)[0] for _ in range(args.repeats))
-    with_cb = min(
-        _fit(args.epochs, [CompressionCallback(count_facets=False, plot=False)], args.accelerator)[0]
-        for _ in range(args.repeats)
+    base_t = Timing([_fit(args.epochs, [], args.accelerator)[0] for _ in range(args.repeats)])
+    with_t = Timing(
+        [
+            _fit(args.epochs, [CompressionCallback(count_facets=False, plot=False)], args.accelerator)[0]
+            for _ in range(args.repeats)
+        ]
     )
+    base, with_cb = base_t.median, with_t.median
     total_steps = args.epochs * 10
     step_ms = 1000 * base / total_steps
     overhead = (with_cb - base) / base
@@ -101,13 +105,9 @@ def main() -> None:
     net = module.net.cpu()
     x, _ = trainer.datamodule.train_tensors()
     active = (torch.einsum("nd,jmd->jnm", x, net.w.detach()) + net.b.detach()[:, None, :] > 0) & net.mask[:, None, :]
-    start = time.perf_counter()
-    for _ in range(10):
-        fast = redundant_neurons(active, net.mask)
-    vec_ms = 1000 * (time.perf_counter() - start) / 10
-    start = time.perf_counter()
-    slow = _pairwise_reference(active, net.mask)
-    loop_ms = 1000 * (time.perf_counter() - start)
+    vec, fast = timed(lambda: redundant_neurons(active, net.mask), max(10, args.repeats))
+    loop, slow = timed(lambda: _pairwise_reference(active, net.mask), args.repeats)
+    vec_ms, loop_ms = 1000 * vec.median, 1000 * loop.median
     assert torch.equal(fast, slow), "vectorised implication test disagrees with the per-pair loop"
     print(f"swiss roll, 1,000 points, 2-320-16-1 cover network ({steps} warm-up steps)")
     print(f"  one training step (batch 100):           {step_ms:8.2f} ms")
@@ -117,8 +117,8 @@ def main() -> None:
     print(f"  implication test, vectorised:            {vec_ms:8.2f} ms")
     print(f"  implication test, per-pair loop (paper): {loop_ms:8.2f} ms  -> {loop_ms / vec_ms:.0f}x")
     print(
-        f"  fit {total_steps} steps without / with the callback (every 1000 steps, best of {args.repeats}): "
-        f"{base:.2f} s / {with_cb:.2f} s -> overhead {100 * overhead:.1f}% (run-to-run noise included)"
+        f"  fit {total_steps} steps without / with the callback (every 1000 steps): "
+        f"{base_t.text()} / {with_t.text()} -> overhead {100 * overhead:.1f}% (run-to-run noise included)"
     )
     expected = compress_ms / (1000 * step_ms)
     print(f"  expected overhead at every 1000 steps: one call per 1000 steps = {100 * expected:.2f}%")  # fmt: skip
@@ -127,7 +127,8 @@ def main() -> None:
         "compress_call_in_steps": round(compress_ms / step_ms, 2), "callback_overhead_fraction": round(overhead, 4),
         "callback_overhead_expected": round(expected, 5),
         "implication_vectorised_ms": round(vec_ms, 3), "implication_loop_ms": round(loop_ms, 1),
-        "implication_speedup": round(loop_ms / vec_ms, 1), "machine": machine(),
+        "implication_speedup": round(loop_ms / vec_ms, 1), "compress_call_spread": round(compress.spread, 3),
+        "fit_spread": round(max(base_t.spread, with_t.spread), 3),
     }  # fmt: skip
     if args.fashion:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
@@ -157,7 +158,7 @@ def main() -> None:
         print(f"  margin refinement of that P (64 faces, 70,000 x 784): working set {ws_rep.seconds:.1f} s "
               f"(largest set {ws_rep.active_max}), full batch {full_rep.seconds:.1f} s -> {figures['refine_speedup']}x; "
               f"objective {ws_rep.loss_after:.4g} / {full_rep.loss_after:.4g}")  # fmt: skip
-    print(json.dumps(figures))
+    print_json(figures, args)
 
 
 if __name__ == "__main__":

@@ -5,16 +5,15 @@ trained one epoch; the callback runs at fit start and fit end with every default
 exact counting up to 6 inputs and the estimator above, a 20 s counting budget per call). Prints one
 line per call and a JSON last line. Not a test: timings depend on the machine.
 
-    python benchmarks/face_histogram_callback.py --threads 1
+    python benchmarks/face_histogram_callback.py [--threads 1] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
+import sys
 import time
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -22,6 +21,9 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from lightning_poly.callbacks import FaceHistogramCallback
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import Timing, add_timing_args, apply_threads, machine, print_json
 
 
 class UserMLP(pl.LightningModule):
@@ -42,34 +44,44 @@ class UserMLP(pl.LightningModule):
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--dims", type=int, nargs="+", default=[30, 8])
+    add_timing_args(p)
     args = p.parse_args()
-    torch.set_num_threads(args.threads)
+    apply_threads(args)
+    print(f"machine: {machine()}")
     out: dict[str, object] = {}
     for d in args.dims:
-        pl.seed_everything(0)
-        x = torch.rand(569, d) * 2 - 1
-        y = (x[:, 0] + x[:, 1] > 0).long()
-        cb = FaceHistogramCallback(every_n_epochs=0)
-        trainer = pl.Trainer(
-            max_epochs=1, logger=False, enable_checkpointing=False, enable_model_summary=False,
-            enable_progress_bar=False, callbacks=[cb],
-        )  # fmt: skip
-        t0 = time.perf_counter()
-        trainer.fit(UserMLP(d), DataLoader(TensorDataset(x, y), batch_size=64))
-        total = time.perf_counter() - t0
-        calls = [h["seconds"] for h in cb.history]
-        h = cb.history[-1]
-        print(
-            f"d={d}: {len(calls)} calls, seconds per call {', '.join(f'{c:.1f}' for c in calls)}; "
-            f"{h['regions']} regions counted, {h['uncounted_regions']} left by the budget, exact={bool(h['exact'])}, "
-            f"mean faces {h['mean_faces']:.2f}; fit with the callback {total:.1f} s"
-        )
-        out[f"seconds_per_call_d{d}"] = max(calls)
-        out[f"regions_counted_d{d}"] = h["regions"]
-    out.update(threads=args.threads, machine=platform.processor() or platform.machine(), cpus=os.cpu_count())
-    print(json.dumps(out))
+        calls: list[float] = []
+        for _ in range(args.repeats):
+            seconds, regions = _fit_with_callback(d)
+            calls += seconds
+        timing = Timing(calls)
+        print(f"d={d}: seconds per call {timing.text()}")
+        out.update({f"{k}_d{d}": v for k, v in timing.json("per_call").items()}, **{f"regions_counted_d{d}": regions})
+    print_json(out, args)
+
+
+def _fit_with_callback(d: int) -> tuple[list[float], int]:
+    """One fit of a user's MLP with the callback at fit start and end: seconds of each call, regions counted."""
+    pl.seed_everything(0)
+    x = torch.rand(569, d) * 2 - 1
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    cb = FaceHistogramCallback(every_n_epochs=0)
+    trainer = pl.Trainer(
+        max_epochs=1, logger=False, enable_checkpointing=False, enable_model_summary=False,
+        enable_progress_bar=False, callbacks=[cb],
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    trainer.fit(UserMLP(d), DataLoader(TensorDataset(x, y), batch_size=64))
+    total = time.perf_counter() - t0
+    calls = [h["seconds"] for h in cb.history]
+    h = cb.history[-1]
+    print(
+        f"d={d}: {len(calls)} calls, seconds per call {', '.join(f'{c:.1f}' for c in calls)}; "
+        f"{h['regions']} regions counted, {h['uncounted_regions']} left by the budget, exact={bool(h['exact'])}, "
+        f"mean faces {h['mean_faces']:.2f}; fit with the callback {total:.1f} s"
+    )
+    return calls, int(h["regions"])
 
 
 if __name__ == "__main__":

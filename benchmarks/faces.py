@@ -1,6 +1,6 @@
 """Benchmark: exact face histogram of a 3-80-40-1 network against one LP per inequality.
 
-Run: ``.venv/bin/python benchmarks/faces.py [--reference-sample 20] [--device cpu|cuda]``.
+Run: ``.venv/bin/python benchmarks/faces.py [--reference-sample 20] [--device cpu|cuda] [--threads 1] [--repeats 3]``.
 Prints absolute times labelled with the machine, the ratio against the reference measured in the
 same run, the estimator's rays per second and its recall at d = 8, and ends with one JSON line.
 """
@@ -8,7 +8,6 @@ same run, the estimator's rays per second and its recall at d = 8, and ends with
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine
+from _machine import add_timing_args, apply_threads, machine, print_json, timed
 
 from lightning_poly.geometry import (
     clean_rows,
@@ -37,31 +36,31 @@ def main() -> None:
     p.add_argument("--reference-sample", type=int, default=20, help="regions timed with the reference")
     p.add_argument("--d8-regions", type=int, default=30, help="regions of the d = 8 network for the recall")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    add_timing_args(p)
     args = p.parse_args()
+    apply_threads(args)
     print(f"machine: {machine()}")
 
     torch.manual_seed(0)
     net = ReLUMLP([3, 80, 40, 1], init="xavier_uniform", bias_value=0.01).double()
     face_histogram(net, n_points=500)  # warm-up (imports, Qhull)
-    t0 = time.perf_counter()
-    hist = face_histogram(net, n_points=8000, box=1.0, method="auto")
-    exact_s = time.perf_counter() - t0
+    exact, hist = timed(lambda: face_histogram(net, n_points=8000, box=1.0, method="auto"), args.repeats)
+    exact_s = exact.median
     print(f"3-80-40-1 Xavier, 8,000 points in [-1,1]^3: {hist.n_regions} regions, mean faces {hist.mean:.2f}, "
-          f"max {hist.max}, exact histogram in {exact_s:.2f} s")  # fmt: skip
+          f"max {hist.max}, exact histogram in {exact.text()}")  # fmt: skip
 
     regions = enumerate_regions(net, sample_box(8000, 3, seed=0))
     g = torch.Generator().manual_seed(1)
     sample = torch.randperm(len(regions), generator=g)[: args.reference_sample]
     a, b = region_hrep(net, regions.patterns[sample])
-    t0 = time.perf_counter()
-    ref = count_facets(a, b, "reference", interior=regions.points[sample])
-    ref_per_region = (time.perf_counter() - t0) / len(sample)
+    reference, ref = timed(lambda: count_facets(a, b, "reference", interior=regions.points[sample]), args.repeats)
+    ref_per_region = reference.median / len(sample)
     fast = count_region_faces(net, regions, indices=sample)[0]
     identical = bool(torch.equal(ref.counts, fast))
     ref_total = ref_per_region * len(regions)
     speedup = ref_total / exact_s
     print(f"reference (one LP per inequality, HiGHS via scipy): {ref_per_region * 1e3:.1f} ms/region on "
-          f"{len(sample)} regions -> {ref_total:.0f} s for all {len(regions)}; speed-up {speedup:.0f}x; "
+          f"{len(sample)} regions ({reference.text()} for them) -> {ref_total:.0f} s for all {len(regions)}; speed-up {speedup:.0f}x; "
           f"counts identical on the checked regions: {identical}")  # fmt: skip
 
     # estimator throughput (batched rays, all regions at once)
@@ -69,14 +68,15 @@ def main() -> None:
     a_n, b_n, keep, _, _ = clean_rows(a, b)
     dev = torch.device(args.device)
     x0 = regions.points
-    t0 = time.perf_counter()
-    est = hit_and_run_facets(a_n.to(dev), b_n.to(dev), x0.to(dev), keep.to(dev), patience=1000)
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    ray_s = time.perf_counter() - t0
+    rays, est = timed(
+        lambda: hit_and_run_facets(a_n.to(dev), b_n.to(dev), x0.to(dev), keep.to(dev), patience=1000),
+        args.repeats,
+        sync=dev.type == "cuda",
+    )
+    ray_s = rays.median
     rays_per_s = float(est.rays.sum()) / ray_s
     print(f"hit-and-run on {args.device}: {int(est.rays.sum())} rays over {len(regions)} regions in {ray_s:.2f} s "
-          f"= {rays_per_s:,.0f} rays/s")  # fmt: skip
+          f"= {rays_per_s:,.0f} rays/s ({rays.text()})")  # fmt: skip
 
     # recall at d = 8 against exact counts
     torch.manual_seed(0)
@@ -100,14 +100,15 @@ def main() -> None:
           f"{exact8.lps / len(sel):.0f} LPs/region for {a8.shape[1]} rows; estimate {est8_s:.2f} s, "
           f"recall {recall:.4f} (hit-and-run alone, as in the paper: {recall_rays:.4f})")  # fmt: skip
 
-    print(json.dumps({
-        "machine": machine(), "regions": hist.n_regions, "mean_faces": round(hist.mean, 4),
-        "exact_seconds": round(exact_s, 3), "reference_seconds_per_region": round(ref_per_region, 4),
+    print_json({
+        "regions": hist.n_regions, "mean_faces": round(hist.mean, 4), **exact.json("exact"),
+        "reference_seconds_per_region": round(ref_per_region, 4), "reference_spread": round(reference.spread, 3),
+        "rays_spread": round(rays.spread, 3),
         "speedup_vs_reference": round(speedup, 1), "identical_on_checked": identical,
         "checked_regions": len(sample), "estimator_rays_per_second": round(rays_per_s),
         "estimator_recall_d8": round(recall, 4), "hit_and_run_only_recall_d8": round(recall_rays, 4),
         "clarkson_lps_per_region_d8": round(exact8.lps / len(sel), 1), "rows_per_region_d8": int(a8.shape[1]),
-    }))  # fmt: skip
+    }, args)  # fmt: skip
 
 
 if __name__ == "__main__":

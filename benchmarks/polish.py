@@ -1,22 +1,20 @@
 """Benchmark: batched polishing of a 512-neuron first layer (n = 20,000, d = 64, with bias) against
 the per-neuron reference loop, measured in one run. Ends with one JSON line.
 
-Run: ``.venv/bin/python benchmarks/polish.py [--device cpu|cuda]``.
+Run: ``.venv/bin/python benchmarks/polish.py [--device cpu|cuda] [--threads 1] [--repeats 5]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine
+from _machine import add_timing_args, apply_threads, machine, print_json, timed
 
 from lightning_poly.algorithms import polish_layer, polish_layer_reference
 
@@ -26,9 +24,10 @@ def main() -> None:
     p.add_argument("--n", type=int, default=20_000)
     p.add_argument("--d", type=int, default=64)
     p.add_argument("--m", type=int, default=512)
-    p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    add_timing_args(p, repeats=5)
     args = p.parse_args()
+    apply_threads(args)
     print(f"machine: {machine()}")
     g = torch.Generator().manual_seed(0)
     x = torch.randn(args.n, args.d, generator=g)
@@ -40,32 +39,23 @@ def main() -> None:
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     polish_layer(wd, bd, xd)  # warm-up
-    times = []
-    for _ in range(args.repeats):
-        t0 = time.perf_counter()
-        res = polish_layer(wd, bd, xd)
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    batched = min(times)
+    batched, res = timed(lambda: polish_layer(wd, bd, xd), args.repeats, sync=dev.type == "cuda")
     peak = (
         torch.cuda.max_memory_allocated() / 2**20
         if dev.type == "cuda"
         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     )
-    t0 = time.perf_counter()
-    ref = polish_layer_reference(w, b, x)
-    reference = time.perf_counter() - t0
+    reference, ref = timed(lambda: polish_layer_reference(w, b, x), args.repeats)
     diff = max(float((res.weight.cpu() - ref.weight).abs().max()), float((res.bias.cpu() - ref.bias).abs().max()))
     same_idx = bool(torch.equal(res.indices.cpu(), ref.indices))
-    speedup = reference / batched
+    speedup = reference.median / batched.median
     print(f"polish {args.m} neurons, n = {args.n}, d = {args.d} (+ bias, r = {res.rank}) on {args.device}: "
-          f"batched {batched * 1e3:.0f} ms (best of {args.repeats}), per-neuron reference {reference:.2f} s -> {speedup:.1f}x; "
+          f"batched {batched.text('ms')}, per-neuron reference {reference.text()} -> {speedup:.1f}x; "
           f"same explanations: {same_idx}; max |diff| {diff:.1e}; max residual {float(res.residual.max()):.1e}; "
           f"peak memory {'GPU' if dev.type == 'cuda' else 'process RSS'} {peak:.0f} MB (RSS before: {rss0:.0f} MB)")  # fmt: skip
-    print(json.dumps({"machine": machine(), "device": args.device, "batched_seconds": round(batched, 4),
-                      "reference_seconds": round(reference, 3), "speedup_vs_reference": round(speedup, 1),
-                      "max_abs_diff": diff, "same_indices": same_idx, "peak_memory_mb": round(peak, 1)}))  # fmt: skip
+    print_json({"device": args.device, **batched.json("batched"), **reference.json("reference"),
+                "speedup_vs_reference": round(speedup, 1), "max_abs_diff": diff, "same_indices": same_idx,
+                "peak_memory_mb": round(peak, 1)}, args)  # fmt: skip
 
 
 if __name__ == "__main__":
