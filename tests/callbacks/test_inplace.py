@@ -149,3 +149,47 @@ def test_two_process_ddp_failure_on_one_rank_restores_both(stage: str, tmp_path:
     for s in seen:
         assert_same_tensors(s["before"], s["after"])
     assert_same_tensors(seen[0]["after"], seen[1]["after"])
+
+
+class _Snapshot(pl.Callback):
+    """Model and optimizer state at every ``hook`` call, taken just before the callback under test runs."""
+
+    def __init__(self, hook: str) -> None:
+        self.state: dict[str, torch.Tensor] | None = None
+        setattr(self, hook, self._take)
+
+    def _take(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: object) -> None:
+        self.state = _state(trainer, pl_module)
+
+
+@pytest.mark.parametrize("kind", ["polishing", "compression"])
+def test_a_solver_that_fails_midway_leaves_model_and_optimizer_state_as_they_were(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lightning_poly.callbacks import CompressionCallback, PolishingCallback
+    from lightning_poly.callbacks import compression as compression_module
+    from lightning_poly.callbacks import polishing as polishing_module
+    from lightning_poly.modules import PolytopeCoverModule
+
+    def failing(real):  # type: ignore[no-untyped-def]
+        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            real(*args, **kwargs)  # the weights are changed in place ...
+            raise FloatingPointError("injected solver failure")  # ... then the solver fails
+
+        return run
+
+    if kind == "polishing":
+        monkeypatch.setattr(polishing_module, "polish_network", failing(polishing_module.polish_network))
+        model, hook = _model(), "on_train_epoch_end"
+        cb: pl.Callback = PolishingCallback(accept="always", every_n_epochs=1, at_fit_end=False, monitor="train_loss")
+    else:
+        monkeypatch.setattr(compression_module, "compress_", failing(compression_module.compress_))
+        pl.seed_everything(0)
+        model, hook = PolytopeCoverModule(pieces=2, width=8), "on_train_batch_end"
+        cb = CompressionCallback(every_n_steps=2, count_facets=False, plot=False)
+    snap = _Snapshot(hook)
+    trainer = _trainer(tmp_path, [snap, cb], max_epochs=2)
+    with pytest.raises(FloatingPointError, match="injected solver failure"):
+        trainer.fit(model, _data())
+    assert snap.state is not None and any(k.startswith("opt.") for k in snap.state)  # Adam's moments exist
+    assert_same_tensors(snap.state, _state(trainer, model))
