@@ -14,8 +14,10 @@ import torch
 __all__ = [
     "check_choice",
     "check_finite",
+    "check_finite_layers",
     "check_fraction",
     "check_int",
+    "check_points",
     "check_positive",
 ]
 
@@ -104,3 +106,41 @@ def check_finite(name: str, x: torch.Tensor) -> torch.Tensor:
         if bad:
             raise ValueError(f"`{name}` must be finite, got {bad} NaN/inf entries out of {x.numel()}")
     return x
+
+
+def check_points(name: str, x: torch.Tensor, d: int | None = None) -> torch.Tensor:
+    """Return ``x`` if it is a finite tensor of ``n`` points ``(n, d)`` (any ``d`` when ``d`` is ``None``).
+
+    Example:
+        >>> check_points("x", torch.zeros(4, 3), d=2)
+        Traceback (most recent call last):
+        ...
+        ValueError: `x` must have shape (n, 2), got (4, 3)
+    """
+    if not isinstance(x, torch.Tensor) or x.ndim != 2 or (d is not None and x.shape[1] != d):
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"`{name}` must have shape (n, {'d' if d is None else d}), got {got}")
+    return check_finite(name, x)
+
+
+def check_finite_layers(name: str, layers: Iterable[torch.nn.Module]) -> None:
+    """Refuse linear layers (in order) whose ``weight`` or ``bias`` holds NaN or infinity, naming the first.
+
+    Example:
+        >>> lin = torch.nn.Linear(2, 1)
+        >>> with torch.no_grad():
+        ...     _ = lin.bias.fill_(float("inf"))
+        >>> check_finite_layers("model", [torch.nn.Linear(2, 2), lin])
+        Traceback (most recent call last):
+        ...
+        ValueError: `model` must have finite weights, got 1 NaN/inf entries in the bias of linear layer 1
+    """
+    for i, layer in enumerate(layers):
+        for what in ("weight", "bias"):
+            p = getattr(layer, what, None)
+            if isinstance(p, torch.Tensor) and p.is_floating_point():
+                bad = int((~torch.isfinite(p.detach())).sum())
+                if bad:
+                    raise ValueError(
+                        f"`{name}` must have finite weights, got {bad} NaN/inf entries in the {what} of linear layer {i}"
+                    )

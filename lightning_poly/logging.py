@@ -28,12 +28,18 @@ if TYPE_CHECKING:
 __all__ = ["local_log_dir", "log_figure", "log_histogram", "log_table", "media_dir", "pin_wandb_run_dir"]
 
 
+def _check_trainer(trainer: pl.Trainer) -> None:
+    if not all(hasattr(trainer, a) for a in ("loggers", "is_global_zero", "default_root_dir")):
+        raise TypeError(f"`trainer` must be a Lightning Trainer, got {type(trainer).__name__}")
+
+
 def local_log_dir(trainer: pl.Trainer) -> Path:
     """The trainer's log dir, computed locally.
 
     ``trainer.log_dir`` broadcasts from rank zero (a collective), so calling it from code that only
     rank zero runs deadlocks under DDP; this gives the same folder without a collective.
     """
+    _check_trainer(trainer)
     if trainer.loggers:
         logger = trainer.loggers[0]
         if isinstance(logger, TENSORBOARD_LOGGERS + CSV_LOGGERS):
@@ -55,6 +61,7 @@ def pin_wandb_run_dir(trainer: pl.Trainer) -> None:
     elsewhere, so every file lands beside the run file. It acts only on a logger that was handed to
     a worker (it holds an attach id) and never overrides a ``WANDB_DIR`` the user set.
     """
+    _check_trainer(trainer)
     for logger in trainer.loggers:
         if not isinstance(logger, WANDB_LOGGERS) or not getattr(logger, "_attach_id", None) or not logger.save_dir:
             continue
@@ -75,6 +82,7 @@ def media_dir(trainer: pl.Trainer) -> Path:
     The wandb folder is synced with the run (``wandb sync``), so the files travel with it. No
     collective is used (safe to call on rank zero alone).
     """
+    _check_trainer(trainer)
     for logger in trainer.loggers:
         if isinstance(logger, WANDB_LOGGERS):
             return Path(logger.experiment.dir) / "lightning_poly"
@@ -91,6 +99,7 @@ def _global_zero_only(fn: Callable[..., Path]) -> Callable[..., Path | None]:
 
     @functools.wraps(fn)
     def wrapper(trainer: pl.Trainer, *args: Any, **kwargs: Any) -> Path | None:
+        _check_trainer(trainer)
         return fn(trainer, *args, **kwargs) if trainer.is_global_zero else None
 
     return wrapper
@@ -146,6 +155,8 @@ def log_figure(trainer: pl.Trainer, key: str, figure: Figure, step: int | None =
     Returns:
         The PNG file written (on rank zero).
     """
+    if not callable(getattr(figure, "savefig", None)):
+        raise TypeError(f"`figure` must be a matplotlib Figure, got {type(figure).__name__}")
     s = _step(trainer, step)
     path = _file(trainer, key, s, ".png")
     figure.savefig(path, dpi=110, bbox_inches="tight")

@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from lightning_poly._validation import check_finite, check_int, check_positive
+
 __all__ = ["grid_2d", "plot_cover", "plot_decision_regions"]
 
 
@@ -27,8 +29,11 @@ def grid_2d(
         >>> p.shape
         torch.Size([9, 2])
     """
-    if x.ndim != 2 or x.shape[1] != 2:
-        raise ValueError(f"`x` must have shape (n, 2) for a 2-D plot, got {tuple(x.shape)}")
+    if x.ndim != 2 or x.shape[1] != 2 or len(x) == 0:
+        raise ValueError(f"`x` must have shape (n, 2) with n >= 1 for a 2-D plot, got {tuple(x.shape)}")
+    check_finite("x", x)
+    check_int("resolution", resolution, minimum=2)
+    check_positive("margin", margin, strict=False)
     lo, hi = x.min(dim=0).values, x.max(dim=0).values
     pad = (hi - lo).clamp_min(1e-6) * margin
     lo, hi = lo - pad, hi + pad
@@ -38,6 +43,13 @@ def grid_2d(
         indexing="xy",
     )
     return xx, yy, torch.stack([xx.flatten(), yy.flatten()], dim=1)
+
+
+def _check_labels(x: torch.Tensor, y: torch.Tensor) -> None:
+    if y.shape != x.shape[:1]:
+        raise ValueError(
+            f"`y` must have one label per point of `x`, got {tuple(y.shape)} for `x` of shape {tuple(x.shape)}"
+        )
 
 
 @torch.no_grad()
@@ -55,8 +67,13 @@ def plot_decision_regions(
         >>> len(fig.axes)
         1
     """
+    _check_labels(x, y)
     xx, yy, pts = grid_2d(x.detach().cpu().float(), resolution)
-    s = score(pts).reshape(-1).float().cpu().reshape(xx.shape)
+    s = score(pts)
+    if not isinstance(s, torch.Tensor) or s.numel() != len(pts):
+        got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
+        raise ValueError(f"`score` must return one value per point ({len(pts)} grid points), got {got}")
+    s = s.reshape(-1).float().cpu().reshape(xx.shape)
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.contourf(xx.numpy(), yy.numpy(), (s > 0).float().numpy(), levels=[-0.5, 0.5, 1.5], colors=["#c6dbef", "#fdd0a2"])
     ax.contour(xx.numpy(), yy.numpy(), s.numpy(), levels=[0.0], colors="k", linewidths=1.0)
@@ -154,6 +171,9 @@ def plot_cover(cover: object, x: torch.Tensor, y: torch.Tensor, title: str = "",
         >>> len(plot_cover(c, torch.randn(30, 2), torch.arange(30) % 2).axes)
         2
     """
+    if getattr(cover, "dim", None) not in (None, 2):
+        raise ValueError(f"`cover` must be a 2-D cover to plot, got a cover in dimension {cover.dim}")  # type: ignore[attr-defined]
+    _check_labels(x, y)
     xc = x.detach().cpu().double()
     xx, yy, pts = grid_2d(xc.float(), 250)
     pts = pts.double()

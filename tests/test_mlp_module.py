@@ -59,7 +59,7 @@ def test_input_dim_mismatch_is_reported(tmp_path) -> None:  # type: ignore[no-un
         ({"lr": -1.0}, "`lr` must be a finite number > 0, got -1.0"),
         ({"loss": "bce", "output_dim": 3}, "`output_dim` must be 1 with loss='bce', got 3"),
         ({"init": "he"}, "`init` must be one of"),
-        ({"hidden": [4, 0]}, r"`widths\[2\]` must be an integer >= 1, got 0"),
+        ({"hidden": [4, 0]}, r"`hidden\[1\]` must be an integer >= 1, got 0"),
     ],
 )
 def test_bad_arguments(kwargs: dict, msg: str) -> None:

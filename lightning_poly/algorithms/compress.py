@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lightning_poly._validation import check_positive
+from lightning_poly._validation import check_points, check_positive
 from lightning_poly.nn.cover_net import CoverNetwork
 
 __all__ = ["CompressReport", "FinaliseReport", "compress_", "condition7_fraction", "finalise_", "redundant_neurons"]
@@ -48,6 +48,18 @@ class CompressReport:
     scaled: torch.Tensor
 
 
+def _check_net_x(net: CoverNetwork, x: torch.Tensor) -> None:
+    if not isinstance(net, CoverNetwork):
+        raise TypeError(f"`net` must be a CoverNetwork, got {type(net).__name__}")
+    check_points("x", x, net.w.shape[2])
+
+
+def _check_lam_scale(lam_scale: float) -> None:
+    check_positive("lam_scale", lam_scale)
+    if lam_scale <= 1:
+        raise ValueError(f"`lam_scale` must be > 1, got {lam_scale}")
+
+
 def redundant_neurons(active: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
     """``(J, m)`` the set ``K`` of step 1 for every piece; ``active`` is ``(J, n, m)`` bool.
 
@@ -56,6 +68,12 @@ def redundant_neurons(active: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
         >>> redundant_neurons(act, torch.ones(1, 2, dtype=torch.bool)).tolist()
         [[False, True]]
     """
+    if active.dtype != torch.bool or live.dtype != torch.bool:
+        raise ValueError(f"`active` and `live` must be bool tensors, got {active.dtype} and {live.dtype}")
+    if active.ndim != 3 or live.shape != (active.shape[0], active.shape[2]):
+        raise ValueError(
+            f"expected `active` (J, n, m) and `live` (J, m), got {tuple(active.shape)} and {tuple(live.shape)}"
+        )
     a = (active & live[:, None, :]).float()
     counter = torch.einsum("jil,jik->jlk", a, 1 - a)  # points activating l but not k
     implies = counter == 0
@@ -69,6 +87,7 @@ def redundant_neurons(active: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
 def condition7_fraction(net: CoverNetwork, x: torch.Tensor, tol: float = 1e-3) -> float:
     """Fraction of (point, piece) pairs meeting (7) in the form (9) (module docstring): the point activates
     no live neuron of the piece (:math:`T_j = \\lambda` exactly), or :math:`T_j(x_i) \\le` ``tol``."""
+    _check_net_x(net, x)
     if len(x) == 0:
         return 1.0
     z = torch.einsum("nd,jmd->njm", x.to(net.w), net.w) + net.b
@@ -85,9 +104,8 @@ def compress_(
 
     ``remove=False`` skips Part 1 (the removal of a redundant neuron); dead neurons are still removed.
     """
-    check_positive("lam_scale", lam_scale)
-    if lam_scale <= 1:
-        raise ValueError(f"`lam_scale` must be > 1, got {lam_scale}")
+    _check_lam_scale(lam_scale)
+    _check_net_x(net, x)
     z = torch.einsum("nd,jmd->jnm", x.to(net.w), net.w) + net.b[:, None, :]
     active = (z > 0) & net.mask[:, None, :]
     live = net.mask.clone()
@@ -160,6 +178,8 @@ def finalise_(
     """
     if max_rounds < 0:
         raise ValueError(f"`max_rounds` must be >= 0, got {max_rounds}")
+    _check_lam_scale(lam_scale)
+    _check_net_x(net, x)
     before = int(net.mask.sum())
     rounds = 0
     while True:

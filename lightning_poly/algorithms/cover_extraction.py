@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lightning_poly._validation import check_int
+from lightning_poly._validation import check_finite_layers, check_int, check_points
 from lightning_poly.algorithms.compress import condition7_fraction
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.nn.cover_net import CoverNetwork
@@ -50,6 +50,12 @@ def extract_cover(
         >>> cover.meta["agreement"]
         1.0
     """
+    if not isinstance(net, CoverNetwork):
+        raise TypeError(f"`net` must be a CoverNetwork, got {type(net).__name__}")
+    if x is not None:
+        check_points("x", x, net.w.shape[2])
+        if y is not None and y.shape != x.shape[:1]:
+            raise ValueError(f"`y` must have one label per point of `x`, got {tuple(y.shape)} for {len(x)} points")
     w, b, mask = net.w.detach().cpu().double(), net.b.detach().cpu().double(), net.mask.cpu()
     pieces, _, d = w.shape
     a_list, b_list = [], []
@@ -155,7 +161,9 @@ def two_layer_cover(network: nn.Module, x: torch.Tensor, max_polytopes: int = 10
         raise ValueError(
             f"Algorithm 3 needs a two-layer network d -> m -> 1, got Linear widths {[l_.out_features for l_ in lins]}"
         )
+    check_finite_layers("network", lins)
     first, second = lins
+    check_points("x", x, first.in_features)
     weight = first.weight.detach().cpu().double()
     bias = (
         first.bias.detach().cpu().double() if first.bias is not None else torch.zeros(len(weight), dtype=torch.float64)

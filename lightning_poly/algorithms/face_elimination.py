@@ -39,6 +39,14 @@ class FaceEliminationReport:
     seconds: float = 0.0
 
 
+def _check_shapes(a: torch.Tensor, b: torch.Tensor, x: torch.Tensor, inside: torch.Tensor) -> None:
+    if a.ndim != 2 or b.shape != a.shape[:1] or x.ndim != 2 or x.shape[1] != a.shape[1] or inside.shape != x.shape[:1]:
+        raise ValueError(
+            f"expected `a` (m, d), `b` (m,), `x` (n, d) and `inside` (n,), got {tuple(a.shape)}, {tuple(b.shape)},"
+            f" {tuple(x.shape)}, {tuple(inside.shape)}"
+        )
+
+
 @torch.no_grad()
 def polytope_errors(a: torch.Tensor, b: torch.Tensor, x: torch.Tensor, inside: torch.Tensor) -> int:
     r"""Points of ``x`` on the wrong side of :math:`\{x : a x \le b\}` (``inside`` marks those that belong in it).
@@ -48,6 +56,7 @@ def polytope_errors(a: torch.Tensor, b: torch.Tensor, x: torch.Tensor, inside: t
         ...                 torch.tensor([True, True]))
         1
     """
+    _check_shapes(a, b, x, inside)
     return int((((x.to(a.dtype) @ a.T - b) > 0).any(1) == inside.to(device=x.device, dtype=torch.bool)).sum())
 
 
@@ -63,6 +72,7 @@ def face_removal_errors(a: torch.Tensor, b: torch.Tensor, x: torch.Tensor, insid
         >>> face_removal_errors(a, torch.ones(4), x, torch.tensor([True, False, False])).tolist()
         [1, 1, 0, 0]
     """
+    _check_shapes(a, b, x, inside)
     viol = (x.to(a.dtype) @ a.T - b) > 0
     count = viol.sum(1)
     inside = inside.to(device=x.device, dtype=torch.bool)
@@ -121,11 +131,9 @@ def eliminate_faces(
     check_int("max_iter", max_iter, minimum=1)
     check_int("tries", tries, minimum=1)
     check_positive("inside_weight", inside_weight)
-    if a.ndim != 2 or b.shape != a.shape[:1] or x.ndim != 2 or x.shape[1] != a.shape[1] or len(inside) != len(x):
-        raise ValueError(
-            f"expected `a` (m, d), `b` (m,), `x` (n, d) and `inside` (n,), got {tuple(a.shape)}, {tuple(b.shape)},"
-            f" {tuple(x.shape)}, {tuple(inside.shape)}"
-        )
+    _check_shapes(a, b, x, inside)
+    if not (torch.isfinite(a).all() and torch.isfinite(b).all() and torch.isfinite(x).all()):
+        raise ValueError("`a`, `b` and `x` must be finite")
     inside = inside.to(device=x.device, dtype=torch.bool)
     start = time.perf_counter()
     errors = polytope_errors(a, b, x, inside)

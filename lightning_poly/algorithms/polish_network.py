@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from lightning_poly._validation import check_finite, check_positive
 from lightning_poly.algorithms.polish import PolishResult, polish_layer
 from lightning_poly.algorithms.scaling import balance_
 from lightning_poly.nn.relu_network import get_relu_network, linear_layers
-from lightning_poly.solvers.refit import RefitLoss, refit_last_layer, refit_objective
+from lightning_poly.solvers.refit import RefitLoss, check_refit_loss, refit_last_layer, refit_objective
 
 __all__ = ["PolishReport", "layer_inputs", "polish_network"]
 
@@ -35,6 +36,13 @@ class PolishReport:
     grad_norm: float = float("nan")
 
 
+def _check_inputs(model: nn.Module, x: torch.Tensor) -> None:
+    d = linear_layers(model)[0].in_features
+    if not isinstance(x, torch.Tensor) or x.ndim < 2 or x.shape[1:].numel() != d:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"`x` must be (n, {d}): {d} features per sample for the model's first layer, got {got}")
+
+
 @torch.no_grad()
 def layer_inputs(model: nn.Module, x: torch.Tensor, layer: int) -> torch.Tensor:
     """What reaches ``Linear`` layer ``layer`` of the ReLU MLP (the data for layer 0, activations deeper).
@@ -44,6 +52,7 @@ def layer_inputs(model: nn.Module, x: torch.Tensor, layer: int) -> torch.Tensor:
         >>> layer_inputs(net, torch.zeros(4, 2), 1).shape
         torch.Size([4, 3])
     """
+    _check_inputs(model, x)
     h = x
     count = 0
     for m in get_relu_network(model):
@@ -95,6 +104,14 @@ def polish_network(
             raise ValueError(f"`layers` must be hidden layer indices in 0..{len(lins) - 2}, got {l}")
     last = lins[-1]
     k = last.out_features
+    # everything is checked before the model changes in place
+    _check_inputs(model, x)
+    check_finite("x", x)
+    check_finite("y", y)
+    if len(y) != len(x):
+        raise ValueError(f"`y` must have one target per point of `x`, got {len(y)} for {len(x)} points")
+    check_refit_loss(loss, k, y)
+    check_positive("l2", l2)
     feats = layer_inputs(model, x, len(lins) - 1)
     b_last = last.bias if last.bias is not None else torch.zeros(k, dtype=last.weight.dtype)
     before = float(refit_objective(feats.double(), y, last.weight.double(), b_last.double(), loss, l2))

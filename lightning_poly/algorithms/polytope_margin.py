@@ -73,6 +73,17 @@ def polytope_hinge_loss(
         >>> float(polytope_hinge_loss(a, b, x_in, x_out, l2=0.0))  # both points meet margin 1
         0.0
     """
+    if (
+        a.ndim != 2
+        or b.shape != a.shape[:1]
+        or x_in.ndim != 2
+        or x_out.ndim != 2
+        or {x_in.shape[1], x_out.shape[1]} != {a.shape[1]}
+    ):
+        raise ValueError(
+            f"expected `a` (m, d), `b` (m,), `x_in` (n_in, d) and `x_out` (n_out, d), got {tuple(a.shape)}, "
+            f"{tuple(b.shape)}, {tuple(x_in.shape)}, {tuple(x_out.shape)}"
+        )
     loss = a.new_zeros(())
     if len(x_in):
         loss = loss + inside_weight * F.relu(1 + x_in @ a.T - b).pow(2).sum() / (n_in or len(x_in))

@@ -26,6 +26,10 @@ def optimal_scales(w_in: torch.Tensor, w_out: torch.Tensor, eps: float = 1e-12) 
         >>> optimal_scales(torch.tensor([[3.0, 4.0]]), torch.tensor([[20.0]])).tolist()
         [2.0]
     """
+    if w_in.ndim != 2 or w_out.ndim != 2 or w_out.shape[1] != w_in.shape[0]:
+        raise ValueError(
+            f"expected `w_in` (m, d) and `w_out` (k, m) of consecutive layers, got {tuple(w_in.shape)} and {tuple(w_out.shape)}"
+        )
     n_in, n_out = w_in.norm(dim=1), w_out.norm(dim=0)
     ok = (n_in > eps) & (n_out > eps)
     return torch.where(ok, (n_out / n_in.clamp_min(eps)).sqrt(), torch.ones_like(n_in))
@@ -41,6 +45,14 @@ def lemma27_scales(
         >>> [round(float(x), 4) for x in a], round(float(a[0] * a[1] * a[2]), 6)
         ([6.0, 0.75, 0.2222], 1.0)
     """
+    if not n1.shape == n2.shape == n3.shape:
+        raise ValueError(
+            f"`n1`, `n2` and `n3` must have one shape, got {tuple(n1.shape)}, {tuple(n2.shape)}, {tuple(n3.shape)}"
+        )
+    for name, n in (("n1", n1), ("n2", n2), ("n3", n3)):
+        bad = int((~(torch.isfinite(n) & (n > 0))).sum())
+        if bad:
+            raise ValueError(f"`{name}` must hold finite norms > 0, got {bad} of {n.numel()} entries <= 0 or NaN/inf")
     g = (n1 * n2 * n3) ** (1 / 3)
     return g / n1, g / n2, g / n3
 

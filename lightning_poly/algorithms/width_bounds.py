@@ -114,5 +114,6 @@ def theorem36_lower_bound_holds(widths: Sequence[int], betti: Sequence[int]) -> 
     w = [check_int("widths[i]", int(v), minimum=1) for v in widths]
     if not w:
         raise ValueError("`widths` must list at least one hidden width, got []")
+    b = [check_int("betti[i]", int(v), minimum=0) for v in betti]
     total = sum(math.prod(w[i:]) for i in range(len(w)))
-    return total >= 2 * sum(int(v) for v in betti) - 2
+    return total >= 2 * sum(b) - 2

@@ -11,7 +11,7 @@ from typing import Literal
 
 import torch
 
-from lightning_poly._validation import check_choice, check_fraction, check_int
+from lightning_poly._validation import check_choice, check_finite, check_fraction, check_int
 
 __all__ = ["PCAWhitening", "TaskName", "add_label_noise", "fit_pca_whitening", "select_task"]
 
@@ -76,9 +76,11 @@ def add_label_noise(y: torch.Tensor, rate: float, generator: torch.Generator) ->
         >>> int(z.sum()), int((z[:10] == 1).sum())
         (10, 7)
     """
-    check_fraction("label_noise", rate, closed_right=True)
+    check_fraction("rate", rate, closed_right=True)
     if not set(torch.unique(y).tolist()) <= {0, 1}:
-        raise ValueError(f"label noise needs binary labels in {{0, 1}}, got classes {torch.unique(y).tolist()}")
+        raise ValueError(
+            f"`y` must hold binary labels in {{0, 1}} for label noise, got classes {torch.unique(y).tolist()}"
+        )
     pos = torch.nonzero(y == 1).flatten()
     neg = torch.nonzero(y == 0).flatten()
     k = round(rate * len(pos))
@@ -105,6 +107,10 @@ class PCAWhitening:
     scale: torch.Tensor
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 2 or x.shape[1] != self.mean.shape[0]:
+            raise ValueError(
+                f"`x` must have shape (n, {self.mean.shape[0]}) like the fitted data, got {tuple(x.shape)}"
+            )
         return (x - self.mean) @ self.components.T / self.scale
 
 
@@ -119,6 +125,9 @@ def fit_pca_whitening(x: torch.Tensor, d: int, eps: float = 1e-8) -> PCAWhitenin
         True
     """
     check_int("pca_components", d, minimum=1)
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"`x` must be (n, features) with n >= 2 samples, got shape {tuple(x.shape)}")
+    check_finite("x", x)
     if d > x.shape[1]:
         raise ValueError(f"`pca_components` must be <= the feature dimension {x.shape[1]}, got {d}")
     x64 = x.double()

@@ -92,8 +92,11 @@ def validate_xy(x: torch.Tensor, y: torch.Tensor, task: TaskType, name: str = "d
         ...
         ValueError: data: classification needs at least two classes, got only [0]
     """
+    check_choice("task", task, ("classification", "regression"))
     if x.ndim < 2:
         raise ValueError(f"{name}: `x` must have shape (n_samples, ...), got shape {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name}: `x` and `y` hold no samples, got `x` of shape {tuple(x.shape)}")
     if y.ndim not in (1, 2) or y.shape[0] != x.shape[0]:
         raise ValueError(
             f"{name}: `y` must have shape ({x.shape[0]},) or ({x.shape[0]}, k) to match `x`, got {tuple(y.shape)}"

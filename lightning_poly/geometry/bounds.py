@@ -56,6 +56,8 @@ def theorem1_upper_simplices(n: int, d: int, depth: int) -> float:
         >>> theorem1_upper_simplices(7, 3, 1)
         482
     """
+    check_int("n", n, minimum=1)
+    check_int("d", d, minimum=1)
     check_int("depth", depth, minimum=1)
     if depth == 1:
         return theorem3_upper_simplices_one_layer(n, d)
@@ -69,6 +71,8 @@ def theorem2_lower_simplices(n: int, d: int, depth: int) -> float:
         >>> round(theorem2_lower_simplices(10, 3, 1))
         230
     """
+    check_int("n", n, minimum=1)
+    check_int("d", d, minimum=1)
     check_int("depth", depth, minimum=1)
     if depth == 1:
         return theorem4_lower_simplices_one_layer(n, d)
@@ -128,6 +132,10 @@ def applicable_mean_faces_bound(d: int, widths: Sequence[int], zero_bias: bool) 
         >>> applicable_mean_faces_bound(3, [20, 20], zero_bias=False) is None
         True
     """
+    check_int("d", d, minimum=1)
+    widths = list(widths)
+    for i, w in enumerate(widths):
+        check_int(f"widths[{i}]", w, minimum=1)
     if len(widths) == 1:
         n = widths[0]
         return ("theorem8", float(2 * d + 1) if n > 2 * d * d + d else theorem8_mean_faces_one_layer(n, d))

@@ -53,7 +53,7 @@ from scipy.optimize import linprog
 from scipy.spatial import ConvexHull, QhullError
 
 from lightning_poly._validation import check_choice, check_positive
-from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_facets
+from lightning_poly.geometry.hit_and_run import certify_facets, check_polytopes, hit_and_run_facets
 from lightning_poly.solvers.lp import LPFailure, maximize
 
 __all__ = ["FacetCounts", "FacetMethod", "clean_rows", "count_facets", "interior_points"]
@@ -105,6 +105,7 @@ def clean_rows(
         >>> keep.tolist(), bad.tolist(), stats
         ([[True, False, False, True]], [False], {'zero_rows': 1, 'duplicates': 1})
     """
+    check_polytopes(a, b)
     norm = a.norm(dim=2)
     zero = norm <= zero_tol
     infeasible = (zero & (b < -zero_tol)).any(dim=1)
@@ -157,7 +158,14 @@ def interior_points(
     Returns:
         ``(x0, depth, n_lps)``: points ``(R, d)``, their distance to the nearest kept row, LPs solved.
     """
-    r, _, d = a_n.shape
+    if a_n.ndim != 3:
+        raise ValueError(f"`a_n` must be (R, m, d) (a batch of constraint matrices), got shape {tuple(a_n.shape)}")
+    r, m, d = a_n.shape
+    for name, t, dims, shape in (("b_n", b_n, "(R, m)", (r, m)), ("keep", keep, "(R, m)", (r, m))) + (
+        (("candidates", candidates, "(R, d)", (r, d)),) if candidates is not None else ()
+    ):
+        if tuple(t.shape) != shape:
+            raise ValueError(f"`{name}` must be {dims} = {shape} for `a_n` {tuple(a_n.shape)}, got {tuple(t.shape)}")
     x0 = torch.zeros(r, d, dtype=a_n.dtype, device=a_n.device) if candidates is None else candidates.to(a_n)
     slack = b_n - torch.einsum("rmd,rd->rm", a_n, x0)
     depth = torch.where(keep, slack, torch.inf).min(dim=1).values

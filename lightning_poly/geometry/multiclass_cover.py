@@ -21,6 +21,17 @@ from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 __all__ = ["complement", "multiclass_architecture", "multiclass_counts", "multiclass_network", "multiclass_predict"]
 
 
+def _check_covers(covers: Sequence[PolytopeBasisCover]) -> None:
+    if not covers:
+        raise ValueError("`covers` must hold one cover per class, got none")
+    kinds = sorted({type(c).__name__ for c in covers if not isinstance(c, PolytopeBasisCover)})
+    if kinds:
+        raise TypeError(f"`covers` must be PolytopeBasisCover objects, got {kinds}")
+    dims = {c.dim for c in covers if c.dim is not None}
+    if len(dims) > 1:
+        raise ValueError(f"`covers` must share one input dimension, got dimensions {[c.dim for c in covers]}")
+
+
 def complement(cover: PolytopeBasisCover) -> PolytopeBasisCover:
     """A cover of the other class: count' = 1 - count, i.e. class 1 where ``cover`` says class 0.
 
@@ -30,6 +41,8 @@ def complement(cover: PolytopeBasisCover) -> PolytopeBasisCover:
         >>> c.predict(torch.tensor([[0.0, 0.0], [3.0, 0.0]])).tolist(), c.faces
         ([0, 1], [0, 4])
     """
+    if not isinstance(cover, PolytopeBasisCover):
+        raise TypeError(f"`cover` must be a PolytopeBasisCover, got {type(cover).__name__}")
     d = cover.dim or 1
     whole = (torch.zeros(0, d, dtype=torch.float64), torch.zeros(0, dtype=torch.float64))
     return PolytopeBasisCover(
@@ -40,8 +53,7 @@ def complement(cover: PolytopeBasisCover) -> PolytopeBasisCover:
 
 def multiclass_counts(covers: Sequence[PolytopeBasisCover], x: torch.Tensor) -> torch.Tensor:
     """``(n, C)`` counts of every class cover."""
-    if not covers:
-        raise ValueError("`covers` must hold one cover per class, got none")
+    _check_covers(covers)
     return torch.stack([c.counts(x) for c in covers], dim=1)
 
 
@@ -52,6 +64,7 @@ def multiclass_predict(covers: Sequence[PolytopeBasisCover], x: torch.Tensor) ->
 
 def multiclass_architecture(covers: Sequence[PolytopeBasisCover]) -> tuple[int, int, int, int]:
     """``(d, total faces, polytopes with faces, C)``; 0-face polytopes are constants (output biases)."""
+    _check_covers(covers)
     faces = sum(sum(c.faces) for c in covers)
     polys = sum(sum(1 for f in c.faces if f) for c in covers)
     return (int(covers[0].dim or 0), faces, polys, len(covers))
@@ -68,6 +81,7 @@ def multiclass_network(covers: Sequence[PolytopeBasisCover], x: torch.Tensor | N
         >>> net(torch.tensor([[0.0, 0.0], [3.0, 0.0]], dtype=torch.float64)).argmax(1).tolist()
         [1, 0]
     """
+    _check_covers(covers)
     nets = [c.to_network(x) for c in covers]
     d = nets[0][0].in_features
     h = [n[0].out_features for n in nets]

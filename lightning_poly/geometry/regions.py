@@ -23,15 +23,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lightning_poly._validation import check_finite, check_int, check_positive
+from lightning_poly._validation import check_finite, check_finite_layers, check_int, check_positive
 from lightning_poly.nn.relu_network import linear_layers
 
 __all__ = ["Regions", "activation_patterns", "enumerate_regions", "region_hrep", "sample_box"]
 
 
 def _layers(model: nn.Module, dtype: torch.dtype) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    lins = linear_layers(model)
+    check_finite_layers("model", lins)
     out = []
-    for lin in linear_layers(model):
+    for lin in lins:
         w = lin.weight.detach().to(dtype)
         b = (
             lin.bias.detach().to(dtype)
@@ -98,6 +100,8 @@ def region_hrep(model: nn.Module, patterns: torch.Tensor, box: float | None = 1.
         >>> A[0, 0].tolist(), float(b[0, 0])  # active: x1 - 0.5 >= 0  <=>  -x1 <= -0.5
         ([-1.0, -0.0], -0.5)
     """
+    if box is not None:
+        check_positive("box", box)
     layers = _layers(model, torch.float64)
     device = layers[0][0].device
     d = layers[0][0].shape[1]
@@ -105,6 +109,10 @@ def region_hrep(model: nn.Module, patterns: torch.Tensor, box: float | None = 1.
     if patterns.ndim != 2 or patterns.shape[1] != gamma:
         raise ValueError(
             f"`patterns` must have shape (R, {gamma}) (one column per hidden neuron), got {tuple(patterns.shape)}"
+        )
+    if patterns.dtype != torch.bool and not bool(((patterns == 0) | (patterns == 1)).all()):
+        raise ValueError(
+            f"`patterns` must be bool (or 0/1) activation patterns, got {patterns.dtype} with other values"
         )
     pats = patterns.to(device=device, dtype=torch.bool)
     r = pats.shape[0]
@@ -124,7 +132,6 @@ def region_hrep(model: nn.Module, patterns: torch.Tensor, box: float | None = 1.
         m, c = gate[..., None] * mz, gate * cz
         start += n
     if box is not None:
-        check_positive("box", box)
         eye = torch.eye(d, dtype=torch.float64, device=device)
         rows_a.append(torch.cat([eye, -eye]).expand(r, 2 * d, d))
         rows_b.append(torch.full((r, 2 * d), float(box), dtype=torch.float64, device=device))
@@ -181,6 +188,8 @@ def enumerate_regions(model: nn.Module, x: torch.Tensor, box: float = 1.0, chunk
         >>> int(reg.counts.sum()), len(reg) <= 7
         (2000, True)
     """
+    check_positive("box", box)
+    check_int("chunk_size", chunk_size, minimum=1)
     pats = activation_patterns(model, x)
     uniq, inverse, counts = torch.unique(pats, dim=0, return_inverse=True, return_counts=True)
     # depth of every point in its own region: min over rows of (b - a.x)/|a|

@@ -58,6 +58,7 @@ class ConvexGatedReLUModule(LightningModule):
         super().__init__()
         check_int("input_dim", input_dim, minimum=1)
         check_int("n_gates", n_gates, minimum=1)
+        check_int("n_outputs", n_outputs, minimum=1)
         check_choice("gates", gates, ("gaussian", "data"))
         check_choice("loss", loss, ("squared", "logistic", "cross_entropy"))
         check_choice("optimizer", optimizer, ("proximal", "adam"))

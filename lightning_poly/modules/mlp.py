@@ -63,6 +63,8 @@ class ReLUMLPModule(LightningModule):
         super().__init__()
         check_int("input_dim", input_dim, minimum=1)
         check_int("output_dim", output_dim, minimum=1)
+        for i, w in enumerate(hidden):
+            check_int(f"hidden[{i}]", w, minimum=1)
         check_choice("loss", loss, ("bce", "cross_entropy", "mse"))
         check_choice("optimizer", optimizer, ("adam", "sgd"))
         check_positive("lr", lr)

@@ -40,7 +40,7 @@ from typing import Any, Literal
 import pytorch_lightning as pl
 import torch
 
-from lightning_poly._validation import check_fraction, check_int, check_positive
+from lightning_poly._validation import check_finite, check_fraction, check_int, check_points, check_positive
 from lightning_poly.callbacks.compression import CompressionCallback
 from lightning_poly.datamodules.arrays import ArrayDataModule
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
@@ -82,6 +82,13 @@ def train_polytope(
         True
     """
     check_int("width", width, minimum=1)
+    check_points("x", x)
+    if target.shape != x.shape[:1]:
+        raise ValueError(
+            f"`target` must have one label per point of `x`, got {tuple(target.shape)} for {len(x)} points"
+        )
+    if not bool((target > 0).any()):
+        raise ValueError("`target` must mark at least one point to cover (target > 0), got none")
     if bool((target > 0).all()):
         d = x.shape[1]
         return PolytopeBasisCover([torch.zeros(0, d)], [torch.zeros(0)], [1], meta={"whole_space": True})
@@ -158,6 +165,7 @@ def sequential_cover(
         >>> cover.accuracy(x, y) > 0.95
         True
     """
+    check_int("width", width, minimum=1)
     check_int("max_width", max_width, minimum=width)
     check_int("width_step", width_step, minimum=1)
     check_int("max_polytopes", max_polytopes, minimum=1)
@@ -165,8 +173,9 @@ def sequential_cover(
     check_fraction("acc_th", acc_th, closed_right=True)
     check_fraction("cover_th", cover_th, closed_right=True)
     check_positive("lam_bias", lam_bias)
-    if x.ndim != 2 or len(x) != len(y):
+    if x.ndim != 2 or y.shape != x.shape[:1]:
         raise ValueError(f"`x` must be (n, d) and `y` (n,), got {tuple(x.shape)} and {tuple(y.shape)}")
+    check_finite("x", x)
     x = x.detach().cpu().float()
     lab = (y.detach().cpu() > 0).long()
     cover = PolytopeBasisCover([], [], [], meta={"algorithm": "algorithm 4", "steps": []})

@@ -10,9 +10,12 @@ r"""Conversions between standard and gated two-layer ReLU networks (NTK-convex p
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
+from lightning_poly._validation import check_points
 from lightning_poly.nn.gated import GatedReLU, augment
 from lightning_poly.nn.relu_network import linear_layers
 
@@ -65,6 +68,11 @@ def gated_to_relu(gated: GatedReLU, x_train: torch.Tensor, margin: float = 2.0) 
         >>> torch.allclose(gated_to_relu(g, x)(x), g(x), atol=1e-4)
         True
     """
+    if not isinstance(gated, GatedReLU):
+        raise TypeError(f"`gated` must be a GatedReLU, got {type(gated).__name__}")
+    check_points("x_train", x_train, gated.gates.shape[1] - int(gated.bias))
+    if not (isinstance(margin, int | float) and math.isfinite(margin) and margin >= 1):
+        raise ValueError(f"`margin` must be a finite number >= 1 (the conversion is exact only then), got {margin!r}")
     xt = augment(x_train.double(), gated.bias)
     v = gated.gates.double()
     w = gated.weight.double() * gated.rho.double()[None, :, None]  # (k, m, d~)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lightning_poly._validation import check_finite
 from lightning_poly.nn.gated import augment
 
 __all__ = ["ConvexReLU"]
@@ -31,6 +32,7 @@ class ConvexReLU(nn.Module):
         super().__init__()
         if gates.ndim != 2 or bool((gates.abs().sum(dim=1) == 0).any()):
             raise ValueError(f"`gates` must be (P, d) non-zero rows, got shape {tuple(gates.shape)}")
+        check_finite("gates", gates)
         self.bias = bool(bias)
         self.register_buffer("gates", gates.detach().clone().double())
         self.u = nn.Parameter(torch.zeros_like(self.gates))

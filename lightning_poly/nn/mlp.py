@@ -33,6 +33,8 @@ def initialise_linear(layer: nn.Linear, init: InitName, bias_value: float | None
         >>> round(float(layer.bias[0].detach()), 6)
         0.01
     """
+    if not isinstance(layer, nn.Linear):
+        raise TypeError(f"`layer` must be an nn.Linear, got {type(layer).__name__}")
     check_choice("init", init, get_args(InitName))
     with torch.no_grad():
         if init == "xavier_uniform":

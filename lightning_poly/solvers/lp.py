@@ -24,6 +24,39 @@ class _Solver:
 _SOLVER: _Solver | None = None
 
 
+def _check_lp(
+    c: np.ndarray,
+    a_ub: np.ndarray,
+    b_ub: np.ndarray,
+    a_eq: np.ndarray | None,
+    b_eq: np.ndarray | None,
+    upper: np.ndarray | None,
+) -> None:
+    """Shapes and values of an LP, checked before HiGHS sees them (it would solve a mis-shaped LP silently)."""
+    c, a_ub, b_ub = np.asarray(c), np.asarray(a_ub), np.asarray(b_ub)
+    if c.ndim != 1:
+        raise ValueError(f"`c` must be a vector (n,), got shape {c.shape}")
+    n = c.shape[0]
+    if a_ub.ndim != 2 or a_ub.shape[1] != n or b_ub.shape != a_ub.shape[:1]:
+        raise ValueError(f"expected `a_ub` (m, {n}) and `b_ub` (m,) for `c` ({n},), got {a_ub.shape} and {b_ub.shape}")
+    if (a_eq is None) != (b_eq is None):
+        raise ValueError("`a_eq` and `b_eq` must be given together")
+    if a_eq is not None and b_eq is not None:
+        a_eq, b_eq = np.asarray(a_eq), np.asarray(b_eq)
+        if a_eq.ndim != 2 or a_eq.shape[1] != n or b_eq.shape != a_eq.shape[:1]:
+            raise ValueError(
+                f"expected `a_eq` (k, {n}) and `b_eq` (k,) for `c` ({n},), got {a_eq.shape} and {b_eq.shape}"
+            )
+        if not (np.isfinite(a_eq).all() and np.isfinite(b_eq).all()):
+            raise ValueError("`a_eq` and `b_eq` must be finite")
+    if upper is not None and np.shape(upper) != (n,):
+        raise ValueError(f"`upper` must have shape ({n},) like `c`, got {np.shape(upper)}")
+    if not (np.isfinite(c).all() and np.isfinite(a_ub).all()):
+        raise ValueError("`c` and `a_ub` must be finite")
+    if np.isnan(b_ub).any() or (upper is not None and np.isnan(upper).any()):
+        raise ValueError("`b_ub` and `upper` must not hold NaN (infinite bounds are allowed)")
+
+
 def maximize(
     c: np.ndarray,
     a_ub: np.ndarray,
@@ -39,12 +72,14 @@ def maximize(
 
     Raises:
         LPFailure: if the LP is infeasible, unbounded or fails, with HiGHS's status.
+        ValueError: if the arrays' shapes do not fit ``c`` or they hold NaN (infinity only in bounds).
 
     Example:
         >>> val, x = maximize(np.array([1.0, 1.0]), np.eye(2), np.array([1.0, 2.0]))
         >>> round(val, 6), x.round(6).tolist()
         (3.0, [1.0, 2.0])
     """
+    _check_lp(c, a_ub, b_ub, a_eq, b_eq, upper)
     global _SOLVER
     if _SOLVER is None:
         _SOLVER = _Solver()
