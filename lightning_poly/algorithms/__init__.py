@@ -20,6 +20,15 @@ from lightning_poly.algorithms.polish import PolishResult, polish_layer, polish_
 from lightning_poly.algorithms.polish_network import PolishReport, layer_inputs, polish_network
 from lightning_poly.algorithms.polytope_margin import MarginRefineReport, polytope_hinge_loss, refine_polytope
 from lightning_poly.algorithms.scaling import balance_, lemma27_scales, optimal_scales
+from lightning_poly.algorithms.vertex_search import (
+    ExactFit,
+    SearchRecord,
+    exact_erm,
+    exact_fit_network,
+    greedy_local_search,
+    modified_greedy_local_search,
+    neighbour_programs,
+)
 from lightning_poly.algorithms.width_bounds import (
     prop31_feasible,
     prop31_lower_bound,
@@ -62,4 +71,11 @@ __all__ = [
     "polish_layer",
     "polish_layer_reference",
     "polish_network",
+    "ExactFit",
+    "SearchRecord",
+    "exact_erm",
+    "exact_fit_network",
+    "greedy_local_search",
+    "modified_greedy_local_search",
+    "neighbour_programs",
 ]

@@ -22,6 +22,19 @@ from lightning_poly.geometry.multiclass_cover import (
 )
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.geometry.regions import Regions, activation_patterns, enumerate_regions, region_hrep, sample_box
+from lightning_poly.geometry.zonotope import (
+    Flip,
+    GeneralPosition,
+    activation_pattern,
+    cone_margin,
+    general_position,
+    is_vertex,
+    random_vertex,
+    unit_flips,
+    unit_vertices,
+    vertex_neighbors,
+    zonotope_vertex_count,
+)
 
 __all__ = [
     "FaceHistogram",
@@ -55,4 +68,15 @@ __all__ = [
     "theorem8_mean_faces_one_layer",
     "theorem9_mean_faces_d2",
     "theorem10_mean_faces_zero_bias",
+    "Flip",
+    "GeneralPosition",
+    "activation_pattern",
+    "cone_margin",
+    "general_position",
+    "is_vertex",
+    "random_vertex",
+    "unit_flips",
+    "unit_vertices",
+    "vertex_neighbors",
+    "zonotope_vertex_count",
 ]

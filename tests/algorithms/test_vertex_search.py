@@ -1,0 +1,123 @@
+"""Program (3) and the searches over activation patterns (zonotope paper, Algorithms 1-3, Theorem 4.3)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lightning_poly.algorithms.vertex_search import (
+    exact_erm,
+    exact_fit_network,
+    greedy_local_search,
+    modified_greedy_local_search,
+    neighbour_programs,
+)
+from lightning_poly.data import teacher_relu
+from lightning_poly.geometry.zonotope import augment, random_vertex, vertex_neighbors
+from lightning_poly.solvers.vertex_program import vertex_loss, vertex_program, vertex_program_cvxpy
+
+
+def _relu_loss(x, y, weight, c, v, loss):  # type: ignore[no-untyped-def]
+    """The loss of the real network v^T relu(W x) + c."""
+    return float(vertex_loss(torch.relu(augment(x) @ weight.T) @ v + c, y.double(), loss))
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+@pytest.mark.parametrize("output_bias", [True, False])
+def test_batched_solver_matches_cvxpy_with_a_certificate_and_returns_a_real_network(
+    loss: str, output_bias: bool
+) -> None:
+    x, y = teacher_relu(d=3, m_gen=4, seed=3)
+    y = y.double() if loss == "squared" else (y > y.median()).double()
+    v = torch.tensor([1.0, -1.0, 1.0, -1.0], dtype=torch.float64)
+    pats = torch.stack([random_vertex(x, 4, seed=s)[0] for s in range(5)])
+    sol = vertex_program(x, y, pats, v, loss=loss, output_bias=output_bias)  # type: ignore[arg-type]
+    for b in range(len(pats)):
+        ref = vertex_program_cvxpy(x, y, pats[b], v, loss=loss, output_bias=output_bias)  # type: ignore[arg-type]
+        # 1e-6 relative, with a floor at cvxpy's own accuracy (its tolerances are absolute ~1e-9)
+        assert abs(float(sol.objective[b] - ref.objective[0])) <= 1e-6 * abs(float(ref.objective[0])) + 1e-9
+        assert float(sol.gap[b]) <= 1e-9 * (1 + abs(float(sol.objective[b])))
+        # the weights are a real network: strictly inside the region, and its ReLU loss is the reported one
+        assert torch.equal(augment(x) @ sol.weight[b].T > 0, pats[b].T)
+        real = _relu_loss(x, y, sol.weight[b], sol.output_bias[b], v, loss)
+        assert real == pytest.approx(float(sol.loss[b]), rel=1e-9, abs=1e-12)
+
+
+def test_searches_on_a_tiny_problem_respect_the_order_exact_gls_start_and_beat_gradient_descent() -> None:
+    x, y = teacher_relu(d=2, m_gen=2, seed=0)  # N = 6
+    y = y.double()
+    v = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    exact = exact_erm(x, y, v)
+    assert exact.programs == 32**2
+    for seed in range(3):
+        start, _ = random_vertex(x, 2, seed=seed)
+        start_obj = float(vertex_program(x, y, start, v).objective[0])
+        gls = greedy_local_search(x, y, v, pattern=start, max_steps=50)
+        assert exact.objective <= gls.objective + 1e-9 <= start_obj + 2e-9
+        assert gls.trace == sorted(gls.trace, reverse=True) and gls.stopped == "local_minimum"
+        # a local minimum: no neighbour's optimum (by cvxpy) is lower
+        for f in vertex_neighbors(x, gls.pattern):
+            ref = vertex_program_cvxpy(x, y, f.apply(gls.pattern), v)
+            assert float(ref.objective[0]) >= gls.objective - 1e-6 * (1 + gls.objective)
+        mgls = modified_greedy_local_search(x, y, v, pattern=start, max_steps=50, batch=1)
+        assert mgls.trace == sorted(mgls.trace, reverse=True)
+        assert exact.objective <= mgls.objective + 1e-9
+        assert mgls.programs < gls.programs
+    # exact ERM (v fixed) is at least as good as the best of many gradient-descent runs with the same v
+    best_gd = float("inf")
+    for seed in range(20):
+        g = torch.Generator().manual_seed(seed)
+        w = torch.nn.init.xavier_normal_(torch.empty(2, 3, dtype=torch.float64), generator=g).requires_grad_()
+        c = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.Adam([w, c], lr=0.02)
+        for _ in range(1500):
+            opt.zero_grad()
+            out = vertex_loss(torch.relu(augment(x) @ w.T) @ v + c, y, "squared")
+            out.backward()
+            opt.step()
+        best_gd = min(best_gd, _relu_loss(x, y, w.detach(), c.detach(), v, "squared"))
+    assert exact.loss <= best_gd + 1e-8
+
+
+def test_neighbour_programs_start_from_the_current_solution() -> None:
+    x, y = teacher_relu(d=3, m_gen=3, seed=2)
+    v = torch.tensor([1.0, -1.0, 1.0], dtype=torch.float64)
+    pat, _ = random_vertex(x, 3, seed=1)
+    current = vertex_program(x, y, pat, v)
+    flips = vertex_neighbors(x, pat)[:6]
+    pats, sols = neighbour_programs(x, y, pat, current, flips, v)
+    cold = vertex_program(x, y, pats, v)
+    assert torch.allclose(sols.objective, cold.objective, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize(("d", "n"), [(2, 60), (4, 120), (8, 350)])
+def test_theorem_4_3_fits_random_data_exactly_with_2_ceil_n_over_d_plus_1_units(d: int, n: int) -> None:
+    g = torch.Generator().manual_seed(d)
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = torch.randn(n, generator=g, dtype=torch.float64)
+    fit = exact_fit_network(x, y)
+    assert len(fit.v) == 2 * -(-n // (d + 1))
+    assert fit.max_abs_error <= 1e-6 * (1 + float(y.abs().max()))
+    assert float(fit.weight_norms.max()) > float(fit.weight_norms.min())  # they grow along the chunks
+
+
+def test_bad_input_is_refused_with_the_argument_named() -> None:
+    x, y = teacher_relu(d=2, m_gen=2, seed=0)
+    v = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"N > d \+ 1 examples"):
+        greedy_local_search(x[:3], y[:3], v)
+    with pytest.raises(ValueError, match=r"`pattern` must be a bool tensor \(2, 6\)"):
+        greedy_local_search(x, y, v, pattern=torch.ones(3, 6, dtype=torch.bool))
+    line = torch.tensor([[-1.0], [0.0], [1.0], [2.0]], dtype=torch.float64)  # active on -1 and 1 but not 0
+    with pytest.raises(ValueError, match="not a vertex of the zonotope"):
+        vertex_program(line, y[:4], torch.tensor([[True, False, True, False]]), v[:1])
+    with pytest.raises(ValueError, match="0/1 labels for loss='logistic'"):
+        vertex_program(x, y, random_vertex(x, 2)[0], v, loss="logistic")
+    with pytest.raises(ValueError, match=r"`v` must have shape \(2,\)"):
+        vertex_program(x, y, random_vertex(x, 2)[0], v[:1])
+    with pytest.raises(ValueError, match="`y` must be finite"):
+        vertex_program(x, torch.full_like(y, float("nan")), random_vertex(x, 2)[0], v)
+    with pytest.raises(ValueError, match="exact ERM needs 32\\^3 = 32768 programs"):
+        exact_erm(x, y, torch.ones(3, dtype=torch.float64), max_programs=1000)
+    with pytest.raises(ValueError, match="`solver` must be one of the installed cvxpy solvers"):
+        vertex_program_cvxpy(x, y, random_vertex(x, 2)[0], v, solver="NOPE")
