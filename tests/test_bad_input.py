@@ -14,6 +14,8 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
   ``RayEstimate``, ``Regions``, ``FaceHistogram``, ``CoverRefineReport``, ``FaceEliminationReport``,
   ``CompressReport``, ``FinaliseReport``, ``MarginRefineReport``, ``PolishReport``, ``PolishResult``,
   ``LevelSetCover`` (built by ``two_layer_cover``);
+* search and program records: ``GeneralPosition``, ``Flip`` (an edge, built by ``vertex_neighbors``),
+  ``VertexSolution``, ``SearchRecord``, ``ExactFit``; the type ``VertexLoss``;
 * ``LPFailure`` is an exception class: its case is the infeasible LP that ``maximize`` refuses with it;
   ``PCAWhitening`` (built by ``fit_pca_whitening``) is covered through its ``__call__``.
 """
@@ -40,6 +42,9 @@ from lightning_poly import modules as mods
 from lightning_poly import nn as lpnn
 from lightning_poly.datamodules.tensor import TensorDataModule
 
+LINE = torch.tensor([[-1.0], [0.0], [1.0], [2.0]], dtype=torch.float64)  # four points on a line
+LINE_Y = torch.tensor([0.0, 0.0, 1.0, 2.0], dtype=torch.float64)
+LINE_PATTERN = torch.tensor([[False, False, True, True]])  # a threshold between 0 and 1: a vertex
 NAN = float("nan")
 INF = float("inf")
 SQUARE = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])  # |x|_inf <= 1 with b = 1
@@ -1219,6 +1224,94 @@ CASES = [
         lambda: lplog.log_table(_trainer(), "t", ["a", "b"], [[1, 2], [3]]),
         ValueError, r"row 1 of table 't' has 1 cells, expected 2 \(\['a', 'b'\]\)", id="log_table-short-row",
     ),
+    # == activation-pattern search (zonotope paper) ====================================================
+    pytest.param(
+        lambda: geo.activation_pattern(torch.ones(2, 3), LINE), ValueError,
+        r"`weight` must be \(m, 2\) \(bias as last column\), got \(2, 3\)",
+        id="activation_pattern-weight-without-bias",
+    ),
+    pytest.param(
+        lambda: geo.cone_margin(torch.zeros(0, 1), torch.ones(1, 0, dtype=torch.bool)),
+        ValueError, r"`x` must be \(N, d\) with N >= 1, got shape \(0, 1\)", id="cone_margin-no-data",
+    ),
+    pytest.param(
+        lambda: geo.general_position(LINE, tol=0.0),
+        ValueError, r"`tol` must be a finite number > 0, got 0.0", id="general_position-tol-zero",
+    ),
+    pytest.param(
+        lambda: geo.is_vertex(LINE, torch.ones(1, 3)),
+        ValueError, r"`pattern` must be a bool tensor \(N,\) or \(m, N\) with N = 4 examples, got torch.float32",
+        id="is_vertex-float-pattern",
+    ),
+    pytest.param(
+        lambda: geo.random_vertex(LINE, m=0),
+        ValueError, r"`m` must be an integer >= 1, got 0", id="random_vertex-no-units",
+    ),
+    pytest.param(
+        lambda: geo.unit_flips(LINE, torch.tensor([[True, False, True, False]])),
+        ValueError, r"`pattern` is not a vertex of the zonotope: the cones of units \[0\] have no interior",
+        id="unit_flips-not-a-vertex",
+    ),
+    pytest.param(
+        lambda: geo.unit_vertices(LINE, max_vertices=2),
+        ValueError, r"more than `max_vertices`=2 vertices; this data has 8 in general position",
+        id="unit_vertices-too-many",
+    ),
+    pytest.param(
+        lambda: geo.vertex_neighbors(torch.tensor([[NAN], [0.0]]), torch.ones(1, 2, dtype=torch.bool)),
+        ValueError, r"`x` must be finite", id="vertex_neighbors-nan-data",
+    ),
+    pytest.param(
+        lambda: geo.zonotope_vertex_count(0, 2),
+        ValueError, r"`n` must be an integer >= 1, got 0", id="zonotope_vertex_count-no-examples",
+    ),
+    pytest.param(
+        lambda: solvers.vertex_program(LINE, LINE_Y, LINE_PATTERN, torch.ones(1), loss="hinge"),
+        ValueError, r"`loss` must be one of \('squared', 'logistic'\), got 'hinge'", id="vertex_program-unknown-loss",
+    ),
+    pytest.param(
+        lambda: solvers.vertex_program(LINE, LINE_Y[:3], LINE_PATTERN, torch.ones(1)),
+        ValueError, r"`y` must have shape \(4,\) like `x`, got \(3,\)", id="vertex_program-short-y",
+    ),
+    pytest.param(
+        lambda: solvers.vertex_program(LINE, LINE_Y, LINE_PATTERN, torch.ones(1), start=torch.zeros(1, 1, 2)),
+        ValueError, r"`start` must be strictly inside every region", id="vertex_program-start-on-boundary",
+    ),
+    pytest.param(
+        lambda: solvers.vertex_program_cvxpy(LINE, LINE_Y, LINE_PATTERN, torch.ones(2)),
+        ValueError, r"`v` must have shape \(1,\), one output weight per unit, got \(2,\)",
+        id="vertex_program_cvxpy-v-wrong-length",
+    ),
+    pytest.param(
+        lambda: solvers.vertex_loss(torch.zeros(3), torch.zeros(3), "hinge"),  # type: ignore[arg-type]
+        ValueError, r"`loss` must be one of \('squared', 'logistic'\), got 'hinge'", id="vertex_loss-unknown-loss",
+    ),
+    pytest.param(
+        lambda: alg.exact_erm(LINE, LINE_Y, torch.ones(3), max_programs=10),
+        ValueError, r"more than `max_vertices`=10 vertices|exact ERM needs 8\^3 = 512 programs",
+        id="exact_erm-too-many-programs",
+    ),
+    pytest.param(
+        lambda: alg.exact_fit_network(torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [0.0, 1.0]]), torch.zeros(4)),
+        ValueError, r"Theorem 4.3 needs data in general position", id="exact_fit_network-collinear",
+    ),
+    pytest.param(
+        lambda: alg.greedy_local_search(LINE[:2], LINE_Y[:2], torch.ones(1)),
+        ValueError, r"`x` must be \(N, d\) with N > d \+ 1 examples \(the paper's assumption\), got shape \(2, 1\)",
+        id="greedy_local_search-too-few-examples",
+    ),
+    pytest.param(
+        lambda: alg.modified_greedy_local_search(LINE, LINE_Y, torch.ones(1), batch=0),
+        ValueError, r"`batch` must be an integer >= 1, got 0", id="modified_greedy_local_search-batch-zero",
+    ),
+    pytest.param(
+        lambda: alg.neighbour_programs(
+            LINE, LINE_Y, LINE_PATTERN, solvers.vertex_program(LINE, LINE_Y, LINE_PATTERN, torch.ones(1)),
+            [geo.Flip(0, (3,))], torch.ones(1),
+        ),
+        ValueError, r"flip Flip\(unit=0, examples=\(3,\)\) of `pattern` does not lead to a vertex: it is not an edge",
+        id="neighbour_programs-not-an-edge",
+    ),
 ]
 # fmt: on
 
@@ -1227,3 +1320,23 @@ CASES = [
 def test_bad_input_gives_a_clear_error(call: Any, exc: type[BaseException], match: str) -> None:
     with pytest.raises(exc, match=match):
         call()
+
+
+SKIPPED = {
+    "FaceMethod", "FacetMethod", "InitName", "CoverLoss", "HasReLUNetwork", "LossName", "SyntheticName", "TaskName",
+    "SYNTHETIC_DATASETS", "SYNTHETIC_DIMS", "DATA_ENV_VAR", "FacetCounts", "RayEstimate", "Regions", "FaceHistogram",
+    "CoverRefineReport", "FaceEliminationReport", "CompressReport", "FinaliseReport", "MarginRefineReport",
+    "PolishReport", "PolishResult", "LevelSetCover", "GeneralPosition", "Flip", "VertexSolution", "SearchRecord",
+    "ExactFit", "VertexLoss",
+}  # fmt: skip
+
+
+def test_every_public_name_has_a_case_or_is_skipped_on_purpose() -> None:
+    import importlib
+
+    covered = {p.id.split("-")[0].split(".")[0] for p in CASES}  # type: ignore[union-attr]
+    public = set()
+    for sub in ("geometry", "algorithms", "solvers", "nn", "data", "datamodules", "modules", "callbacks",
+                "plotting", "logging"):  # fmt: skip
+        public |= set(importlib.import_module(f"lightning_poly.{sub}").__all__)
+    assert sorted(public - covered - SKIPPED) == []

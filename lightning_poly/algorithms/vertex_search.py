@@ -136,6 +136,25 @@ def _select(sols: VertexSolution, i: int) -> VertexSolution:
     return VertexSolution(**{f: getattr(sols, f)[i : i + 1] for f in _TENSORS}, iterations=sols.iterations)
 
 
+class _Edges:
+    """The edges of the current vertex, unit by unit; after a move only the changed units are recomputed."""
+
+    def __init__(self, x: torch.Tensor, pattern: torch.Tensor) -> None:
+        self.x = x
+        self.pattern = pattern
+        self.groups = unit_flips(x, pattern)
+
+    def move(self, pattern: torch.Tensor) -> None:
+        changed = torch.nonzero((pattern != self.pattern).any(dim=1)).flatten().tolist()
+        if changed:
+            for j, groups in zip(changed, unit_flips(self.x, pattern[changed])):
+                self.groups[j] = groups
+        self.pattern = pattern
+
+    def flips(self) -> list[Flip]:
+        return [Flip(j, g) for j, groups in enumerate(self.groups) for g in groups]
+
+
 def _start(x: torch.Tensor, m: int, pattern: torch.Tensor | None, seed: int) -> torch.Tensor:
     if pattern is None:
         return random_vertex(x, m, seed)[0]
@@ -211,15 +230,17 @@ def greedy_local_search(
     pat = _start(x, len(v), pattern, seed)
     sol = vertex_program(x, y, pat, v, **program)  # type: ignore[arg-type]
     trace, programs, seen = [float(sol.objective[0])], 1, {bytes(pat.flatten().numpy())}
+    edges = _Edges(x, pat)
     for step in range(max_steps):
-        flips = [Flip(j, g) for j, groups in enumerate(unit_flips(x, pat)) for g in groups]
+        flips = edges.flips()
         pats, sols = neighbour_programs(x, y, pat, sol, flips, v, **program)
         programs += len(flips)
         seen.update(bytes(p.flatten().numpy()) for p in pats)
         best = int(torch.argmin(sols.objective))
         if not _improves(float(sols.objective[best]), trace[-1], improve_tol):
             return _record(pat, sol, trace, len(seen), programs, step, "local_minimum", t0)
-        pat, sol = pats[best], _cat([_select(sols, best)])
+        pat, sol = pats[best], _select(sols, best)
+        edges.move(pat)
         trace.append(float(sol.objective[0]))
     return _record(pat, sol, trace, len(seen), programs, max_steps, "max_steps", t0)
 
@@ -273,9 +294,10 @@ def modified_greedy_local_search(
     pat = _start(x, len(v), pattern, seed)
     sol = vertex_program(x, y, pat, v, **program)  # type: ignore[arg-type]
     trace, programs, seen = [float(sol.objective[0])], 1, {bytes(pat.flatten().numpy())}
+    edges = _Edges(x, pat)
     for step in range(max_steps):
         tight = _tight(x, sol, tight_tol)
-        flips = [Flip(j, grp) for j, groups in enumerate(unit_flips(x, pat)) for grp in groups]
+        flips = edges.flips()
         order = torch.randperm(len(flips), generator=g).tolist()
         on_tight = [f for f in (flips[i] for i in order) if bool(tight[f.unit, list(f.examples)].any())]
         rest = [f for f in (flips[i] for i in order) if not bool(tight[f.unit, list(f.examples)].any())]
@@ -300,6 +322,7 @@ def modified_greedy_local_search(
                 pat, sol, moved = pats[better[0]], _select(sols, better[0]), True
         if not moved:
             return _record(pat, sol, trace, len(seen), programs, step, "local_minimum", t0)
+        edges.move(pat)
         trace.append(float(sol.objective[0]))
     return _record(pat, sol, trace, len(seen), programs, max_steps, "max_steps", t0)
 

@@ -107,6 +107,7 @@ def _check(
 
 def vertex_loss(pred: torch.Tensor, y: torch.Tensor, loss: VertexLoss) -> torch.Tensor:
     """Mean loss over the last dimension: squared error or logistic (softplus) with 0/1 labels."""
+    check_choice("loss", loss, ("squared", "logistic"))
     if loss == "squared":
         return (pred - y).pow(2).mean(dim=-1)
     return (torch.nn.functional.softplus(pred) - y * pred).mean(dim=-1)
