@@ -5,6 +5,7 @@ from lightning_poly.callbacks.compression import CompressionCallback
 from lightning_poly.callbacks.decision_boundary import DecisionBoundaryCallback
 from lightning_poly.callbacks.face_histogram import FaceHistogramCallback
 from lightning_poly.callbacks.polishing import PolishingCallback
+from lightning_poly.callbacks.vertex_search import VertexSearchCallback
 
 __all__ = [
     "ActivationDriftCallback",
@@ -12,4 +13,5 @@ __all__ = [
     "DecisionBoundaryCallback",
     "FaceHistogramCallback",
     "PolishingCallback",
+    "VertexSearchCallback",
 ]
