@@ -1226,6 +1226,15 @@ CASES = [
     ),
     # == activation-pattern search (zonotope paper) ====================================================
     pytest.param(
+        lambda: cbs.VertexSearchCallback(max_steps=0),
+        ValueError, r"`max_steps` must be an integer >= 1, got 0", id="VertexSearchCallback-no-steps",
+    ),
+    pytest.param(
+        lambda: cbs.VertexSearchCallback(loss="hinge"),  # type: ignore[arg-type]
+        ValueError, r"`loss` must be one of \('auto', 'squared', 'logistic'\), got 'hinge'",
+        id="VertexSearchCallback-unknown-loss",
+    ),
+    pytest.param(
         lambda: geo.activation_pattern(torch.ones(2, 3), LINE), ValueError,
         r"`weight` must be \(m, 2\) \(bias as last column\), got \(2, 3\)",
         id="activation_pattern-weight-without-bias",
