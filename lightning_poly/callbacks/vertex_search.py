@@ -202,7 +202,7 @@ class VertexSearchCallback(HistoryState, Callback):
         fig, ax = plt.subplots(figsize=(5.5, 3.4))
         ax.plot(range(len(rec.trace)), rec.trace, marker="o", ms=3, label="program (3) along the search")
         ax.axhline(record["loss_trained"], color="grey", ls="--", label="trained network")
-        if min(rec.trace + [record["loss_trained"]]) > 0:
+        if min([*rec.trace, record["loss_trained"]]) > 0:
             ax.set_yscale("log")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("move (0: the trained network's own vertex)")
