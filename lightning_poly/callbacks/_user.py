@@ -142,3 +142,19 @@ def network_of(
     except TypeError as err:
         raise MisconfigurationException(f"{who} needs a ReLU network: {err}") from err
     return net
+
+
+def training_data_and_layers(
+    trainer: pl.Trainer,
+    pl_module: pl.LightningModule,
+    data: Any,
+    max_samples: int | None,
+    batch_to_xy: BatchToXY | None,
+    network: str | None,
+    who: str,
+) -> tuple[tuple[torch.Tensor, torch.Tensor], list[nn.Linear]]:
+    """What a weight-changing callback reads at ``setup``: the labelled training data (once) and the
+    linear layers of the module's own ReLU network, checked against its forward on that data."""
+    prepare_trainer(trainer)
+    train = labelled_data(trainer, data, "train", max_samples, batch_to_xy, who)
+    return train, linear_layers(network_of(pl_module, network, train[0], who))

@@ -14,7 +14,8 @@ from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.algorithms.polish_network import PolishReport, polish_network
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.callbacks._inplace import edit_in_place
-from lightning_poly.callbacks._user import labelled_data, network_of, prepare_trainer
+from lightning_poly.callbacks._schedule import EpochsOrFitEnd, log_scalars, module_outputs
+from lightning_poly.callbacks._user import labelled_data, training_data_and_layers
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.logging import log_table
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers
@@ -26,7 +27,7 @@ Monitor = Literal["val_loss", "val_acc", "train_loss", "train_acc"]
 _LOSS_OF_MODULE = {"bce": "logistic", "cross_entropy": "cross_entropy", "mse": "squared"}
 
 
-class PolishingCallback(HistoryState, Callback):
+class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
     """Polishing (wedge-products paper, Section 4.1) as a callback: the work is
     :func:`lightning_poly.algorithms.polish_network`.
 
@@ -106,10 +107,10 @@ class PolishingCallback(HistoryState, Callback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit":
             return
-        prepare_trainer(trainer)
         who = type(self).__name__
-        self._train = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, who)
-        lins = linear_layers(network_of(pl_module, self.network, self._train[0], who))
+        self._train, lins = training_data_and_layers(
+            trainer, pl_module, self.data, self.max_samples, self.batch_to_xy, self.network, who
+        )
         if max(self.layers) > len(lins) - 2:
             raise MisconfigurationException(f"`layers` must be hidden layers in 0..{len(lins) - 2}, got {self.layers}")
         k = lins[-1].out_features
@@ -123,16 +124,6 @@ class PolishingCallback(HistoryState, Callback):
                 f"{who}: validation targets of shape {tuple(self._monitored[1].shape)} do not fit the head's "
                 f"{k} outputs under the refit loss {self._loss!r}"
             )
-
-    @override
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
-            self._polish(trainer, pl_module, "epoch")
-
-    @override
-    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.at_fit_end:
-            self._polish(trainer, pl_module, "fit_end")
 
     def summary(self) -> str:
         if not self.history:
@@ -156,19 +147,13 @@ class PolishingCallback(HistoryState, Callback):
             raise MisconfigurationException(f"{type(self).__name__}: {err}") from err
         return loss  # type: ignore[return-value]
 
-    @torch.no_grad()
     def _metric(self, pl_module: pl.LightningModule, x: torch.Tensor, y: torch.Tensor) -> float:
         """The monitored metric of the module's own forward (the model as the Trainer holds it)."""
         assert self._loss is not None
-        was_training = pl_module.training
-        pl_module.eval()
-        try:
-            out = torch.cat([pl_module(xb.to(pl_module.device)).detach() for xb in x.split(4096)])
-        finally:
-            pl_module.train(was_training)
+        out = module_outputs(pl_module, x)
         return head_metrics(out, y.to(out.device), self._loss)[self.monitor.split("_")[1]]
 
-    def _polish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
+    def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
         assert self._train is not None and self._monitored is not None and self._loss is not None, "setup() ran"
         net = find_relu_network(pl_module, self.network)
         params = [p for lin in linear_layers(net) for p in lin.parameters()]
@@ -201,13 +186,7 @@ class PolishingCallback(HistoryState, Callback):
             self._log(trainer, record, report)
 
     def _log(self, trainer: pl.Trainer, record: dict[str, Any], report: PolishReport) -> None:
-        scalars = {
-            f"polish/{k}": float(v)
-            for k, v in record.items()
-            if isinstance(v, int | float | bool) and k not in ("epoch", "step")
-        }
-        for logger in trainer.loggers:
-            logger.log_metrics(scalars, step=trainer.global_step)
+        log_scalars(trainer, "polish", record)
         res = report.results[0]
         rows = [
             [j, " ".join(map(str, res.indices[j].tolist())), float(res.residual[j])] for j in range(len(res.indices))

@@ -13,7 +13,8 @@ from lightning_poly._validation import check_choice, check_int
 from lightning_poly.algorithms.vertex_search import SearchRecord, greedy_local_search, modified_greedy_local_search
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.callbacks._inplace import edit_in_place
-from lightning_poly.callbacks._user import labelled_data, network_of, prepare_trainer
+from lightning_poly.callbacks._schedule import EpochsOrFitEnd, log_scalars, module_outputs
+from lightning_poly.callbacks._user import training_data_and_layers
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.zonotope import activation_pattern, is_vertex
 from lightning_poly.logging import log_figure
@@ -25,7 +26,7 @@ __all__ = ["VertexSearchCallback"]
 _LOSS_OF_MODULE = {"bce": "logistic", "mse": "squared"}
 
 
-class VertexSearchCallback(HistoryState, Callback):
+class VertexSearchCallback(HistoryState, EpochsOrFitEnd, Callback):
     """Activation-pattern search (zonotope paper, Algorithms 2-3) from the network the Trainer trained.
 
     At fit end (default) or every ``every_n_epochs`` epochs: take the activation pattern of the
@@ -89,10 +90,10 @@ class VertexSearchCallback(HistoryState, Callback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit":
             return
-        prepare_trainer(trainer)
         who = type(self).__name__
-        self._train = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, who)
-        lins = linear_layers(network_of(pl_module, self.network, self._train[0], who))
+        self._train, lins = training_data_and_layers(
+            trainer, pl_module, self.data, self.max_samples, self.batch_to_xy, self.network, who
+        )
         if len(lins) != 2 or lins[1].out_features != 1 or lins[0].bias is None or lins[1].bias is None:
             shape = "-".join([str(lins[0].in_features)] + [str(lin.out_features) for lin in lins])
             raise MisconfigurationException(
@@ -112,16 +113,6 @@ class VertexSearchCallback(HistoryState, Callback):
             )
         self._loss = loss  # type: ignore[assignment]
 
-    @override
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
-            self._search(trainer, pl_module, "epoch")
-
-    @override
-    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.at_fit_end:
-            self._search(trainer, pl_module, "fit_end")
-
     def summary(self) -> str:
         if not self.history:
             return ""
@@ -131,18 +122,12 @@ class VertexSearchCallback(HistoryState, Callback):
             f"({h['programs']} programs), {'kept' if h['accepted'] else 'undone'}"
         )
 
-    @torch.no_grad()
     def _module_loss(self, pl_module: pl.LightningModule, x: torch.Tensor, y: torch.Tensor) -> float:
         assert self._loss is not None
-        was_training = pl_module.training
-        pl_module.eval()
-        try:
-            out = torch.cat([pl_module(xb.to(pl_module.device)).detach() for xb in x.split(4096)])
-        finally:
-            pl_module.train(was_training)
+        out = module_outputs(pl_module, x)
         return float(vertex_loss(out.reshape(-1).double(), y.to(out.device).double(), self._loss))
 
-    def _search(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
+    def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
         assert self._train is not None and self._loss is not None, "setup() ran"
         net = find_relu_network(pl_module, self.network)
         first, second = linear_layers(net)
@@ -187,13 +172,7 @@ class VertexSearchCallback(HistoryState, Callback):
             self._log(trainer, record, rec)
 
     def _log(self, trainer: pl.Trainer, record: dict[str, Any], rec: SearchRecord) -> None:
-        scalars = {
-            f"vertex_search/{k}": float(v)
-            for k, v in record.items()
-            if isinstance(v, int | float | bool) and k not in ("epoch", "step")
-        }
-        for logger in trainer.loggers:
-            logger.log_metrics(scalars, step=trainer.global_step)
+        log_scalars(trainer, "vertex_search", record)
         import matplotlib
 
         matplotlib.use("Agg")

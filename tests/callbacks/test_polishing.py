@@ -76,7 +76,7 @@ def test_failure_leaves_the_model_as_it_was(tmp_path: Path) -> None:
     cb = PolishingCallback(monitor="train_loss")
     cb.setup(trainer, model, "fit")
     with pytest.raises(ValueError, match="rank >= 2"):
-        cb._polish(trainer, model, "manual")
+        cb._run(trainer, model, "manual")
     assert_same_tensors(before, model.state_dict())
 
 

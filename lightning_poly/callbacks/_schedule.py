@@ -1,0 +1,54 @@
+"""What the weight-changing callbacks share: when they run, the module's own outputs, their scalar logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from typing_extensions import override
+
+__all__ = ["EpochsOrFitEnd", "log_scalars", "module_outputs"]
+
+
+class EpochsOrFitEnd:
+    """Call ``self._run(trainer, pl_module, when)`` every ``every_n_epochs`` epochs (``when="epoch"``)
+    and at fit end (``"fit_end"``) when ``at_fit_end``; mixed in before ``Callback``."""
+
+    every_n_epochs: int
+    at_fit_end: bool
+
+    def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
+        raise NotImplementedError
+
+    @override
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+            self._run(trainer, pl_module, "epoch")
+
+    @override
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.at_fit_end:
+            self._run(trainer, pl_module, "fit_end")
+
+
+@torch.no_grad()
+def module_outputs(pl_module: pl.LightningModule, x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    """The module's own ``forward`` on ``x`` in eval mode (chunked), its training mode restored."""
+    was_training = pl_module.training
+    pl_module.eval()
+    try:
+        return torch.cat([pl_module(xb.to(pl_module.device)).detach() for xb in x.split(chunk)])
+    finally:
+        pl_module.train(was_training)
+
+
+def log_scalars(trainer: pl.Trainer, prefix: str, record: dict[str, Any]) -> None:
+    """Every number of ``record`` (but its epoch and step) to every logger, as ``prefix/key``."""
+    scalars = {
+        f"{prefix}/{k}": float(v)
+        for k, v in record.items()
+        if isinstance(v, int | float | bool) and k not in ("epoch", "step")
+    }
+    for logger in trainer.loggers:
+        logger.log_metrics(scalars, step=trainer.global_step)
