@@ -65,11 +65,13 @@ class ActivationDriftCallback(HistoryState, Callback):
         self.reference: torch.Tensor | None = None
         self.previous: torch.Tensor | None = None
 
+    @override
     def state_dict(self) -> dict[str, Any]:
         out = super().state_dict()
         out["reference"], out["previous"] = self.reference, self.previous
         return out
 
+    @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
         self.reference, self.previous = state_dict.get("reference"), state_dict.get("previous")

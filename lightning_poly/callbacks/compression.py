@@ -9,6 +9,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from lightning_fabric.utilities.exceptions import MisconfigurationException
+from typing_extensions import override
 
 from lightning_poly._lightning import Callback
 from lightning_poly._validation import check_int, check_positive
@@ -106,6 +107,7 @@ class CompressionCallback(HistoryState, Callback):
         self.minimal_network: torch.nn.Module | None = None
 
     # -- hooks decide ---------------------------------------------------------------------------
+    @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if not callable(getattr(pl_module, "cover_network", None)) or not isinstance(
             pl_module.cover_network(), CoverNetwork
@@ -119,6 +121,7 @@ class CompressionCallback(HistoryState, Callback):
         prepare_trainer(trainer)
         self._xy = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, type(self).__name__)
 
+    @override
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
@@ -126,6 +129,7 @@ class CompressionCallback(HistoryState, Callback):
         if self.every_n_steps and step > 0 and step >= self.start_step and step % self.every_n_steps == 0:
             self._run(trainer, pl_module, "step")
 
+    @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.finalise:
             self._run(trainer, pl_module, "fit_end")

@@ -8,6 +8,7 @@ from typing import Literal
 
 import torch
 from torch.utils.data import DataLoader, Sampler, TensorDataset
+from typing_extensions import override
 
 from lightning_poly._lightning import LightningDataModule
 from lightning_poly._validation import check_choice, check_finite, check_fraction, check_int
@@ -165,6 +166,7 @@ class TensorDataModule(LightningDataModule, ABC):
         return None
 
     # -- Lightning hooks ----------------------------------------------------------------------
+    @override
     def setup(self, stage: str | None = None) -> None:
         if self.data_train is not None:
             return
@@ -211,16 +213,20 @@ class TensorDataModule(LightningDataModule, ABC):
         sampler = EpochSeededSampler(len(ds), self.seed) if shuffle else None
         return DataLoader(ds, batch_size=bs, sampler=sampler, num_workers=self.num_workers, collate_fn=collate_batched)
 
+    @override
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.data_train, "training", shuffle=True)
 
+    @override
     def val_dataloader(self) -> DataLoader:
         # Lightning skips validation when this returns an empty list.
         return self._loader(self.data_val, "validation", False) if self.data_val is not None else []  # type: ignore[return-value]
 
+    @override
     def test_dataloader(self) -> DataLoader:
         return self._loader(self.data_test, "test", shuffle=False)
 
+    @override
     def predict_dataloader(self) -> DataLoader:
         return self._loader(self.data_test or self.data_val, "test", shuffle=False)
 

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 from torchvision import datasets
+from typing_extensions import override
 
 from lightning_poly._validation import check_choice, check_fraction, check_int
 from lightning_poly.data.preprocess import TaskName, add_label_noise, fit_pca_whitening, select_task
@@ -184,6 +185,7 @@ class VisionDataModule(TensorDataModule):
         places += [f"{d} (raw files)" for d in self.debian_dirs]
         return "; ".join(places)
 
+    @override
     def prepare_data(self) -> None:
         root = self._target_root()
         if self._has_layout(root):

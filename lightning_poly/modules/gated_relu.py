@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
+from typing_extensions import override
 
 from lightning_poly._lightning import LightningModule
 from lightning_poly._validation import check_choice, check_int, check_positive
@@ -75,6 +76,7 @@ class ConvexGatedReLUModule(LightningModule):
         self._lr = float(lr) if lr is not None else 1e-2
         self._train: tuple[torch.Tensor, torch.Tensor] | None = None
 
+    @override
     def setup(self, stage: str) -> None:
         if stage != "fit":
             return
@@ -95,6 +97,7 @@ class ConvexGatedReLUModule(LightningModule):
         else:
             self._lr = float(self.hparams["lr"])
 
+    @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.flatten(1))
 
@@ -109,6 +112,7 @@ class ConvexGatedReLUModule(LightningModule):
     def penalty(self) -> torch.Tensor:
         return self.hparams["lam"] * self.net.weight.pow(2).sum(dim=(0, 2)).sqrt().sum()
 
+    @override
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
         loss = self.data_loss(self(x), y)
@@ -123,6 +127,7 @@ class ConvexGatedReLUModule(LightningModule):
         self.log("train/objective", total, prog_bar=True)
         return total
 
+    @override
     def on_train_epoch_end(self) -> None:
         cert = self.certificate()
         self.log_dict({f"certificate/{k}": v for k, v in cert.items()}, sync_dist=False)
@@ -156,6 +161,7 @@ class ConvexGatedReLUModule(LightningModule):
             out_d["rel_gap"], out_d["objective"] = gap, p
         return out_d
 
+    @override
     def configure_optimizers(self) -> Any:
         if self.hparams["optimizer"] == "adam":
             return torch.optim.Adam(self.parameters(), lr=self._lr)

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 import torchmetrics
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from torch import nn
+from typing_extensions import override
 
 from lightning_poly._lightning import LightningModule
 from lightning_poly._validation import check_choice, check_int, check_positive
@@ -90,6 +91,7 @@ class ReLUMLPModule(LightningModule):
         """The model's own ``nn.Sequential`` of ``Linear``/``ReLU`` layers."""
         return self.model.relu_network()
 
+    @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x.flatten(1))
 
@@ -120,15 +122,19 @@ class ReLUMLPModule(LightningModule):
             self.log(f"{stage}/acc", metric, prog_bar=True, on_step=False, on_epoch=True)
         return loss
 
+    @override
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
 
+    @override
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
 
+    @override
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "test")
 
+    @override
     def on_fit_start(self) -> None:
         dm = getattr(self.trainer, "datamodule", None)
         dim = getattr(dm, "input_dim", None)
@@ -137,6 +143,7 @@ class ReLUMLPModule(LightningModule):
                 f"`input_dim` of the model is {self.hparams['input_dim']} but the data module serves {dim} features"
             )
 
+    @override
     def configure_optimizers(self) -> torch.optim.Optimizer:
         hp = self.hparams
         if hp["optimizer"] == "sgd":

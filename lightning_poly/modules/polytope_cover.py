@@ -10,6 +10,7 @@ import torchmetrics
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
+from typing_extensions import override
 
 from lightning_poly._lightning import LightningModule
 from lightning_poly._validation import check_choice, check_positive
@@ -117,6 +118,7 @@ class PolytopeCoverModule(LightningModule):
             return full
         return nn.Sequential(full[0], full[1], full[2])
 
+    @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
         if self.hparams["head"] == "piece":
@@ -150,19 +152,24 @@ class PolytopeCoverModule(LightningModule):
         self.log(f"{stage}/acc", metric, prog_bar=True, on_step=False, on_epoch=True)
         return loss
 
+    @override
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
 
+    @override
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
 
+    @override
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "test")
 
+    @override
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         if self.hparams["hard_sign"]:
             self.net.enforce_sign_()
 
+    @override
     def on_train_epoch_end(self) -> None:
         live = self.net.mask.sum(dim=1).float()
         lost = float(self.net.sign_lost().sum())
@@ -176,6 +183,7 @@ class PolytopeCoverModule(LightningModule):
                 "pass `hard_sign=True` to enforce it"
             )
 
+    @override
     def on_fit_start(self) -> None:
         dim = getattr(getattr(self.trainer, "datamodule", None), "input_dim", None)
         if dim is not None and dim != self.hparams["input_dim"]:
@@ -183,6 +191,7 @@ class PolytopeCoverModule(LightningModule):
                 f"`input_dim` of the model is {self.hparams['input_dim']} but the data module serves {dim} features"
             )
 
+    @override
     def configure_optimizers(self) -> Any:
         if self.hparams["optimizer"] == "sgd":
             opt: torch.optim.Optimizer = torch.optim.SGD(self.parameters(), lr=self.hparams["lr"])
