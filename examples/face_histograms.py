@@ -23,7 +23,7 @@ import torch
 from scipy.spatial import HalfspaceIntersection
 
 from lightning_poly.geometry import face_histogram, region_hrep
-from lightning_poly.geometry.bounds import theorem1_upper_simplices, theorem2_lower_simplices
+from lightning_poly.geometry.bounds import simplices_lower_bound, simplices_upper_bound
 from lightning_poly.geometry.exhaustive import all_regions
 from lightning_poly.geometry.facets import clean_rows, interior_points
 from lightning_poly.nn import ReLUMLP
@@ -155,8 +155,8 @@ def cmd_table1(args: argparse.Namespace) -> None:
             r, s = _simplices(net, args.box)
             if s > best:
                 best, regions = s, r
-        print(_row([f"3-{n}-1", theorem1_upper_simplices(n, 3, 1), best, paper.get(n, ("", "", ""))[1],
-                    round(theorem2_lower_simplices(n, 3, 1)), regions], w))  # fmt: skip
+        print(_row([f"3-{n}-1", simplices_upper_bound(n, 3, 1), best, paper.get(n, ("", "", ""))[1],
+                    round(simplices_lower_bound(n, 3, 1)), regions], w))  # fmt: skip
 
 
 def main() -> None:

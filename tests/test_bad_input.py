@@ -395,36 +395,36 @@ CASES = [
     pytest.param(lambda: geo.face_histogram(_nan_weights()), ValueError, NAN_WEIGHTS, id="face_histogram-nan-weights"),
     # bounds
     pytest.param(
-        lambda: geo.theorem1_upper_simplices(0, 3, 2),
-        ValueError, r"`n` must be an integer >= 1, got 0", id="theorem1_upper_simplices-width-zero",
+        lambda: geo.simplices_upper_bound(0, 3, 2),
+        ValueError, r"`n` must be an integer >= 1, got 0", id="simplices_upper_bound-width-zero",
     ),
     pytest.param(
-        lambda: geo.theorem1_upper_simplices(7, 3, 0),
-        ValueError, r"`depth` must be an integer >= 1, got 0", id="theorem1_upper_simplices-depth-zero",
+        lambda: geo.simplices_upper_bound(7, 3, 0),
+        ValueError, r"`depth` must be an integer >= 1, got 0", id="simplices_upper_bound-depth-zero",
     ),
     pytest.param(
-        lambda: geo.theorem2_lower_simplices(7, 0, 2),
-        ValueError, r"`d` must be an integer >= 1, got 0", id="theorem2_lower_simplices-dimension-zero",
+        lambda: geo.simplices_lower_bound(7, 0, 2),
+        ValueError, r"`d` must be an integer >= 1, got 0", id="simplices_lower_bound-dimension-zero",
     ),
     pytest.param(
-        lambda: geo.theorem3_upper_simplices_one_layer(-1, 3),
-        ValueError, r"`n` must be an integer >= 1, got -1", id="theorem3_upper_simplices_one_layer-negative",
+        lambda: geo.simplices_upper_bound_one_layer(-1, 3),
+        ValueError, r"`n` must be an integer >= 1, got -1", id="simplices_upper_bound_one_layer-negative",
     ),
     pytest.param(
-        lambda: geo.theorem4_lower_simplices_one_layer(7, 2.5),
-        ValueError, r"`d` must be an integer >= 1, got 2.5", id="theorem4_lower_simplices_one_layer-float-d",
+        lambda: geo.simplices_lower_bound_one_layer(7, 2.5),
+        ValueError, r"`d` must be an integer >= 1, got 2.5", id="simplices_lower_bound_one_layer-float-d",
     ),
     pytest.param(
-        lambda: geo.theorem8_mean_faces_one_layer(True, 3),
-        ValueError, r"`n` must be an integer >= 1, got True", id="theorem8_mean_faces_one_layer-bool",
+        lambda: geo.mean_faces_bound_one_layer(True, 3),
+        ValueError, r"`n` must be an integer >= 1, got True", id="mean_faces_bound_one_layer-bool",
     ),
     pytest.param(
-        lambda: geo.theorem9_mean_faces_d2(3),  # type: ignore[call-arg]
-        TypeError, r"takes 0 positional arguments but 1 was given", id="theorem9_mean_faces_d2-takes-no-argument",
+        lambda: geo.mean_faces_bound_planar(3),  # type: ignore[call-arg]
+        TypeError, r"takes 0 positional arguments but 1 was given", id="mean_faces_bound_planar-takes-no-argument",
     ),
     pytest.param(
-        lambda: geo.theorem10_mean_faces_zero_bias(0),
-        ValueError, r"`d` must be an integer >= 1, got 0", id="theorem10_mean_faces_zero_bias-dimension-zero",
+        lambda: geo.mean_faces_bound_zero_bias(0),
+        ValueError, r"`d` must be an integer >= 1, got 0", id="mean_faces_bound_zero_bias-dimension-zero",
     ),
     pytest.param(
         lambda: geo.applicable_mean_faces_bound(3, [20, 0], zero_bias=False),
@@ -515,8 +515,8 @@ CASES = [
         ValueError, r"`x` must be finite, got 1 NaN/inf entries out of 8", id="compress_-inf-input",
     ),
     pytest.param(
-        lambda: alg.condition7_fraction(_cover_net(), torch.zeros(4, 5)),
-        ValueError, r"`x` must have shape \(n, 2\), got \(4, 5\)", id="condition7_fraction-wrong-features",
+        lambda: alg.cover_condition_fraction(_cover_net(), torch.zeros(4, 5)),
+        ValueError, r"`x` must have shape \(n, 2\), got \(4, 5\)", id="cover_condition_fraction-wrong-features",
     ),
     pytest.param(
         lambda: alg.redundant_neurons(torch.rand(1, 4, 3), torch.ones(1, 3, dtype=torch.bool)),
@@ -547,30 +547,30 @@ CASES = [
         id="polytope_hinge_loss-wrong-features",
     ),
     pytest.param(
-        lambda: alg.prop31_feasible([3, 0], m=3, d=2),
-        ValueError, r"`widths\[i\]` must be an integer >= 1, got 0", id="prop31_feasible-width-zero",
+        lambda: alg.polytope_widths_feasible([3, 0], m=3, d=2),
+        ValueError, r"`widths\[i\]` must be an integer >= 1, got 0", id="polytope_widths_feasible-width-zero",
     ),
     pytest.param(
-        lambda: alg.prop31_feasible([], m=3, d=2),
-        ValueError, r"`widths` must list at least one hidden width, got \[\]", id="prop31_feasible-no-widths",
+        lambda: alg.polytope_widths_feasible([], m=3, d=2),
+        ValueError, r"`widths` must list at least one hidden width, got \[\]", id="polytope_widths_feasible-no-widths",
     ),
     pytest.param(
-        lambda: alg.prop31_lower_bound(0, 2),
-        ValueError, r"`m` must be an integer >= 1, got 0", id="prop31_lower_bound-no-faces",
+        lambda: alg.polytope_width_lower_bound(0, 2),
+        ValueError, r"`m` must be an integer >= 1, got 0", id="polytope_width_lower_bound-no-faces",
     ),
     pytest.param(
-        lambda: alg.theorem35_width({3: 1}, d=2),
+        lambda: alg.complex_first_width_bound({3: 1}, d=2),
         ValueError, r"`facets_by_dim` must map dimensions 0\.\.2 to counts >= 0, got \{3: 1\}",
-        id="theorem35_width-dimension-above-d",
+        id="complex_first_width_bound-dimension-above-d",
     ),
     pytest.param(
-        lambda: alg.theorem36_architecture(2, 6, []),
+        lambda: alg.betti_architecture(2, 6, []),
         ValueError, r"`betti` must be beta_0 >= 1, \.\.\., beta_2 \(at most 3 values\), got \[\]",
-        id="theorem36_architecture-no-betti",
+        id="betti_architecture-no-betti",
     ),
     pytest.param(
-        lambda: alg.theorem36_lower_bound_holds([4], [1, -1]),
-        ValueError, r"`betti\[i\]` must be an integer >= 0, got -1", id="theorem36_lower_bound_holds-negative-betti",
+        lambda: alg.betti_widths_feasible([4], [1, -1]),
+        ValueError, r"`betti\[i\]` must be an integer >= 0, got -1", id="betti_widths_feasible-negative-betti",
     ),
     pytest.param(
         lambda: alg.two_layer_cover(_deep(), X),
@@ -602,13 +602,13 @@ CASES = [
         id="layer_inputs-wrong-features",
     ),
     pytest.param(
-        lambda: alg.lemma27_scales(torch.ones(2), torch.ones(3), torch.ones(2)),
+        lambda: alg.equalising_scales(torch.ones(2), torch.ones(3), torch.ones(2)),
         ValueError, r"`n1`, `n2` and `n3` must have one shape, got \(2,\), \(3,\), \(2,\)",
-        id="lemma27_scales-mismatched-shapes",
+        id="equalising_scales-mismatched-shapes",
     ),
     pytest.param(
-        lambda: alg.lemma27_scales(torch.ones(2), torch.tensor([1.0, 0.0]), torch.ones(2)),
-        ValueError, r"`n2` must hold finite norms > 0, got 1 of 2 entries <= 0 or NaN/inf", id="lemma27_scales-zero-norm",
+        lambda: alg.equalising_scales(torch.ones(2), torch.tensor([1.0, 0.0]), torch.ones(2)),
+        ValueError, r"`n2` must hold finite norms > 0, got 1 of 2 entries <= 0 or NaN/inf", id="equalising_scales-zero-norm",
     ),
     pytest.param(
         lambda: alg.optimal_scales(torch.ones(3, 2), torch.ones(1, 4)),

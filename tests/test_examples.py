@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lightning_poly.geometry import PolytopeBasisCover
-from lightning_poly.geometry.bounds import theorem3_upper_simplices_one_layer, theorem4_lower_simplices_one_layer
+from lightning_poly.geometry.bounds import simplices_lower_bound_one_layer, simplices_upper_bound_one_layer
 from lightning_poly.nn import ReLUMLP
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ def test_table1_enumerates_every_region_and_respects_theorems_3_and_4() -> None:
             net.net[0].bias.uniform_(-0.5, 0.5)
         regions, simplices = fh._simplices(net, box=1000.0)  # all vertices inside
         assert regions == sum(__import__("math").comb(n, i) for i in range(4))  # general position
-        assert theorem4_lower_simplices_one_layer(n, 3) <= simplices <= theorem3_upper_simplices_one_layer(n, 3)
+        assert simplices_lower_bound_one_layer(n, 3) <= simplices <= simplices_upper_bound_one_layer(n, 3)
 
 
 def test_pulling_triangulation_of_a_cube_has_six_tetrahedra() -> None:

@@ -8,7 +8,7 @@ import pytorch_lightning as pl
 import torch
 
 from lightning_poly.algorithms import extract_cover, finalise_
-from lightning_poly.algorithms.compress import condition7_fraction
+from lightning_poly.algorithms.compress import cover_condition_fraction
 from lightning_poly.datamodules import ArrayDataModule
 from lightning_poly.modules import PolytopeCoverModule
 from lightning_poly.nn import CoverNetwork
@@ -69,7 +69,7 @@ def test_trained_polytope_is_kept_by_finalising_and_becomes_the_network(tmp_path
     before = _hard_membership(net, x)
     assert float((before == (y > 0)).float().mean()) > 0.97  # the polytope head learned the square
     rep = finalise_(net, x, remove=True)
-    assert rep.converged and condition7_fraction(net, x) == 1.0
+    assert rep.converged and cover_condition_fraction(net, x) == 1.0
     assert torch.equal(_hard_membership(net, x), before)  # removal and scaling did not move the polytope
     cover = extract_cover(net, x, y)
     assert torch.equal(cover.membership(x)[:, 0], before)

@@ -4,7 +4,7 @@ from lightning_poly.algorithms.compress import (
     CompressReport,
     FinaliseReport,
     compress_,
-    condition7_fraction,
+    cover_condition_fraction,
     finalise_,
     redundant_neurons,
 )
@@ -19,7 +19,7 @@ from lightning_poly.algorithms.face_elimination import (
 from lightning_poly.algorithms.polish import PolishResult, polish_layer, polish_layer_reference
 from lightning_poly.algorithms.polish_network import PolishReport, layer_inputs, polish_network
 from lightning_poly.algorithms.polytope_margin import MarginRefineReport, polytope_hinge_loss, refine_polytope
-from lightning_poly.algorithms.scaling import balance_, lemma27_scales, optimal_scales
+from lightning_poly.algorithms.scaling import balance_, equalising_scales, optimal_scales
 from lightning_poly.algorithms.vertex_search import (
     ExactFit,
     SearchRecord,
@@ -30,11 +30,11 @@ from lightning_poly.algorithms.vertex_search import (
     neighbour_programs,
 )
 from lightning_poly.algorithms.width_bounds import (
-    prop31_feasible,
-    prop31_lower_bound,
-    theorem35_width,
-    theorem36_architecture,
-    theorem36_lower_bound_holds,
+    betti_architecture,
+    betti_widths_feasible,
+    complex_first_width_bound,
+    polytope_width_lower_bound,
+    polytope_widths_feasible,
 )
 
 __all__ = [
@@ -50,14 +50,14 @@ __all__ = [
     "LevelSetCover",
     "extract_cover",
     "finalise_",
-    "prop31_feasible",
-    "prop31_lower_bound",
-    "theorem35_width",
-    "theorem36_architecture",
-    "theorem36_lower_bound_holds",
+    "polytope_widths_feasible",
+    "polytope_width_lower_bound",
+    "complex_first_width_bound",
+    "betti_architecture",
+    "betti_widths_feasible",
     "two_layer_cover",
     "compress_",
-    "condition7_fraction",
+    "cover_condition_fraction",
     "redundant_neurons",
     "MarginRefineReport",
     "polytope_hinge_loss",
@@ -66,7 +66,7 @@ __all__ = [
     "PolishResult",
     "balance_",
     "layer_inputs",
-    "lemma27_scales",
+    "equalising_scales",
     "optimal_scales",
     "polish_layer",
     "polish_layer_reference",

@@ -37,7 +37,14 @@ import torch
 from lightning_poly._validation import check_points, check_positive
 from lightning_poly.nn.cover_net import CoverNetwork
 
-__all__ = ["CompressReport", "FinaliseReport", "compress_", "condition7_fraction", "finalise_", "redundant_neurons"]
+__all__ = [
+    "CompressReport",
+    "FinaliseReport",
+    "compress_",
+    "cover_condition_fraction",
+    "finalise_",
+    "redundant_neurons",
+]
 
 
 @dataclass
@@ -84,7 +91,7 @@ def redundant_neurons(active: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def condition7_fraction(net: CoverNetwork, x: torch.Tensor, tol: float = 1e-3) -> float:
+def cover_condition_fraction(net: CoverNetwork, x: torch.Tensor, tol: float = 1e-3) -> float:
     """Fraction of (point, piece) pairs meeting (7) in the form (9) (module docstring): the point activates
     no live neuron of the piece (:math:`T_j = \\lambda` exactly), or :math:`T_j(x_i) \\le` ``tol``."""
     _check_net_x(net, x)
@@ -183,7 +190,7 @@ def finalise_(
     before = int(net.mask.sum())
     rounds = 0
     while True:
-        frac = condition7_fraction(net, x, tol) if len(x) else 1.0
+        frac = cover_condition_fraction(net, x, tol) if len(x) else 1.0
         if frac == 1.0:
             return FinaliseReport(rounds, True, frac, before - int(net.mask.sum()), "condition (7) holds")
         if bool(net.sign_lost().any()):

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from lightning_poly._validation import check_finite_layers, check_int, check_points
-from lightning_poly.algorithms.compress import condition7_fraction
+from lightning_poly.algorithms.compress import cover_condition_fraction
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.nn.cover_net import CoverNetwork
 from lightning_poly.nn.relu_network import linear_layers
@@ -80,7 +80,7 @@ def extract_cover(
         worst = probe.outside_distance(x.detach().cpu())[inside]
         if worst.numel():
             atol = max(atol, float(worst.max()) * (1 + 1e-9))
-        meta["condition7_fraction"] = condition7_fraction(net, x.to(net.w), tol)
+        meta["cover_condition_fraction"] = cover_condition_fraction(net, x.to(net.w), tol)
     cover = PolytopeBasisCover(a_list, b_list, signs, atol=atol, meta=meta)
     if x is not None:
         net_pred = (net(x.to(net.w)).squeeze(1) > 0).long().cpu()

@@ -19,7 +19,7 @@ import torch
 from lightning_poly._validation import check_int, check_positive
 from lightning_poly.solvers.gated_lasso import gated_adjoint, gated_output, lipschitz
 
-__all__ = ["MarginEstimate", "estimate_margin", "theorem62_width"]
+__all__ = ["MarginEstimate", "estimate_margin", "margin_width_bound"]
 
 
 @dataclass
@@ -105,12 +105,12 @@ def estimate_margin(
     raise ValueError(f"no positive NTK margin found down to the guess {min_guess}: gamma_V is 0 or below it")
 
 
-def theorem62_width(eps: float, delta: float, gamma: float, n: int, c: float = 1.0) -> int:
+def margin_width_bound(eps: float, delta: float, gamma: float, n: int, c: float = 1.0) -> int:
     """Theorem 6.2's width :math:`m \\ge c\\,(\\varepsilon\\delta\\gamma)^{-2}\\ln(n/\\varepsilon)` (``c`` is
     the unspecified absolute constant; 1 by default).
 
     Example:
-        >>> theorem62_width(0.5, 0.5, 0.1, 100)
+        >>> margin_width_bound(0.5, 0.5, 0.1, 100)
         8478
     """
     if not 0 < delta <= eps:

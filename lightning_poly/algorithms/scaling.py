@@ -6,7 +6,7 @@ function unchanged while the weight decay :math:`\|W^{(1)}_j\|^2\alpha_j^2 + \|W
 is minimal at :math:`\alpha_j = (\|W^{(2)}_j\| / \|W^{(1)}_j\|)^{1/2}` — Equation (98).
 For deeper sequential MLPs we apply (98) to every consecutive pair from the first layer on (each pair
 is a block of the deep network, Section 3.6). Lemma 27's three-layer form (parallel blocks) scales the
-three norms of block :math:`j` to their geometric mean: :func:`lemma27_scales`.
+three norms of block :math:`j` to their geometric mean: :func:`equalising_scales`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from torch import nn
 
 from lightning_poly.nn.relu_network import linear_layers
 
-__all__ = ["balance_", "lemma27_scales", "optimal_scales"]
+__all__ = ["balance_", "equalising_scales", "optimal_scales"]
 
 
 def optimal_scales(w_in: torch.Tensor, w_out: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
@@ -35,13 +35,13 @@ def optimal_scales(w_in: torch.Tensor, w_out: torch.Tensor, eps: float = 1e-12) 
     return torch.where(ok, (n_out / n_in.clamp_min(eps)).sqrt(), torch.ones_like(n_in))
 
 
-def lemma27_scales(
+def equalising_scales(
     n1: torch.Tensor, n2: torch.Tensor, n3: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Lemma 27: scales with product 1 that make the three norms of each block equal (AM-GM optimum).
 
     Example:
-        >>> a = lemma27_scales(torch.tensor([1.0]), torch.tensor([8.0]), torch.tensor([27.0]))
+        >>> a = equalising_scales(torch.tensor([1.0]), torch.tensor([8.0]), torch.tensor([27.0]))
         >>> [round(float(x), 4) for x in a], round(float(a[0] * a[1] * a[2]), 6)
         ([6.0, 0.75, 0.2222], 1.0)
     """

@@ -22,19 +22,19 @@ from collections.abc import Sequence
 from lightning_poly._validation import check_int
 
 __all__ = [
-    "prop31_lower_bound",
-    "prop31_feasible",
-    "theorem35_width",
-    "theorem36_architecture",
-    "theorem36_lower_bound_holds",
+    "polytope_width_lower_bound",
+    "polytope_widths_feasible",
+    "complex_first_width_bound",
+    "betti_architecture",
+    "betti_widths_feasible",
 ]
 
 
-def prop31_lower_bound(m: int, d: int) -> int:
+def polytope_width_lower_bound(m: int, d: int) -> int:
     """Right-hand side of Proposition 3.1 for a convex polytope with ``m`` faces in :math:`\\mathbb{R}^d`.
 
     Example:
-        >>> [prop31_lower_bound(m, 2) for m in (3, 4, 5, 6, 8)]
+        >>> [polytope_width_lower_bound(m, 2) for m in (3, 4, 5, 6, 8)]
         [3, 3, 3, 3, 4]
     """
     check_int("m", m, minimum=1)
@@ -46,22 +46,22 @@ def prop31_lower_bound(m: int, d: int) -> int:
     return d + 1
 
 
-def prop31_feasible(widths: Sequence[int], m: int, d: int) -> bool:
+def polytope_widths_feasible(widths: Sequence[int], m: int, d: int) -> bool:
     """Whether ``d -> widths -> 1`` passes Proposition 3.1's necessary condition
-    :math:`d_1 \\prod_{j \\ge 2} (2 d_j + 1) \\ge` :func:`prop31_lower_bound`.
+    :math:`d_1 \\prod_{j \\ge 2} (2 d_j + 1) \\ge` :func:`polytope_width_lower_bound`.
 
     Example:
-        >>> prop31_feasible([2], m=3, d=2), prop31_feasible([3], m=3, d=2)
+        >>> polytope_widths_feasible([2], m=3, d=2), polytope_widths_feasible([3], m=3, d=2)
         (False, True)
     """
     widths = [check_int("widths[i]", int(w), minimum=1) for w in widths]
     if not widths:
         raise ValueError("`widths` must list at least one hidden width, got []")
     prod = widths[0] * math.prod(2 * w + 1 for w in widths[1:])
-    return prod >= prop31_lower_bound(m, d)
+    return prod >= polytope_width_lower_bound(m, d)
 
 
-def theorem35_width(facets_by_dim: dict[int, int], d: int) -> int:
+def complex_first_width_bound(facets_by_dim: dict[int, int], d: int) -> int:
     """Theorem 3.5's bound (2) on the first width of ``d -> d_1 -> k -> 1`` for a simplicial complex.
 
     Args:
@@ -69,7 +69,7 @@ def theorem35_width(facets_by_dim: dict[int, int], d: int) -> int:
         d: ambient dimension.
 
     Example:
-        >>> theorem35_width({2: 2}, d=2)  # two triangles in the plane (Section 4.1): 2 -> 6 -> 2 -> 1
+        >>> complex_first_width_bound({2: 2}, d=2)  # two triangles in the plane (Section 4.1): 2 -> 6 -> 2 -> 1
         6
     """
     check_int("d", d, minimum=1)
@@ -84,14 +84,14 @@ def theorem35_width(facets_by_dim: dict[int, int], d: int) -> int:
     return min(first, second)
 
 
-def theorem36_architecture(d: int, m: int, betti: Sequence[int]) -> tuple[int, int, int, int]:
+def betti_architecture(d: int, m: int, betti: Sequence[int]) -> tuple[int, int, int, int]:
     """Theorem 3.6's feasible architecture (3): ``(d, d_1, sum beta_k, 1)``.
 
     Args:
         d: dimension. m: most faces of the prismatic polytopes. betti: :math:`\\beta_0, \\dots`.
 
     Example:
-        >>> theorem36_architecture(2, 6, [1, 1])  # hexagon with a hole
+        >>> betti_architecture(2, 6, [1, 1])  # hexagon with a hole
         (2, 12, 2, 1)
     """
     check_int("d", d, minimum=1)
@@ -104,11 +104,11 @@ def theorem36_architecture(d: int, m: int, betti: Sequence[int]) -> tuple[int, i
     return (d, d1, sum(b), 1)
 
 
-def theorem36_lower_bound_holds(widths: Sequence[int], betti: Sequence[int]) -> bool:
+def betti_widths_feasible(widths: Sequence[int], betti: Sequence[int]) -> bool:
     """Theorem 3.6's necessary condition (4): :math:`\\sum_{i} \\prod_{j \\ge i} d_j \\ge 2 \\sum_k \\beta_k - 2`.
 
     Example:
-        >>> theorem36_lower_bound_holds([4], [10]), theorem36_lower_bound_holds([18], [10])
+        >>> betti_widths_feasible([4], [10]), betti_widths_feasible([18], [10])
         (False, True)
     """
     w = [check_int("widths[i]", int(v), minimum=1) for v in widths]

@@ -13,7 +13,7 @@ from typing_extensions import override
 
 from lightning_poly._lightning import Callback
 from lightning_poly._validation import check_int, check_positive
-from lightning_poly.algorithms.compress import FinaliseReport, compress_, condition7_fraction, finalise_
+from lightning_poly.algorithms.compress import FinaliseReport, compress_, cover_condition_fraction, finalise_
 from lightning_poly.algorithms.cover_extraction import extract_cover
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.callbacks._inplace import edit_in_place
@@ -44,7 +44,7 @@ class CompressionCallback(HistoryState, Callback):
     survives checkpoint resume; the mask is a buffer of the module, so it is checkpointed with it.
 
     Logged (rank zero): ``compress/live``, ``compress/faces_piece{j}``, ``compress/removed``,
-    ``compress/scaled``, ``compress/condition7_fraction``, ``compress/cover_accuracy``,
+    ``compress/scaled``, ``compress/cover_condition_fraction``, ``compress/cover_accuracy``,
     ``compress/network_accuracy``, ``compress/seconds``; at fit end also ``compress/final_*``, the faces
     table, the cover file (``cover.pt`` in the media folder) and, for 2-D data, the cover figure.
 
@@ -181,7 +181,7 @@ class CompressionCallback(HistoryState, Callback):
             "when": when, "step": trainer.global_step, "epoch": trainer.current_epoch,
             "live": int(live.sum()), "faces": live.tolist(),
             "removed": int((snap_mask & ~net.mask).sum()), "scaled": int((changed & net.mask).sum()),
-            "condition7_fraction": condition7_fraction(net, x, self.tol),
+            "cover_condition_fraction": cover_condition_fraction(net, x, self.tol),
             "cover_accuracy": cover.meta["cover_accuracy"], "network_accuracy": cover.meta["network_accuracy"],
             "seconds": seconds,
         }  # fmt: skip

@@ -13,21 +13,21 @@ from lightning_poly._validation import check_int
 
 __all__ = [
     "applicable_mean_faces_bound",
-    "theorem1_upper_simplices",
-    "theorem2_lower_simplices",
-    "theorem3_upper_simplices_one_layer",
-    "theorem4_lower_simplices_one_layer",
-    "theorem8_mean_faces_one_layer",
-    "theorem9_mean_faces_d2",
-    "theorem10_mean_faces_zero_bias",
+    "simplices_upper_bound",
+    "simplices_lower_bound",
+    "simplices_upper_bound_one_layer",
+    "simplices_lower_bound_one_layer",
+    "mean_faces_bound_one_layer",
+    "mean_faces_bound_planar",
+    "mean_faces_bound_zero_bias",
 ]
 
 
-def theorem3_upper_simplices_one_layer(n: int, d: int) -> int:
+def simplices_upper_bound_one_layer(n: int, d: int) -> int:
     r"""Theorem 3 (= Theorem 1 for L = 1): :math:`2n\sum_{i<d}\binom{n-1}{i} + 2d\sum_{i<d}\binom{n}{i}`.
 
     Example (Table I, 3-7-1 ... 3-10-1):
-        >>> [theorem3_upper_simplices_one_layer(n, 3) for n in (7, 8, 9, 10)]
+        >>> [simplices_upper_bound_one_layer(n, 3) for n in (7, 8, 9, 10)]
         [482, 686, 942, 1256]
     """
     check_int("n", n, minimum=1)
@@ -35,11 +35,11 @@ def theorem3_upper_simplices_one_layer(n: int, d: int) -> int:
     return 2 * n * sum(comb(n - 1, i) for i in range(d)) + 2 * d * sum(comb(n, i) for i in range(d))
 
 
-def theorem4_lower_simplices_one_layer(n: int, d: int) -> float:
+def simplices_lower_bound_one_layer(n: int, d: int) -> float:
     r"""Theorem 4 (= Theorem 2 for L = 1): :math:`\frac{2n}{d+1}\sum_{i<d}\binom{n-1}{i}`.
 
     Example (Table I):
-        >>> [round(theorem4_lower_simplices_one_layer(n, 3)) for n in (7, 8, 9, 10)]
+        >>> [round(simplices_lower_bound_one_layer(n, 3)) for n in (7, 8, 9, 10)]
         [77, 116, 166, 230]
     """
     check_int("n", n, minimum=1)
@@ -47,70 +47,70 @@ def theorem4_lower_simplices_one_layer(n: int, d: int) -> float:
     return 2 * n / (d + 1) * sum(comb(n - 1, i) for i in range(d))
 
 
-def theorem1_upper_simplices(n: int, d: int, depth: int) -> float:
+def simplices_upper_bound(n: int, d: int, depth: int) -> float:
     r"""Theorem 1, leading term for L hidden layers of width n: :math:`\frac{2n^{dL}}{(d-1)!(d!)^{L-1}}`.
 
     For ``depth = 1`` the exact one-layer bound of Theorem 3 is returned.
 
     Example:
-        >>> theorem1_upper_simplices(7, 3, 1)
+        >>> simplices_upper_bound(7, 3, 1)
         482
     """
     check_int("n", n, minimum=1)
     check_int("d", d, minimum=1)
     check_int("depth", depth, minimum=1)
     if depth == 1:
-        return theorem3_upper_simplices_one_layer(n, d)
+        return simplices_upper_bound_one_layer(n, d)
     return 2 * n ** (d * depth) / (factorial(d - 1) * factorial(d) ** (depth - 1))
 
 
-def theorem2_lower_simplices(n: int, d: int, depth: int) -> float:
+def simplices_lower_bound(n: int, d: int, depth: int) -> float:
     r"""Theorem 2, leading term: :math:`\frac{n^{dL}}{d^{d(L-1)} d!}` (Theorem 4 for ``depth = 1``).
 
     Example:
-        >>> round(theorem2_lower_simplices(10, 3, 1))
+        >>> round(simplices_lower_bound(10, 3, 1))
         230
     """
     check_int("n", n, minimum=1)
     check_int("d", d, minimum=1)
     check_int("depth", depth, minimum=1)
     if depth == 1:
-        return theorem4_lower_simplices_one_layer(n, d)
+        return simplices_lower_bound_one_layer(n, d)
     return n ** (d * depth) / (d ** (d * (depth - 1)) * factorial(d))
 
 
-def theorem8_mean_faces_one_layer(n: int, d: int) -> float:
+def mean_faces_bound_one_layer(n: int, d: int) -> float:
     r"""Theorem 8: mean faces of a one-hidden-layer network, the ratio of Equation (11).
 
     :math:`\frac{2n\sum_{i<d}\binom{n-1}{i} + 2d\sum_{i<d}\binom{n}{i}}{\sum_{i\le d}\binom{n}{i}}`,
     which is :math:`2d + O(1/n)` and at most :math:`2d + 1` once :math:`n > 2d^2 + d`.
 
     Example:
-        >>> round(theorem8_mean_faces_one_layer(1000, 3), 3)
+        >>> round(mean_faces_bound_one_layer(1000, 3), 3)
         6.012
-        >>> theorem8_mean_faces_one_layer(22, 3) <= 7
+        >>> mean_faces_bound_one_layer(22, 3) <= 7
         True
     """
     check_int("n", n, minimum=1)
     check_int("d", d, minimum=1)
-    return theorem3_upper_simplices_one_layer(n, d) / sum(comb(n, i) for i in range(d + 1))
+    return simplices_upper_bound_one_layer(n, d) / sum(comb(n, i) for i in range(d + 1))
 
 
-def theorem9_mean_faces_d2() -> float:
+def mean_faces_bound_planar() -> float:
     """Theorem 9: for d = 2 and large widths and box, mean faces <= 2d = 4.
 
     Example:
-        >>> theorem9_mean_faces_d2()
+        >>> mean_faces_bound_planar()
         4.0
     """
     return 4.0
 
 
-def theorem10_mean_faces_zero_bias(d: int) -> float:
+def mean_faces_bound_zero_bias(d: int) -> float:
     """Theorem 10: zero biases, large width and box: mean faces <= 3d - 1.
 
     Example:
-        >>> theorem10_mean_faces_zero_bias(3)
+        >>> mean_faces_bound_zero_bias(3)
         8.0
     """
     check_int("d", d, minimum=1)
@@ -138,9 +138,9 @@ def applicable_mean_faces_bound(d: int, widths: Sequence[int], zero_bias: bool) 
         check_int(f"widths[{i}]", w, minimum=1)
     if len(widths) == 1:
         n = widths[0]
-        return ("theorem8", float(2 * d + 1) if n > 2 * d * d + d else theorem8_mean_faces_one_layer(n, d))
+        return ("theorem8", float(2 * d + 1) if n > 2 * d * d + d else mean_faces_bound_one_layer(n, d))
     if zero_bias:
-        return ("theorem10", theorem10_mean_faces_zero_bias(d))
+        return ("theorem10", mean_faces_bound_zero_bias(d))
     if d == 2:
-        return ("theorem9", theorem9_mean_faces_d2())
+        return ("theorem9", mean_faces_bound_planar())
     return None

@@ -1,6 +1,6 @@
 import torch
 
-from lightning_poly.algorithms.compress import compress_, condition7_fraction, redundant_neurons
+from lightning_poly.algorithms.compress import compress_, cover_condition_fraction, redundant_neurons
 from lightning_poly.data import xor
 from lightning_poly.nn.cover_net import CoverNetwork
 
@@ -54,7 +54,7 @@ def test_compress_removes_one_neuron_per_piece_and_keeps_shapes() -> None:
         t = net.lam + (torch.relu(z) * net.mask[j] * net.v[j]).sum(1)
         ok.append(~active | (t <= 1e-3))
     manual = float(torch.stack(ok, 1).float().mean())
-    assert condition7_fraction(net, x) == manual
+    assert cover_condition_fraction(net, x) == manual
     # repeated calls never increase the live neurons and keep v < 0
     for _ in range(10):
         compress_(net, x)

@@ -9,16 +9,16 @@ from hypothesis import strategies as st
 from torch import nn
 
 from lightning_poly.algorithms import (
+    betti_architecture,
+    betti_widths_feasible,
+    complex_first_width_bound,
     extract_cover,
     finalise_,
-    prop31_feasible,
-    prop31_lower_bound,
-    theorem35_width,
-    theorem36_architecture,
-    theorem36_lower_bound_holds,
+    polytope_width_lower_bound,
+    polytope_widths_feasible,
     two_layer_cover,
 )
-from lightning_poly.algorithms.compress import condition7_fraction
+from lightning_poly.algorithms.compress import cover_condition_fraction
 from lightning_poly.data import make_synthetic
 from lightning_poly.geometry import PolytopeBasisCover, complement, multiclass_network, multiclass_predict
 from lightning_poly.nn import CoverNetwork, cover_loss
@@ -121,7 +121,7 @@ def test_finalising_loop_reaches_condition_7_on_synthetic_sets(name: str) -> Non
         net.w.add_(0.3 * torch.randn_like(net.w))
     report = finalise_(net, x, lam_scale=1.5)
     assert report.converged and report.reason == "condition (7) holds"
-    assert condition7_fraction(net, x) == 1.0
+    assert cover_condition_fraction(net, x) == 1.0
     t = torch.relu(net.pieces_out(x))  # (7) itself, independently of (9)
     assert bool(((t <= 1e-4) | ((t - net.lam).abs() <= 1e-4)).all())
     cover = extract_cover(net, x, y)
@@ -193,20 +193,24 @@ def test_algorithm3_cover_matches_the_network_and_a_threshold_loop() -> None:
 
 def test_width_bounds_on_the_papers_examples() -> None:
     # Proposition 3.1 is tight for polygons with a two-layer network (d = 2, k = 1)
-    assert [prop31_lower_bound(m, 2) for m in (3, 4, 5, 6, 7, 8)] == [3, 3, 3, 3, 4, 4]
-    assert prop31_lower_bound(10, 5) == 9 and prop31_lower_bound(3, 5) == 6 and prop31_lower_bound(13, 5) == 10
-    assert not prop31_feasible([2], 3, 2) and prop31_feasible([1, 1], 3, 2)  # 1 * (2 + 1) >= 3
+    assert [polytope_width_lower_bound(m, 2) for m in (3, 4, 5, 6, 7, 8)] == [3, 3, 3, 3, 4, 4]
+    assert (
+        polytope_width_lower_bound(10, 5) == 9
+        and polytope_width_lower_bound(3, 5) == 6
+        and polytope_width_lower_bound(13, 5) == 10
+    )
+    assert not polytope_widths_feasible([2], 3, 2) and polytope_widths_feasible([1, 1], 3, 2)  # 1 * (2 + 1) >= 3
     # Theorem 3.5: two triangles in the plane -> 2 -> 6 -> 2 -> 1 (Section 4.1)
-    assert theorem35_width({2: 2}, 2) == 6
+    assert complex_first_width_bound({2: 2}, 2) == 6
     # 1-simplices (segments) in R^5 share covering simplices: the bound is below k(d+1)
-    assert theorem35_width({1: 6}, 5) < 6 * 6
+    assert complex_first_width_bound({1: 6}, 5) < 6 * 6
     # Theorem 3.6: hexagon with a pentagonal hole (beta = (1, 1), prismatic faces <= 6)
-    assert theorem36_architecture(2, 6, [1, 1]) == (2, 12, 2, 1)
-    assert theorem36_lower_bound_holds([11, 2], [1, 1])
+    assert betti_architecture(2, 6, [1, 1]) == (2, 12, 2, 1)
+    assert betti_widths_feasible([11, 2], [1, 1])
     # ten separated squares need sum of products >= 18
-    assert not theorem36_lower_bound_holds([4], [10]) and theorem36_lower_bound_holds([4, 4], [10])
+    assert not betti_widths_feasible([4], [10]) and betti_widths_feasible([4, 4], [10])
     with pytest.raises(ValueError, match="`betti` must be"):
-        theorem36_architecture(2, 6, [0])
+        betti_architecture(2, 6, [0])
 
 
 def test_losses_12_13_14_against_manual_formulas() -> None:

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from lightning_poly.algorithms import balance_, lemma27_scales, polish_layer, polish_layer_reference, polish_network
+from lightning_poly.algorithms import balance_, equalising_scales, polish_layer, polish_layer_reference, polish_network
 from lightning_poly.solvers.refit import refit_last_layer
 
 
@@ -109,7 +109,7 @@ def test_rescaling_keeps_the_function_two_and_three_layers() -> None:
         balance_(net)
         assert torch.allclose(net(x), before, atol=1e-10)
     n1, n2, n3 = torch.tensor([2.0, 1.0]), torch.tensor([0.5, 3.0]), torch.tensor([4.0, 9.0])
-    a1, a2, a3 = lemma27_scales(n1, n2, n3)
+    a1, a2, a3 = equalising_scales(n1, n2, n3)
     assert torch.allclose(a1 * a2 * a3, torch.ones(2))
     assert torch.allclose(a1 * n1, a2 * n2) and torch.allclose(a2 * n2, a3 * n3)
 

@@ -7,7 +7,7 @@ from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger
 
-from lightning_poly.algorithms.compress import condition7_fraction
+from lightning_poly.algorithms.compress import cover_condition_fraction
 from lightning_poly.callbacks import CompressionCallback
 from lightning_poly.datamodules import SyntheticDataModule
 from lightning_poly.geometry import PolytopeBasisCover
@@ -61,9 +61,9 @@ def test_callback_compresses_finalises_and_logs_the_cover(tmp_path: Path) -> Non
     assert steps == list(range(8, 81, 8))
     assert [h["live"] for h in cb.history] == sorted([h["live"] for h in cb.history], reverse=True)
     final = cb.history[-1]
-    assert final["when"] == "fit_end" and final["converged"] and final["condition7_fraction"] == 1.0
+    assert final["when"] == "fit_end" and final["converged"] and final["cover_condition_fraction"] == 1.0
     x, y = trainer.datamodule.train_tensors()
-    assert condition7_fraction(model.net, x) == 1.0
+    assert cover_condition_fraction(model.net, x) == 1.0
     cover = cb.cover
     assert isinstance(cover, PolytopeBasisCover) and cover.faces == model.net.live_widths()
     assert cover.accuracy(x, y) == final["cover_accuracy"] == final["network_accuracy"]
@@ -73,7 +73,12 @@ def test_callback_compresses_finalises_and_logs_the_cover(tmp_path: Path) -> Non
     assert (media / "cover.pt").exists() and any(media.glob("compress_cover_figure*.png"))
     assert PolytopeBasisCover.load(media / "cover.pt").faces == cover.faces
     metrics = (Path(logger.log_dir) / "metrics.csv").read_text()
-    for key in ("compress/live", "compress/condition7_fraction", "compress/final_cover_accuracy", "cover/live_piece1"):
+    for key in (
+        "compress/live",
+        "compress/cover_condition_fraction",
+        "compress/final_cover_accuracy",
+        "cover/live_piece1",
+    ):
         assert key in metrics
     assert "cover" in cb.summary()
 
