@@ -19,7 +19,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("callbacks", "datamodules", "modules", "nn", "data", "geometry", "plotting")
+_LAZY_SUBMODULES = (
+    "algorithms", "callbacks", "data", "datamodules", "geometry", "logging", "modules", "nn", "plotting", "solvers",
+)  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
