@@ -193,3 +193,33 @@ def test_a_solver_that_fails_midway_leaves_model_and_optimizer_state_as_they_wer
         trainer.fit(model, _data())
     assert snap.state is not None and any(k.startswith("opt.") for k in snap.state)  # Adam's moments exist
     assert_same_tensors(snap.state, _state(trainer, model))
+
+
+def test_vertex_search_failing_after_writing_the_weights_leaves_the_model_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from lightning_poly.callbacks import VertexSearchCallback
+    from lightning_poly.callbacks import vertex_search as vertex_search_module
+    from lightning_poly.data import teacher_relu
+
+    real, calls = vertex_search_module.module_outputs, []
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:  # the first call measures the trained network; the second follows the write
+            raise FloatingPointError("injected failure after the weights were written")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(vertex_search_module, "module_outputs", failing)
+    x, y = teacher_relu(d=2, m_gen=3, seed=0)
+    pl.seed_everything(0)
+    model = ReLUMLPModule(input_dim=2, hidden=[4], loss="mse", lr=0.02)
+    snap = _Snapshot("on_train_epoch_end")
+    cb = VertexSearchCallback(max_steps=3, every_n_epochs=1, at_fit_end=False, accept="always")
+    trainer = _trainer(tmp_path, [snap, cb], max_epochs=1)
+    with pytest.raises(FloatingPointError, match="injected failure after the weights were written"):
+        trainer.fit(model, DataLoader(TensorDataset(x.float(), y.float()), batch_size=3))
+    assert snap.state is not None and any(k.startswith("opt.") for k in snap.state)
+    assert_same_tensors(snap.state, _state(trainer, model))
