@@ -222,4 +222,4 @@ def refit_last_layer(
     wg, bg = w.clone().requires_grad_(True), b.clone().requires_grad_(True)
     obj = refit_objective(hd, y, wg, bg, loss, l2)
     gw, gb = torch.autograd.grad(obj, [wg, bg])
-    return RefitResult(w, b, float(obj), float(torch.cat([gw.flatten(), gb.flatten()]).norm()))
+    return RefitResult(w, b, float(obj.detach()), float(torch.cat([gw.flatten(), gb.flatten()]).norm()))
