@@ -10,6 +10,7 @@ from lightning_poly.algorithms.compress import (
 )
 from lightning_poly.algorithms.cover_extraction import LevelSetCover, extract_cover, two_layer_cover
 from lightning_poly.algorithms.cover_refinement import CoverRefineReport, polytope_targets, refine_cover
+from lightning_poly.algorithms.exact_fit import ExactFit, exact_fit_network
 from lightning_poly.algorithms.face_elimination import (
     FaceEliminationReport,
     eliminate_faces,
@@ -21,10 +22,8 @@ from lightning_poly.algorithms.polish_network import PolishReport, layer_inputs,
 from lightning_poly.algorithms.polytope_margin import MarginRefineReport, polytope_hinge_loss, refine_polytope
 from lightning_poly.algorithms.scaling import balance_, equalising_scales, optimal_scales
 from lightning_poly.algorithms.vertex_search import (
-    ExactFit,
     SearchRecord,
     exact_erm,
-    exact_fit_network,
     greedy_local_search,
     modified_greedy_local_search,
     neighbour_programs,

@@ -14,8 +14,7 @@ trace (non-increasing), vertices visited, programs solved and the time.
   the search moves to the first that improves. A constraint is tight when its slack is below
   ``tight_tol`` times :math:`\|w_j\|\,\|\bar x_i\|`; a unit whose weights collapsed to 0 (norm below
   ``1e-8`` of the largest) is dead and its constraints are not taken as tight.
-* :func:`exact_fit_network` — Theorem 4.3 / appendix F: :math:`2\lceil N/(d+1)\rceil` units fitting any
-  data in general position exactly, in polynomial time.
+Theorem 4.3's construction is :func:`lightning_poly.algorithms.exact_fit.exact_fit_network`.
 
 A move needs a strict improvement, by more than ``improve_tol * (1 + |loss|)``, so solver noise cannot
 make the search cycle.
@@ -23,10 +22,8 @@ make the search cycle.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
-from typing import Literal
 
 import torch
 
@@ -35,7 +32,6 @@ from lightning_poly.geometry.zonotope import (
     Flip,
     augment,
     cone_margin,
-    general_position,
     random_vertex,
     unit_flips,
     unit_vertices,
@@ -43,10 +39,8 @@ from lightning_poly.geometry.zonotope import (
 from lightning_poly.solvers.vertex_program import VertexLoss, VertexSolution, vertex_program
 
 __all__ = [
-    "ExactFit",
     "SearchRecord",
     "exact_erm",
-    "exact_fit_network",
     "greedy_local_search",
     "modified_greedy_local_search",
     "neighbour_programs",
@@ -87,12 +81,6 @@ def _improves(new: float, old: float, tol: float) -> bool:
     return new < old - tol * (1 + abs(old))
 
 
-def _solve(
-    x: torch.Tensor, y: torch.Tensor, patterns: torch.Tensor, v: torch.Tensor, starts: torch.Tensor | None, **kw: object
-) -> VertexSolution:
-    return vertex_program(x, y, patterns, v, start=starts, **kw)  # type: ignore[arg-type]
-
-
 def neighbour_programs(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -112,14 +100,17 @@ def neighbour_programs(
     """
     check_int("chunk", chunk, minimum=1)
     pats = torch.stack([f.apply(pattern) for f in flips])
+    rows = torch.arange(len(flips))
+    units = torch.tensor([f.unit for f in flips])
+    depth, witness = cone_margin(x, pats[rows, units])  # the flipped unit's new cone, one LP each
+    if not bool((depth > 0).all()):
+        bad = flips[int(torch.nonzero(depth <= 0)[0])]
+        raise ValueError(f"flip {bad} of `pattern` does not lead to a vertex: it is not an edge")
     starts = current.weight[0].expand(len(flips), -1, -1).clone()
-    for b, f in enumerate(flips):
-        depth, wit = cone_margin(x, pats[b, f.unit])
-        if float(depth[0]) <= 0:
-            raise ValueError(f"flip {f} of `pattern` does not lead to a vertex: it is not an edge")
-        starts[b, f.unit] = wit[0]
+    starts[rows, units] = witness.to(starts)
     parts = [
-        _solve(x, y, pats[i : i + chunk], v, starts[i : i + chunk], **program) for i in range(0, len(flips), chunk)
+        vertex_program(x, y, pats[i : i + chunk], v, start=starts[i : i + chunk], **program)  # type: ignore[arg-type]
+        for i in range(0, len(flips), chunk)
     ]
     return pats, _cat(parts)
 
@@ -171,6 +162,44 @@ def _check_search(x: torch.Tensor, v: torch.Tensor, max_steps: int) -> None:
         )
     if v.ndim != 1:
         raise ValueError(f"`v` must be the (m,) second layer, got shape {tuple(v.shape)}")
+
+
+class _Search:
+    """The state both local searches share: the current vertex and its solution, the loss trace, what
+    was solved, and the edges (recomputed only for the units a move changed)."""
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        v: torch.Tensor,
+        pattern: torch.Tensor | None,
+        seed: int,
+        **program: object,
+    ) -> None:
+        self.x, self.y, self.v, self.program = x, y, v, program
+        self.t0 = time.perf_counter()
+        self.pattern = _start(x, len(v), pattern, seed)
+        self.solution = vertex_program(x, y, self.pattern, v, **program)  # type: ignore[arg-type]
+        self.trace = [float(self.solution.objective[0])]
+        self.programs = 1
+        self.seen = {bytes(self.pattern.flatten().numpy())}
+        self.edges = _Edges(x, self.pattern)
+
+    def solve(self, flips: list[Flip]) -> tuple[torch.Tensor, VertexSolution]:
+        """Program (3) on these neighbours of the current vertex, counted."""
+        pats, sols = neighbour_programs(self.x, self.y, self.pattern, self.solution, flips, self.v, **self.program)
+        self.programs += len(flips)
+        self.seen.update(bytes(p.flatten().numpy()) for p in pats)
+        return pats, sols
+
+    def move(self, pattern: torch.Tensor, solution: VertexSolution) -> None:
+        self.pattern, self.solution = pattern, solution
+        self.edges.move(pattern)
+        self.trace.append(float(solution.objective[0]))
+
+    def record(self, steps: int, stopped: str) -> SearchRecord:
+        return _record(self.pattern, self.solution, self.trace, len(self.seen), self.programs, steps, stopped, self.t0)
 
 
 def _record(
@@ -225,24 +254,14 @@ def greedy_local_search(
     """
     _check_search(x, v, max_steps)
     check_positive("improve_tol", improve_tol)
-    program = {"loss": loss, "output_bias": output_bias, "ridge": ridge}
-    t0 = time.perf_counter()
-    pat = _start(x, len(v), pattern, seed)
-    sol = vertex_program(x, y, pat, v, **program)  # type: ignore[arg-type]
-    trace, programs, seen = [float(sol.objective[0])], 1, {bytes(pat.flatten().numpy())}
-    edges = _Edges(x, pat)
+    search = _Search(x, y, v, pattern, seed, loss=loss, output_bias=output_bias, ridge=ridge)
     for step in range(max_steps):
-        flips = edges.flips()
-        pats, sols = neighbour_programs(x, y, pat, sol, flips, v, **program)
-        programs += len(flips)
-        seen.update(bytes(p.flatten().numpy()) for p in pats)
+        pats, sols = search.solve(search.edges.flips())
         best = int(torch.argmin(sols.objective))
-        if not _improves(float(sols.objective[best]), trace[-1], improve_tol):
-            return _record(pat, sol, trace, len(seen), programs, step, "local_minimum", t0)
-        pat, sol = pats[best], _select(sols, best)
-        edges.move(pat)
-        trace.append(float(sol.objective[0]))
-    return _record(pat, sol, trace, len(seen), programs, max_steps, "max_steps", t0)
+        if not _improves(float(sols.objective[best]), search.trace[-1], improve_tol):
+            return search.record(step, "local_minimum")
+        search.move(pats[best], _select(sols, best))
+    return search.record(max_steps, "max_steps")
 
 
 def _tight(x: torch.Tensor, sol: VertexSolution, tight_tol: float) -> torch.Tensor:
@@ -288,43 +307,36 @@ def modified_greedy_local_search(
     check_positive("improve_tol", improve_tol)
     check_positive("tight_tol", tight_tol)
     check_int("batch", batch, minimum=1)
-    program = {"loss": loss, "output_bias": output_bias, "ridge": ridge}
-    t0 = time.perf_counter()
     g = torch.Generator().manual_seed(seed)
-    pat = _start(x, len(v), pattern, seed)
-    sol = vertex_program(x, y, pat, v, **program)  # type: ignore[arg-type]
-    trace, programs, seen = [float(sol.objective[0])], 1, {bytes(pat.flatten().numpy())}
-    edges = _Edges(x, pat)
+    search = _Search(x, y, v, pattern, seed, loss=loss, output_bias=output_bias, ridge=ridge)
     for step in range(max_steps):
-        tight = _tight(x, sol, tight_tol)
-        flips = edges.flips()
-        order = torch.randperm(len(flips), generator=g).tolist()
-        on_tight = [f for f in (flips[i] for i in order) if bool(tight[f.unit, list(f.examples)].any())]
-        rest = [f for f in (flips[i] for i in order) if not bool(tight[f.unit, list(f.examples)].any())]
+        pat, best = search.pattern, search.trace[-1]
+        tight = _tight(x, search.solution, tight_tol)
+        flips = search.edges.flips()
+        shuffled = [flips[i] for i in torch.randperm(len(flips), generator=g).tolist()]
+        on_tight = [bool(tight[f.unit, list(f.examples)].any()) for f in shuffled]
+        # tried in order: every tight constraint flipped at once, the flips of one tight constraint, the rest
+        queue = [f for f, t in zip(shuffled, on_tight) if t] + [f for f, t in zip(shuffled, on_tight) if not t]
         moved = False
-        if bool(tight.any()):  # the vertex with every tight constraint flipped, if it is one
+        if bool(tight.any()):
             flipped = pat ^ tight
-            units = torch.nonzero(tight.any(dim=1)).flatten()
-            if bool((cone_margin(x, flipped[units])[0] > 1e-9).all()):
-                cand = vertex_program(x, y, flipped, v, **program)  # type: ignore[arg-type]
-                programs += 1
-                seen.add(bytes(flipped.flatten().numpy()))
-                if _improves(float(cand.objective[0]), trace[-1], improve_tol):
-                    pat, sol, moved = flipped, cand, True
-        queue = on_tight + rest
+            if bool((cone_margin(x, flipped[tight.any(dim=1)])[0] > 1e-9).all()):  # a vertex: solve it
+                cand = vertex_program(x, y, flipped, v, **search.program)  # type: ignore[arg-type]
+                search.programs += 1
+                search.seen.add(bytes(flipped.flatten().numpy()))
+                if _improves(float(cand.objective[0]), best, improve_tol):
+                    search.move(flipped, cand)
+                    moved = True
         while not moved and queue:
             group, queue = queue[:batch], queue[batch:]
-            pats, sols = neighbour_programs(x, y, pat, sol, group, v, **program)
-            programs += len(group)
-            seen.update(bytes(p.flatten().numpy()) for p in pats)
-            better = [i for i in range(len(group)) if _improves(float(sols.objective[i]), trace[-1], improve_tol)]
+            pats, sols = search.solve(group)
+            better = [i for i in range(len(group)) if _improves(float(sols.objective[i]), best, improve_tol)]
             if better:
-                pat, sol, moved = pats[better[0]], _select(sols, better[0]), True
+                search.move(pats[better[0]], _select(sols, better[0]))
+                moved = True
         if not moved:
-            return _record(pat, sol, trace, len(seen), programs, step, "local_minimum", t0)
-        edges.move(pat)
-        trace.append(float(sol.objective[0]))
-    return _record(pat, sol, trace, len(seen), programs, max_steps, "max_steps", t0)
+            return search.record(step, "local_minimum")
+    return search.record(max_steps, "max_steps")
 
 
 def exact_erm(
@@ -371,89 +383,3 @@ def exact_erm(
     assert best is not None
     _, pat, sol = best
     return _record(pat, sol, [float(sol.objective[0])], total, total, 0, "exhaustive", t0)
-
-
-@dataclass
-class ExactFit:
-    """The network of Theorem 4.3: :math:`f(x) = v^\\top \\phi(W \\bar x)` with ``2 ceil(N / (d + 1))`` units.
-
-    Attributes:
-        weight: ``(m, d + 1)`` first layer (bias last).
-        v: ``(m,)`` second layer (``+1, -1`` per pair of units).
-        max_abs_error: largest ``|f(x_i) - y_i|`` on the data.
-        weight_norms: ``(m,)`` norms of the units (they grow fast along the chunks: ill-conditioned).
-    """
-
-    weight: torch.Tensor
-    v: torch.Tensor
-    max_abs_error: float
-    weight_norms: torch.Tensor
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(augment(x) @ self.weight.T) @ self.v
-
-
-def exact_fit_network(x: torch.Tensor, y: torch.Tensor) -> ExactFit:
-    """Theorem 4.3 (appendix F): sort by the last coordinate, chunks of ``d + 1``, two units per chunk (Lemma F.1).
-
-    Chunk ``k`` is fitted on the residual of the earlier units: with :math:`w` solving
-    :math:`w^\\top \\bar b = r_b` on the chunk (least squares, exact for ``d + 1`` points in general
-    position), a separating direction :math:`u = e_d - \\alpha e_{d+1}` scaled so that
-    :math:`u^\\top \\bar a < -1` before the chunk and :math:`> 1` on and after it, and
-    :math:`\\beta = \\max(\\max_a \\phi(w^\\top \\bar a), \\max_b \\phi(-w^\\top \\bar b))`, the units
-    :math:`w + \\beta u` and :math:`\\beta u` (second-layer weights ``+1, -1``) add the chunk's residual
-    and nothing before it. (Lemma F.1 speaks of A, the earlier points; the units are also active on
-    the later chunks, whose residuals the next chunks absorb.)
-
-    Raises:
-        ValueError: if the data are not in general position or two points share the last coordinate.
-
-    Example:
-        >>> g = torch.Generator().manual_seed(0)
-        >>> x, y = torch.randn(9, 2, generator=g, dtype=torch.float64), torch.randn(9, generator=g, dtype=torch.float64)
-        >>> fit = exact_fit_network(x, y)
-        >>> len(fit.v), fit.max_abs_error < 1e-6
-        (6, True)
-    """
-    xb = augment(x)
-    n, k = xb.shape
-    d = k - 1
-    if y.shape != (n,):
-        raise ValueError(f"`y` must have shape ({n},) like `x`, got {tuple(y.shape)}")
-    yd = y.detach().double().to(xb.device)
-    gp = general_position(x)
-    if not gp.ok:
-        raise ValueError(
-            f"Theorem 4.3 needs data in general position: {gp.duplicates} duplicates, smallest relative "
-            f"singular value of a {k}-subset {gp.min_singular:.1e}"
-        )
-    order = torch.argsort(xb[:, d - 1])
-    last = xb[order, d - 1]
-    if bool((last[1:] == last[:-1]).any()):
-        raise ValueError("Theorem 4.3 sorts by the last coordinate: two examples share it; rotate the data first")
-    units, signs = [], []
-    residual = yd.clone()
-    for start in range(0, n, k):
-        chunk = order[start : start + k]
-        before, after = order[:start], order[start:]
-        w = torch.linalg.lstsq(xb[chunk], residual[chunk, None]).solution[:, 0]
-        lo = float(last[start - 1]) if start else float(last[0]) - 1.0
-        alpha = (lo + float(last[start])) / 2
-        u = torch.zeros(k, dtype=xb.dtype, device=xb.device)
-        u[d - 1], u[d] = 1.0, -alpha
-        margin = torch.cat([-(xb[before] @ u), xb[after] @ u]).min()
-        u = u * (1.0 + 1e-9) / margin  # u.a < -1 before the chunk, u.b > 1 on and after it
-        beta = torch.cat([torch.relu(xb[before] @ w), torch.relu(-(xb[chunk] @ w))]).max().clamp_min(0)
-        w1, w2 = w + beta * u, beta * u
-        units += [w1, w2]
-        signs += [1.0, -1.0]
-        residual = residual - (torch.relu(xb @ w1) - torch.relu(xb @ w2))
-    weight = torch.stack(units)
-    v = torch.tensor(signs, dtype=xb.dtype, device=xb.device)
-    fit = ExactFit(weight, v, 0.0, weight.norm(dim=1))
-    fit.max_abs_error = float((fit(x) - yd).abs().max())
-    assert len(v) == 2 * math.ceil(n / k)
-    return fit
-
-
-Stopped = Literal["local_minimum", "max_steps", "exhaustive"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytorch_lightning as pl
@@ -17,9 +18,7 @@ class EpochsOrFitEnd:
 
     every_n_epochs: int
     at_fit_end: bool
-
-    def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
-        raise NotImplementedError
+    _run: Callable[[pl.Trainer, pl.LightningModule, str], None]  # the subclass's work
 
     @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

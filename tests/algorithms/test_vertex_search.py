@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from lightning_poly.algorithms.exact_fit import exact_fit_network
 from lightning_poly.algorithms.vertex_search import (
     exact_erm,
-    exact_fit_network,
     greedy_local_search,
     modified_greedy_local_search,
     neighbour_programs,
@@ -79,7 +79,7 @@ def test_searches_on_a_tiny_problem_respect_the_order_exact_gls_start_and_beat_g
     assert exact.loss <= best_gd + 1e-8
 
 
-def test_neighbour_programs_start_from_the_current_solution() -> None:
+def test_warm_started_neighbour_programs_reach_the_cold_start_optimum() -> None:
     x, y = teacher_relu(d=3, m_gen=3, seed=2)
     v = torch.tensor([1.0, -1.0, 1.0], dtype=torch.float64)
     pat, _ = random_vertex(x, 3, seed=1)
