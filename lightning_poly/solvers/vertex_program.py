@@ -212,13 +212,10 @@ def vertex_program(
     if start is None:
         from lightning_poly.geometry.zonotope import cone_margin
 
-        starts = []
-        for p in pats:
-            depth, wit = cone_margin(x, p)
-            if not bool((depth > 1e-12).all()):
-                raise ValueError("a pattern in `patterns` is not a vertex of the zonotope: its region is empty")
-            starts.append(wit)
-        w0 = torch.stack(starts).to(xb)
+        depth, witness = cone_margin(x, pats.reshape(bsz * m, n))  # every unit of every pattern at once
+        if not bool((depth > 1e-12).all()):
+            raise ValueError("a pattern in `patterns` is not a vertex of the zonotope: its region is empty")
+        w0 = witness.view(bsz, m, k).to(xb)
     else:
         w0 = start.detach().double().to(xb.device).clone()
         if w0.shape != (bsz, m, k):
