@@ -131,7 +131,7 @@ def main() -> None:
         "fit_spread": round(max(base_t.spread, with_t.spread), 3),
     }  # fmt: skip
     if args.fashion:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "papers"))
         import fashion_covers as fc
 
         x, y = fc.load(1, False, None)

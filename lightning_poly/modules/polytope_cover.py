@@ -38,7 +38,7 @@ class PolytopeCoverModule(LightningModule):
             :math:`2N/\lambda`. With the target 1 that the paper writes for its two-layer (1), (13) has no
             zero at (7) for :math:`\lambda \ne 2`, and compression (which moves pieces to (7)) fought
             the loss: both shapes ended at accuracy 0.50-0.52; with the target :math:`\lambda/2`
-            0.97-0.99 (``examples/polytope_covers.py shapes``).
+            0.97-0.99 (``examples/papers/polytope_covers.py shapes``).
         class_weights: :math:`(\lambda_0, \lambda_1)` of (12) (paper: (1, 10)).
         head: ``"network"`` outputs :math:`N(x)`; ``"piece"`` outputs the single piece
             :math:`T^+(x) = \lambda_\text{bias} + \sum_k v_k\sigma(\cdot)` of (10) (needs ``pieces=1``;

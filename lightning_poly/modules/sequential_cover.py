@@ -26,7 +26,7 @@ Readings chosen:
   least :math:`10\log(1+e^{-5}) + 0.708\log(1+e^{5}) = 3.61` in (12), while the constant
   :math:`T \equiv \log 10` costs :math:`10\log 1.1 + \log 11 = 3.35`; gradient descent finds the constant
   (every step then covers nothing). With :math:`\lambda_1 = 100` the order flips (4.21 against 5.61) and
-  Algorithm 4 finds 4 polytopes at accuracy 1 (``examples/polytope_covers.py swiss_roll`` uses it).
+  Algorithm 4 finds 4 polytopes at accuracy 1 (``examples/papers/polytope_covers.py swiss_roll`` uses it).
 * *Termination.* The listing grows the width without bound; we stop growing at ``max_width`` and keep
   the widest attempt's polytope (reported in ``meta``), and stop adding polytopes at ``max_polytopes``.
 """

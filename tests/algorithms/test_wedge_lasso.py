@@ -32,7 +32,7 @@ def test_lasso_network_objective_and_refusal() -> None:
 
 def test_convex_optimum_never_above_sgd_or_polishing_on_the_spiral() -> None:
     spec = importlib.util.spec_from_file_location(
-        "polishing", Path(__file__).resolve().parents[2] / "examples" / "polishing.py"
+        "polishing", Path(__file__).resolve().parents[2] / "examples" / "papers" / "polishing.py"
     )
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)

@@ -1,10 +1,10 @@
 """Polytope-basis covers of Fashion-MNIST classes (paper Table 1) and of a noisy class (Table 2).
 
-    python examples/fashion_covers.py table1 --classes 1            # one class and its complement (CPU: minutes)
-    python examples/fashion_covers.py table1 --jobs 8               # all 20 tasks (hours on a CPU; protocol and timings: docs/results.md)
-    python examples/fashion_covers.py table2 --noise 0 0.01 0.1     # Table 2 (single polytope, 99.9%)
-    python examples/fashion_covers.py table1 --tasks 0 9c --save-covers runs/covers_t1
-    python examples/fashion_covers.py eliminate --covers runs/covers_t1 --tasks 0 9c   # fewer faces, no retraining
+    python examples/papers/fashion_covers.py table1 --classes 1            # one class and its complement (CPU: minutes)
+    python examples/papers/fashion_covers.py table1 --jobs 8               # all 20 tasks (hours on a CPU; protocol and timings: docs/results.md)
+    python examples/papers/fashion_covers.py table2 --noise 0 0.01 0.1     # Table 2 (single polytope, 99.9%)
+    python examples/papers/fashion_covers.py table1 --tasks 0 9c --save-covers runs/covers_t1
+    python examples/papers/fashion_covers.py eliminate --covers runs/covers_t1 --tasks 0 9c   # fewer faces, no retraining
 
 Protocol (our reading of Section 4.2; the paper gives no training details): all 70,000 images
 (train ∪ test), pixels standardised per feature over those images (an invertible affine map, so

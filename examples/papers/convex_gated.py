@@ -1,8 +1,8 @@
 """Experiments of "NTK with convex two-layer ReLU networks" (Section 7) and a training comparison.
 
-python examples/convex_gated.py circle    # alternating circle: gamma = Theta(1/n); small widths fail (Thm 7.2)
-python examples/convex_gated.py cube      # parity cube: convex net classifies all 8; standard nets never (Thm 7.3)
-python examples/convex_gated.py compare   # spiral: convex gated training (GD and exact) vs a standard MLP
+python examples/papers/convex_gated.py circle    # alternating circle: gamma = Theta(1/n); small widths fail (Thm 7.2)
+python examples/papers/convex_gated.py cube      # parity cube: convex net classifies all 8; standard nets never (Thm 7.3)
+python examples/papers/convex_gated.py compare   # spiral: convex gated training (GD and exact) vs a standard MLP
 """
 
 from __future__ import annotations

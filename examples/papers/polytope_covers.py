@@ -1,8 +1,8 @@
 """Polytope-basis covers of synthetic sets ("Defining Neural Network Architecture through Polytope Structures").
 
-    python examples/polytope_covers.py swiss_roll   # Algorithm 2 from 2-320-16-1, Algorithm 3 from 2-50-1, Algorithm 4
-    python examples/polytope_covers.py shapes       # Section 4.1: two triangles, hexagon with a pentagonal hole
-    python examples/polytope_covers.py remark_c3    # XOR, two circles, two moons by Algorithm 4 (Remark C.3)
+    python examples/papers/polytope_covers.py swiss_roll   # Algorithm 2 from 2-320-16-1, Algorithm 3 from 2-50-1, Algorithm 4
+    python examples/papers/polytope_covers.py shapes       # Section 4.1: two triangles, hexagon with a pentagonal hole
+    python examples/papers/polytope_covers.py remark_c3    # XOR, two circles, two moons by Algorithm 4 (Remark C.3)
 
 Each prints the architecture (Theorem 3.4: d -> faces -> polytopes -> 1) of the cover found, pruned by
 :meth:`~lightning_poly.geometry.PolytopeBasisCover.prune` (no prediction on the data changes), beside the paper's, and

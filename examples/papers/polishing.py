@@ -1,8 +1,8 @@
 """Polishing experiments of "From Complexity to Clarity" (wedge products, convex refit, scaling).
 
-    python examples/polishing.py spiral    # Figure 8: SGD vs SGD + polishing vs the convex optimum
-    python examples/polishing.py fashion   # Figure 9 / Section 7.1 protocol on Fashion-MNIST pairs
-    python examples/polishing.py tabular   # Figure 10 protocol on a tabular regression
+    python examples/papers/polishing.py spiral    # Figure 8: SGD vs SGD + polishing vs the convex optimum
+    python examples/papers/polishing.py fashion   # Figure 9 / Section 7.1 protocol on Fashion-MNIST pairs
+    python examples/papers/polishing.py tabular   # Figure 10 protocol on a tabular regression
 
 Small defaults; flags give the paper's sizes. Figures go under ``--out`` (default runs/polishing).
 """

@@ -2,11 +2,11 @@
 
 Small defaults run in seconds to a minute on a 2-core CPU; flags give the paper's sizes.
 
-    python examples/face_histograms.py init        # Figure 4 / Section V.A: initialisations
-    python examples/face_histograms.py depth       # Figure 5: depth and width
-    python examples/face_histograms.py bias        # Figure 6: bias values
-    python examples/face_histograms.py train       # Figure 7's protocol during training
-    python examples/face_histograms.py table1      # Table I: maximum #simplices vs Theorems 1-2
+    python examples/papers/face_histograms.py init        # Figure 4 / Section V.A: initialisations
+    python examples/papers/face_histograms.py depth       # Figure 5: depth and width
+    python examples/papers/face_histograms.py bias        # Figure 6: bias values
+    python examples/papers/face_histograms.py train       # Figure 7's protocol during training
+    python examples/papers/face_histograms.py table1      # Table I: maximum #simplices vs Theorems 1-2
 
 Each prints a table and saves figures under ``--out`` (default ``runs/face_histograms``).
 """
