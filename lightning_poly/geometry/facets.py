@@ -54,7 +54,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from lightning_poly._validation import check_choice, check_positive
 from lightning_poly.geometry.hit_and_run import certify_facets, check_polytopes, hit_and_run_facets
-from lightning_poly.solvers.lp import LPFailure, maximize
+from lightning_poly.solvers.lp import IncrementalLP, LPFailure, maximize
 
 __all__ = ["FacetCounts", "FacetMethod", "clean_rows", "count_facets", "interior_points"]
 
@@ -222,8 +222,12 @@ def _first_hit(a: np.ndarray, slack: np.ndarray, u: np.ndarray, tie_tol: float) 
 
 
 def _clarkson(a: np.ndarray, b: np.ndarray, x0: np.ndarray, tol: float, known: np.ndarray) -> tuple[np.ndarray, int]:
-    """Clarkson's redundancy removal seeded with ``known`` (certain) facets; returns (facets, LPs)."""
-    m, _ = a.shape
+    """Clarkson's redundancy removal seeded with ``known`` (certain) facets; returns (facets, LPs).
+
+    One HiGHS model holds the facets found so far and a candidate slot (:class:`IncrementalLP`): each
+    row's LP replaces the candidate and starts from the last optimal basis instead of a new model.
+    """
+    m, d = a.shape
     slack = b - a @ x0
     facet = known.copy()
     decided = facet.copy()
@@ -232,13 +236,13 @@ def _clarkson(a: np.ndarray, b: np.ndarray, x0: np.ndarray, tol: float, known: n
     lo, hi, lps = _bounding_box(a, b)
     reach = (np.where(a > 0, a * hi, 0.0) + np.where(a < 0, a * lo, 0.0)).sum(axis=1)
     decided |= reach <= b - tol
+    lp = IncrementalLP(d)
+    lp.add_rows(a[facet], b[facet])
     for i in range(m):
         while not decided[i]:
-            rows = np.flatnonzero(facet)
-            a_ub = np.vstack([a[rows], a[i]])
-            b_ub = np.concatenate([b[rows], [b[i] + 1.0]])
+            lp.set_candidate(a[i], b[i] + 1.0)
             try:
-                val, x = maximize(a[i], a_ub, b_ub)
+                val, x = lp.maximize(a[i])
             except LPFailure:  # numerically hard: decide row i with the full LP
                 facet[i] = decided[i] = _full_lp_is_facet(a, b, i, tol)
                 decided[i] = True
@@ -257,18 +261,21 @@ def _clarkson(a: np.ndarray, b: np.ndarray, x0: np.ndarray, tol: float, known: n
                 decided[i] = True
             else:
                 facet[j] = decided[j] = True
+                lp.add_rows(a[j : j + 1], b[j : j + 1])
     return facet, lps
 
 
 def _bounding_box(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     d = a.shape[1]
     lo, hi = np.full(d, -np.inf), np.full(d, np.inf)
+    lp = IncrementalLP(d)
+    lp.add_rows(a, b)
     for k in range(d):
         e = np.zeros(d)
         e[k] = 1.0
         try:
-            hi[k] = maximize(e, a, b)[0]
-            lo[k] = -maximize(-e, a, b)[0]
+            hi[k] = lp.maximize(e)[0]
+            lo[k] = -lp.maximize(-e)[0]
         except LPFailure:  # unbounded along k: keep the infinite bound
             pass
     return lo, hi, 2 * d
@@ -300,6 +307,7 @@ def count_facets(
     dup_tol: float = 1e-9,
     ray_patience: int = 200,
     seed: int = 0,
+    certify: bool = True,
 ) -> FacetCounts:
     r"""Count the facets (non-redundant rows) of the polytopes :math:`\{x : a_r x \le b_r\}`.
 
@@ -316,6 +324,8 @@ def count_facets(
         ray_patience: ``clarkson`` first certifies facets for all polytopes at once (batched
             certificates, then hit-and-run rays with this patience); LPs run only on the rest.
         seed: seed of those rays.
+        certify: run those batched certificates and rays before the LPs of ``clarkson``. They pay off
+            on many polytopes at once; for a few, the LPs alone are faster.
 
     Example:
         >>> sq = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1], [1, 1]], dtype=torch.float64)
@@ -344,7 +354,7 @@ def count_facets(
     notes = [f"{v} {k.replace('_', ' ')} dropped" for k, v in stats.items() if v]
     fallbacks = 0
     known = torch.zeros(r, m, dtype=torch.bool)
-    if method == "clarkson" or (method == "auto" and d > 6):
+    if certify and (method == "clarkson" or (method == "auto" and d > 6)):
         # certain facets for all polytopes at once (batched tensor ops): certificates + rays
         ok = status == 0
         if bool(ok.any()):

@@ -10,10 +10,11 @@ Equation (2). The patterns of one unit are the chambers of the central hyperplan
   :math:`s_i = 2 a_i - 1`, has an interior: one LP, :func:`cone_margin`.
 * Flipping example :math:`i` of a unit is an **edge** of :math:`\mathcal Z` iff row :math:`i` is a
   facet of that unit's cone (the chambers on both sides of a facet share it). The facets are
-  counted by :func:`~lightning_poly.geometry.facets.count_facets` on the cone cut by the box
-  :math:`\|w\|_\infty \le 1` (the box adds facets of its own but removes none of the cone's, because
-  every facet of a cone contains points arbitrarily close to its apex). Identical examples give one
-  hyperplane and flip together.
+  counted by :func:`~lightning_poly.geometry.facets.count_facets` (Clarkson's method) on the cone's
+  bounded section by a hyperplane :math:`g^\top w = 1` with :math:`g` inside the dual cone: its
+  facets are the cone's, and unlike the cone (all hyperplanes through its apex) the section lets a
+  bounding box discard most rows before any LP. Identical examples give one hyperplane and flip
+  together.
 * The correspondence needs data in **general position** (every :math:`d + 1` of the
   :math:`\bar x_i` linearly independent, Section 4.1); :func:`general_position` checks it.
   Then one unit has :math:`2 \sum_{k=0}^{d} \binom{N-1}{k}` vertices (Cover's count of the chambers
@@ -217,6 +218,34 @@ def _groups(xb: torch.Tensor) -> list[tuple[int, ...]]:
     return [tuple(v) for v in groups.values()]
 
 
+def _cone_sections(
+    xb: torch.Tensor, s: torch.Tensor, witness: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Each unit's activation cone :math:`\{w : s_i \bar x_i^\top w \ge 0\}` cut by the hyperplane
+    :math:`g^\top w = 1`, as a polytope :math:`\{z : A z \le b\}` in that hyperplane's coordinates.
+
+    :math:`g` is the normalised sum of the cone's unit inward normals, inside the dual cone, so
+    :math:`g^\top w > 0` on the pointed cone minus 0 and the section is bounded; every facet of the cone
+    (a cone through 0) meets the hyperplane in a facet of the section, and a redundant row stays
+    redundant. The section lets the facet code's bounding-box test discard most rows before any LP,
+    which a cone (every hyperplane through its apex) never allows.
+
+    Returns:
+        ``(a, b, z0)``: ``(m, N, d)`` rows, ``(m, N)`` offsets and ``(m, d)`` the witnesses' images.
+    """
+    inward = s[..., None] * xb[None]  # (m, N, k): the cone is inward @ w >= 0
+    inward = inward / inward.norm(dim=2, keepdim=True).clamp_min(1e-300)
+    g = inward.sum(dim=1)
+    g = g / g.norm(dim=1, keepdim=True).clamp_min(1e-300)
+    # an orthonormal basis of g's complement: the last k - 1 columns of a full QR of g
+    basis = torch.linalg.qr(g[..., None], mode="complete").Q[..., 1:]  # (m, k, k - 1)
+    a = -inward @ basis
+    b = (inward @ g[..., None])[..., 0]
+    w0 = witness / (witness * g).sum(dim=1, keepdim=True)
+    z0 = ((w0 - g)[:, None, :] @ basis)[:, 0]
+    return a, b, z0
+
+
 def unit_flips(
     x: torch.Tensor, pattern: torch.Tensor, witness: torch.Tensor | None = None
 ) -> list[list[tuple[int, ...]]]:
@@ -238,18 +267,13 @@ def unit_flips(
     xb = augment(x)
     pats = _check_pattern(pattern, len(xb)).to(xb.device)
     m, n = pats.shape
-    k = xb.shape[1]
     if witness is None:
         depth, witness = cone_margin(x, pats)
         if not bool((depth > 1e-9).all()):
             bad = torch.nonzero(depth <= 1e-9).flatten().tolist()
             raise ValueError(f"`pattern` is not a vertex of the zonotope: the cones of units {bad} have no interior")
-    s = torch.where(pats, 1.0, -1.0).to(xb)
-    eye = torch.eye(k, dtype=xb.dtype, device=xb.device)
-    a = torch.cat([-s[..., None] * xb[None], torch.cat([eye, -eye])[None].expand(m, 2 * k, k)], dim=1)
-    b = torch.cat([torch.zeros(m, n, dtype=xb.dtype), torch.ones(m, 2 * k, dtype=xb.dtype)], dim=1)
-    interior = witness.to(xb) / witness.to(xb).abs().amax(dim=1, keepdim=True).clamp_min(1e-300) * 0.5
-    facets = count_facets(a, b, interior=interior).facets[:, :n]
+    a, b, z0 = _cone_sections(xb, torch.where(pats, 1.0, -1.0).to(xb), witness.to(xb))
+    facets = count_facets(a, b, method="clarkson", interior=z0, certify=False).facets
     groups = _groups(xb)
     return [[g for g in groups if bool(facets[j, list(g)].any())] for j in range(m)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import highspy
 import numpy as np
 
-__all__ = ["LPFailure", "maximize"]
+__all__ = ["IncrementalLP", "LPFailure", "maximize"]
 
 _INF = highspy.kHighsInf
 
@@ -115,3 +115,93 @@ def maximize(
         raise LPFailure(f"HiGHS returned {h.modelStatusToString(status)} (expected Optimal)")
     x = np.array(h.getSolution().col_value)
     return float(h.getInfo().objective_function_value), x
+
+
+class IncrementalLP:
+    """``max c.x  s.t.  a_k x <= b_k`` over rows added one at a time, plus one candidate row that is replaced
+    between solves: one HiGHS model kept alive, so each solve starts from the last optimal basis (the
+    inner loop of Clarkson's redundancy removal, which solves one LP per row of a polytope).
+
+    Args:
+        dim: number of (free) variables.
+
+    Example:
+        >>> lp = IncrementalLP(2)
+        >>> lp.add_rows(np.eye(2), np.array([1.0, 2.0]))
+        >>> lp.set_candidate(np.array([1.0, 1.0]), 2.5)
+        >>> round(lp.maximize(np.array([1.0, 1.0]))[0], 6)
+        2.5
+        >>> lp.clear_candidate()
+        >>> round(lp.maximize(np.array([1.0, 1.0]))[0], 6)
+        3.0
+    """
+
+    def __init__(self, dim: int) -> None:
+        if not isinstance(dim, int) or dim < 1:
+            raise ValueError(f"`dim` must be an integer >= 1, got {dim!r}")
+        self.dim = dim
+        self.h = highspy.Highs()
+        for key, value in (("output_flag", False), ("threads", 1), ("presolve", "off")):
+            self.h.setOptionValue(key, value)
+        lp = highspy.HighsLp()
+        lp.num_col_ = dim
+        lp.num_row_ = 1  # row 0: the candidate slot, inactive until set
+        lp.col_cost_ = np.zeros(dim)
+        lp.col_lower_ = np.full(dim, -_INF)
+        lp.col_upper_ = np.full(dim, _INF)
+        lp.row_lower_ = np.array([-_INF])
+        lp.row_upper_ = np.array([_INF])
+        lp.sense_ = highspy.ObjSense.kMaximize
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = np.array([0, dim], dtype=np.int32)
+        lp.a_matrix_.index_ = np.arange(dim, dtype=np.int32)
+        lp.a_matrix_.value_ = np.zeros(dim)
+        self.h.passModel(lp)
+        self._idx = np.arange(dim, dtype=np.int32)
+        self.solves = 0
+
+    def _row(self, a: np.ndarray) -> np.ndarray:
+        a = np.ascontiguousarray(a, dtype=np.float64)
+        if a.shape != (self.dim,) or not np.isfinite(a).all():
+            raise ValueError(f"a row must be a finite vector ({self.dim},), got shape {a.shape}")
+        return a
+
+    def add_rows(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Add the rows ``a x <= b`` (``a``: ``(k, dim)``, ``b``: ``(k,)``) for good."""
+        a = np.ascontiguousarray(a, dtype=np.float64)
+        b = np.asarray(b, dtype=np.float64)
+        if a.ndim != 2 or a.shape[1] != self.dim or b.shape != a.shape[:1] or np.isnan(b).any():
+            raise ValueError(f"expected `a` (k, {self.dim}) and `b` (k,) without NaN, got {a.shape} and {b.shape}")
+        if not np.isfinite(a).all():
+            raise ValueError("`a` must be finite")
+        k = a.shape[0]
+        if k:
+            starts = np.arange(0, k * self.dim, self.dim, dtype=np.int32)
+            self.h.addRows(k, np.full(k, -_INF), b, k * self.dim, starts, np.tile(self._idx, k), a.ravel())
+
+    def set_candidate(self, a: np.ndarray, b: float) -> None:
+        """Make the candidate row ``a x <= b`` (replacing the last one)."""
+        a = self._row(a)
+        self.h.changeRowBounds(0, -_INF, _INF)
+        for j in range(self.dim):
+            self.h.changeCoeff(0, j, float(a[j]))
+        self.h.changeRowBounds(0, -_INF, float(b))
+
+    def clear_candidate(self) -> None:
+        """Drop the candidate row."""
+        self.h.changeRowBounds(0, -_INF, _INF)
+
+    def maximize(self, c: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(optimum, x)`` of ``max c.x`` over the current rows.
+
+        Raises:
+            LPFailure: if the LP is infeasible, unbounded or fails, with HiGHS's status.
+        """
+        c = self._row(c)
+        self.h.changeColsCost(self.dim, self._idx, c)
+        self.h.run()
+        self.solves += 1
+        status = self.h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise LPFailure(f"HiGHS returned {self.h.modelStatusToString(status)} (expected Optimal)")
+        return float(self.h.getInfo().objective_function_value), np.array(self.h.getSolution().col_value)
