@@ -21,8 +21,14 @@ from lightning_poly.algorithms.polish import PolishResult, polish_layer, polish_
 from lightning_poly.algorithms.polish_network import PolishReport, layer_inputs, polish_network
 from lightning_poly.algorithms.polytope_margin import MarginRefineReport, polytope_hinge_loss, refine_polytope
 from lightning_poly.algorithms.scaling import balance_, equalising_scales, optimal_scales
+from lightning_poly.algorithms.vertex_baselines import (
+    BaselineRecord,
+    random_vertex_alternating,
+    shallow_gradient_descent,
+)
 from lightning_poly.algorithms.vertex_search import (
     SearchRecord,
+    VertexSearch,
     exact_erm,
     greedy_local_search,
     modified_greedy_local_search,
@@ -37,6 +43,7 @@ from lightning_poly.algorithms.width_bounds import (
 )
 
 __all__ = [
+    "BaselineRecord",
     "CoverRefineReport",
     "polytope_targets",
     "refine_cover",
@@ -72,9 +79,12 @@ __all__ = [
     "polish_network",
     "ExactFit",
     "SearchRecord",
+    "VertexSearch",
     "exact_erm",
     "exact_fit_network",
     "greedy_local_search",
     "modified_greedy_local_search",
+    "random_vertex_alternating",
+    "shallow_gradient_descent",
     "neighbour_programs",
 ]

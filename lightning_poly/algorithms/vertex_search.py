@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 
-from lightning_poly._validation import check_int, check_positive
+from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.geometry.zonotope import (
     Flip,
     augment,
@@ -40,6 +41,7 @@ from lightning_poly.solvers.vertex_program import VertexLoss, VertexSolution, ve
 
 __all__ = [
     "SearchRecord",
+    "VertexSearch",
     "exact_erm",
     "greedy_local_search",
     "modified_greedy_local_search",
@@ -164,25 +166,67 @@ def _check_search(x: torch.Tensor, v: torch.Tensor, max_steps: int) -> None:
         raise ValueError(f"`v` must be the (m,) second layer, got shape {tuple(v.shape)}")
 
 
-class _Search:
-    """The state both local searches share: the current vertex and its solution, the loss trace, what
-    was solved, and the edges (recomputed only for the units a move changed)."""
+class VertexSearch:
+    r"""A local search over the vertices of :math:`\mathcal Z^m` that moves one step at a time: the state
+    GLS and mGLS share (the current vertex and its solution, the loss trace, what was solved, the
+    edges, recomputed only for the units a move changed). :func:`greedy_local_search` and
+    :func:`modified_greedy_local_search` loop :meth:`step`; a LightningModule calls it once per
+    training step.
+
+    Args:
+        x: ``(N, d)`` data, ``N > d + 1``.
+        y: ``(N,)`` targets.
+        v: ``(m,)`` the fixed second layer.
+        pattern: ``(m, N)`` starting vertex (default: the pattern of Gaussian weights, seed ``seed``).
+        algorithm: ``"mgls"`` (Algorithm 3, appendix G) or ``"gls"`` (Algorithm 2).
+        loss: ``"squared"`` or ``"logistic"``.
+        output_bias: optimise ``c`` too.
+        ridge: see :mod:`~lightning_poly.solvers.vertex_program`.
+        improve_tol: a move needs an improvement above ``improve_tol * (1 + |loss|)``.
+        tight_tol: mGLS: a constraint is tight when its slack is below ``tight_tol * |w_j| |x_i|``.
+        batch: mGLS: neighbours solved together; the search moves to the first of them that improves.
+        seed: seed of the starting vertex and of mGLS's order of the other neighbours.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(8, 2, generator=g, dtype=torch.float64)
+        >>> search = VertexSearch(x, torch.relu(x[:, 0] - x[:, 1]), torch.tensor([1.0, -1.0]))
+        >>> while search.step():
+        ...     pass
+        >>> search.trace == sorted(search.trace, reverse=True), search.stopped
+        (True, 'local_minimum')
+    """
 
     def __init__(
         self,
         x: torch.Tensor,
         y: torch.Tensor,
         v: torch.Tensor,
-        pattern: torch.Tensor | None,
-        seed: int,
-        **program: object,
+        pattern: torch.Tensor | None = None,
+        algorithm: Literal["mgls", "gls"] = "mgls",
+        loss: VertexLoss = "squared",
+        output_bias: bool = True,
+        ridge: float = 1e-8,
+        improve_tol: float = 1e-9,
+        tight_tol: float = 1e-6,
+        batch: int = 16,
+        seed: int = 0,
     ) -> None:
-        self.x, self.y, self.v, self.program = x, y, v, program
+        _check_search(x, v, 0)
+        self.algorithm = check_choice("algorithm", algorithm, ("mgls", "gls"))
+        self.improve_tol = check_positive("improve_tol", improve_tol)
+        self.tight_tol = check_positive("tight_tol", tight_tol)
+        self.batch = check_int("batch", batch, minimum=1)
+        self.x, self.y, self.v = x, y, v
+        self.program = {"loss": loss, "output_bias": output_bias, "ridge": ridge}
         self.t0 = time.perf_counter()
+        self.generator = torch.Generator().manual_seed(seed)
         self.pattern = _start(x, len(v), pattern, seed)
-        self.solution = vertex_program(x, y, self.pattern, v, **program)  # type: ignore[arg-type]
+        self.solution = vertex_program(x, y, self.pattern, v, **self.program)  # type: ignore[arg-type]
         self.trace = [float(self.solution.objective[0])]
         self.programs = 1
+        self.steps = 0
+        self.stopped = ""
         self.seen = {bytes(self.pattern.flatten().numpy())}
         self.edges = _Edges(x, self.pattern)
 
@@ -194,12 +238,62 @@ class _Search:
         return pats, sols
 
     def move(self, pattern: torch.Tensor, solution: VertexSolution) -> None:
+        """Make ``pattern`` (solved: ``solution``) the current vertex."""
         self.pattern, self.solution = pattern, solution
         self.edges.move(pattern)
         self.trace.append(float(solution.objective[0]))
+        self.steps += 1
 
-    def record(self, steps: int, stopped: str) -> SearchRecord:
-        return _record(self.pattern, self.solution, self.trace, len(self.seen), self.programs, steps, stopped, self.t0)
+    def step(self) -> bool:
+        """One move of the search; ``False`` (and ``stopped = "local_minimum"``) at a vertex that no
+        neighbour improves."""
+        if self.stopped == "local_minimum":
+            return False
+        moved = self._gls_step() if self.algorithm == "gls" else self._mgls_step()
+        if not moved:
+            self.stopped = "local_minimum"
+        return moved
+
+    def _gls_step(self) -> bool:
+        pats, sols = self.solve(self.edges.flips())
+        best = int(torch.argmin(sols.objective))
+        if not _improves(float(sols.objective[best]), self.trace[-1], self.improve_tol):
+            return False
+        self.move(pats[best], _select(sols, best))
+        return True
+
+    def _mgls_step(self) -> bool:
+        x, pat, best = self.x, self.pattern, self.trace[-1]
+        tight = _tight(x, self.solution, self.tight_tol)
+        flips = self.edges.flips()
+        shuffled = [flips[i] for i in torch.randperm(len(flips), generator=self.generator).tolist()]
+        on_tight = [bool(tight[f.unit, list(f.examples)].any()) for f in shuffled]
+        # tried in order: every tight constraint flipped at once, the flips of one tight constraint, the rest
+        queue = [f for f, t in zip(shuffled, on_tight) if t] + [f for f, t in zip(shuffled, on_tight) if not t]
+        if bool(tight.any()):
+            flipped = pat ^ tight
+            if bool((cone_margin(x, flipped[tight.any(dim=1)])[0] > 1e-9).all()):  # a vertex: solve it
+                cand = vertex_program(x, self.y, flipped, self.v, **self.program)  # type: ignore[arg-type]
+                self.programs += 1
+                self.seen.add(bytes(flipped.flatten().numpy()))
+                if _improves(float(cand.objective[0]), best, self.improve_tol):
+                    self.move(flipped, cand)
+                    return True
+        while queue:
+            group, queue = queue[: self.batch], queue[self.batch :]
+            pats, sols = self.solve(group)
+            better = [i for i in range(len(group)) if _improves(float(sols.objective[i]), best, self.improve_tol)]
+            if better:
+                self.move(pats[better[0]], _select(sols, better[0]))
+                return True
+        return False
+
+    def record(self) -> SearchRecord:
+        """The search so far as a :class:`SearchRecord` (``stopped``: ``"local_minimum"`` or ``"max_steps"``)."""
+        stopped = self.stopped or "max_steps"
+        return _record(
+            self.pattern, self.solution, self.trace, len(self.seen), self.programs, self.steps, stopped, self.t0
+        )
 
 
 def _record(
@@ -253,15 +347,12 @@ def greedy_local_search(
         (True, 'local_minimum')
     """
     _check_search(x, v, max_steps)
-    check_positive("improve_tol", improve_tol)
-    search = _Search(x, y, v, pattern, seed, loss=loss, output_bias=output_bias, ridge=ridge)
-    for step in range(max_steps):
-        pats, sols = search.solve(search.edges.flips())
-        best = int(torch.argmin(sols.objective))
-        if not _improves(float(sols.objective[best]), search.trace[-1], improve_tol):
-            return search.record(step, "local_minimum")
-        search.move(pats[best], _select(sols, best))
-    return search.record(max_steps, "max_steps")
+    search = VertexSearch(
+        x, y, v, pattern, "gls", loss=loss, output_bias=output_bias, ridge=ridge, improve_tol=improve_tol, seed=seed
+    )
+    while search.steps < max_steps and search.step():
+        pass
+    return search.record()
 
 
 def _tight(x: torch.Tensor, sol: VertexSolution, tight_tol: float) -> torch.Tensor:
@@ -304,39 +395,13 @@ def modified_greedy_local_search(
         True
     """
     _check_search(x, v, max_steps)
-    check_positive("improve_tol", improve_tol)
-    check_positive("tight_tol", tight_tol)
-    check_int("batch", batch, minimum=1)
-    g = torch.Generator().manual_seed(seed)
-    search = _Search(x, y, v, pattern, seed, loss=loss, output_bias=output_bias, ridge=ridge)
-    for step in range(max_steps):
-        pat, best = search.pattern, search.trace[-1]
-        tight = _tight(x, search.solution, tight_tol)
-        flips = search.edges.flips()
-        shuffled = [flips[i] for i in torch.randperm(len(flips), generator=g).tolist()]
-        on_tight = [bool(tight[f.unit, list(f.examples)].any()) for f in shuffled]
-        # tried in order: every tight constraint flipped at once, the flips of one tight constraint, the rest
-        queue = [f for f, t in zip(shuffled, on_tight) if t] + [f for f, t in zip(shuffled, on_tight) if not t]
-        moved = False
-        if bool(tight.any()):
-            flipped = pat ^ tight
-            if bool((cone_margin(x, flipped[tight.any(dim=1)])[0] > 1e-9).all()):  # a vertex: solve it
-                cand = vertex_program(x, y, flipped, v, **search.program)  # type: ignore[arg-type]
-                search.programs += 1
-                search.seen.add(bytes(flipped.flatten().numpy()))
-                if _improves(float(cand.objective[0]), best, improve_tol):
-                    search.move(flipped, cand)
-                    moved = True
-        while not moved and queue:
-            group, queue = queue[:batch], queue[batch:]
-            pats, sols = search.solve(group)
-            better = [i for i in range(len(group)) if _improves(float(sols.objective[i]), best, improve_tol)]
-            if better:
-                search.move(pats[better[0]], _select(sols, better[0]))
-                moved = True
-        if not moved:
-            return search.record(step, "local_minimum")
-    return search.record(max_steps, "max_steps")
+    search = VertexSearch(
+        x, y, v, pattern, "mgls", loss=loss, output_bias=output_bias, ridge=ridge, improve_tol=improve_tol,
+        tight_tol=tight_tol, batch=batch, seed=seed,
+    )  # fmt: skip
+    while search.steps < max_steps and search.step():
+        pass
+    return search.record()
 
 
 def exact_erm(
