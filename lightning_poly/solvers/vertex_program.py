@@ -35,6 +35,7 @@ Two solvers:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -195,6 +196,10 @@ def vertex_program(
     Raises:
         ValueError: on bad input, or if a pattern is not a vertex (its region is empty).
 
+    Warns:
+        RuntimeWarning: if some pattern is still above the gap tolerance after ``max_newton`` steps (its
+            ``gap`` says by how much; the weights stay feasible).
+
     Example:
         >>> x = torch.tensor([[-1.0], [0.0], [1.0], [2.0]])
         >>> y = torch.tensor([0.0, 0.0, 1.0, 2.0])  # relu(x) on these points
@@ -294,6 +299,15 @@ def vertex_program(
         theta = theta + alpha[:, None] * step
         steps += 1
     f, slack, pred = parts(theta)
+    if not bool(done.all()):
+        gaps = mu * n_cons + decrement.clamp_min(0)
+        warnings.warn(
+            f"program (3) stopped after `max_newton`={max_newton} Newton steps with {int((~done).sum())} of {bsz} "
+            f"patterns above the gap tolerance (largest gap {float(gaps[~done].max()):.3g}): their weights are "
+            "feasible and their objective is an upper bound, not the optimum",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     lam = mu[:, None, None] / slack
     weight = theta[:, : m * k].reshape(bsz, m, k)
     cvec = theta[:, -1] if output_bias else torch.zeros(bsz, dtype=xb.dtype, device=xb.device)

@@ -13,7 +13,7 @@ from lightning_poly.algorithms.vertex_search import (
     neighbour_programs,
 )
 from lightning_poly.data import teacher_relu
-from lightning_poly.geometry.zonotope import augment, random_vertex, vertex_neighbors
+from lightning_poly.geometry.zonotope import activation_pattern, augment, random_vertex, vertex_neighbors
 from lightning_poly.solvers.vertex_program import vertex_loss, vertex_program, vertex_program_cvxpy
 
 
@@ -121,3 +121,12 @@ def test_bad_input_is_refused_with_the_argument_named() -> None:
         exact_erm(x, y, torch.ones(3, dtype=torch.float64), max_programs=1000)
     with pytest.raises(ValueError, match="`solver` must be one of the installed cvxpy solvers"):
         vertex_program_cvxpy(x, y, random_vertex(x, 2)[0], v, solver="NOPE")
+
+
+def test_an_uncertified_program_warns_and_keeps_feasible_weights() -> None:
+    x, y = teacher_relu(d=4, m_gen=2, seed=1)
+    pattern, _ = random_vertex(x.double(), 8, seed=1)
+    v = torch.tensor([111.0, -1.6e8, -1.0, -1.0, -108.8, 1.0e7, 8.1e7, 0.77], dtype=torch.float64)  # ill-scaled
+    with pytest.warns(RuntimeWarning, match=r"stopped after `max_newton`=5 Newton steps with 1 of 1 patterns"):
+        sol = vertex_program(x.double(), y.double(), pattern, v, max_newton=5)
+    assert torch.equal(activation_pattern(sol.weight[0], x.double()), pattern)  # still inside the region
