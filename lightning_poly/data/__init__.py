@@ -1,5 +1,6 @@
 """Data generators and preprocessing (framework-free core: no Lightning import)."""
 
+from lightning_poly.data.loss_jumps import loss_jump_new_vertex, loss_jump_program
 from lightning_poly.data.preprocess import (
     PCAWhitening,
     TaskName,
@@ -35,6 +36,8 @@ __all__ = [
     "cube_parity",
     "fit_pca_whitening",
     "hexagon_with_hole",
+    "loss_jump_new_vertex",
+    "loss_jump_program",
     "make_synthetic",
     "select_task",
     "spiral",
