@@ -213,7 +213,7 @@ def random_vertex_alternating(
             feats = torch.cat([(w @ xb.T).clamp_min(0).T, torch.ones(len(xb), 1, dtype=xb.dtype, device=xb.device)], 1)
             coef = torch.linalg.lstsq(feats, yd[:, None]).solution[:, 0]
             v_new = coef[:-1]
-            sol = vertex_program(x, yd, pattern, v_new, loss="squared", output_bias=True, ridge=ridge)
+            sol = vertex_program(x, yd, pattern, v_new, loss="squared", output_bias=True, ridge=ridge, warn=False)
             new = float(sol.loss[0])
             if not new < trace[-1] - tol * (1 + trace[-1]):  # no gain (or a solve that failed): keep the last
                 break

@@ -64,6 +64,8 @@ class SearchRecord:
         steps: moves made.
         stopped: ``"local_minimum"``, ``"max_steps"`` or ``"exhaustive"``.
         seconds: wall time.
+        largest_gap: the largest duality-gap bound of the solutions along the trace (each objective
+            is within it of its vertex's optimum; the weights are always feasible).
     """
 
     pattern: torch.Tensor
@@ -77,6 +79,7 @@ class SearchRecord:
     steps: int = 0
     stopped: str = ""
     seconds: float = 0.0
+    largest_gap: float = 0.0
 
 
 def _improves(new: float, old: float, tol: float) -> bool:
@@ -91,6 +94,8 @@ def neighbour_programs(
     flips: list[Flip],
     v: torch.Tensor,
     chunk: int = 64,
+    warm: float = 0.1,
+    mu_start: float = 1e-3,
     **program: object,
 ) -> tuple[torch.Tensor, VertexSolution]:
     """Program (3) on the neighbours ``flips`` of ``pattern``, batched: the unchanged units start from the
@@ -109,9 +114,18 @@ def neighbour_programs(
         bad = flips[int(torch.nonzero(depth <= 0)[0])]
         raise ValueError(f"flip {bad} of `pattern` does not lead to a vertex: it is not an edge")
     starts = current.weight[0].expand(len(flips), -1, -1).clone()
-    starts[rows, units] = witness.to(starts)
+    # the flipped unit: from its current weights towards the new cone's deepest point, just far enough in
+    xb = augment(x).to(starts)
+    sign = torch.where(pats[rows, units], 1.0, -1.0).to(starts)
+    old, deep = starts[rows, units], witness.to(starts)
+    alpha, beta = sign * (old @ xb.T), sign * (deep @ xb.T)  # slack along the segment: (1 - t) alpha + t beta
+    t_in = torch.where(alpha <= 0, alpha / (alpha - beta), 0.0).amax(dim=1)
+    t = t_in + warm * (1 - t_in)
+    starts[rows, units] = (1 - t)[:, None] * old + t[:, None] * deep
     parts = [
-        vertex_program(x, y, pats[i : i + chunk], v, start=starts[i : i + chunk], **program)  # type: ignore[arg-type]
+        vertex_program(
+            x, y, pats[i : i + chunk], v, start=starts[i : i + chunk], mu_start=mu_start, warn=False, **program
+        )  # type: ignore[arg-type]
         for i in range(0, len(flips), chunk)
     ]
     return pats, _cat(parts)
@@ -222,8 +236,9 @@ class VertexSearch:
         self.t0 = time.perf_counter()
         self.generator = torch.Generator().manual_seed(seed)
         self.pattern = _start(x, len(v), pattern, seed)
-        self.solution = vertex_program(x, y, self.pattern, v, **self.program)  # type: ignore[arg-type]
+        self.solution = vertex_program(x, y, self.pattern, v, warn=False, **self.program)  # type: ignore[arg-type]
         self.trace = [float(self.solution.objective[0])]
+        self.largest_gap = float(self.solution.gap[0])
         self.programs = 1
         self.steps = 0
         self.stopped = ""
@@ -242,6 +257,7 @@ class VertexSearch:
         self.pattern, self.solution = pattern, solution
         self.edges.move(pattern)
         self.trace.append(float(solution.objective[0]))
+        self.largest_gap = max(self.largest_gap, float(solution.gap[0]))
         self.steps += 1
 
     def step(self) -> bool:
@@ -273,7 +289,7 @@ class VertexSearch:
         if bool(tight.any()):
             flipped = pat ^ tight
             if bool((cone_margin(x, flipped[tight.any(dim=1)])[0] > 1e-9).all()):  # a vertex: solve it
-                cand = vertex_program(x, self.y, flipped, self.v, **self.program)  # type: ignore[arg-type]
+                cand = vertex_program(x, self.y, flipped, self.v, warn=False, **self.program)  # type: ignore[arg-type]
                 self.programs += 1
                 self.seen.add(bytes(flipped.flatten().numpy()))
                 if _improves(float(cand.objective[0]), best, self.improve_tol):
@@ -291,9 +307,11 @@ class VertexSearch:
     def record(self) -> SearchRecord:
         """The search so far as a :class:`SearchRecord` (``stopped``: ``"local_minimum"`` or ``"max_steps"``)."""
         stopped = self.stopped or "max_steps"
-        return _record(
+        rec = _record(
             self.pattern, self.solution, self.trace, len(self.seen), self.programs, self.steps, stopped, self.t0
         )
+        rec.largest_gap = self.largest_gap
+        return rec
 
 
 def _record(
@@ -439,12 +457,16 @@ def exact_erm(
         )
     grids = torch.cartesian_prod(*[torch.arange(len(units))] * m).reshape(total, m)
     best: tuple[float, torch.Tensor, VertexSolution] | None = None
+    largest_gap = 0.0
     for i in range(0, total, chunk):
         pats = units[grids[i : i + chunk]]  # (c, m, N)
-        sols = vertex_program(x, y, pats, v, loss=loss, output_bias=output_bias, ridge=ridge)
+        sols = vertex_program(x, y, pats, v, loss=loss, output_bias=output_bias, ridge=ridge, warn=False)
+        largest_gap = max(largest_gap, float(sols.gap.max()))
         j = int(torch.argmin(sols.objective))
         if best is None or float(sols.objective[j]) < best[0]:
             best = (float(sols.objective[j]), pats[j], _select(sols, j))
     assert best is not None
     _, pat, sol = best
-    return _record(pat, sol, [float(sol.objective[0])], total, total, 0, "exhaustive", t0)
+    rec = _record(pat, sol, [float(sol.objective[0])], total, total, 0, "exhaustive", t0)
+    rec.largest_gap = largest_gap  # the optimum is certain up to this
+    return rec

@@ -176,6 +176,8 @@ def vertex_program(
     tol: float = 1e-10,
     max_newton: int = 400,
     mu_factor: float = 20.0,
+    mu_start: float = 1.0,
+    warn: bool = True,
 ) -> VertexSolution:
     r"""Program (3) for ``B`` patterns at once by a batched log-barrier Newton method (see the module docstring).
 
@@ -192,12 +194,16 @@ def vertex_program(
         tol: stop when the duality gap bound is below ``tol * (1 + |objective|)``.
         max_newton: most Newton steps.
         mu_factor: the barrier weight is divided by this once a pattern is centred.
+        mu_start: the first barrier weight, relative to :math:`(1 + |f(\text{start})|) / K`; a ``start``
+            near the optimum (a neighbour's warm start) needs far less than 1.
+        warn: warn when a pattern stays above the gap tolerance (callers that read ``gap`` themselves,
+            such as the searches, which report the largest gap in their record, turn it off).
 
     Raises:
         ValueError: on bad input, or if a pattern is not a vertex (its region is empty).
 
     Warns:
-        RuntimeWarning: if some pattern is still above the gap tolerance after ``max_newton`` steps (its
+        RuntimeWarning: with ``warn``, if some pattern is still above the gap tolerance after ``max_newton`` steps (its
             ``gap`` says by how much; the weights stay feasible).
 
     Example:
@@ -240,66 +246,76 @@ def vertex_program(
     # the squared loss has a constant Hessian: form it once
     loss_hess = torch.bmm(phi.mT, phi) * (2.0 / n) if loss == "squared" else None
 
-    def parts(th: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        pred = torch.bmm(phi, th[..., None])[..., 0]
+    def parts(th: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        pred = torch.bmm(phi[idx], th[..., None])[..., 0]
         f = vertex_loss(pred, yd, loss) + ridge / 2 * th.pow(2).sum(dim=1)
-        slack = sign * (th[:, : m * k].reshape(bsz * m, k) @ xb.T).view(bsz, m, n)
+        slack = sign[idx] * (th[:, : m * k].reshape(-1, k) @ xb.T).view(len(idx), m, n)
         return f, slack, pred
 
-    def barrier_value(th: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
-        f, slack, _ = parts(th)
+    def barrier_value(th: torch.Tensor, mu: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        f, slack, _ = parts(th, idx)
         val = f - mu * torch.log(slack.clamp_min(1e-300)).sum(dim=(1, 2))
         return torch.where((slack > 0).all(dim=2).all(dim=1), val, torch.inf)
 
-    f0, _, _ = parts(theta)
-    mu = ((1.0 + f0.abs()) / n_cons).clone()  # barrier term comparable to the objective at the start
+    everyone = torch.arange(bsz, device=xb.device)
+    f0, _, _ = parts(theta, everyone)
+    check_positive("mu_start", mu_start)
+    mu = (mu_start * (1.0 + f0.abs()) / n_cons).clone()  # barrier term comparable to the objective at the start
     steps = 0
     done = torch.zeros(bsz, dtype=torch.bool, device=xb.device)
+    decrement = torch.zeros(bsz, dtype=xb.dtype, device=xb.device)
     while steps < max_newton:
-        f, slack, pred = parts(theta)
+        # only the patterns still running take a step (their number falls as they converge)
+        idx = torch.nonzero(~done).flatten()
+        th, mu_a = theta[idx], mu[idx]
+        f, slack, pred = parts(th, idx)
         if loss == "squared":
             d1, d2 = 2 * (pred - yd) / n, torch.full_like(pred, 2.0 / n)
         else:
             sig = torch.sigmoid(pred)
             d1, d2 = (sig - yd) / n, sig * (1 - sig) / n
         inv = 1.0 / slack
-        grad = torch.bmm(d1[:, None, :], phi)[:, 0] + ridge * theta
-        grad[:, : m * k] -= ((mu[:, None, None] * inv * sign).view(bsz * m, n) @ xb).view(bsz, m * k)
-        hess = (loss_hess if loss_hess is not None else torch.bmm(phi.mT * d2[:, None, :], phi)) + ridge * eye
-        blocks = ((mu[:, None, None] * inv**2).view(bsz * m, n) @ outer).view(bsz, m, k, k)
-        block_diag = torch.zeros(bsz, m, k, m, k, dtype=xb.dtype, device=xb.device)
+        sg, ph, a = sign[idx], phi[idx], len(idx)
+        grad = torch.bmm(d1[:, None, :], ph)[:, 0] + ridge * th
+        grad[:, : m * k] -= ((mu_a[:, None, None] * inv * sg).view(a * m, n) @ xb).view(a, m * k)
+        hess = (loss_hess[idx] if loss_hess is not None else torch.bmm(ph.mT * d2[:, None, :], ph)) + ridge * eye
+        blocks = ((mu_a[:, None, None] * inv**2).view(a * m, n) @ outer).view(a, m, k, k)
+        block_diag = torch.zeros(a, m, k, m, k, dtype=xb.dtype, device=xb.device)
         block_diag.diagonal(dim1=1, dim2=3).copy_(blocks.permute(0, 2, 3, 1))
-        hess[:, : m * k, : m * k] += block_diag.view(bsz, m * k, m * k)
+        hess[:, : m * k, : m * k] += block_diag.view(a, m * k, m * k)
         chol, info = torch.linalg.cholesky_ex(hess)
         if bool((info != 0).any()):
             hess = hess + 1e-12 * (1 + hess.diagonal(dim1=1, dim2=2).abs().amax(dim=1))[:, None, None] * eye
             chol = torch.linalg.cholesky(hess)
         step = -torch.cholesky_solve(grad[..., None], chol)[..., 0]
-        decrement = -(grad * step).sum(dim=1)  # Newton decrement squared
+        dec = -(grad * step).sum(dim=1)  # Newton decrement squared
+        decrement[idx] = dec
         # centred: the decrement of the self-concordant barrier problem (f / mu + barrier) is below 0.1,
         # so F - F*_mu <= decrement; converged when mu K + decrement is below tol
-        gap, scale = mu * n_cons, tol * (1 + f.abs())
-        centred = decrement <= 0.1 * mu
-        done = centred & (gap + decrement <= scale)
+        gap, scale = mu_a * n_cons, tol * (1 + f.abs())
+        centred = dec <= 0.1 * mu_a
+        fin = centred & (gap + dec <= scale)
+        done[idx] = fin
         if bool(done.all()):
             break
-        mu = torch.where(centred & ~done & (gap > scale), mu / mu_factor, mu)
+        mu[idx] = torch.where(centred & ~fin & (gap > scale), mu_a / mu_factor, mu_a)
+        mu_a = mu[idx]
         # fraction to the boundary, then backtracking on the barrier objective
-        dslack = sign * (step[:, : m * k].reshape(bsz * m, k) @ xb.T).view(bsz, m, n)
+        dslack = sg * (step[:, : m * k].reshape(a * m, k) @ xb.T).view(a, m, n)
         ratio = torch.where(dslack < 0, slack / (-dslack).clamp_min(1e-300), torch.inf)
         alpha = torch.clamp(0.99 * ratio.flatten(1).amin(dim=1), max=1.0)
-        alpha = torch.where(done | (centred & (gap > scale)), 0.0, alpha)
-        current = barrier_value(theta, mu)
+        alpha = torch.where(fin | (centred & (gap > scale)), 0.0, alpha)
+        current = barrier_value(th, mu_a, idx)
         for _ in range(30):
-            trial = theta + alpha[:, None] * step
-            ok = barrier_value(trial, mu) <= current - 0.25 * alpha * decrement
+            trial = th + alpha[:, None] * step
+            ok = barrier_value(trial, mu_a, idx) <= current - 0.25 * alpha * dec
             if bool((ok | (alpha == 0)).all()):
                 break
             alpha = torch.where(ok, alpha, alpha / 2)
-        theta = theta + alpha[:, None] * step
+        theta[idx] = th + alpha[:, None] * step
         steps += 1
-    f, slack, pred = parts(theta)
-    if not bool(done.all()):
+    f, slack, pred = parts(theta, everyone)
+    if warn and not bool(done.all()):
         gaps = mu * n_cons + decrement.clamp_min(0)
         warnings.warn(
             f"program (3) stopped after `max_newton`={max_newton} Newton steps with {int((~done).sum())} of {bsz} "
