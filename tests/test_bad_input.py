@@ -13,7 +13,7 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
 * result and report dataclasses that the library builds and users only read: ``FacetCounts``,
   ``RayEstimate``, ``Regions``, ``FaceHistogram``, ``CoverRefineReport``, ``FaceEliminationReport``,
   ``CompressReport``, ``FinaliseReport``, ``MarginRefineReport``, ``PolishReport``, ``PolishResult``,
-  ``LevelSetCover`` (built by ``two_layer_cover``);
+  ``LevelSetCover`` (built by ``two_layer_cover``), ``GatedCertificate`` (built by ``gated_certificate``);
 * search and program records: ``GeneralPosition``, ``Flip`` (an edge, built by ``vertex_neighbors``),
   ``VertexSolution``, ``SearchRecord``, ``ExactFit``; the type ``VertexLoss``;
 * ``LPFailure`` is an exception class: its case is the infeasible LP that ``maximize`` refuses with it;
@@ -1296,6 +1296,19 @@ CASES = [
         ValueError, r"`loss` must be one of \('squared', 'logistic'\), got 'hinge'", id="vertex_loss-unknown-loss",
     ),
     pytest.param(
+        lambda: solvers.gated_step_size(nn.Linear(2, 1), X),  # type: ignore[arg-type]
+        TypeError, r"`net` must be a GatedReLU network, got Linear", id="gated_step_size-not-gated",
+    ),
+    pytest.param(
+        lambda: solvers.gated_certificate(_gated(), X, Y[:3], lam=0.1),
+        ValueError, r"`y` must hold one target per sample of `x` \(4\), got 3", id="gated_certificate-short-y",
+    ),
+    pytest.param(
+        lambda: solvers.gated_certificate(_gated(), torch.zeros(4, 3), Y, lam=0.1),
+        ValueError, r"`x` must be \(n, 2\) the training inputs: 2 features per sample for the gates, got \(4, 3\)",
+        id="gated_certificate-wrong-features",
+    ),
+    pytest.param(
         lambda: alg.exact_erm(LINE, LINE_Y, torch.ones(3), max_programs=10),
         ValueError, r"more than `max_vertices`=10 vertices|exact ERM needs 8\^3 = 512 programs",
         id="exact_erm-too-many-programs",
@@ -1336,7 +1349,7 @@ SKIPPED = {
     "SYNTHETIC_DATASETS", "SYNTHETIC_DIMS", "DATA_ENV_VAR", "FacetCounts", "RayEstimate", "Regions", "FaceHistogram",
     "CoverRefineReport", "FaceEliminationReport", "CompressReport", "FinaliseReport", "MarginRefineReport",
     "PolishReport", "PolishResult", "LevelSetCover", "GeneralPosition", "Flip", "VertexSolution", "SearchRecord",
-    "ExactFit", "VertexLoss",
+    "ExactFit", "VertexLoss", "GatedCertificate",
 }  # fmt: skip
 
 
