@@ -13,7 +13,8 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
 * result and report dataclasses that the library builds and users only read: ``FacetCounts``,
   ``RayEstimate``, ``Regions``, ``FaceHistogram``, ``CoverRefineReport``, ``FaceEliminationReport``,
   ``CompressReport``, ``FinaliseReport``, ``MarginRefineReport``, ``PolishReport``, ``PolishResult``,
-  ``LevelSetCover`` (built by ``two_layer_cover``), ``GatedCertificate`` (built by ``gated_certificate``);
+  ``LevelSetCover`` (built by ``two_layer_cover``), ``GatedCertificate`` (built by ``gated_certificate``),
+  ``PolishEvaluation`` (built by ``polish_and_evaluate``);
 * search and program records: ``GeneralPosition``, ``Flip`` (an edge, built by ``vertex_neighbors``),
   ``VertexSolution``, ``SearchRecord``, ``ExactFit``; the type ``VertexLoss``;
 * ``LPFailure`` is an exception class: its case is the infeasible LP that ``maximize`` refuses with it;
@@ -665,6 +666,19 @@ CASES = [
     pytest.param(
         lambda: alg.polish_network(_mlp(), X, Y.float(), l2=0.0),
         ValueError, r"`l2` must be a finite number > 0, got 0.0", id="polish_network-l2-zero",
+    ),
+    pytest.param(
+        lambda: alg.polish_and_evaluate(_mlp(), X, Y.float(), eval_x=X),
+        ValueError, r"`eval_x` and `eval_y` go together: give both or neither", id="polish_and_evaluate-eval-x-alone",
+    ),
+    pytest.param(
+        lambda: alg.polish_and_evaluate(_mlp(), X, Y.float(), eval_x=X, eval_y=Y.float()[:3]),
+        ValueError, r"`eval_y` must have one target per point of `eval_x`, got 3 for 4 points",
+        id="polish_and_evaluate-short-eval-targets",
+    ),
+    pytest.param(
+        lambda: lpnn.module_outputs(_mlp(), X, chunk=0),
+        ValueError, r"`chunk` must be an integer >= 1, got 0", id="module_outputs-chunk-zero",
     ),
     # == lightning_poly.solvers ====================================================================
     pytest.param(
@@ -1349,7 +1363,7 @@ SKIPPED = {
     "SYNTHETIC_DATASETS", "SYNTHETIC_DIMS", "DATA_ENV_VAR", "FacetCounts", "RayEstimate", "Regions", "FaceHistogram",
     "CoverRefineReport", "FaceEliminationReport", "CompressReport", "FinaliseReport", "MarginRefineReport",
     "PolishReport", "PolishResult", "LevelSetCover", "GeneralPosition", "Flip", "VertexSolution", "SearchRecord",
-    "ExactFit", "VertexLoss", "GatedCertificate",
+    "ExactFit", "VertexLoss", "GatedCertificate", "PolishEvaluation",
 }  # fmt: skip
 
 

@@ -18,7 +18,13 @@ from lightning_poly.algorithms.face_elimination import (
     polytope_errors,
 )
 from lightning_poly.algorithms.polish import PolishResult, polish_layer, polish_layer_reference
-from lightning_poly.algorithms.polish_network import PolishReport, layer_inputs, polish_network
+from lightning_poly.algorithms.polish_network import (
+    PolishEvaluation,
+    PolishReport,
+    layer_inputs,
+    polish_and_evaluate,
+    polish_network,
+)
 from lightning_poly.algorithms.polytope_margin import MarginRefineReport, polytope_hinge_loss, refine_polytope
 from lightning_poly.algorithms.scaling import balance_, equalising_scales, optimal_scales
 from lightning_poly.algorithms.vertex_search import (
@@ -61,6 +67,7 @@ __all__ = [
     "MarginRefineReport",
     "polytope_hinge_loss",
     "refine_polytope",
+    "PolishEvaluation",
     "PolishReport",
     "PolishResult",
     "balance_",
@@ -68,6 +75,7 @@ __all__ = [
     "equalising_scales",
     "optimal_scales",
     "polish_layer",
+    "polish_and_evaluate",
     "polish_layer_reference",
     "polish_network",
     "ExactFit",
