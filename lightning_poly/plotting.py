@@ -10,10 +10,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
+from torch import nn
 
 from lightning_poly._validation import check_finite, check_int, check_positive
+from lightning_poly.nn.outputs import module_outputs
 
-__all__ = ["grid_2d", "plot_cover", "plot_decision_regions"]
+__all__ = ["grid_2d", "plot_cover", "plot_decision_regions", "plot_model_decision_regions"]
 
 
 def grid_2d(
@@ -85,6 +87,28 @@ def plot_decision_regions(
     ax.legend(loc="upper right", fontsize=7)
     ax.set_title(title)
     return fig
+
+
+def plot_model_decision_regions(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, title: str = "", resolution: int = 200
+) -> Figure:
+    """:func:`plot_decision_regions` of a binary classifier's own forward (in eval mode).
+
+    The score is the model's logit for one output, the last minus the first logit for several
+    (class 1 where it is > 0).
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+        >>> fig = plot_model_decision_regions(net, torch.randn(20, 2), torch.arange(20) % 2, resolution=10)
+        >>> len(fig.axes)
+        1
+    """
+
+    def score(p: torch.Tensor) -> torch.Tensor:
+        out = module_outputs(model, p).reshape(len(p), -1)
+        return out[:, 0] if out.shape[1] == 1 else out[:, -1] - out[:, 0]
+
+    return plot_decision_regions(score, x, y, title, resolution)
 
 
 _BOUND_LABELS = {

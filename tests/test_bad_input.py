@@ -14,7 +14,7 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
   ``RayEstimate``, ``Regions``, ``FaceHistogram``, ``CoverRefineReport``, ``FaceEliminationReport``,
   ``CompressReport``, ``FinaliseReport``, ``MarginRefineReport``, ``PolishReport``, ``PolishResult``,
   ``LevelSetCover`` (built by ``two_layer_cover``), ``GatedCertificate`` (built by ``gated_certificate``),
-  ``PolishEvaluation`` (built by ``polish_and_evaluate``);
+  ``PolishEvaluation`` (built by ``polish_and_evaluate``), ``ActivationDrift`` (built by ``activation_drift``);
 * search and program records: ``GeneralPosition``, ``Flip`` (an edge, built by ``vertex_neighbors``),
   ``VertexSolution``, ``SearchRecord``, ``ExactFit``; the type ``VertexLoss``;
 * ``LPFailure`` is an exception class: its case is the infeasible LP that ``maximize`` refuses with it;
@@ -259,6 +259,15 @@ CASES = [
         ValueError, r"`chunk_size` must be an integer >= 1, got 0", id="activation_patterns-chunk-zero",
     ),
     pytest.param(
+        lambda: geo.activation_drift(_mlp(), X, torch.zeros(3, 3, dtype=torch.bool)),
+        ValueError, r"`reference` must be the \(4, 3\) activation patterns of the same points, got \(3, 3\)",
+        id="activation_drift-reference-of-other-points",
+    ),
+    pytest.param(
+        lambda: geo.activation_drift(_mlp(), X, torch.zeros(4, 3, dtype=torch.bool), ntk_points=-1),
+        ValueError, r"`ntk_points` must be an integer >= 0, got -1", id="activation_drift-negative-ntk-points",
+    ),
+    pytest.param(
         lambda: geo.region_hrep(_mlp(), torch.ones(1, 4, dtype=torch.bool)),
         ValueError, r"`patterns` must have shape \(R, 3\) \(one column per hidden neuron\), got \(1, 4\)",
         id="region_hrep-wrong-pattern-width",
@@ -391,6 +400,11 @@ CASES = [
     pytest.param(
         lambda: geo.face_histogram(_mlp(), box=0),
         ValueError, r"`box` must be a finite number > 0, got 0", id="face_histogram-box-zero",
+    ),
+    pytest.param(
+        lambda: geo.face_histogram(_mlp(), n_points=50, shard=(0, 2)),
+        ValueError, r"`all_reduce_sum` must gather the counts of the 2 processes of `shard`, got None",
+        id="face_histogram-shard-without-reduce",
     ),
     pytest.param(lambda: geo.face_histogram(_tanh()), TypeError, TANH, id="face_histogram-tanh"),
     pytest.param(lambda: geo.face_histogram(_nan_weights()), ValueError, NAN_WEIGHTS, id="face_histogram-nan-weights"),
@@ -1202,6 +1216,11 @@ CASES = [
         id="plot_decision_regions-score-wrong-size",
     ),
     pytest.param(
+        lambda: plotting.plot_model_decision_regions(_mlp(), X, Y[:3], resolution=5),
+        ValueError, r"`y` must have one label per point of `x`, got \(3,\) for `x` of shape \(4, 2\)",
+        id="plot_model_decision_regions-short-labels",
+    ),
+    pytest.param(
         lambda: plotting.plot_cover(_cover(3), X, Y),
         ValueError, r"`cover` must be a 2-D cover to plot, got a cover in dimension 3", id="plot_cover-3d-cover",
     ),
@@ -1363,7 +1382,7 @@ SKIPPED = {
     "SYNTHETIC_DATASETS", "SYNTHETIC_DIMS", "DATA_ENV_VAR", "FacetCounts", "RayEstimate", "Regions", "FaceHistogram",
     "CoverRefineReport", "FaceEliminationReport", "CompressReport", "FinaliseReport", "MarginRefineReport",
     "PolishReport", "PolishResult", "LevelSetCover", "GeneralPosition", "Flip", "VertexSolution", "SearchRecord",
-    "ExactFit", "VertexLoss", "GatedCertificate", "PolishEvaluation",
+    "ExactFit", "VertexLoss", "GatedCertificate", "PolishEvaluation", "ActivationDrift",
 }  # fmt: skip
 
 

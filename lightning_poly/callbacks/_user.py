@@ -28,7 +28,15 @@ from lightning_poly.nn.relu_network import check_network_is_model, find_relu_net
 if TYPE_CHECKING:
     import pytorch_lightning as pl
 
-__all__ = ["Split", "labelled_data", "network_of", "prepare_trainer", "trainer_dataloader", "user_inputs"]
+__all__ = [
+    "Split",
+    "check_data_input_dim",
+    "labelled_data",
+    "network_of",
+    "prepare_trainer",
+    "trainer_dataloader",
+    "user_inputs",
+]
 
 Split = Literal["train", "val"]
 
@@ -40,6 +48,19 @@ def prepare_trainer(trainer: pl.Trainer) -> None:
     if trainer.world_size > 1:
         destroy_process_group_at_exit()
     pin_wandb_run_dir(trainer)
+
+
+def check_data_input_dim(trainer: pl.Trainer, input_dim: int) -> None:
+    """Refuse a data module that declares another ``input_dim`` than the model's (at ``on_fit_start``).
+
+    Raises:
+        MisconfigurationException: naming both dimensions.
+    """
+    dim = getattr(getattr(trainer, "datamodule", None), "input_dim", None)
+    if dim is not None and dim != input_dim:
+        raise MisconfigurationException(
+            f"`input_dim` of the model is {input_dim} but the data module serves {dim} features"
+        )
 
 
 def _first_loader(loaders: Any) -> Any:

@@ -7,13 +7,13 @@ from typing import Any, Literal
 
 import torch
 import torchmetrics
-from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
 from typing_extensions import override
 
 from lightning_poly._lightning import LightningModule
 from lightning_poly._validation import check_choice, check_positive
+from lightning_poly.callbacks._user import check_data_input_dim
 from lightning_poly.nn.cover_losses import CoverLoss, cover_loss
 from lightning_poly.nn.cover_net import CoverNetwork
 
@@ -185,11 +185,7 @@ class PolytopeCoverModule(LightningModule):
 
     @override
     def on_fit_start(self) -> None:
-        dim = getattr(getattr(self.trainer, "datamodule", None), "input_dim", None)
-        if dim is not None and dim != self.hparams["input_dim"]:
-            raise MisconfigurationException(
-                f"`input_dim` of the model is {self.hparams['input_dim']} but the data module serves {dim} features"
-            )
+        check_data_input_dim(self.trainer, self.hparams["input_dim"])
 
     @override
     def configure_optimizers(self) -> Any:
