@@ -55,6 +55,11 @@ def _check_inputs(model: nn.Module, x: torch.Tensor) -> None:
 def layer_inputs(model: nn.Module, x: torch.Tensor, layer: int) -> torch.Tensor:
     """What reaches ``Linear`` layer ``layer`` of the ReLU MLP (the data for layer 0, activations deeper).
 
+    Args:
+        model: a ReLU MLP.
+        x: ``(n, d)`` inputs.
+        layer: index among the ``Linear`` layers.
+
     Example:
         >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
         >>> layer_inputs(net, torch.zeros(4, 2), 1).shape
@@ -91,10 +96,13 @@ def polish_network(
 
     Args:
         model: a ReLU MLP (changed in place).
-        x, y: training inputs and targets (labels for logistic / cross-entropy).
+        x: training inputs.
+        y: training targets (labels for logistic / cross-entropy).
         layers: indices of hidden ``Linear`` layers to polish (not the last one).
-        loss, l2: the refit problem (see :func:`~lightning_poly.solvers.refit_last_layer`).
-        rescale: apply the optimal scaling afterwards.
+        loss: the refit loss (see :func:`~lightning_poly.solvers.refit_last_layer`).
+        l2: ridge weight of the refit.
+        rescale: apply the optimal scaling (Equation (98)) afterwards.
+        chunk_size: neurons per batch of :func:`~lightning_poly.algorithms.polish_layer` (``None``: its default).
 
     Example:
         >>> _ = torch.manual_seed(0)

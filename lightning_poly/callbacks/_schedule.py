@@ -36,7 +36,13 @@ class EpochsOrFitEnd:
 
 
 def log_scalars(trainer: pl.Trainer, prefix: str, record: dict[str, Any]) -> None:
-    """Every number of ``record`` (but its epoch and step) to every logger, as ``prefix/key``."""
+    """Every number of ``record`` (but its epoch and step) to every logger, as ``prefix/key``.
+
+    Args:
+        trainer: the Trainer whose loggers receive them.
+        prefix: the key prefix.
+        record: the callback's record.
+    """
     scalars = {
         f"{prefix}/{k}": float(v)
         for k, v in record.items()

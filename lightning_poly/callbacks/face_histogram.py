@@ -138,6 +138,7 @@ class FaceHistogramCallback(HistoryState, Callback):
         self.last: FaceHistogram | None = None
 
     @property
+    @override
     def state_key(self) -> str:
         return self._generate_state_key(n_points=self.n_points, box=self.box, points=self.points, method=self.method)
 

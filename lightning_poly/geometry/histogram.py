@@ -190,7 +190,11 @@ class FaceHistogram:
 
 
 def network_architecture(model: nn.Module) -> tuple[int, list[int], bool]:
-    """``(input_dim, hidden_widths, zero_bias)`` of a ReLU MLP."""
+    """``(input_dim, hidden_widths, zero_bias)`` of a ReLU MLP.
+
+    Args:
+        model: a ReLU MLP.
+    """
     layers = linear_layers(model)
     zero_bias = all(lin.bias is None or bool((lin.bias == 0).all()) for lin in layers[:-1])
     return layers[0].in_features, [lin.out_features for lin in layers[:-1]], zero_bias

@@ -37,7 +37,10 @@ class ReLUMLPModule(LightningModule):
         bias_value: constant initial bias (the face-histogram paper uses 0.01); ``None`` keeps the
             initialiser's default.
         loss: ``"bce"`` (binary, logits), ``"cross_entropy"`` or ``"mse"``.
-        lr, optimizer, weight_decay, momentum: the optimiser.
+        lr: learning rate.
+        optimizer: ``"adam"`` or ``"sgd"``.
+        weight_decay: L2 weight decay of the optimiser.
+        momentum: momentum of SGD.
 
     Labels: ``bce`` accepts ``{0, 1}`` or ``{-1, +1}``; ``mse`` regresses on the targets as given.
 

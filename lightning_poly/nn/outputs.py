@@ -15,7 +15,11 @@ __all__ = ["eval_mode", "module_device", "module_outputs"]
 
 @contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """``model`` in eval mode inside the block, its training mode restored after (also on an error)."""
+    """``model`` in eval mode inside the block, its training mode restored after (also on an error).
+
+    Args:
+        model: any module.
+    """
     was_training = model.training
     model.eval()
     try:
@@ -25,7 +29,11 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
 
 
 def module_device(model: nn.Module) -> torch.device:
-    """The device of the model's first parameter (or buffer); the CPU for a model that holds neither."""
+    """The device of the model's first parameter (or buffer); the CPU for a model that holds neither.
+
+    Args:
+        model: any module.
+    """
     for t in (*model.parameters(), *model.buffers()):
         return t.device
     return torch.device("cpu")
@@ -34,6 +42,11 @@ def module_device(model: nn.Module) -> torch.device:
 @torch.no_grad()
 def module_outputs(model: nn.Module, x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
     """The model's own ``forward`` on ``x`` in eval mode, ``chunk`` samples at a time, on its device.
+
+    Args:
+        model: any module.
+        x: a batch of inputs as the model takes them.
+        chunk: samples per forward call.
 
     Example:
         >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))

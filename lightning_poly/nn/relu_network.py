@@ -90,6 +90,9 @@ def get_relu_network(model: nn.Module) -> nn.Sequential:
 def linear_layers(model: nn.Module) -> list[nn.Linear]:
     """Return the ``nn.Linear`` layers of ``model``'s ReLU network in order.
 
+    Args:
+        model: a ReLU MLP.
+
     Example:
         >>> from torch import nn
         >>> [l.out_features for l in linear_layers(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)))]

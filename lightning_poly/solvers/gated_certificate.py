@@ -77,6 +77,11 @@ def gated_data_loss(out: torch.Tensor, y: torch.Tensor, loss: GatedLoss = "squar
     ``"squared"``: :math:`\frac1{2n}\sum_i \|o_i - y_i\|^2`; ``"logistic"``: binary cross-entropy of the
     one logit against ``y > 0``; ``"cross_entropy"``: against class indices.
 
+    Args:
+        out: ``(n, k)`` outputs.
+        y: targets (labels for the logistic and cross-entropy losses).
+        loss: ``"squared"``, ``"logistic"`` or ``"cross_entropy"``.
+
     Example:
         >>> float(gated_data_loss(torch.tensor([[1.0], [3.0]]), torch.tensor([0.0, 1.0])))
         1.25
@@ -90,7 +95,12 @@ def gated_data_loss(out: torch.Tensor, y: torch.Tensor, loss: GatedLoss = "squar
 
 
 def group_lasso_penalty(weight: torch.Tensor, lam: float) -> torch.Tensor:
-    r""":math:`\lambda \sum_j \|w_j\|_2` of weights ``(k, m, d)``, groups along dimension 1 (differentiable)."""
+    r""":math:`\lambda \sum_j \|w_j\|_2` of weights ``(k, m, d)``, groups along dimension 1 (differentiable).
+
+    Args:
+        weight: ``(k, m, d)`` weights.
+        lam: :math:`\lambda`.
+    """
     return lam * weight.pow(2).sum(dim=(0, 2)).sqrt().sum()
 
 
