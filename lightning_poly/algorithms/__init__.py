@@ -9,11 +9,25 @@ from lightning_poly.algorithms.compress import (
     redundant_neurons,
 )
 from lightning_poly.algorithms.cover_extraction import LevelSetCover, extract_cover, two_layer_cover
+from lightning_poly.algorithms.cover_network import (
+    MinimalNetworkReport,
+    cover_network,
+    minimal_cover_network,
+    multiclass_cover_network,
+)
+from lightning_poly.algorithms.cover_pruning import (
+    drop_cover_faces,
+    drop_cover_polytopes,
+    nonredundant_cover_faces,
+    prune_cover,
+)
 from lightning_poly.algorithms.cover_refinement import CoverRefineReport, polytope_targets, refine_cover
 from lightning_poly.algorithms.exact_fit import ExactFit, exact_fit_network
 from lightning_poly.algorithms.face_elimination import (
     FaceEliminationReport,
+    eliminate_cover_faces,
     eliminate_faces,
+    error_budget,
     face_removal_errors,
     polytope_errors,
 )
@@ -47,13 +61,23 @@ __all__ = [
     "polytope_targets",
     "refine_cover",
     "FaceEliminationReport",
+    "eliminate_cover_faces",
     "eliminate_faces",
+    "error_budget",
     "face_removal_errors",
     "polytope_errors",
     "CompressReport",
     "FinaliseReport",
     "LevelSetCover",
     "extract_cover",
+    "MinimalNetworkReport",
+    "cover_network",
+    "minimal_cover_network",
+    "multiclass_cover_network",
+    "drop_cover_faces",
+    "drop_cover_polytopes",
+    "nonredundant_cover_faces",
+    "prune_cover",
     "finalise_",
     "polytope_widths_feasible",
     "polytope_width_lower_bound",

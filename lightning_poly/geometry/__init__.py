@@ -18,7 +18,6 @@ from lightning_poly.geometry.multiclass_cover import (
     complement,
     multiclass_architecture,
     multiclass_counts,
-    multiclass_network,
     multiclass_predict,
 )
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
@@ -49,7 +48,6 @@ __all__ = [
     "complement",
     "multiclass_architecture",
     "multiclass_counts",
-    "multiclass_network",
     "multiclass_predict",
     "Regions",
     "activation_patterns",

@@ -4,14 +4,11 @@ from lightning_poly.modules.export import to_mlp_module
 from lightning_poly.modules.gated_relu import ConvexGatedReLUModule
 from lightning_poly.modules.mlp import LossName, ReLUMLPModule
 from lightning_poly.modules.polytope_cover import PolytopeCoverModule
-from lightning_poly.modules.sequential_cover import sequential_cover, train_polytope
 
 __all__ = [
     "ConvexGatedReLUModule",
     "LossName",
     "PolytopeCoverModule",
     "ReLUMLPModule",
-    "sequential_cover",
-    "train_polytope",
     "to_mlp_module",
 ]
