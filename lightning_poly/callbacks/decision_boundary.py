@@ -23,7 +23,8 @@ __all__ = ["DecisionBoundaryCallback"]
 class DecisionBoundaryCallback(Callback):
     """Log a figure of the decision regions of a binary classifier on 2-D inputs.
 
-    Runs at fit end, and every ``every_n_epochs`` epochs if set. The figure is
+    Runs at fit end and every ``every_n_epochs`` epochs if set, one figure per step (the fit end does not
+    repeat the last epoch's). The figure is
     :func:`lightning_poly.plotting.plot_model_decision_regions` of the module's own forward (class 1
     where its logit is > 0; the last minus the first logit for several outputs). The data is read
     once at ``setup``; inputs other than 2-D are skipped with a warning.
@@ -55,6 +56,7 @@ class DecisionBoundaryCallback(Callback):
         self.max_samples = None if max_samples is None else check_int("max_samples", max_samples, minimum=1)
         self.data, self.batch_to_xy = data, batch_to_xy
         self._xy: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._plotted_step: int | None = None
         self.paths: list[Path] = []
 
     @override
@@ -71,8 +73,9 @@ class DecisionBoundaryCallback(Callback):
         self._xy = (x, y)
 
     def _plot(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.is_global_zero or self._xy is None:
-            return
+        if not trainer.is_global_zero or self._xy is None or self._plotted_step == trainer.global_step:
+            return  # (the last epoch's figure is also the fit end's)
+        self._plotted_step = trainer.global_step
         x, y = self._xy
         fig = plot_model_decision_regions(pl_module, x, y, f"epoch {trainer.current_epoch}", self.resolution)
         path = log_figure(trainer, "decision_regions", fig)
