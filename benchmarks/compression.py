@@ -17,10 +17,9 @@ Run: ``.venv/bin/python benchmarks/compression.py [--fashion] [--threads 1] [--r
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
-import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -32,22 +31,22 @@ from _machine import Timing, add_timing_args, apply_threads, machine, print_json
 from lightning_poly.algorithms import refine_polytope
 from lightning_poly.algorithms.compress import redundant_neurons
 from lightning_poly.callbacks import CompressionCallback
-from lightning_poly.datamodules import ArrayDataModule, SyntheticDataModule
+from lightning_poly.datamodules import SyntheticDataModule
 from lightning_poly.modules import PolytopeCoverModule
-
-
-def _quiet() -> None:
-    warnings.filterwarnings("ignore")
-    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+from lightning_poly.pipelines import (
+    SMOOTH_HEAD_TRAINING,
+    fit_polytope,
+    quiet_lightning,
+    quiet_trainer,
+    two_polytope_cover,
+)
 
 
 def _fit(epochs: int, callbacks: list, accelerator: str) -> tuple[float, pl.Trainer, PolytopeCoverModule]:  # type: ignore[type-arg]
     pl.seed_everything(0, verbose=False)
     dm = SyntheticDataModule("swiss_roll", n_samples=1000, val_fraction=0.0, batch_size=100)
     module = PolytopeCoverModule(2, 16, 20, hard_sign=True)
-    trainer = pl.Trainer(max_epochs=epochs, callbacks=callbacks, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, accelerator=accelerator, devices=1)  # fmt: skip
+    trainer = quiet_trainer(epochs, callbacks, accelerator=accelerator)
     start = time.perf_counter()
     trainer.fit(module, dm)
     return time.perf_counter() - start, trainer, module
@@ -67,7 +66,7 @@ def _pairwise_reference(active: torch.Tensor, live: torch.Tensor) -> torch.Tenso
 
 
 def main() -> None:
-    _quiet()
+    quiet_lightning()
     p = argparse.ArgumentParser()
     p.add_argument("--epochs", type=int, default=300, help="3,000 steps: 3 compressions at the default frequency")
     p.add_argument("--fashion", action="store_true", help="also time one Fashion-MNIST Table 1 task")
@@ -136,15 +135,13 @@ def main() -> None:
 
         x, y = fc.load(1, False, None)
         start = time.perf_counter()
-        res = fc.cover_task(x, y, 0.9999)
+        res = two_polytope_cover(x, y, 0.9999)
         figures["fashion_task_s"] = round(time.perf_counter() - start, 1)
         print(f"  Fashion-MNIST Table 1 task {{1}} (P: 64 faces, 20 epochs + margin refinement, then dropping): "
-              f"{figures['fashion_task_s']} s, faces {res['faces']}, accuracy {res['accuracy']:.5f}")  # fmt: skip
+              f"{figures['fashion_task_s']} s, faces {res.faces}, accuracy {res.accuracy:.5f}")  # fmt: skip
         # the margin refinement: working set (points near their margin) against full-batch L-BFGS, same start
-        pl.seed_everything(0, verbose=False)
-        module = PolytopeCoverModule(x.shape[1], 1, 64, loss="bce", head="polytope", lr=1e-2)
-        fc._trainer(5, []).fit(module, ArrayDataModule(x, y, val_fraction=0.0, batch_size=1024))
-        a, b = module.cover_network().polytope_faces()
+        training = replace(SMOOTH_HEAD_TRAINING, epochs=5)
+        a, b = fit_polytope(x, y, training).module.cover_network().polytope_faces(0, training.beta)
         timings = {}
         for ws in (True, False):
             _, _, rep = refine_polytope(a, b, x, y > 0, working_set=ws)

@@ -4,7 +4,8 @@ The core sub-packages (:mod:`lightning_poly.nn`, :mod:`lightning_poly.data`,
 :mod:`lightning_poly.geometry`, :mod:`lightning_poly.algorithms`, :mod:`lightning_poly.solvers`)
 are pure torch/numpy and never import Lightning. The glue (:mod:`lightning_poly.modules`,
 :mod:`lightning_poly.callbacks`, :mod:`lightning_poly.datamodules`) is thin and imported lazily,
-so ``import lightning_poly`` stays light.
+so ``import lightning_poly`` stays light. The recipes that run several Trainers
+(:mod:`lightning_poly.pipelines`) sit on top of both.
 
 Example:
     >>> import lightning_poly
@@ -20,7 +21,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = (
-    "algorithms", "callbacks", "data", "datamodules", "geometry", "logging", "modules", "nn", "plotting", "solvers",
+    "algorithms", "callbacks", "data", "datamodules", "geometry", "logging", "modules", "nn", "pipelines", "plotting",
+    "solvers",
 )  # fmt: skip
 
 

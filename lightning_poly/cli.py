@@ -65,6 +65,9 @@ Package = Literal["pytorch_lightning", "lightning.pytorch"]
 def cli_class(package: Package = "pytorch_lightning") -> type:
     """``LightningPolyCLI`` on the chosen package's ``LightningCLI`` (the suite's classes fit either).
 
+    Args:
+        package: ``"pytorch_lightning"`` or ``"lightning.pytorch"``.
+
     Example:
         >>> cli_class("lightning.pytorch").__mro__[1].__module__
         'lightning.pytorch.cli'

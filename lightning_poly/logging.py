@@ -38,6 +38,9 @@ def local_log_dir(trainer: pl.Trainer) -> Path:
 
     ``trainer.log_dir`` broadcasts from rank zero (a collective), so calling it from code that only
     rank zero runs deadlocks under DDP; this gives the same folder without a collective.
+
+    Args:
+        trainer: the Trainer.
     """
     _check_trainer(trainer)
     if trainer.loggers:
@@ -60,6 +63,9 @@ def pin_wandb_run_dir(trainer: pl.Trainer) -> None:
     ``save_dir`` (``WANDB_DIR`` and the process settings) and re-attaches a run already attached
     elsewhere, so every file lands beside the run file. It acts only on a logger that was handed to
     a worker (it holds an attach id) and never overrides a ``WANDB_DIR`` the user set.
+
+    Args:
+        trainer: the Trainer.
     """
     _check_trainer(trainer)
     for logger in trainer.loggers:
@@ -81,6 +87,9 @@ def media_dir(trainer: pl.Trainer) -> Path:
 
     The wandb folder is synced with the run (``wandb sync``), so the files travel with it. No
     collective is used (safe to call on rank zero alone).
+
+    Args:
+        trainer: the Trainer.
     """
     _check_trainer(trainer)
     for logger in trainer.loggers:
@@ -125,6 +134,13 @@ def log_histogram(
 ) -> Path:
     """Log a histogram given by bin ``counts`` and ``edges`` (``len(edges) == len(counts) + 1``).
 
+    Args:
+        trainer: the Trainer whose loggers receive it.
+        key: the name it is logged under.
+        counts: counts per bin.
+        edges: bin edges.
+        step: the step (default the Trainer's global step).
+
     Returns:
         The ``.npz`` file written (on rank zero).
     """
@@ -152,6 +168,13 @@ def log_histogram(
 def log_figure(trainer: pl.Trainer, key: str, figure: Figure, step: int | None = None, close: bool = True) -> Path:
     """Log a matplotlib figure as an image and save it as a PNG file.
 
+    Args:
+        trainer: the Trainer whose loggers receive it.
+        key: the name it is logged under.
+        figure: a matplotlib figure.
+        step: the step (default the Trainer's global step).
+        close: close the figure afterwards.
+
     Returns:
         The PNG file written (on rank zero).
     """
@@ -177,6 +200,13 @@ def log_table(
     trainer: pl.Trainer, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], step: int | None = None
 ) -> Path:
     """Log a table (``wandb.Table``; Markdown text in TensorBoard) and save it as a CSV file.
+
+    Args:
+        trainer: the Trainer whose loggers receive it.
+        key: the name it is logged under.
+        columns: column names.
+        rows: rows of cells.
+        step: the step (default the Trainer's global step).
 
     Returns:
         The CSV file written (on rank zero).

@@ -10,16 +10,23 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
+from torch import nn
 
 from lightning_poly._validation import check_finite, check_int, check_positive
+from lightning_poly.nn.outputs import module_outputs
 
-__all__ = ["grid_2d", "plot_cover", "plot_decision_regions"]
+__all__ = ["grid_2d", "plot_cover", "plot_decision_regions", "plot_model_decision_regions"]
 
 
 def grid_2d(
     x: torch.Tensor, resolution: int = 200, margin: float = 0.1
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A ``resolution x resolution`` grid covering the 2-D points ``x`` plus a relative margin.
+
+    Args:
+        x: ``(n, 2)`` points.
+        resolution: grid points per side.
+        margin: relative margin around the points.
 
     Returns:
         ``(xx, yy, points)`` with ``points`` of shape ``(resolution**2, 2)``.
@@ -62,6 +69,13 @@ def plot_decision_regions(
 ) -> Figure:
     """Decision regions of a binary scorer (class 1 where ``score > 0``) with the data on top.
 
+    Args:
+        score: maps ``(N, 2)`` points to ``(N,)`` scores.
+        x: ``(n, 2)`` points.
+        y: their labels.
+        title: the figure title.
+        resolution: grid points per side.
+
     Example:
         >>> fig = plot_decision_regions(lambda p: p[:, 0], torch.randn(20, 2), torch.arange(20) % 2)
         >>> len(fig.axes)
@@ -85,6 +99,35 @@ def plot_decision_regions(
     ax.legend(loc="upper right", fontsize=7)
     ax.set_title(title)
     return fig
+
+
+def plot_model_decision_regions(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, title: str = "", resolution: int = 200
+) -> Figure:
+    """:func:`plot_decision_regions` of a binary classifier's own forward (in eval mode).
+
+    The score is the model's logit for one output, the last minus the first logit for several
+    (class 1 where it is > 0).
+
+    Args:
+        model: a binary classifier on 2-D inputs.
+        x: ``(n, 2)`` points.
+        y: their labels.
+        title: the figure title.
+        resolution: grid points per side.
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+        >>> fig = plot_model_decision_regions(net, torch.randn(20, 2), torch.arange(20) % 2, resolution=10)
+        >>> len(fig.axes)
+        1
+    """
+
+    def score(p: torch.Tensor) -> torch.Tensor:
+        out = module_outputs(model, p).reshape(len(p), -1)
+        return out[:, 0] if out.shape[1] == 1 else out[:, -1] - out[:, 0]
+
+    return plot_decision_regions(score, x, y, title, resolution)
 
 
 _BOUND_LABELS = {
@@ -163,6 +206,13 @@ def plot_cover(cover: object, x: torch.Tensor, y: torch.Tensor, title: str = "",
     Panel 1: the cover's decision regions (class 1 where #P - #Q > 0), every face line (the
     activation boundaries) and the data. Then one panel per polytope (P orange, Q blue), up to
     ``max_panels``.
+
+    Args:
+        cover: a :class:`~lightning_poly.geometry.PolytopeBasisCover`.
+        x: ``(n, 2)`` points.
+        y: their labels.
+        title: the figure title.
+        max_panels: most polytopes drawn.
 
     Example:
         >>> from lightning_poly.geometry.polytope_cover import PolytopeBasisCover

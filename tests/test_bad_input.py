@@ -9,15 +9,19 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
 
 * types and constants (nothing to call): ``FaceMethod``, ``FacetMethod``, ``InitName``, ``CoverLoss``,
   ``HasReLUNetwork`` (a Protocol), ``LossName``, ``SyntheticName``, ``TaskName``, ``SYNTHETIC_DATASETS``,
-  ``SYNTHETIC_DIMS``, ``DATA_ENV_VAR``;
+  ``SYNTHETIC_DIMS``, ``DATA_ENV_VAR``, ``SMOOTH_HEAD_TRAINING``;
 * result and report dataclasses that the library builds and users only read: ``FacetCounts``,
   ``RayEstimate``, ``Regions``, ``FaceHistogram``, ``CoverRefineReport``, ``FaceEliminationReport``,
   ``CompressReport``, ``FinaliseReport``, ``MarginRefineReport``, ``PolishReport``, ``PolishResult``,
-  ``LevelSetCover`` (built by ``two_layer_cover``);
+  ``LevelSetCover`` (built by ``two_layer_cover``), ``GatedCertificate`` (built by ``gated_certificate``),
+  ``PolishEvaluation`` (built by ``polish_and_evaluate``), ``ActivationDrift`` (built by ``activation_drift``),
+  ``MinimalNetworkReport`` (built by ``minimal_cover_network``), ``FittedPolytope`` (built by ``fit_polytope``),
+  ``TwoPolytopeCover`` (built by ``two_polytope_cover``);
 * search and program records: ``GeneralPosition``, ``Flip`` (an edge, built by ``vertex_neighbors``),
   ``VertexSolution``, ``SearchRecord``, ``ExactFit``; the type ``VertexLoss``;
 * ``LPFailure`` is an exception class: its case is the infeasible LP that ``maximize`` refuses with it;
-  ``PCAWhitening`` (built by ``fit_pca_whitening``) is covered through its ``__call__``.
+  ``PCAWhitening`` (built by ``fit_pca_whitening``) is covered through its ``__call__``; ``quiet_lightning``
+  takes no argument.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from lightning_poly import geometry as geo
 from lightning_poly import logging as lplog
 from lightning_poly import modules as mods
 from lightning_poly import nn as lpnn
+from lightning_poly import pipelines as pipes
 from lightning_poly.datamodules.tensor import TensorDataModule
 
 LINE = torch.tensor([[-1.0], [0.0], [1.0], [2.0]], dtype=torch.float64)  # four points on a line
@@ -205,9 +210,48 @@ CASES = [
         ValueError, r"`x` and `y` must have one entry per point, got \(4, 2\) and \(1,\)",
         id="PolytopeBasisCover.accuracy-short-labels",
     ),
+    # algorithms on a cover
     pytest.param(
-        lambda: _cover().drop_faces(torch.zeros(3, 3), torch.zeros(3), 1.0),
-        ValueError, r"`x` must be \(n, 2\), got \(3, 3\)", id="PolytopeBasisCover.drop_faces-wrong-features",
+        lambda: alg.drop_cover_faces(_cover(), torch.zeros(3, 3), torch.zeros(3), 1.0),
+        ValueError, r"`x` must be \(n, 2\), got \(3, 3\)", id="drop_cover_faces-wrong-features",
+    ),
+    pytest.param(
+        lambda: alg.drop_cover_polytopes(_cover(), X, Y, 1.5),
+        ValueError, r"`min_accuracy` must lie in \[0, 1\], got 1.5", id="drop_cover_polytopes-accuracy-above-one",
+    ),
+    pytest.param(
+        lambda: alg.prune_cover([SQUARE], X),
+        TypeError, r"`cover` must be a PolytopeBasisCover, got list", id="prune_cover-not-a-cover",
+    ),
+    pytest.param(
+        lambda: alg.nonredundant_cover_faces(_cover(), torch.zeros(3, 3)),
+        ValueError, r"`x` must have shape \(n, 2\), got \(3, 3\)", id="nonredundant_cover_faces-wrong-features",
+    ),
+    pytest.param(
+        lambda: alg.cover_network(geo.PolytopeBasisCover([], [], [])),
+        ValueError, r"the cover has no polytopes; there is no network to build", id="cover_network-empty-cover",
+    ),
+    pytest.param(
+        lambda: alg.cover_network(_cover(), resolution=0.0),
+        ValueError, r"`resolution` must be a finite number > 0, got 0.0", id="cover_network-zero-resolution",
+    ),
+    pytest.param(
+        lambda: alg.minimal_cover_network(_cover(), torch.zeros(3, 3), torch.zeros(3)),
+        ValueError, r"`x` must have shape \(n, 2\), got \(3, 3\)", id="minimal_cover_network-wrong-features",
+    ),
+    pytest.param(
+        lambda: alg.eliminate_cover_faces(geo.PolytopeBasisCover([SQUARE], [ONES4], [-1]), X, Y, 0, [1.0]),
+        ValueError, r"expected a cover P or P - Q \(signs \[1\] or \[1, -1\]\), got signs \[-1\]",
+        id="eliminate_cover_faces-q-alone",
+    ),
+    pytest.param(
+        lambda: alg.eliminate_cover_faces(_cover(), X, Y, 0, [1.0, 1.0]),
+        ValueError, r"`inside_weights` must hold one weight per polytope \(1\), got 2",
+        id="eliminate_cover_faces-weights-per-polytope",
+    ),
+    pytest.param(
+        lambda: alg.error_budget(1.5, 10),
+        ValueError, r"`target` must lie in \[0, 1\], got 1.5", id="error_budget-target-above-one",
     ),
     # multi-class covers
     pytest.param(
@@ -227,13 +271,14 @@ CASES = [
         ValueError, r"`covers` must hold one cover per class, got none", id="multiclass_architecture-no-covers",
     ),
     pytest.param(
-        lambda: geo.multiclass_network([_cover(2), _cover(3)]),
+        lambda: alg.multiclass_cover_network([_cover(2), _cover(3)]),
         ValueError, r"`covers` must share one input dimension, got dimensions \[2, 3\]",
-        id="multiclass_network-mixed-dimensions",
+        id="multiclass_cover_network-mixed-dimensions",
     ),
     pytest.param(
-        lambda: geo.multiclass_network([_cover(), "cover"]),
-        TypeError, r"`covers` must be PolytopeBasisCover objects, got \['str'\]", id="multiclass_network-not-covers",
+        lambda: alg.multiclass_cover_network([_cover(), "cover"]),
+        TypeError, r"`covers` must be PolytopeBasisCover objects, got \['str'\]",
+        id="multiclass_cover_network-not-covers",
     ),
     # regions
     pytest.param(lambda: geo.activation_patterns(_tanh(), X), TypeError, TANH, id="activation_patterns-tanh"),
@@ -256,6 +301,15 @@ CASES = [
     pytest.param(
         lambda: geo.activation_patterns(_mlp(), X, chunk_size=0),
         ValueError, r"`chunk_size` must be an integer >= 1, got 0", id="activation_patterns-chunk-zero",
+    ),
+    pytest.param(
+        lambda: geo.activation_drift(_mlp(), X, torch.zeros(3, 3, dtype=torch.bool)),
+        ValueError, r"`reference` must be the \(4, 3\) activation patterns of the same points, got \(3, 3\)",
+        id="activation_drift-reference-of-other-points",
+    ),
+    pytest.param(
+        lambda: geo.activation_drift(_mlp(), X, torch.zeros(4, 3, dtype=torch.bool), ntk_points=-1),
+        ValueError, r"`ntk_points` must be an integer >= 0, got -1", id="activation_drift-negative-ntk-points",
     ),
     pytest.param(
         lambda: geo.region_hrep(_mlp(), torch.ones(1, 4, dtype=torch.bool)),
@@ -390,6 +444,11 @@ CASES = [
     pytest.param(
         lambda: geo.face_histogram(_mlp(), box=0),
         ValueError, r"`box` must be a finite number > 0, got 0", id="face_histogram-box-zero",
+    ),
+    pytest.param(
+        lambda: geo.face_histogram(_mlp(), n_points=50, shard=(0, 2)),
+        ValueError, r"`all_reduce_sum` must gather the counts of the 2 processes of `shard`, got None",
+        id="face_histogram-shard-without-reduce",
     ),
     pytest.param(lambda: geo.face_histogram(_tanh()), TypeError, TANH, id="face_histogram-tanh"),
     pytest.param(lambda: geo.face_histogram(_nan_weights()), ValueError, NAN_WEIGHTS, id="face_histogram-nan-weights"),
@@ -665,6 +724,19 @@ CASES = [
     pytest.param(
         lambda: alg.polish_network(_mlp(), X, Y.float(), l2=0.0),
         ValueError, r"`l2` must be a finite number > 0, got 0.0", id="polish_network-l2-zero",
+    ),
+    pytest.param(
+        lambda: alg.polish_and_evaluate(_mlp(), X, Y.float(), eval_x=X),
+        ValueError, r"`eval_x` and `eval_y` go together: give both or neither", id="polish_and_evaluate-eval-x-alone",
+    ),
+    pytest.param(
+        lambda: alg.polish_and_evaluate(_mlp(), X, Y.float(), eval_x=X, eval_y=Y.float()[:3]),
+        ValueError, r"`eval_y` must have one target per point of `eval_x`, got 3 for 4 points",
+        id="polish_and_evaluate-short-eval-targets",
+    ),
+    pytest.param(
+        lambda: lpnn.module_outputs(_mlp(), X, chunk=0),
+        ValueError, r"`chunk` must be an integer >= 1, got 0", id="module_outputs-chunk-zero",
     ),
     # == lightning_poly.solvers ====================================================================
     pytest.param(
@@ -1051,38 +1123,63 @@ CASES = [
         ValueError, r"`optimizer` must be one of \('adam', 'sgd'\), got 'lbfgs'", id="ReLUMLPModule-unknown-optimizer",
     ),
     pytest.param(
-        lambda: mods.sequential_cover(X, Y[:3]),
+        lambda: pipes.sequential_cover(X, Y[:3]),
         ValueError, r"`x` must be \(n, d\) and `y` \(n,\), got \(4, 2\) and \(3,\)", id="sequential_cover-short-labels",
     ),
     pytest.param(
-        lambda: mods.sequential_cover(_with(X, (0, 0), NAN), Y),
+        lambda: pipes.sequential_cover(_with(X, (0, 0), NAN), Y),
         ValueError, r"`x` must be finite, got 1 NaN/inf", id="sequential_cover-nan-input",
     ),
     pytest.param(
-        lambda: mods.sequential_cover(X, Y, acc_th=1.5),
+        lambda: pipes.sequential_cover(X, Y, acc_th=1.5),
         ValueError, r"`acc_th` must lie in \[0, 1\], got 1.5", id="sequential_cover-accuracy-above-one",
     ),
     pytest.param(
-        lambda: mods.sequential_cover(X, Y, width=4, max_width=3),
+        lambda: pipes.sequential_cover(X, Y, pipes.PolytopeTraining(width=4), max_width=3),
         ValueError, r"`max_width` must be an integer >= 4, got 3", id="sequential_cover-max-width-below-width",
     ),
     pytest.param(
-        lambda: mods.train_polytope(X, Y, width=0),
-        ValueError, r"`width` must be an integer >= 1, got 0", id="train_polytope-width-zero",
+        lambda: pipes.train_polytope(X, Y, pipes.PolytopeTraining(width=0)),
+        ValueError, r"`width` must be an integer >= 1, got 0", id="PolytopeTraining-width-zero",
     ),
     pytest.param(
-        lambda: mods.train_polytope(X, Y[:2], width=2),
+        lambda: pipes.train_polytope(X, Y[:2], pipes.PolytopeTraining()),
         ValueError, r"`target` must have one label per point of `x`, got \(2,\) for 4 points",
         id="train_polytope-short-target",
     ),
     pytest.param(
-        lambda: mods.train_polytope(X, torch.zeros(4, dtype=torch.long), width=2),
+        lambda: pipes.train_polytope(X, torch.zeros(4, dtype=torch.long), pipes.PolytopeTraining()),
         ValueError, r"`target` must mark at least one point to cover \(target > 0\), got none",
         id="train_polytope-nothing-to-cover",
     ),
     pytest.param(
-        lambda: mods.train_polytope(_with(X, (1, 1), INF), Y, width=2),
+        lambda: pipes.train_polytope(_with(X, (1, 1), INF), Y, pipes.PolytopeTraining()),
         ValueError, r"`x` must be finite, got 1 NaN/inf", id="train_polytope-inf-input",
+    ),
+    pytest.param(
+        lambda: pipes.PolytopeTraining(lam_scale=1.0),
+        ValueError, r"`lam_scale` must be > 1, got 1.0", id="PolytopeTraining-lam-scale-one",
+    ),
+    pytest.param(
+        lambda: pipes.fit_polytope(X, Y, {"width": 2}),
+        TypeError, r"`training` must be a PolytopeTraining, got dict", id="fit_polytope-not-training",
+    ),
+    pytest.param(
+        lambda: pipes.quiet_trainer(0),
+        ValueError, r"`max_epochs` must be an integer >= 1, got 0", id="quiet_trainer-zero-epochs",
+    ),
+    pytest.param(
+        lambda: pipes.refined_polytope(X, Y, inside_weights=()),
+        ValueError, r"`inside_weights` must hold at least one weight, got an empty ladder",
+        id="refined_polytope-empty-ladder",
+    ),
+    pytest.param(
+        lambda: pipes.two_polytope_cover(X, Y, target=1.5),
+        ValueError, r"`target` must lie in \[0, 1\], got 1.5", id="two_polytope_cover-target-above-one",
+    ),
+    pytest.param(
+        lambda: pipes.TaskProgress(0),
+        ValueError, r"`total` must be an integer >= 1, got 0", id="TaskProgress-no-tasks",
     ),
     pytest.param(lambda: mods.to_mlp_module(_tanh()), TypeError, TANH, id="to_mlp_module-tanh"),
     pytest.param(
@@ -1186,6 +1283,11 @@ CASES = [
         lambda: plotting.plot_decision_regions(lambda p: p[:3, 0], X, Y, resolution=5),
         ValueError, r"`score` must return one value per point \(25 grid points\), got \(3,\)",
         id="plot_decision_regions-score-wrong-size",
+    ),
+    pytest.param(
+        lambda: plotting.plot_model_decision_regions(_mlp(), X, Y[:3], resolution=5),
+        ValueError, r"`y` must have one label per point of `x`, got \(3,\) for `x` of shape \(4, 2\)",
+        id="plot_model_decision_regions-short-labels",
     ),
     pytest.param(
         lambda: plotting.plot_cover(_cover(3), X, Y),
@@ -1296,6 +1398,19 @@ CASES = [
         ValueError, r"`loss` must be one of \('squared', 'logistic'\), got 'hinge'", id="vertex_loss-unknown-loss",
     ),
     pytest.param(
+        lambda: solvers.gated_step_size(nn.Linear(2, 1), X),  # type: ignore[arg-type]
+        TypeError, r"`net` must be a GatedReLU network, got Linear", id="gated_step_size-not-gated",
+    ),
+    pytest.param(
+        lambda: solvers.gated_certificate(_gated(), X, Y[:3], lam=0.1),
+        ValueError, r"`y` must hold one target per sample of `x` \(4\), got 3", id="gated_certificate-short-y",
+    ),
+    pytest.param(
+        lambda: solvers.gated_certificate(_gated(), torch.zeros(4, 3), Y, lam=0.1),
+        ValueError, r"`x` must be \(n, 2\) the training inputs: 2 features per sample for the gates, got \(4, 3\)",
+        id="gated_certificate-wrong-features",
+    ),
+    pytest.param(
         lambda: alg.exact_erm(LINE, LINE_Y, torch.ones(3), max_programs=10),
         ValueError, r"more than `max_vertices`=10 vertices|exact ERM needs 8\^3 = 512 programs",
         id="exact_erm-too-many-programs",
@@ -1336,7 +1451,8 @@ SKIPPED = {
     "SYNTHETIC_DATASETS", "SYNTHETIC_DIMS", "DATA_ENV_VAR", "FacetCounts", "RayEstimate", "Regions", "FaceHistogram",
     "CoverRefineReport", "FaceEliminationReport", "CompressReport", "FinaliseReport", "MarginRefineReport",
     "PolishReport", "PolishResult", "LevelSetCover", "GeneralPosition", "Flip", "VertexSolution", "SearchRecord",
-    "ExactFit", "VertexLoss",
+    "ExactFit", "VertexLoss", "GatedCertificate", "PolishEvaluation", "ActivationDrift", "MinimalNetworkReport",
+    "FittedPolytope", "TwoPolytopeCover", "SMOOTH_HEAD_TRAINING", "quiet_lightning",
 }  # fmt: skip
 
 
@@ -1346,6 +1462,6 @@ def test_every_public_name_has_a_case_or_is_skipped_on_purpose() -> None:
     covered = {p.id.split("-")[0].split(".")[0] for p in CASES}  # type: ignore[union-attr]
     public = set()
     for sub in ("geometry", "algorithms", "solvers", "nn", "data", "datamodules", "modules", "callbacks",
-                "plotting", "logging"):  # fmt: skip
+                "pipelines", "plotting", "logging"):  # fmt: skip
         public |= set(importlib.import_module(f"lightning_poly.{sub}").__all__)
     assert sorted(public - covered - SKIPPED) == []

@@ -96,3 +96,23 @@ def test_certificate_from_plain_dataloaders_equals_the_one_from_the_data_module(
     assert certs[0].keys() == {"certificate/prox_residual", "certificate/rel_gap", "certificate/objective"}
     for k, v in certs[0].items():  # float32 training on the same data, batches built two ways
         assert certs[1][k] == pytest.approx(v, rel=1e-5), k
+
+
+def test_certificate_function_vanishes_at_the_cvxpy_optimum_and_not_at_zero() -> None:
+    from lightning_poly.nn.gated import GatedReLU
+    from lightning_poly.solvers import gated_certificate, gated_step_size
+
+    dm = _data()
+    dm.setup("fit")
+    x, y = dm.train_tensors()
+    net = GatedReLU(torch.randn(20, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+    xt = augment(x.double(), True)
+    ref = gated_lasso_cvxpy(xt, (xt @ net.gates.T > 0).double(), y.double(), 0.1)
+    at_zero = gated_certificate(net, x, y, lam=0.1)
+    at_opt = gated_certificate(net, x, y, lam=0.1, weight=ref.weight[None])
+    assert at_opt.step == at_zero.step == gated_step_size(net, x)
+    assert at_opt.prox_residual < 1e-4 * at_zero.prox_residual
+    assert at_opt.rel_gap is not None and at_opt.rel_gap < 1e-6 < at_zero.rel_gap  # type: ignore[operator]
+    assert at_opt.objective == pytest.approx(ref.objective, rel=1e-6)
+    logistic = gated_certificate(net, x, (y > y.median()).long(), lam=0.1, loss="logistic")
+    assert logistic.rel_gap is None and set(logistic.scalars()) == {"prox_residual"}

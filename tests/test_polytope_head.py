@@ -79,14 +79,15 @@ def test_trained_polytope_is_kept_by_finalising_and_becomes_the_network(tmp_path
 
 
 def test_algorithm4_steps_can_train_through_the_polytope_head() -> None:
-    from lightning_poly.modules import train_polytope
+    from lightning_poly.pipelines import PolytopeTraining, train_polytope
 
     g = torch.Generator().manual_seed(1)
     x = torch.rand(300, 2, generator=g) * 2 - 1
     inside = (x.abs() < 0.5).all(1).long()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cover = train_polytope(x, inside, width=6, epochs=300, class_weights=(1.0, 1.0), head="polytope")
+        training = PolytopeTraining(width=6, epochs=300, class_weights=(1.0, 1.0), head="polytope")
+        cover = train_polytope(x, inside, training)
     assert cover.accuracy(x, inside) > 0.97
     assert 4 <= cover.faces[0] <= 6
 

@@ -1,11 +1,12 @@
-"""Algorithm 4 (``modules.sequential_cover``) on the paper's swiss roll: a nested, alternating cover."""
+"""Algorithm 4 (``pipelines.sequential_cover``) on the paper's swiss roll: a nested, alternating cover."""
 
 import warnings
 
 import torch
 
+from lightning_poly.algorithms import cover_network, prune_cover
 from lightning_poly.data import make_synthetic
-from lightning_poly.modules import sequential_cover
+from lightning_poly.pipelines import PolytopeTraining, sequential_cover
 
 
 def _inside(a: torch.Tensor, b: torch.Tensor, x: torch.Tensor, atol: float) -> torch.Tensor:
@@ -21,10 +22,8 @@ def test_algorithm4_covers_the_swiss_roll_with_few_alternating_polytopes() -> No
     x = x.float()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cover = sequential_cover(
-            x, y, width=4, max_width=12, width_step=2, restarts=1, max_polytopes=6, epochs=600,
-            class_weights=(1.0, 100.0),
-        )  # fmt: skip
+        training = PolytopeTraining(width=4, epochs=600, class_weights=(1.0, 100.0))
+        cover = sequential_cover(x, y, training, max_width=12, width_step=2, restarts=1, max_polytopes=6)
     # Definition 3.2 checked by a face loop, independently of the cover's batched membership
     count = torch.zeros(len(x), dtype=torch.long)
     for a, b, s in zip(cover.a, cover.b, cover.signs):
@@ -38,6 +37,6 @@ def test_algorithm4_covers_the_swiss_roll_with_few_alternating_polytopes() -> No
     kept = [s for s in cover.meta["steps"] if s["covered"] == 1.0]
     assert len(kept) >= len(cover) - 1
     # the pruned cover is Theorem 3.4's network and classifies every point
-    net = cover.prune(x).to_network(x)
+    net = cover_network(prune_cover(cover, x), x)
     with torch.no_grad():
         assert torch.equal((net(x.double()).squeeze(-1) > 0).long(), y.long())

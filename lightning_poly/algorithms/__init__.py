@@ -9,16 +9,36 @@ from lightning_poly.algorithms.compress import (
     redundant_neurons,
 )
 from lightning_poly.algorithms.cover_extraction import LevelSetCover, extract_cover, two_layer_cover
+from lightning_poly.algorithms.cover_network import (
+    MinimalNetworkReport,
+    cover_network,
+    minimal_cover_network,
+    multiclass_cover_network,
+)
+from lightning_poly.algorithms.cover_pruning import (
+    drop_cover_faces,
+    drop_cover_polytopes,
+    nonredundant_cover_faces,
+    prune_cover,
+)
 from lightning_poly.algorithms.cover_refinement import CoverRefineReport, polytope_targets, refine_cover
 from lightning_poly.algorithms.exact_fit import ExactFit, exact_fit_network
 from lightning_poly.algorithms.face_elimination import (
     FaceEliminationReport,
+    eliminate_cover_faces,
     eliminate_faces,
+    error_budget,
     face_removal_errors,
     polytope_errors,
 )
 from lightning_poly.algorithms.polish import PolishResult, polish_layer, polish_layer_reference
-from lightning_poly.algorithms.polish_network import PolishReport, layer_inputs, polish_network
+from lightning_poly.algorithms.polish_network import (
+    PolishEvaluation,
+    PolishReport,
+    layer_inputs,
+    polish_and_evaluate,
+    polish_network,
+)
 from lightning_poly.algorithms.polytope_margin import MarginRefineReport, polytope_hinge_loss, refine_polytope
 from lightning_poly.algorithms.scaling import balance_, equalising_scales, optimal_scales
 from lightning_poly.algorithms.vertex_baselines import (
@@ -48,13 +68,23 @@ __all__ = [
     "polytope_targets",
     "refine_cover",
     "FaceEliminationReport",
+    "eliminate_cover_faces",
     "eliminate_faces",
+    "error_budget",
     "face_removal_errors",
     "polytope_errors",
     "CompressReport",
     "FinaliseReport",
     "LevelSetCover",
     "extract_cover",
+    "MinimalNetworkReport",
+    "cover_network",
+    "minimal_cover_network",
+    "multiclass_cover_network",
+    "drop_cover_faces",
+    "drop_cover_polytopes",
+    "nonredundant_cover_faces",
+    "prune_cover",
     "finalise_",
     "polytope_widths_feasible",
     "polytope_width_lower_bound",
@@ -68,6 +98,7 @@ __all__ = [
     "MarginRefineReport",
     "polytope_hinge_loss",
     "refine_polytope",
+    "PolishEvaluation",
     "PolishReport",
     "PolishResult",
     "balance_",
@@ -75,6 +106,7 @@ __all__ = [
     "equalising_scales",
     "optimal_scales",
     "polish_layer",
+    "polish_and_evaluate",
     "polish_layer_reference",
     "polish_network",
     "ExactFit",

@@ -70,6 +70,10 @@ def _check_lam_scale(lam_scale: float) -> None:
 def redundant_neurons(active: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
     """``(J, m)`` the set ``K`` of step 1 for every piece; ``active`` is ``(J, n, m)`` bool.
 
+    Args:
+        active: ``(J, n, m)`` bool, which points activate each neuron of each piece.
+        live: ``(J, m)`` bool, the neurons not removed (the mask).
+
     Example:
         >>> act = torch.tensor([[[True, True], [False, True]]])  # neuron 0's points also activate 1
         >>> redundant_neurons(act, torch.ones(1, 2, dtype=torch.bool)).tolist()
@@ -93,7 +97,13 @@ def redundant_neurons(active: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def cover_condition_fraction(net: CoverNetwork, x: torch.Tensor, tol: float = 1e-3) -> float:
     """Fraction of (point, piece) pairs meeting (7) in the form (9) (module docstring): the point activates
-    no live neuron of the piece (:math:`T_j = \\lambda` exactly), or :math:`T_j(x_i) \\le` ``tol``."""
+    no live neuron of the piece (:math:`T_j = \\lambda` exactly), or :math:`T_j(x_i) \\le` ``tol``.
+
+    Args:
+        net: the cover network.
+        x: ``(n, d)`` training inputs.
+        tol: tolerance of (9) on :math:`T_j`.
+    """
     _check_net_x(net, x)
     if len(x) == 0:
         return 1.0
@@ -110,6 +120,13 @@ def compress_(
     """One call of Algorithm 1 on every piece of ``net`` in place (masks and ``copy_``; shapes unchanged).
 
     ``remove=False`` skips Part 1 (the removal of a redundant neuron); dead neurons are still removed.
+
+    Args:
+        net: the cover network (changed in place).
+        x: ``(n, d)`` training inputs.
+        lam_scale: :math:`\\lambda_\\text{scale} > 1` of Algorithm 1.
+        tol: tolerance of (9) on :math:`T_j`.
+        remove: run Part 1, the removal of a redundant neuron.
     """
     _check_lam_scale(lam_scale)
     _check_net_x(net, x)
@@ -174,8 +191,17 @@ def finalise_(
     Algorithm 2 writes "0 < T_j(x_i) < 1" and "σ(T_j) is 0 or 1"; we read 1 as :math:`\\lambda`, as in
     :func:`compress_`. ``remove=False`` repeats only Part 2 (scaling; dead neurons still go): the
     literal loop also removes one redundant neuron per round with no gradient steps in between, which
-    can cost accuracy (Fashion-MNIST trousers, 8 neurons: 18 rounds left 2 neurons and accuracy 0.10);
-    scaling alone is what reaches (7), so the termination argument of Proposition C.2 still applies. The report says which of the three endings happened; it never claims (7) silently.
+    can remove neurons the fit needs; scaling alone is what reaches (7), so the termination argument
+    of Proposition C.2 still applies. The report says which of the three endings happened; it never
+    claims (7) silently.
+
+    Args:
+        net: the cover network (changed in place).
+        x: ``(n, d)`` training inputs.
+        lam_scale: :math:`\\lambda_\\text{scale} > 1` of Algorithm 1.
+        tol: tolerance of (9) on :math:`T_j`.
+        max_rounds: most rounds of Algorithm 1.
+        remove: also remove redundant neurons (Part 1) in each round.
 
     Example:
         >>> net = CoverNetwork(2, pieces=2, width=6, seed=0)

@@ -52,6 +52,16 @@ def estimate_margin(
 ) -> MarginEstimate:
     """Estimate :math:`\\gamma_V` within :math:`(1 \\pm \\varepsilon)` (module docstring).
 
+    Args:
+        x: ``(n, d)`` inputs.
+        y: ``(n,)`` labels in {-1, +1}.
+        gates: ``(m, d)`` gate vectors :math:`V`.
+        rho: ``(m,)`` neuron weights (default :math:`1/m`).
+        eps: relative accuracy :math:`\\varepsilon` in (0, 1).
+        max_iter: most iterations of each inner solve.
+        tol: tolerance of each inner solve.
+        min_guess: smallest margin tried before giving up.
+
     Raises:
         ValueError: labels outside {-1, +1}, bad ``eps``, or no positive margin down to ``min_guess``.
 
@@ -108,6 +118,13 @@ def estimate_margin(
 def margin_width_bound(eps: float, delta: float, gamma: float, n: int, c: float = 1.0) -> int:
     """Theorem 6.2's width :math:`m \\ge c\\,(\\varepsilon\\delta\\gamma)^{-2}\\ln(n/\\varepsilon)` (``c`` is
     the unspecified absolute constant; 1 by default).
+
+    Args:
+        eps: :math:`\\varepsilon`.
+        delta: :math:`\\delta` (failure probability).
+        gamma: the margin :math:`\\gamma`.
+        n: number of training points.
+        c: the absolute constant.
 
     Example:
         >>> margin_width_bound(0.5, 0.5, 0.1, 100)

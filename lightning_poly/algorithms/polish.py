@@ -207,10 +207,11 @@ def polish_layer(
     """Polish every neuron of a linear layer at once (batched; see the module docstring).
 
     Args:
-        weight: ``(m, d)`` layer weights. bias: ``(m,)`` or ``None`` (bias-free neurons).
+        weight: ``(m, d)`` layer weights.
+        bias: ``(m,)`` or ``None`` (bias-free neurons).
         inputs: ``(n, d)`` what reaches the layer (data for the first layer, activations deeper).
         chunk_size: neurons per batch (memory ~ ``chunk_size * n`` + ``chunk_size * r^2``); default
-            256 (fastest measured on CPU), fewer if the ``(n, chunk)`` matrix would exceed 2^23 entries.
+            256, fewer if the ``(n, chunk)`` matrix would exceed 2^23 entries.
         rank_tol: relative singular-value threshold for the rank of the inputs (computed from the
             Gram matrix, so values below ~1e-7 are not resolved).
         null_tol: relative singular-value threshold for the null space of the chosen inputs.
@@ -254,6 +255,13 @@ def polish_layer_reference(
 
     Each neuron: inner products with every input, a full sort, the first ``r - 1`` inputs, and the
     null space of those inputs from that neuron's own SVD.
+
+    Args:
+        weight: ``(m, d)`` layer weights.
+        bias: ``(m,)`` or ``None``.
+        inputs: ``(n, d)`` what reaches the layer.
+        rank_tol: relative singular-value threshold for the rank of the inputs.
+        null_tol: relative singular-value threshold for the null space of the chosen inputs.
     """
     z, w_red, v, first, r = _prepare(weight, bias, inputs, rank_tol)
     rows, picks = [], []

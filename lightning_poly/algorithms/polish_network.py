@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import nn
 
-from lightning_poly._validation import check_finite, check_positive
+from lightning_poly._validation import check_choice, check_finite, check_positive
 from lightning_poly.algorithms.polish import PolishResult, polish_layer
 from lightning_poly.algorithms.scaling import balance_
-from lightning_poly.nn.relu_network import get_relu_network, linear_layers
-from lightning_poly.solvers.refit import RefitLoss, check_refit_loss, refit_last_layer, refit_objective
+from lightning_poly.nn.outputs import module_outputs
+from lightning_poly.nn.relu_network import find_relu_network, get_relu_network, linear_layers
+from lightning_poly.solvers.refit import (
+    RefitLoss,
+    check_refit_loss,
+    head_metrics,
+    refit_last_layer,
+    refit_objective,
+)
 
-__all__ = ["PolishReport", "layer_inputs", "polish_network"]
+__all__ = ["PolishEvaluation", "PolishReport", "layer_inputs", "polish_and_evaluate", "polish_network"]
 
 
 @dataclass
@@ -46,6 +54,11 @@ def _check_inputs(model: nn.Module, x: torch.Tensor) -> None:
 @torch.no_grad()
 def layer_inputs(model: nn.Module, x: torch.Tensor, layer: int) -> torch.Tensor:
     """What reaches ``Linear`` layer ``layer`` of the ReLU MLP (the data for layer 0, activations deeper).
+
+    Args:
+        model: a ReLU MLP.
+        x: ``(n, d)`` inputs.
+        layer: index among the ``Linear`` layers.
 
     Example:
         >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
@@ -83,10 +96,13 @@ def polish_network(
 
     Args:
         model: a ReLU MLP (changed in place).
-        x, y: training inputs and targets (labels for logistic / cross-entropy).
+        x: training inputs.
+        y: training targets (labels for logistic / cross-entropy).
         layers: indices of hidden ``Linear`` layers to polish (not the last one).
-        loss, l2: the refit problem (see :func:`~lightning_poly.solvers.refit_last_layer`).
-        rescale: apply the optimal scaling afterwards.
+        loss: the refit loss (see :func:`~lightning_poly.solvers.refit_last_layer`).
+        l2: ridge weight of the refit.
+        rescale: apply the optimal scaling (Equation (98)) afterwards.
+        chunk_size: neurons per batch of :func:`~lightning_poly.algorithms.polish_layer` (``None``: its default).
 
     Example:
         >>> _ = torch.manual_seed(0)
@@ -132,3 +148,90 @@ def polish_network(
     if rescale:
         balance_(model)
     return report
+
+
+@dataclass
+class PolishEvaluation:
+    """What polishing did to a model's own outputs (:func:`polish_and_evaluate`).
+
+    Attributes:
+        report: what :func:`polish_network` did to the network.
+        loss: the refit loss that scores the outputs (:func:`~lightning_poly.solvers.refit.head_metrics`).
+        before: ``{"loss": ..., "acc": ...}`` of the model's forward on the evaluation data before.
+        after: the same after polishing, the refit and the rescaling.
+        n_samples: evaluation samples.
+    """
+
+    report: PolishReport
+    loss: RefitLoss
+    before: dict[str, float]
+    after: dict[str, float]
+    n_samples: int
+
+    def improved(self, metric: Literal["loss", "acc"]) -> bool:
+        """Whether ``metric`` got strictly better (a lower loss, a higher accuracy)."""
+        check_choice("metric", metric, ("loss", "acc"))
+        if metric == "loss":
+            return self.after["loss"] < self.before["loss"]
+        return self.after["acc"] > self.before["acc"]
+
+
+def polish_and_evaluate(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eval_x: torch.Tensor | None = None,
+    eval_y: torch.Tensor | None = None,
+    layers: Sequence[int] = (0,),
+    loss: RefitLoss = "squared",
+    l2: float = 1e-6,
+    rescale: bool = True,
+    network: nn.Module | None = None,
+) -> PolishEvaluation:
+    """Polish the ReLU network inside ``model`` in place and score the model's own forward before and after.
+
+    The score is the refit ``loss`` (and accuracy) of ``model(eval_x)`` in eval mode against
+    ``eval_y``, so it measures the model as a user holds it, whatever it does around its network.
+
+    Args:
+        model: any module whose forward runs through a ReLU MLP (changed in place).
+        x: training inputs of the polish and the refit.
+        y: training targets (labels for logistic / cross-entropy).
+        eval_x: inputs the model is scored on; ``None``: the training inputs.
+        eval_y: their targets; ``None``: the training targets.
+        layers: indices of hidden ``Linear`` layers to polish.
+        loss: the refit loss (see :func:`~lightning_poly.solvers.refit_last_layer`).
+        l2: ridge weight of the refit.
+        rescale: apply the optimal scaling (Equation (98)) after the refit.
+        network: the ReLU MLP inside ``model`` to polish; ``None``: found
+            (:func:`~lightning_poly.nn.relu_network.find_relu_network`).
+
+    Raises:
+        ValueError: if only one of ``eval_x`` and ``eval_y`` is given or their lengths differ, and
+            what :func:`polish_network` raises (before anything changes).
+
+    Example:
+        >>> _ = torch.manual_seed(0)
+        >>> net = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))
+        >>> x = torch.randn(50, 2); y = x[:, 0].abs()
+        >>> ev = polish_and_evaluate(net, x, y)
+        >>> ev.improved("loss"), ev.n_samples
+        (True, 50)
+    """
+    if (eval_x is None) != (eval_y is None):
+        raise ValueError("`eval_x` and `eval_y` go together: give both or neither")
+    ex, ey = (x, y) if eval_x is None or eval_y is None else (eval_x, eval_y)
+    if len(ex) != len(ey):
+        raise ValueError(f"`eval_y` must have one target per point of `eval_x`, got {len(ey)} for {len(ex)} points")
+    net = find_relu_network(model) if network is None else network
+    lins = linear_layers(net)
+    check_refit_loss(loss, lins[-1].out_features, y)
+    weight = lins[0].weight
+
+    def score() -> dict[str, float]:
+        out = module_outputs(model, ex)
+        return head_metrics(out, ey.to(out.device), loss)
+
+    before = score()
+    report = polish_network(net, x.flatten(1).to(weight), y.to(weight.device), layers, loss, l2, rescale)
+    return PolishEvaluation(report, loss, before, score(), len(ey))

@@ -67,6 +67,16 @@ def polytope_hinge_loss(
     The two sums are divided by ``n_in`` and ``n_out`` (default: ``len(x_in)``, ``len(x_out)``, i.e. means);
     a working set passes the full counts so that its objective is the full one restricted to its points.
 
+    Args:
+        a: ``(m, d)`` face normals.
+        b: ``(m,)`` offsets.
+        x_in: points that must lie inside.
+        x_out: points that must lie outside.
+        l2: weight of :math:`\|A\|_F^2`.
+        inside_weight: weight of the inside term.
+        n_in: divisor of the inside sum (default ``len(x_in)``).
+        n_out: divisor of the outside sum (default ``len(x_out)``).
+
     Example:
         >>> a, b = torch.tensor([[1.0, 0.0]]), torch.tensor([0.0])  # the half-plane x_1 <= 0
         >>> x_in, x_out = torch.tensor([[-2.0, 0.0]]), torch.tensor([[3.0, 1.0]])
@@ -146,7 +156,8 @@ def refine_polytope(
     Args:
         a: ``(m, d)`` face normals (their norms set the margin's width).
         b: ``(m,)`` offsets.
-        x: ``(n, d)`` points. inside: ``(n,)`` bool, which points must lie inside.
+        x: ``(n, d)`` points.
+        inside: ``(n,)`` bool, which points must lie inside.
         l2: :math:`\mu`, the weight of :math:`\|A\|_F^2`.
         max_iter: L-BFGS iterations per round (all of them without ``working_set``).
         working_set: optimise on the points within ``band`` of their margin and re-check all points

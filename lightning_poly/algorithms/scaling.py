@@ -22,6 +22,11 @@ __all__ = ["balance_", "equalising_scales", "optimal_scales"]
 def optimal_scales(w_in: torch.Tensor, w_out: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """Equation (98): ``alpha_j = sqrt(||w_out[:, j]|| / ||w_in[j]||)`` (1 where either norm is 0).
 
+    Args:
+        w_in: ``(m, d)`` weights of the layer into the neurons.
+        w_out: ``(k, m)`` weights of the layer out of them.
+        eps: norms at most this count as 0.
+
     Example:
         >>> optimal_scales(torch.tensor([[3.0, 4.0]]), torch.tensor([[20.0]])).tolist()
         [2.0]
@@ -39,6 +44,11 @@ def equalising_scales(
     n1: torch.Tensor, n2: torch.Tensor, n3: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Lemma 27: scales with product 1 that make the three norms of each block equal (AM-GM optimum).
+
+    Args:
+        n1: norms of the first factor of each block.
+        n2: norms of the second factor.
+        n3: norms of the third factor.
 
     Example:
         >>> a = equalising_scales(torch.tensor([1.0]), torch.tensor([8.0]), torch.tensor([27.0]))
@@ -60,6 +70,9 @@ def equalising_scales(
 @torch.no_grad()
 def balance_(model: nn.Module) -> list[torch.Tensor]:
     """Rescale every consecutive pair of layers of a ReLU MLP in place by Equation (98).
+
+    Args:
+        model: a ReLU MLP (changed in place).
 
     Returns:
         The scales applied to each hidden layer. The network function is unchanged.

@@ -33,6 +33,10 @@ __all__ = [
 def polytope_width_lower_bound(m: int, d: int) -> int:
     """Right-hand side of Proposition 3.1 for a convex polytope with ``m`` faces in :math:`\\mathbb{R}^d`.
 
+    Args:
+        m: faces of the polytope.
+        d: dimension.
+
     Example:
         >>> [polytope_width_lower_bound(m, 2) for m in (3, 4, 5, 6, 8)]
         [3, 3, 3, 3, 4]
@@ -49,6 +53,11 @@ def polytope_width_lower_bound(m: int, d: int) -> int:
 def polytope_widths_feasible(widths: Sequence[int], m: int, d: int) -> bool:
     """Whether ``d -> widths -> 1`` passes Proposition 3.1's necessary condition
     :math:`d_1 \\prod_{j \\ge 2} (2 d_j + 1) \\ge` :func:`polytope_width_lower_bound`.
+
+    Args:
+        widths: hidden widths ``d_1, d_2, ...``.
+        m: faces of the polytope.
+        d: dimension.
 
     Example:
         >>> polytope_widths_feasible([2], m=3, d=2), polytope_widths_feasible([3], m=3, d=2)
@@ -88,7 +97,9 @@ def betti_architecture(d: int, m: int, betti: Sequence[int]) -> tuple[int, int, 
     """Theorem 3.6's feasible architecture (3): ``(d, d_1, sum beta_k, 1)``.
 
     Args:
-        d: dimension. m: most faces of the prismatic polytopes. betti: :math:`\\beta_0, \\dots`.
+        d: dimension.
+        m: most faces of the prismatic polytopes.
+        betti: the Betti numbers :math:`\\beta_0, \\dots` of the class-1 set.
 
     Example:
         >>> betti_architecture(2, 6, [1, 1])  # hexagon with a hole
@@ -106,6 +117,10 @@ def betti_architecture(d: int, m: int, betti: Sequence[int]) -> tuple[int, int, 
 
 def betti_widths_feasible(widths: Sequence[int], betti: Sequence[int]) -> bool:
     """Theorem 3.6's necessary condition (4): :math:`\\sum_{i} \\prod_{j \\ge i} d_j \\ge 2 \\sum_k \\beta_k - 2`.
+
+    Args:
+        widths: hidden widths ``d_1, d_2, ...``.
+        betti: the Betti numbers :math:`\\beta_0, \\dots` of the class-1 set.
 
     Example:
         >>> betti_widths_feasible([4], [10]), betti_widths_feasible([18], [10])

@@ -43,7 +43,14 @@ def reset_optimizer_state(
     changed: Sequence[torch.Tensor],
     reset: Reset = "entries",
 ) -> None:
-    """Reset the optimizer state of what ``changed`` marks: per entry, or whole tensors (see the module docstring)."""
+    """Reset the optimizer state of what ``changed`` marks: per entry, or whole tensors (see the module docstring).
+
+    Args:
+        optimizers: the Trainer's optimizers.
+        tensors: the tensors that may have changed.
+        changed: one bool mask per tensor, the entries that changed.
+        reset: ``"entries"`` or ``"tensors"``.
+    """
     for opt in optimizers:
         for t, where in zip(tensors, changed):
             state = opt.state.get(t)

@@ -1,4 +1,7 @@
-"""What the weight-changing callbacks share: when they run, the module's own outputs, their scalar logs."""
+"""What the weight-changing callbacks share: when they run, the module's own outputs, their scalar logs.
+
+``module_outputs`` is :func:`lightning_poly.nn.module_outputs`, the core function.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytorch_lightning as pl
-import torch
 from typing_extensions import override
+
+from lightning_poly.nn.outputs import module_outputs
 
 __all__ = ["EpochsOrFitEnd", "log_scalars", "module_outputs"]
 
@@ -31,19 +35,14 @@ class EpochsOrFitEnd:
             self._run(trainer, pl_module, "fit_end")
 
 
-@torch.no_grad()
-def module_outputs(pl_module: pl.LightningModule, x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-    """The module's own ``forward`` on ``x`` in eval mode (chunked), its training mode restored."""
-    was_training = pl_module.training
-    pl_module.eval()
-    try:
-        return torch.cat([pl_module(xb.to(pl_module.device)).detach() for xb in x.split(chunk)])
-    finally:
-        pl_module.train(was_training)
-
-
 def log_scalars(trainer: pl.Trainer, prefix: str, record: dict[str, Any]) -> None:
-    """Every number of ``record`` (but its epoch and step) to every logger, as ``prefix/key``."""
+    """Every number of ``record`` (but its epoch and step) to every logger, as ``prefix/key``.
+
+    Args:
+        trainer: the Trainer whose loggers receive them.
+        prefix: the key prefix.
+        record: the callback's record.
+    """
     scalars = {
         f"{prefix}/{k}": float(v)
         for k, v in record.items()

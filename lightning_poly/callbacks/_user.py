@@ -28,7 +28,15 @@ from lightning_poly.nn.relu_network import check_network_is_model, find_relu_net
 if TYPE_CHECKING:
     import pytorch_lightning as pl
 
-__all__ = ["Split", "labelled_data", "network_of", "prepare_trainer", "trainer_dataloader", "user_inputs"]
+__all__ = [
+    "Split",
+    "check_data_input_dim",
+    "labelled_data",
+    "network_of",
+    "prepare_trainer",
+    "trainer_dataloader",
+    "user_inputs",
+]
 
 Split = Literal["train", "val"]
 
@@ -36,10 +44,31 @@ Split = Literal["train", "val"]
 def prepare_trainer(trainer: pl.Trainer) -> None:
     """What every suite callback does first in ``setup``, on every rank: the process group is destroyed
     at exit (:func:`~lightning_poly._lightning.destroy_process_group_at_exit`) and a re-attached wandb
-    run keeps its files in the logger's folder (:func:`~lightning_poly.logging.pin_wandb_run_dir`)."""
+    run keeps its files in the logger's folder (:func:`~lightning_poly.logging.pin_wandb_run_dir`).
+
+    Args:
+        trainer: the Trainer.
+    """
     if trainer.world_size > 1:
         destroy_process_group_at_exit()
     pin_wandb_run_dir(trainer)
+
+
+def check_data_input_dim(trainer: pl.Trainer, input_dim: int) -> None:
+    """Refuse a data module that declares another ``input_dim`` than the model's (at ``on_fit_start``).
+
+    Args:
+        trainer: the Trainer.
+        input_dim: the model's input features.
+
+    Raises:
+        MisconfigurationException: naming both dimensions.
+    """
+    dim = getattr(getattr(trainer, "datamodule", None), "input_dim", None)
+    if dim is not None and dim != input_dim:
+        raise MisconfigurationException(
+            f"`input_dim` of the model is {input_dim} but the data module serves {dim} features"
+        )
 
 
 def _first_loader(loaders: Any) -> Any:
@@ -56,6 +85,10 @@ def trainer_dataloader(trainer: pl.Trainer, split: Split) -> Any | None:
 
     Read from the fit loop's data source (a DataModule's or LightningModule's ``*_dataloader()``,
     or the loaders given to ``fit``): available from ``setup`` on, before Lightning loads them.
+
+    Args:
+        trainer: the Trainer.
+        split: ``"train"`` or ``"val"``.
     """
     loop: Any = trainer.fit_loop if split == "train" else trainer.fit_loop.epoch_loop.val_loop
     source = getattr(loop, "_data_source", None)
@@ -102,7 +135,16 @@ def _user_data(
 def user_inputs(
     trainer: pl.Trainer, data: Any, split: Split, max_samples: int | None, batch_to_xy: BatchToXY | None, who: str
 ) -> torch.Tensor:
-    """The inputs of :func:`_user_data` (targets, if any, are not needed)."""
+    """The inputs of :func:`_user_data` (targets, if any, are not needed).
+
+    Args:
+        trainer: the Trainer.
+        data: explicit data (tensors, a Dataset or a DataLoader), or ``None``.
+        split: ``"train"`` or ``"val"``.
+        max_samples: read at most this many samples (``None``: all).
+        batch_to_xy: splits a batch into ``(x, y)`` (``None``: the default).
+        who: the callback's name, in the error messages.
+    """
     return _user_data(trainer, data, split, max_samples, batch_to_xy, who)[0]
 
 
@@ -110,6 +152,14 @@ def labelled_data(
     trainer: pl.Trainer, data: Any, split: Split, max_samples: int | None, batch_to_xy: BatchToXY | None, who: str
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(x, y)`` of :func:`_user_data`, refusing data without targets.
+
+    Args:
+        trainer: the Trainer.
+        data: explicit data (tensors, a Dataset or a DataLoader), or ``None``.
+        split: ``"train"`` or ``"val"``.
+        max_samples: read at most this many samples (``None``: all).
+        batch_to_xy: splits a batch into ``(x, y)`` (``None``: the default).
+        who: the callback's name, in the error messages.
 
     Raises:
         MisconfigurationException: if the data holds inputs only.
@@ -129,6 +179,13 @@ def network_of(
     Weight-changing callbacks need ``own_tensors``; analysis callbacks call this at every run without it,
     so a derived network (a module's export of itself) is accepted while it computes the forward, and a
     stale copy is caught the first time it stops doing so.
+
+    Args:
+        pl_module: the module.
+        name: the submodule holding the network (``None``: found).
+        x: inputs to check the network on (``None``: 64 uniform points).
+        who: the callback's name, in the error messages.
+        own_tensors: require the network's parameters to be the module's own.
 
     Raises:
         MisconfigurationException: naming the callback and what is wrong.

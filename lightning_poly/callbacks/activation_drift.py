@@ -13,7 +13,7 @@ from lightning_poly._validation import check_int
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.callbacks._user import network_of, prepare_trainer, user_inputs
 from lightning_poly.data.samples import BatchToXY
-from lightning_poly.geometry.ntk_empirical import empirical_ntk
+from lightning_poly.geometry.activation_drift import activation_drift
 from lightning_poly.geometry.regions import activation_patterns
 
 __all__ = ["ActivationDriftCallback"]
@@ -24,7 +24,7 @@ class ActivationDriftCallback(HistoryState, Callback):
 
     NTK-convex paper, Section 3: changing activation patterns are the only source of non-convexity of
     two-layer ReLU training; a run whose patterns stop changing trains a fixed gated (convex) network.
-    Every ``every_n_epochs`` epochs the patterns of all hidden neurons on the first ``max_points``
+    The measurement is :func:`lightning_poly.geometry.activation_drift`. Every ``every_n_epochs`` epochs the patterns of all hidden neurons on the first ``max_points``
     training points are compared with those at fit start and at the previous call, and the empirical
     NTK's smallest eigenvalue :math:`\\lambda_W` on the first ``ntk_points`` points is logged
     (``0`` disables it). Every rank computes the same numbers from the same data (no collective after
@@ -101,20 +101,12 @@ class ActivationDriftCallback(HistoryState, Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if (trainer.current_epoch + 1) % self.every_n_epochs:
             return
-        net = self._net(pl_module)
-        x = self._points(pl_module)
-        pats = activation_patterns(net, x).cpu()
-        assert self.reference is not None and self.previous is not None
-        record: dict[str, Any] = {
-            "epoch": trainer.current_epoch,
-            "step": trainer.global_step,
-            "changed_since_start": float((pats != self.reference).double().mean()),
-            "changed_since_last": float((pats != self.previous).double().mean()),
-        }
-        if self.ntk_points:
-            h = empirical_ntk(net, x[: self.ntk_points].to(next(net.parameters()).dtype))
-            record["ntk_lambda_min"] = float(torch.linalg.eigvalsh(h).min())
-        self.previous = pats
+        assert self.reference is not None, "on_fit_start() measured the reference"
+        drift = activation_drift(
+            self._net(pl_module), self._points(pl_module), self.reference, self.previous, self.ntk_points
+        )
+        self.previous = drift.patterns
+        record: dict[str, Any] = {"epoch": trainer.current_epoch, "step": trainer.global_step, **drift.scalars()}
         self.history.append(record)
         if trainer.is_global_zero:
             scalars = {f"drift/{k}": float(v) for k, v in record.items() if k not in ("epoch", "step")}

@@ -15,6 +15,7 @@ from lightning_poly._lightning import Callback
 from lightning_poly._validation import check_int, check_positive
 from lightning_poly.algorithms.compress import FinaliseReport, compress_, cover_condition_fraction, finalise_
 from lightning_poly.algorithms.cover_extraction import extract_cover
+from lightning_poly.algorithms.cover_network import minimal_cover_network
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.callbacks._inplace import edit_in_place
 from lightning_poly.callbacks._user import labelled_data, prepare_trainer
@@ -22,6 +23,7 @@ from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.logging import log_figure, log_table, media_dir
 from lightning_poly.nn.cover_net import CoverNetwork
+from lightning_poly.plotting import plot_cover
 
 __all__ = ["CompressionCallback"]
 
@@ -31,10 +33,11 @@ class CompressionCallback(HistoryState, Callback):
     finalising loop (end of Algorithm 2) at fit end; the cover (Theorem 3.7) is then :attr:`cover`.
 
     The work is the functions :func:`lightning_poly.algorithms.compress_`,
-    :func:`~lightning_poly.algorithms.finalise_` and :func:`~lightning_poly.algorithms.extract_cover` on the
-    module's :class:`~lightning_poly.nn.CoverNetwork` (``pl_module.cover_network()``) and the training
-    training data (``data=``, else the Trainer's: see :mod:`lightning_poly.callbacks._user`; at most
-    ``max_samples``, read once at ``setup``).
+    :func:`~lightning_poly.algorithms.finalise_`, :func:`~lightning_poly.algorithms.extract_cover` and
+    (at fit end) :func:`~lightning_poly.algorithms.minimal_cover_network` on the module's
+    :class:`~lightning_poly.nn.CoverNetwork` (``pl_module.cover_network()``) and the training data
+    (``data=``, else the Trainer's: see :mod:`lightning_poly.callbacks._user`; at most ``max_samples``,
+    read once at ``setup``).
 
     Multi-GPU: every rank computes from the identical full training tensors, then rank zero's
     ``w, b, v`` and mask are broadcast (every rank reaches every broadcast), so all ranks stay
@@ -50,14 +53,14 @@ class CompressionCallback(HistoryState, Callback):
 
     Args:
         every_n_steps: compress every this many optimiser steps (paper: 1000; 0: only at fit end).
-        lam_scale: :math:`\\lambda_\\text{scale} > 1` of Algorithm 1 (the paper gives no value; 1.2 kept the
-            swiss-roll accuracy best among 1.2, 1.5, 2 in our runs: 0.996, 0.929, 0.888).
+        lam_scale: :math:`\\lambda_\\text{scale} > 1` of Algorithm 1 (the paper gives no value; on the swiss
+            roll 1.2 keeps more accuracy than 1.5 or 2).
         tol: tolerance of condition (7) on :math:`\\sigma(T_j)`.
         finalise: run the finalising loop at fit end.
         max_rounds: bound on its rounds (the report says whether (7) or the bound ended it).
         finalise_remove: let the finalising loop also remove redundant neurons (the literal
-            Algorithm 2); the default only scales, since removal without fine-tuning in between cost
-            accuracy in our runs (see :func:`~lightning_poly.algorithms.finalise_`).
+            Algorithm 2); the default only scales, since removal without fine-tuning in between costs
+            accuracy (see :func:`~lightning_poly.algorithms.finalise_`).
         max_samples: use at most this many training samples (the first ones; ``None``: all).
         start_step: first optimiser step at which to compress (the paper compresses a *pretrained*
             network; a warm-up lets gradient descent fit the data before compression freezes regions).
@@ -189,20 +192,14 @@ class CompressionCallback(HistoryState, Callback):
             record.update(rounds=report.rounds, converged=report.converged, reason=report.reason)
             self.final_report = report
             self.cover = cover
-            small_d = self.count_facets and x.shape[1] <= 10
-            if small_d and len(cover):
-                lo, hi = x.min(0).values, x.max(0).values
-                pad = (hi - lo) * 0.05
-                record["nonredundant_faces"] = cover.nonredundant_faces(lo - pad, hi + pad)
             if len(cover):  # Theorem 3.4's network from the pruned cover alone
-                xc = x.detach().cpu().double()
-                pruned = cover.prune(xc, faces=small_d)
-                if len(pruned):
-                    minimal = pruned.to_network(xc)
-                    pred = (minimal(xc).squeeze(1) > 0).long()
-                    record["minimal_architecture"] = "-".join(map(str, pruned.architecture()))
-                    record["minimal_network_accuracy"] = float((pred == (y.cpu() > 0).long()).double().mean())
-                    self.minimal_network = minimal
+                minimal = minimal_cover_network(cover, x, y, exact_faces=self.count_facets and x.shape[1] <= 10)
+                if minimal.nonredundant_faces is not None:
+                    record["nonredundant_faces"] = minimal.nonredundant_faces
+                if minimal.network is not None:
+                    record["minimal_architecture"] = minimal.architecture
+                    record["minimal_network_accuracy"] = minimal.accuracy
+                    self.minimal_network = minimal.network
         self.history.append(record)
         if trainer.is_global_zero:
             self._log(trainer, record, cover, x, y)
@@ -234,5 +231,5 @@ class CompressionCallback(HistoryState, Callback):
         )
         cover.save(media_dir(trainer) / "cover.pt")
         if self.plot and x.shape[1] == 2:
-            fig = cover.plot(x.detach().cpu(), y.detach().cpu())
+            fig = plot_cover(cover, x.detach().cpu(), y.detach().cpu())
             log_figure(trainer, "compress/cover_figure", fig)

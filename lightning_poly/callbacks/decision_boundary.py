@@ -15,7 +15,7 @@ from lightning_poly._validation import check_int
 from lightning_poly.callbacks._user import labelled_data, prepare_trainer
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.logging import log_figure
-from lightning_poly.plotting import plot_decision_regions
+from lightning_poly.plotting import plot_model_decision_regions
 
 __all__ = ["DecisionBoundaryCallback"]
 
@@ -23,9 +23,11 @@ __all__ = ["DecisionBoundaryCallback"]
 class DecisionBoundaryCallback(Callback):
     """Log a figure of the decision regions of a binary classifier on 2-D inputs.
 
-    Runs at fit end, and every ``every_n_epochs`` epochs if set. The scorer is the module's output
-    (class 1 where it is > 0, i.e. logits; the last minus the first logit for several outputs). The
-    data is read once at ``setup``; inputs other than 2-D are skipped with a warning.
+    Runs at fit end and every ``every_n_epochs`` epochs if set, one figure per step (the fit end does not
+    repeat the last epoch's). The figure is
+    :func:`lightning_poly.plotting.plot_model_decision_regions` of the module's own forward (class 1
+    where its logit is > 0; the last minus the first logit for several outputs). The data is read
+    once at ``setup``; inputs other than 2-D are skipped with a warning.
 
     Args:
         every_n_epochs: also plot every this many epochs (``0``: only at fit end).
@@ -54,6 +56,7 @@ class DecisionBoundaryCallback(Callback):
         self.max_samples = None if max_samples is None else check_int("max_samples", max_samples, minimum=1)
         self.data, self.batch_to_xy = data, batch_to_xy
         self._xy: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._plotted_step: int | None = None
         self.paths: list[Path] = []
 
     @override
@@ -70,20 +73,11 @@ class DecisionBoundaryCallback(Callback):
         self._xy = (x, y)
 
     def _plot(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.is_global_zero or self._xy is None:
-            return
+        if not trainer.is_global_zero or self._xy is None or self._plotted_step == trainer.global_step:
+            return  # (the last epoch's figure is also the fit end's)
+        self._plotted_step = trainer.global_step
         x, y = self._xy
-        was_training = pl_module.training
-        pl_module.eval()
-        try:
-
-            def score(p: torch.Tensor) -> torch.Tensor:
-                out = pl_module(p.to(pl_module.device))
-                return out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out[:, -1] - out[:, 0]
-
-            fig = plot_decision_regions(score, x, y, f"epoch {trainer.current_epoch}", self.resolution)
-        finally:
-            pl_module.train(was_training)
+        fig = plot_model_decision_regions(pl_module, x, y, f"epoch {trainer.current_epoch}", self.resolution)
         path = log_figure(trainer, "decision_regions", fig)
         if path is not None:
             self.paths.append(path)

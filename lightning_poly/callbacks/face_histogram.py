@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Literal
 
 import pytorch_lightning as pl
@@ -15,14 +14,34 @@ from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.callbacks._user import network_of, prepare_trainer, trainer_dataloader, user_inputs
 from lightning_poly.data.samples import BatchToXY
-from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, count_region_faces, network_architecture
-from lightning_poly.geometry.regions import enumerate_regions, sample_box
+from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, face_histogram, network_architecture
 from lightning_poly.logging import log_figure, log_histogram
+from lightning_poly.nn.outputs import eval_mode
 from lightning_poly.plotting import plot_face_histogram
 
 __all__ = ["FaceHistogramCallback"]
 
 PointSource = Literal["uniform", "train"]
+
+
+class _ProgressBar:
+    """``on_progress(done, total)`` for the core: a tqdm bar, opened once a call has 64 regions or more."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc = desc
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None and total >= 64:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=self.desc, leave=False, dynamic_ncols=True, delay=2.0)
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 class FaceHistogramCallback(HistoryState, Callback):
@@ -119,6 +138,7 @@ class FaceHistogramCallback(HistoryState, Callback):
         self.last: FaceHistogram | None = None
 
     @property
+    @override
     def state_key(self) -> str:
         return self._generate_state_key(n_points=self.n_points, box=self.box, points=self.points, method=self.method)
 
@@ -182,14 +202,15 @@ class FaceHistogramCallback(HistoryState, Callback):
             return self.method  # type: ignore[return-value]
         return "auto" if d <= self.exact_max_dim else "estimate"
 
-    def _points(self, d: int, device: torch.device) -> torch.Tensor:
+    def _points(self, d: int) -> torch.Tensor | None:
+        """The training points for ``points="train"``; ``None``: the core draws the seeded uniform points."""
         if self.points == "uniform":
-            return sample_box(self.n_points, d, self.box, self.seed, device=device)
+            return None
         assert self._train is not None, "setup() reads the training points"
         x = self._train.flatten(1)
         if x.shape[1] != d:
             raise MisconfigurationException(f"points='train' needs {d} features per sample, got {x.shape[1]}")
-        return x.to(device, torch.float64)
+        return x.double()
 
     def _cheaper_hint(self, method: str) -> str:
         hints = ["lower `n_points`", "lower `max_seconds`" if self.max_seconds is not None else "set `max_seconds`"]
@@ -198,45 +219,29 @@ class FaceHistogramCallback(HistoryState, Callback):
             hints.append("use method='estimate'")
         return ", ".join(hints)
 
-    def _progress_bar(self, trainer: pl.Trainer, total: int) -> Any:
-        if not (self.progress and trainer.is_global_zero and total >= 64):
+    def _progress(self, trainer: pl.Trainer) -> _ProgressBar | None:
+        if not (self.progress and trainer.is_global_zero):
             return None
-        from tqdm.auto import tqdm
-
         budget = f", budget {self.max_seconds:g} s" if self.max_seconds is not None else ""
-        return tqdm(total=total, desc=f"face histogram (regions{budget})", leave=False, dynamic_ncols=True, delay=2.0)
+        return _ProgressBar(f"face histogram (regions{budget})")
 
-    @torch.no_grad()
     def _compute(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> FaceHistogram:
-        t0 = time.perf_counter()
         net = self._net(pl_module)
         d = network_architecture(net)[0]
-        device = pl_module.device
-        pts = self._points(d, device)
         method = self._method(d)
-        regions = enumerate_regions(net, pts, self.box)
-        r, world, rank = len(regions), trainer.world_size, trainer.global_rank
-        mine = torch.arange(rank, r, world)
-        bar = self._progress_bar(trainer, len(mine))
+        world = trainer.world_size
+        bar = self._progress(trainer)
         try:
-            res = count_region_faces(
-                net, regions, self.box, method, mine, self.patience, self.max_rays, self.seed,
-                max_seconds=self.max_seconds, on_progress=None if bar is None else lambda done, _: bar.update(done - bar.n),
+            hist = face_histogram(
+                net, self._points(d), self.n_points, self.box, method, self.seed, self.patience, self.max_rays,
+                self.max_seconds, shard=(trainer.global_rank, world), on_progress=bar,
+                all_reduce_sum=(lambda t: trainer.strategy.reduce(t, reduce_op="sum")) if world > 1 else None,
             )  # fmt: skip
         finally:
             if bar is not None:
                 bar.close()
-        packed = torch.zeros(5, r, dtype=torch.long)
-        packed[0, mine], packed[1, mine], packed[2, mine] = res.counts, res.ok.long(), res.rays
-        packed[3, mine], packed[4, mine] = res.box, res.counted.long()
-        if world > 1:  # every rank reaches this collective
-            packed = trainer.strategy.reduce(packed.to(device), reduce_op="sum").cpu()
-        hist = FaceHistogram.from_counts(
-            net, regions.counts, packed[0], packed[1].bool(), packed[2], self.box, method, len(pts),
-            time.perf_counter() - t0, res.notes, packed[3], packed[4].bool(),
-        )  # fmt: skip
-        counted = int(packed[4].sum())
         if hist.seconds > self.warn_seconds:
+            counted = hist.n_regions + hist.n_degenerate
             rank_zero_warn(
                 f"FaceHistogramCallback: {hist.seconds:.1f} s for {counted} regions "
                 f"({1000 * hist.seconds / max(counted, 1):.0f} ms per region, d = {d}, method {method!r}"
@@ -246,12 +251,8 @@ class FaceHistogramCallback(HistoryState, Callback):
         return hist
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
-        was_training = pl_module.training
-        pl_module.eval()
-        try:
+        with eval_mode(pl_module):
             hist = self._compute(trainer, pl_module)
-        finally:
-            pl_module.train(was_training)
         self.last = hist
         values, regions = hist.histogram()
         record = {"when": when, "epoch": trainer.current_epoch, "step": trainer.global_step, **hist.summary()}

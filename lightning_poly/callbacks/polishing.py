@@ -11,15 +11,15 @@ from typing_extensions import override
 
 from lightning_poly._lightning import Callback, MisconfigurationException
 from lightning_poly._validation import check_choice, check_int, check_positive
-from lightning_poly.algorithms.polish_network import PolishReport, polish_network
+from lightning_poly.algorithms.polish_network import PolishEvaluation, PolishReport, polish_and_evaluate
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.callbacks._inplace import edit_in_place
-from lightning_poly.callbacks._schedule import EpochsOrFitEnd, log_scalars, module_outputs
+from lightning_poly.callbacks._schedule import EpochsOrFitEnd, log_scalars
 from lightning_poly.callbacks._user import labelled_data, training_data_and_layers
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.logging import log_table
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers
-from lightning_poly.solvers.refit import RefitLoss, check_refit_loss, head_metrics, infer_refit_loss
+from lightning_poly.solvers.refit import RefitLoss, check_refit_loss, infer_refit_loss
 
 __all__ = ["PolishingCallback"]
 
@@ -147,37 +147,25 @@ class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
             raise MisconfigurationException(f"{type(self).__name__}: {err}") from err
         return loss  # type: ignore[return-value]
 
-    def _metric(self, pl_module: pl.LightningModule, x: torch.Tensor, y: torch.Tensor) -> float:
-        """The monitored metric of the module's own forward (the model as the Trainer holds it)."""
-        assert self._loss is not None
-        out = module_outputs(pl_module, x)
-        return head_metrics(out, y.to(out.device), self._loss)[self.monitor.split("_")[1]]
-
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
         assert self._train is not None and self._monitored is not None and self._loss is not None, "setup() ran"
         net = find_relu_network(pl_module, self.network)
         params = [p for lin in linear_layers(net) for p in lin.parameters()]
-        x, y = self._train
-        x, y = x.flatten(1).to(params[0]), y.to(params[0].device)
-        mx, my = self._monitored
-        before = self._metric(pl_module, mx, my)
-        metrics: dict[str, float] = {}
+        (x, y), (mx, my), loss = self._train, self._monitored, self._loss
+        metric = self.monitor.split("_")[1]
 
-        def change() -> PolishReport:
-            report = polish_network(net, x, y, self.layers, self._loss, self.l2, self.rescale)  # type: ignore[arg-type]
-            metrics["after"] = self._metric(pl_module, mx, my)
-            return report
+        def change() -> PolishEvaluation:
+            return polish_and_evaluate(pl_module, x, y, mx, my, self.layers, loss, self.l2, self.rescale, network=net)
 
-        def decide(_: PolishReport) -> bool:
-            better = metrics["after"] < before if self.monitor.endswith("loss") else metrics["after"] > before
-            return self.accept == "always" or better
+        def decide(evaluation: PolishEvaluation) -> bool:
+            return self.accept == "always" or evaluation.improved(metric)  # type: ignore[arg-type]
 
-        report, accepted = edit_in_place(trainer, params, change, decide, what="polishing", reset="tensors")
-        self.last_report = report
+        evaluation, accepted = edit_in_place(trainer, params, change, decide, what="polishing", reset="tensors")
+        report = self.last_report = evaluation.report
         record = {
             "when": when, "epoch": trainer.current_epoch, "step": trainer.global_step, "monitor": self.monitor,
-            "loss": self._loss, "metric_samples": len(my),
-            "metric_before": before, "metric_after": metrics["after"], "accepted": accepted,
+            "loss": self._loss, "metric_samples": evaluation.n_samples,
+            "metric_before": evaluation.before[metric], "metric_after": evaluation.after[metric], "accepted": accepted,
             "objective_before": report.objective_before, "objective_after": report.objective_after,
             "grad_norm": report.grad_norm,
         }  # fmt: skip

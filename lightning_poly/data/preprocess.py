@@ -70,6 +70,11 @@ def add_label_noise(y: torch.Tensor, rate: float, generator: torch.Generator) ->
     noisy positive class keeps its size: at ``rate = 0.9`` it holds 10% of the original class and
     90% random other samples, as in the paper's ``{1}_noise r`` classes.
 
+    Args:
+        y: binary labels.
+        rate: fraction of the positives swapped, in [0, 1].
+        generator: the random source.
+
     Example:
         >>> y = torch.tensor([1] * 10 + [0] * 90)
         >>> z = add_label_noise(y, 0.3, torch.Generator().manual_seed(0))
@@ -116,6 +121,11 @@ class PCAWhitening:
 
 def fit_pca_whitening(x: torch.Tensor, d: int, eps: float = 1e-8) -> PCAWhitening:
     """Fit PCA whitening to the first ``d`` components of ``x`` (rows are samples).
+
+    Args:
+        x: ``(n, D)`` samples.
+        d: components kept.
+        eps: added to the variances before the square root.
 
     Example:
         >>> x = torch.randn(500, 5, generator=torch.Generator().manual_seed(0)) * torch.tensor([5., 3., 1., .5, .1])

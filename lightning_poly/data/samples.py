@@ -33,6 +33,9 @@ DataLike: TypeAlias = "torch.Tensor | tuple[torch.Tensor, torch.Tensor] | Datase
 def default_batch_to_xy(batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Split a batch into ``(inputs, targets)``; targets are ``None`` when the batch has none.
 
+    Args:
+        batch: a tuple, list or dict batch (or a tensor of inputs).
+
     Example:
         >>> x, y = default_batch_to_xy({"image": torch.zeros(2, 3), "label": torch.tensor([0, 1])})
         >>> x.shape, y.tolist()

@@ -101,6 +101,13 @@ def swiss_roll(
     :math:`r(t) = 0.1 + 0.9 t`, ``t`` uniform in ``[0, 1]``; the two arms are half a turn apart, so the
     classes interleave as in the paper's figure. Gaussian ``noise`` (std) is added to both coordinates.
 
+    Args:
+        n_samples: number of samples.
+        noise: standard deviation of Gaussian noise on the points.
+        turns: turns of each spiral.
+        seed: seed of the samples.
+        signed: labels in ``{-1, +1}`` instead of ``{0, 1}``.
+
     Example:
         >>> x, y = swiss_roll(100, seed=1)
         >>> x.shape, int(y.sum()), bool(x.abs().max() <= 1.0)
@@ -125,6 +132,11 @@ def two_triangles(n_samples: int = 1000, seed: int = 0, signed: bool = False) ->
     Polytope-cover paper, Figure 5 (left column, X1); class 1 is the union of the two triangles,
     half of the points are sampled inside it and half outside, uniformly in ``[-1, 1]^2``.
 
+    Args:
+        n_samples: number of samples.
+        seed: seed of the samples.
+        signed: labels in ``{-1, +1}`` instead of ``{0, 1}``.
+
     Example:
         >>> x, y = two_triangles(200, seed=0)
         >>> x.shape, int(y.sum())
@@ -147,6 +159,11 @@ def hexagon_with_hole(n_samples: int = 1000, seed: int = 0, signed: bool = False
     Polytope-cover paper, Figure 5 (right column, X2): class 1 lies inside a regular hexagon of
     radius 0.9 and outside a regular pentagon of radius 0.4 (11 faces in all, hence 2-11-2-1).
 
+    Args:
+        n_samples: number of samples.
+        seed: seed of the samples.
+        signed: labels in ``{-1, +1}`` instead of ``{0, 1}``.
+
     Example:
         >>> x, y = hexagon_with_hole(200, seed=0)
         >>> bool(((x.norm(dim=1) < 0.3) & (y == 1)).any())
@@ -168,6 +185,12 @@ def xor(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Four Gaussian blobs at ``(±0.5, ±0.5)``; class 1 where the signs agree (Figure 11, XOR).
 
+    Args:
+        n_samples: number of samples.
+        noise: standard deviation of each blob.
+        seed: seed of the samples.
+        signed: labels in ``{-1, +1}`` instead of ``{0, 1}``.
+
     Example:
         >>> x, y = xor(8, noise=0.0)
         >>> y.tolist() == [int(a * b > 0) for a, b in x.tolist()]
@@ -186,6 +209,13 @@ def two_circles(
     n_samples: int = 400, noise: float = 0.05, factor: float = 0.5, seed: int = 0, signed: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Two concentric circles (radii 1 and ``factor``); class 1 is the inner one (Figure 11).
+
+    Args:
+        n_samples: number of samples.
+        noise: standard deviation of Gaussian noise on the points.
+        factor: radius of the inner circle.
+        seed: seed of the samples.
+        signed: labels in ``{-1, +1}`` instead of ``{0, 1}``.
 
     Example:
         >>> x, y = two_circles(100, noise=0.0)
@@ -209,6 +239,12 @@ def two_moons(
     n_samples: int = 400, noise: float = 0.05, seed: int = 0, signed: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Two interleaving half circles, as scikit-learn's ``make_moons`` (Figure 11).
+
+    Args:
+        n_samples: number of samples.
+        noise: standard deviation of Gaussian noise on the points.
+        seed: seed of the samples.
+        signed: labels in ``{-1, +1}`` instead of ``{0, 1}``.
 
     Example:
         >>> x, y = two_moons(100, noise=0.0)
@@ -235,6 +271,12 @@ def spiral(
     Class ``c`` has radius ``r`` linear in ``[0, 1]`` and angle ``4r + 4c`` plus Gaussian noise of
     std ``noise`` on the angle, i.e. the classic spiral of the Pilanci–Ergen convex-NN code.
 
+    Args:
+        n_samples: number of samples.
+        noise: standard deviation of Gaussian noise on the points.
+        seed: seed of the samples.
+        signed: labels in ``{-1, +1}`` instead of ``{0, 1}``.
+
     Example:
         >>> x, y = spiral(40, seed=0)
         >>> x.shape, int(y.sum())
@@ -258,6 +300,11 @@ def alternating_circle(n_samples: int = 16, signed: bool = False, seed: int = 0)
     :math:`x_k = (\cos(2k\pi/n), \sin(2k\pi/n))`, :math:`y_k = (-1)^k` for ``k = 1..n`` (label 1 for
     even ``k``). Deterministic; ``seed`` is accepted for a uniform interface and ignored.
 
+    Args:
+        n_samples: number of samples.
+        signed: labels in ``{-1, +1}`` instead of ``{0, 1}``.
+        seed: unused (the points are deterministic); kept for a uniform signature.
+
     Example:
         >>> x, y = alternating_circle(4, signed=True)
         >>> y.tolist()
@@ -273,6 +320,10 @@ def cube_parity(signed: bool = False, seed: int = 0) -> tuple[torch.Tensor, torc
     """The 3-cube ``{-1, 1}^3`` with parity labels ``y = x1 x2 x3`` (NTK paper, Theorem 7.3).
 
     Deterministic; ``seed`` is ignored.
+
+    Args:
+        signed: labels in ``{-1, +1}`` instead of ``{0, 1}``.
+        seed: unused (the points are deterministic); kept for a uniform signature.
 
     Example:
         >>> x, y = cube_parity(signed=True)
@@ -298,6 +349,14 @@ def teacher_relu(
     teacher :math:`g(x) = v^\top \phi(W \bar x) + c`, Equation (23), with :math:`\bar x = (x, 1)` and all
     parameters standard normal. ``task="regression"`` returns ``g(x)`` (float32);
     ``"classification"`` returns the label ``1[g(x) > 0]``.
+
+    Args:
+        d: input dimension.
+        m_gen: width of the teacher.
+        n_samples: number of samples (default: the paper's size for ``d``).
+        task: ``"regression"`` (the teacher's output) or ``"classification"`` (its sign).
+        seed: seed of the samples.
+        signed: labels in ``{-1, +1}`` instead of ``{0, 1}``.
 
     Example:
         >>> x, y = teacher_relu(d=4, m_gen=2)
@@ -339,6 +398,10 @@ SYNTHETIC_DIMS: dict[str, int] = {name: 2 for name in SYNTHETIC_DATASETS} | {"cu
 
 def make_synthetic(name: SyntheticName, **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """Generate the synthetic set ``name`` with the generator's keyword arguments.
+
+    Args:
+        name: one of :data:`SYNTHETIC_DATASETS`.
+        **kwargs: the generator's arguments (e.g. ``n_samples``, ``seed``).
 
     Example:
         >>> x, y = make_synthetic("two_moons", n_samples=10, seed=3)

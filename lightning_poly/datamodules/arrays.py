@@ -27,8 +27,10 @@ class ArrayDataModule(TensorDataModule):
     Args:
         x: inputs ``(n, ...)``, array-like.
         y: labels ``(n,)`` (classification: integers) or targets ``(n,)``/``(n, k)`` (regression).
-        x_test, y_test: an optional separate test split.
-        **kwargs: see :class:`TensorDataModule` (task, fractions, batch size, seed, ...).
+        x_test: inputs of an optional separate test split.
+        y_test: its labels or targets.
+        task: ``"classification"`` or ``"regression"`` (see :class:`TensorDataModule`).
+        **kwargs: see :class:`TensorDataModule` (fractions, batch size, seed, ...).
 
     Raises:
         ValueError: at construction, for NaN/inf, mismatched shapes or a single class.

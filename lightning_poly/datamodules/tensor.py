@@ -29,6 +29,10 @@ class EpochSeededSampler(Sampler[int]):
     """Random order drawn from ``seed + epoch``: Lightning calls ``set_epoch``, so a run resumed from
     a checkpoint sees exactly the batches an uninterrupted run sees.
 
+    Args:
+        n: number of samples.
+        seed: base seed (the epoch is added).
+
     Example:
         >>> s = EpochSeededSampler(5, seed=0)
         >>> s.set_epoch(3)
@@ -76,7 +80,11 @@ class BatchedTensorDataset(TensorDataset):
 
 
 def collate_batched(batch: object) -> object:
-    """Collate for :class:`BatchedTensorDataset` (pre-gathered batches pass through as a tuple)."""
+    """Collate for :class:`BatchedTensorDataset` (pre-gathered batches pass through as a tuple).
+
+    Args:
+        batch: what the dataset returned for one index.
+    """
     if isinstance(batch, _Batch):
         return tuple(batch)
     from torch.utils.data import default_collate
@@ -86,6 +94,12 @@ def collate_batched(batch: object) -> object:
 
 def validate_xy(x: torch.Tensor, y: torch.Tensor, task: TaskType, name: str = "data") -> None:
     """Check shapes, finiteness and (for classification) that at least two classes are present.
+
+    Args:
+        x: inputs ``(n, ...)``.
+        y: labels or targets ``(n,)``/``(n, k)``.
+        task: ``"classification"`` or ``"regression"``.
+        name: named in the error messages.
 
     Example:
         >>> validate_xy(torch.zeros(3, 2), torch.tensor([0, 0, 0]), "classification")

@@ -69,6 +69,7 @@ class VisionDataModule(TensorDataModule):
         pca_components: project on this many whitened principal components fitted on the training
             split (zonotope paper, H.2.1); needs ``flatten``.
         download: allow torchvision's download when no local copy is found.
+        val_fraction: fraction of the training split held out for validation.
         **kwargs: see :class:`~lightning_poly.datamodules.TensorDataModule`.
     """
 

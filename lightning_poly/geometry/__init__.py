@@ -1,5 +1,6 @@
 """Geometry of ReLU networks (framework-free core: no Lightning import)."""
 
+from lightning_poly.geometry.activation_drift import ActivationDrift, activation_drift
 from lightning_poly.geometry.bounds import (
     applicable_mean_faces_bound,
     mean_faces_bound_one_layer,
@@ -17,7 +18,6 @@ from lightning_poly.geometry.multiclass_cover import (
     complement,
     multiclass_architecture,
     multiclass_counts,
-    multiclass_network,
     multiclass_predict,
 )
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
@@ -37,6 +37,8 @@ from lightning_poly.geometry.zonotope import (
 )
 
 __all__ = [
+    "ActivationDrift",
+    "activation_drift",
     "FaceHistogram",
     "FaceMethod",
     "FacetCounts",
@@ -46,7 +48,6 @@ __all__ = [
     "complement",
     "multiclass_architecture",
     "multiclass_counts",
-    "multiclass_network",
     "multiclass_predict",
     "Regions",
     "activation_patterns",

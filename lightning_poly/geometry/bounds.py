@@ -29,6 +29,10 @@ def simplices_upper_bound_one_layer(n: int, d: int) -> int:
     Example (Table I, 3-7-1 ... 3-10-1):
         >>> [simplices_upper_bound_one_layer(n, 3) for n in (7, 8, 9, 10)]
         [482, 686, 942, 1256]
+
+    Args:
+        n: hidden width.
+        d: input dimension.
     """
     check_int("n", n, minimum=1)
     check_int("d", d, minimum=1)
@@ -41,6 +45,10 @@ def simplices_lower_bound_one_layer(n: int, d: int) -> float:
     Example (Table I):
         >>> [round(simplices_lower_bound_one_layer(n, 3)) for n in (7, 8, 9, 10)]
         [77, 116, 166, 230]
+
+    Args:
+        n: hidden width.
+        d: input dimension.
     """
     check_int("n", n, minimum=1)
     check_int("d", d, minimum=1)
@@ -51,6 +59,11 @@ def simplices_upper_bound(n: int, d: int, depth: int) -> float:
     r"""Theorem 1, leading term for L hidden layers of width n: :math:`\frac{2n^{dL}}{(d-1)!(d!)^{L-1}}`.
 
     For ``depth = 1`` the exact one-layer bound of Theorem 3 is returned.
+
+    Args:
+        n: hidden width.
+        d: input dimension.
+        depth: number of hidden layers ``L``.
 
     Example:
         >>> simplices_upper_bound(7, 3, 1)
@@ -66,6 +79,11 @@ def simplices_upper_bound(n: int, d: int, depth: int) -> float:
 
 def simplices_lower_bound(n: int, d: int, depth: int) -> float:
     r"""Theorem 2, leading term: :math:`\frac{n^{dL}}{d^{d(L-1)} d!}` (Theorem 4 for ``depth = 1``).
+
+    Args:
+        n: hidden width.
+        d: input dimension.
+        depth: number of hidden layers ``L``.
 
     Example:
         >>> round(simplices_lower_bound(10, 3, 1))
@@ -84,6 +102,10 @@ def mean_faces_bound_one_layer(n: int, d: int) -> float:
 
     :math:`\frac{2n\sum_{i<d}\binom{n-1}{i} + 2d\sum_{i<d}\binom{n}{i}}{\sum_{i\le d}\binom{n}{i}}`,
     which is :math:`2d + O(1/n)` and at most :math:`2d + 1` once :math:`n > 2d^2 + d`.
+
+    Args:
+        n: hidden width.
+        d: input dimension.
 
     Example:
         >>> round(mean_faces_bound_one_layer(1000, 3), 3)
@@ -109,6 +131,9 @@ def mean_faces_bound_planar() -> float:
 def mean_faces_bound_zero_bias(d: int) -> float:
     """Theorem 10: zero biases, large width and box: mean faces <= 3d - 1.
 
+    Args:
+        d: input dimension.
+
     Example:
         >>> mean_faces_bound_zero_bias(3)
         8.0
@@ -123,6 +148,11 @@ def applicable_mean_faces_bound(d: int, widths: Sequence[int], zero_bias: bool) 
     Order of preference: Theorem 8 (one hidden layer; its exact ratio, or ``2d + 1`` once
     ``n > 2d² + d``), Theorem 10 (zero biases), Theorem 9 (``d = 2``). ``None`` if none applies.
     The theorems assume general position and a large box; they are stated for the whole arrangement.
+
+    Args:
+        d: input dimension.
+        widths: hidden widths.
+        zero_bias: whether every hidden bias is zero.
 
     Example:
         >>> applicable_mean_faces_bound(3, [40], zero_bias=False)

@@ -25,6 +25,12 @@ __all__ = ["cones_2d", "data_gates", "gaussian_gates", "ntk_gram", "ntk_gram_fin
 def gaussian_gates(m: int, d: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """``m`` standard Gaussian gate vectors in ``R^d``.
 
+    Args:
+        m: number of gates.
+        d: dimension.
+        seed: seed of the gates.
+        dtype: their dtype.
+
     Example:
         >>> gaussian_gates(3, 4).shape
         torch.Size([3, 4])
@@ -37,6 +43,11 @@ def gaussian_gates(m: int, d: int, seed: int = 0, dtype: torch.dtype = torch.flo
 def data_gates(x: torch.Tensor, m: int, seed: int = 0) -> torch.Tensor:
     """Gates from the data: generalised cross products of ``d - 1`` random training points
     (wedge-products paper, Theorem 4), i.e. unit normals to the span of those points, random sign.
+
+    Args:
+        x: ``(n, d)`` training points (augmented if the network has a bias).
+        m: number of gates.
+        seed: seed of the choice of points and signs.
 
     Example:
         >>> x = torch.randn(10, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
@@ -58,6 +69,9 @@ def data_gates(x: torch.Tensor, m: int, seed: int = 0) -> torch.Tensor:
 
 def cones_2d(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """All non-empty full-dimensional data cones of 2-D data: one representative each and its Gaussian measure.
+
+    Args:
+        x: ``(n, 2)`` points.
 
     Returns:
         ``(gates, measure)``: ``(|S_0|, 2)`` unit representatives (arc midpoints) and ``(|S_0|,)``
@@ -84,6 +98,9 @@ def cones_2d(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def ntk_gram(x: torch.Tensor) -> torch.Tensor:
     """Infinite-width NTK Gram :math:`H` in closed form (module docstring).
 
+    Args:
+        x: ``(n, d)`` points.
+
     Example:
         >>> ntk_gram(torch.tensor([[1.0, 0.0], [0.0, 1.0]])).tolist()
         [[0.5, 0.0], [0.0, 0.5]]
@@ -97,7 +114,13 @@ def ntk_gram(x: torch.Tensor) -> torch.Tensor:
 
 
 def ntk_gram_finite(x: torch.Tensor, gates: torch.Tensor, rho: torch.Tensor | None = None) -> torch.Tensor:
-    """:math:`H^{dis}_{ij} = \\sum_k \\rho_k \\langle x_i,x_j\\rangle \\mathbf 1[\\langle x_i,v_k\\rangle>0,\\langle x_j,v_k\\rangle>0]` (default :math:`\\rho_k = 1/m`)."""
+    """:math:`H^{dis}_{ij} = \\sum_k \\rho_k \\langle x_i,x_j\\rangle \\mathbf 1[\\langle x_i,v_k\\rangle>0,\\langle x_j,v_k\\rangle>0]` (default :math:`\\rho_k = 1/m`).
+
+    Args:
+        x: ``(n, d)`` points.
+        gates: ``(m, d)`` gate vectors.
+        rho: ``(m,)`` neuron weights (default :math:`1/m`).
+    """
     xd = x.double()
     act = (xd @ gates.double().T > 0).double()  # (n, m)
     r = torch.full((gates.shape[0],), 1.0 / gates.shape[0], dtype=torch.float64) if rho is None else rho.double()
@@ -105,5 +128,9 @@ def ntk_gram_finite(x: torch.Tensor, gates: torch.Tensor, rho: torch.Tensor | No
 
 
 def smallest_eigenvalue(h: torch.Tensor) -> float:
-    """Smallest eigenvalue of a symmetric matrix (λ of the paper)."""
+    """Smallest eigenvalue of a symmetric matrix (λ of the paper).
+
+    Args:
+        h: a symmetric matrix.
+    """
     return float(torch.linalg.eigvalsh((h + h.T) / 2).min())

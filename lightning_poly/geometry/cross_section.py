@@ -47,6 +47,16 @@ def cross_section(
     Defaults: the plane of the first two coordinates through the origin. Grid points outside the box
     are clipped to it (the regions are those of the box).
 
+    Args:
+        model: a ReLU MLP.
+        origin: a point of the plane (default the origin).
+        u: first direction of the plane (default the first coordinate axis).
+        v: second direction (default the second axis).
+        extent: the plane is drawn over ``[-extent, extent]^2`` in ``(u, v)`` coordinates.
+        resolution: grid points per side.
+        box: half-width of the box that bounds every region.
+        method: face-counting method (see :func:`~lightning_poly.geometry.face_histogram`).
+
     Example:
         >>> _ = torch.manual_seed(0)
         >>> net = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1))

@@ -48,6 +48,13 @@ def all_regions(
 ) -> torch.Tensor:
     """Activation patterns of every full-dimensional region of ``model`` inside ``[-box, box]^d``.
 
+    Args:
+        model: a ReLU MLP.
+        box: half-width of the box.
+        seed_points: uniform points that seed the search.
+        seed: seed of those points.
+        max_regions: stop with an error beyond this many regions.
+
     Returns:
         ``(R, Γ)`` bool patterns, sorted.
 

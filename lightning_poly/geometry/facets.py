@@ -94,6 +94,13 @@ def clean_rows(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, dict[str, int]]:
     """Normalise rows, drop zero rows and duplicates (batched over polytopes).
 
+    Args:
+        a: ``(R, m, d)`` rows of ``R`` polytopes.
+        b: ``(R, m)`` offsets.
+        zero_tol: rows with a norm at most this are zero rows.
+        dup_tol: normalised rows closer than this are duplicates.
+        chunk: polytopes per batch of the duplicate search.
+
     Returns:
         ``(a_n, b_n, keep, infeasible, stats)``: unit-norm rows, ``(R, m)`` mask of the rows kept,
         ``(R,)`` polytopes proven empty by a zero row with ``b < 0``, and counts of what was dropped.
@@ -154,6 +161,13 @@ def interior_points(
     interior_tol: float = 1e-9,
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """An interior point of every polytope: the candidate if it is deep enough, else the Chebyshev centre.
+
+    Args:
+        a_n: ``(R, m, d)`` unit-norm rows (from :func:`clean_rows`).
+        b_n: ``(R, m)`` their offsets.
+        keep: ``(R, m)`` rows to consider.
+        candidates: ``(R, d)`` points to try first (e.g. the points that found each region).
+        interior_tol: a candidate deeper than this is kept.
 
     Returns:
         ``(x0, depth, n_lps)``: points ``(R, d)``, their distance to the nearest kept row, LPs solved.

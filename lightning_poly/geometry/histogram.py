@@ -190,7 +190,11 @@ class FaceHistogram:
 
 
 def network_architecture(model: nn.Module) -> tuple[int, list[int], bool]:
-    """``(input_dim, hidden_widths, zero_bias)`` of a ReLU MLP."""
+    """``(input_dim, hidden_widths, zero_bias)`` of a ReLU MLP.
+
+    Args:
+        model: a ReLU MLP.
+    """
     layers = linear_layers(model)
     zero_bias = all(lin.bias is None or bool((lin.bias == 0).all()) for lin in layers[:-1])
     return layers[0].in_features, [lin.out_features for lin in layers[:-1]], zero_bias
@@ -314,11 +318,19 @@ def face_histogram(
     patience: int = 1000,
     max_rays: int = 100_000,
     max_seconds: float | None = None,
+    shard: tuple[int, int] = (0, 1),
+    all_reduce_sum: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> FaceHistogram:
     """Histogram of the number of faces of the linear regions of a ReLU network.
 
     Regions are found by sampling (paper's protocol: 8,000 points uniform in ``[-1, 1]^3``) or given
     by ``points`` (e.g. the training data); each region counts once, weighted by its points.
+
+    Several processes share the counting with ``shard=(rank, world)``: each finds the same regions
+    from the same points, counts the faces of every ``world``-th region from ``rank`` on, and
+    ``all_reduce_sum`` (a sum over the processes, e.g. ``torch.distributed.all_reduce``; reached by
+    every process) gathers the counts, so every process returns the whole histogram.
 
     Args:
         model: a ReLU MLP (see :func:`lightning_poly.nn.get_relu_network`).
@@ -331,6 +343,13 @@ def face_histogram(
         patience: stopping rule of the estimator (paper: no new face in 1,000 rays).
         max_rays: most rays per region of the estimator.
         max_seconds: time budget of the counting (see :func:`count_region_faces`); ``None``: no budget.
+        shard: ``(rank, world)``: the share of the regions this process counts.
+        all_reduce_sum: sums a ``(5, R)`` integer tensor over the processes; needed when ``world > 1``.
+        on_progress: called as ``on_progress(done, total)`` with this process's regions counted so far.
+
+    Raises:
+        ValueError: for points of the wrong shape or outside the box, and a shard of ``world > 1``
+            without ``all_reduce_sum``.
 
     Example:
         >>> _ = torch.manual_seed(0)
@@ -341,6 +360,12 @@ def face_histogram(
     """
     check_positive("box", box)
     check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "estimate"))
+    rank, world = shard
+    check_int("shard[1]", world, minimum=1)
+    if not 0 <= check_int("shard[0]", rank, minimum=0) < world:
+        raise ValueError(f"`shard` must be (rank, world) with 0 <= rank < world, got {shard}")
+    if world > 1 and all_reduce_sum is None:
+        raise ValueError(f"`all_reduce_sum` must gather the counts of the {world} processes of `shard`, got None")
     d = network_architecture(model)[0]
     t0 = time.perf_counter()
     device = next(model.parameters()).device
@@ -354,7 +379,16 @@ def face_histogram(
             f"`points` must lie in the box [-{box}, {box}]^{d}; {int((points.abs() > box).any(1).sum())} do not"
         )
     regions = enumerate_regions(model, points.to(device), box)
-    res = count_region_faces(model, regions, box, method, None, patience, max_rays, seed, max_seconds=max_seconds)
+    mine = None if world == 1 else torch.arange(rank, len(regions), world)
+    res = count_region_faces(
+        model, regions, box, method, mine, patience, max_rays, seed, max_seconds=max_seconds, on_progress=on_progress
+    )
+    if mine is not None and all_reduce_sum is not None:  # every process reaches this collective
+        packed = torch.zeros(5, len(regions), dtype=torch.long)
+        packed[0, mine], packed[1, mine], packed[2, mine] = res.counts, res.ok.long(), res.rays
+        packed[3, mine], packed[4, mine] = res.box, res.counted.long()
+        packed = all_reduce_sum(packed.to(device)).cpu()
+        res = RegionFaces(packed[0], packed[1].bool(), packed[2], res.notes, packed[3], packed[4].bool())
     return FaceHistogram.from_counts(
         model, regions.counts, res.counts, res.ok, res.rays, box, method, len(points), time.perf_counter() - t0,
         res.notes, res.box, res.counted,

@@ -26,7 +26,13 @@ __all__ = ["RayEstimate", "check_polytopes", "hit_and_run_facets"]
 
 def check_polytopes(a: torch.Tensor, b: torch.Tensor, **others: torch.Tensor | None) -> None:
     """Refuse batches that are not ``a`` ``(R, m, d)``, ``b`` ``(R, m)`` and, by name, ``x0`` ``(R, d)``
-    or ``keep`` ``(R, m)`` (the shapes every batched polytope function takes)."""
+    or ``keep`` ``(R, m)`` (the shapes every batched polytope function takes).
+
+    Args:
+        a: ``(R, m, d)`` rows.
+        b: ``(R, m)`` offsets.
+        **others: ``x0`` ``(R, d)`` and ``keep`` ``(R, m)``, checked when given.
+    """
     if a.ndim != 3:
         raise ValueError(f"`a` must be (R, m, d) (a batch of constraint matrices), got shape {tuple(a.shape)}")
     r, m, d = a.shape
@@ -75,7 +81,9 @@ def hit_and_run_facets(
     """Hit-and-run facet detection for ``R`` polytopes ``{x : a_r x <= b_r}`` with interior points ``x0``.
 
     Args:
-        a: ``(R, m, d)``; b: ``(R, m)``; x0: ``(R, d)`` strictly interior points.
+        a: ``(R, m, d)`` rows of the polytopes.
+        b: ``(R, m)`` offsets.
+        x0: ``(R, d)`` strictly interior points.
         keep: ``(R, m)`` rows to consider (e.g. duplicates and zero rows removed); default all.
         patience: stop a polytope after this many rays without a new facet (paper: K = 1000).
         max_rays: ray budget per polytope.
@@ -153,12 +161,24 @@ def certify_facets(
     A point :math:`y` with :math:`a_i y = b_i` and :math:`a_j y \le b_j - \text{margin}` for all
     :math:`j \ne i` proves that row :math:`i` is a facet. We search for it in every row's hyperplane at
     once with the relaxation method of Agmon–Motzkin (project onto the most violated constraint within
-    the hyperplane, over-relaxation factor ``relax``; 1.99 certified 99.4% of the facets of 8-D
-    regions in 2,000 steps where 1.5 certified 93%), started from the projection of ``x0``. Rows with no
-    point found after ``iters`` steps, or once ``patience`` steps in a row certified no new row (the
-    rest are mostly redundant rows, which no step can certify), are left undecided, so the result is a lower bound that never
-    contains a redundant row: the final check asks for slack above ``margin / 2`` on every other row
-    (far above the exact methods' ``tol``), so rounding cannot pass two nearly equal rows. Rows must have unit norm (see :func:`~lightning_poly.geometry.facets.clean_rows`).
+    the hyperplane, over-relaxation factor ``relax``, close to 2 to move fast along narrow faces),
+    started from the projection of ``x0``. Rows with no point found after ``iters`` steps, or once
+    ``patience`` steps in a row certified no new row (the rest are mostly redundant rows, which no
+    step can certify), are left undecided, so the result is a lower bound that never contains a
+    redundant row: the final check asks for slack above ``margin / 2`` on every other row (far above
+    the exact methods' ``tol``), so rounding cannot pass two nearly equal rows. Rows must have unit
+    norm (see :func:`~lightning_poly.geometry.facets.clean_rows`).
+
+    Args:
+        a: ``(R, m, d)`` unit-norm rows.
+        b: ``(R, m)`` offsets.
+        x0: ``(R, d)`` interior points.
+        keep: ``(R, m)`` rows to consider (default all).
+        iters: most relaxation steps.
+        margin: slack a certificate needs on every other row.
+        relax: over-relaxation factor of the Agmon–Motzkin steps, in (0, 2).
+        chunk: polytopes per batch.
+        patience: stop after this many steps in a row that certified no new row.
 
     Returns:
         ``(R, m)`` bool, rows certified as facets.

@@ -12,6 +12,10 @@ __all__ = ["empirical_ntk"]
 def empirical_ntk(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     r"""``(n, n)`` Gram :math:`H_{ij} = \langle \nabla_\theta f(x_i), \nabla_\theta f(x_j) \rangle` of a scalar-output network.
 
+    Args:
+        model: a network with one output.
+        x: ``(n, d)`` points.
+
     Example:
         >>> net = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))
         >>> h = empirical_ntk(net, torch.randn(5, 2))

@@ -143,6 +143,13 @@ def sample_box(
 ) -> torch.Tensor:
     """``n`` points uniform in ``[-box, box]^d`` from a seeded generator (identical on every rank).
 
+    Args:
+        n: number of points.
+        d: dimension.
+        box: half-width of the box.
+        seed: seed of the points.
+        device: where the points go (default the CPU).
+
     Example:
         >>> sample_box(4, 3, seed=1).shape
         torch.Size([4, 3])
@@ -180,6 +187,12 @@ class Regions:
 @torch.no_grad()
 def enumerate_regions(model: nn.Module, x: torch.Tensor, box: float = 1.0, chunk_size: int = 4096) -> Regions:
     """Deduplicate the activation patterns of the points ``x``: each region counted once.
+
+    Args:
+        model: a ReLU MLP.
+        x: ``(n, d)`` points.
+        box: half-width of the box (the depth of each region's point counts the box).
+        chunk_size: points per batch.
 
     Example:
         >>> _ = torch.manual_seed(0)

@@ -4,7 +4,6 @@ from lightning_poly.modules.export import to_mlp_module
 from lightning_poly.modules.gated_relu import ConvexGatedReLUModule
 from lightning_poly.modules.mlp import LossName, ReLUMLPModule
 from lightning_poly.modules.polytope_cover import PolytopeCoverModule
-from lightning_poly.modules.sequential_cover import sequential_cover, train_polytope
 from lightning_poly.modules.vertex_search import VertexSearchModule
 
 __all__ = [
@@ -13,7 +12,5 @@ __all__ = [
     "PolytopeCoverModule",
     "ReLUMLPModule",
     "VertexSearchModule",
-    "sequential_cover",
-    "train_polytope",
     "to_mlp_module",
 ]

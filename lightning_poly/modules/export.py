@@ -16,6 +16,11 @@ def to_mlp_module(net: nn.Module, loss: LossName = "mse", **kwargs: object) -> R
     """A ``ReLUMLPModule`` with the same layers and weights (e.g. from ``gated_to_relu`` or
     ``to_relu_network``), so it trains, logs and runs the analysis callbacks like any other.
 
+    Args:
+        net: a ReLU MLP.
+        loss: the module's loss.
+        **kwargs: further :class:`ReLUMLPModule` arguments (optimiser, learning rate, ...).
+
     Example:
         >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
         >>> m = to_mlp_module(net)

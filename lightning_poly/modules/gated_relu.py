@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from typing_extensions import override
 
 from lightning_poly._lightning import LightningModule
@@ -13,8 +12,13 @@ from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.callbacks._user import labelled_data, prepare_trainer
 from lightning_poly.geometry.cones import data_gates, gaussian_gates
 from lightning_poly.nn.gated import GatedReLU, augment
-from lightning_poly.solvers.gated_lasso import lipschitz, relative_gap
-from lightning_poly.solvers.proximal import GroupFISTA, group_prox
+from lightning_poly.solvers.gated_certificate import (
+    gated_certificate,
+    gated_data_loss,
+    gated_step_size,
+    group_lasso_penalty,
+)
+from lightning_poly.solvers.proximal import GroupFISTA
 
 __all__ = ["ConvexGatedReLUModule"]
 
@@ -24,18 +28,27 @@ class ConvexGatedReLUModule(LightningModule):
 
     Every epoch the module logs a certificate of distance to the global optimum, computed on the
     whole training data (read once at ``setup`` from whatever the Trainer was given: a DataModule,
-    the loaders passed to ``fit``; see :mod:`lightning_poly.callbacks._user`): ``certificate/prox_residual`` :math:`= \|W - \mathrm{prox}_{\lambda/L}(W - \nabla f(W)/L)\| L`
-    (zero exactly at the optimum, for every loss), and for the squared loss
-    ``certificate/rel_gap`` :math:`= (P(W) - D(u))/P(W) \ge (P(W) - P^\star)/P(W)`.
+    the loaders passed to ``fit``; see :mod:`lightning_poly.callbacks._user`) by
+    :func:`~lightning_poly.solvers.gated_certificate`: ``certificate/prox_residual``
+    :math:`= \|W - \mathrm{prox}_{\lambda/L}(W - \nabla f(W)/L)\| L` (zero exactly at the optimum, for
+    every loss), and for the squared loss ``certificate/rel_gap``
+    :math:`= (P(W) - D(u))/P(W) \ge (P(W) - P^\star)/P(W)` with ``certificate/objective`` :math:`P(W)`.
 
     Args:
-        input_dim: features. n_gates: gates ``m``. gates: ``"gaussian"`` or ``"data"`` (generalised
-            cross products of training points, drawn in ``setup``). bias: augment inputs.
-        loss: ``"squared"`` (the certificate's duality gap is defined for it), ``"logistic"``,
-            ``"cross_entropy"``. n_outputs: outputs (classes for cross-entropy).
-        lam: group-lasso weight. optimizer: ``"proximal"`` (GroupFISTA, full-batch recommended) or
-            ``"adam"`` (subgradient of the penalty). lr: step size; ``None``: 1/L of the loss on the
-            training split for ``proximal`` (1e-2 for Adam). seed: gate seed.
+        input_dim: input features.
+        n_gates: number of gates ``m``.
+        gates: ``"gaussian"`` or ``"data"`` (generalised cross products of training points, drawn in
+            ``setup``).
+        bias: augment inputs with a constant 1.
+        loss: ``"squared"`` (the certificate's duality gap is defined for it), ``"logistic"`` or
+            ``"cross_entropy"``.
+        n_outputs: outputs (the number of classes for cross-entropy).
+        lam: group-lasso weight.
+        optimizer: ``"proximal"`` (GroupFISTA, full-batch recommended) or ``"adam"`` (subgradient of
+            the penalty).
+        lr: step size; ``None``: :func:`~lightning_poly.solvers.gated_step_size` (1/L of the loss on
+            the training split) for ``proximal``, 1e-2 for Adam.
+        seed: seed of the Gaussian gates.
 
     Example:
         >>> m = ConvexGatedReLUModule(input_dim=2, n_gates=8)
@@ -87,43 +100,29 @@ class ConvexGatedReLUModule(LightningModule):
         if self.hparams["gates"] == "data":
             v = data_gates(xt, self.hparams["n_gates"], self.hparams["seed"])
             self.net.gates.copy_(v.to(self.net.gates))
-        if self.hparams["lr"] is None:
-            if self.hparams["optimizer"] == "adam":
-                self._lr = 1e-2
-            else:  # 1/L: squared loss L = ||A||^2/n; logistic and cross-entropy curvatures are <= 1/4, <= 1/2
-                mask = (xt @ self.net.gates.double().T > 0).double()
-                factor = {"squared": 1.0, "logistic": 4.0, "cross_entropy": 2.0}[self.hparams["loss"]]
-                self._lr = factor / lipschitz(xt, mask)
-        else:
+        if self.hparams["lr"] is not None:
             self._lr = float(self.hparams["lr"])
+        elif self.hparams["optimizer"] == "adam":
+            self._lr = 1e-2
+        else:
+            self._lr = gated_step_size(self.net, x, self.hparams["loss"])
 
     @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.flatten(1))
 
-    def data_loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        kind = self.hparams["loss"]
-        if kind == "squared":
-            return 0.5 * ((out - y.reshape(out.shape).to(out)) ** 2).sum(dim=1).mean()
-        if kind == "logistic":
-            return F.binary_cross_entropy_with_logits(out[:, 0], (y > 0).to(out))
-        return F.cross_entropy(out, y.long())
-
-    def penalty(self) -> torch.Tensor:
-        return self.hparams["lam"] * self.net.weight.pow(2).sum(dim=(0, 2)).sqrt().sum()
-
     @override
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
-        loss = self.data_loss(self(x), y)
+        loss = gated_data_loss(self(x), y, self.hparams["loss"])
         if self.automatic_optimization:
-            total = loss + self.penalty()
+            total = loss + group_lasso_penalty(self.net.weight, self.hparams["lam"])
         else:
             opt = self.optimizers()
             opt.zero_grad()  # type: ignore[union-attr]
             self.manual_backward(loss)
             opt.step()  # type: ignore[union-attr]
-            total = loss.detach() + self.penalty().detach()
+            total = loss.detach() + group_lasso_penalty(self.net.weight.detach(), self.hparams["lam"])
         self.log("train/objective", total, prog_bar=True)
         return total
 
@@ -140,26 +139,12 @@ class ConvexGatedReLUModule(LightningModule):
         return self.net.weight.detach()
 
     def certificate(self) -> dict[str, float]:
-        """Certificates of optimality on the whole training split (see the class docstring)."""
+        """Certificates of optimality on the whole training split (:func:`~lightning_poly.solvers.gated_certificate`)."""
         if self._train is None:
             raise RuntimeError("the certificate needs the training data, read in `setup('fit')`")
         x, y = self._train
-        x, y = x.to(self.device, torch.float64), y.to(self.device)
-        w = self.solution().double().clone().requires_grad_(True)
-        xt = augment(x, self.hparams["bias"])
-        mask = (xt @ self.net.gates.double().T > 0).double() * self.net.rho.double()
-        with torch.enable_grad():
-            out = torch.einsum("nd,kmd->nkm", xt, w).mul(mask[:, None, :]).sum(dim=2)
-            f = self.data_loss(out, y.double() if self.hparams["loss"] == "squared" else y)
-            (grad,) = torch.autograd.grad(f, w)
-        lr = self._lr
-        res = float((w.detach() - group_prox(w.detach() - lr * grad, lr * self.hparams["lam"])).norm() / lr)
-        out_d: dict[str, float] = {"prox_residual": res}
-        if self.hparams["loss"] == "squared" and w.shape[0] == 1 and self.hparams["lam"] > 0:
-            # P(W) = 1/(2n)||r||^2 + lam sum ||w_j|| matches data_loss + penalty for one output
-            p, gap = relative_gap(xt, mask, y.double(), w.detach()[0], self.hparams["lam"])
-            out_d["rel_gap"], out_d["objective"] = gap, p
-        return out_d
+        hp = self.hparams
+        return gated_certificate(self.net, x, y, hp["lam"], hp["loss"], step=self._lr, weight=self.solution()).scalars()
 
     @override
     def configure_optimizers(self) -> Any:

@@ -8,12 +8,12 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 import torchmetrics
-from lightning_fabric.utilities.exceptions import MisconfigurationException
 from torch import nn
 from typing_extensions import override
 
 from lightning_poly._lightning import LightningModule
 from lightning_poly._validation import check_choice, check_int, check_positive
+from lightning_poly.callbacks._user import check_data_input_dim
 from lightning_poly.nn.mlp import InitName, ReLUMLP
 
 __all__ = ["LossName", "ReLUMLPModule"]
@@ -37,7 +37,10 @@ class ReLUMLPModule(LightningModule):
         bias_value: constant initial bias (the face-histogram paper uses 0.01); ``None`` keeps the
             initialiser's default.
         loss: ``"bce"`` (binary, logits), ``"cross_entropy"`` or ``"mse"``.
-        lr, optimizer, weight_decay, momentum: the optimiser.
+        lr: learning rate.
+        optimizer: ``"adam"`` or ``"sgd"``.
+        weight_decay: L2 weight decay of the optimiser.
+        momentum: momentum of SGD.
 
     Labels: ``bce`` accepts ``{0, 1}`` or ``{-1, +1}``; ``mse`` regresses on the targets as given.
 
@@ -136,12 +139,7 @@ class ReLUMLPModule(LightningModule):
 
     @override
     def on_fit_start(self) -> None:
-        dm = getattr(self.trainer, "datamodule", None)
-        dim = getattr(dm, "input_dim", None)
-        if dim is not None and dim != self.hparams["input_dim"]:
-            raise MisconfigurationException(
-                f"`input_dim` of the model is {self.hparams['input_dim']} but the data module serves {dim} features"
-            )
+        check_data_input_dim(self.trainer, self.hparams["input_dim"])
 
     @override
     def configure_optimizers(self) -> torch.optim.Optimizer:

@@ -7,13 +7,13 @@ from typing import Any, Literal
 
 import torch
 import torchmetrics
-from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
 from typing_extensions import override
 
 from lightning_poly._lightning import LightningModule
 from lightning_poly._validation import check_choice, check_positive
+from lightning_poly.callbacks._user import check_data_input_dim
 from lightning_poly.nn.cover_losses import CoverLoss, cover_loss
 from lightning_poly.nn.cover_net import CoverNetwork
 
@@ -30,15 +30,17 @@ class PolytopeCoverModule(LightningModule):
     cover out at the end.
 
     Args:
-        input_dim: ``d``. pieces: ``J``. width: neurons per piece ``m``. lam: :math:`\lambda` (paper: 5).
+        input_dim: ``d``.
+        pieces: ``J``.
+        width: neurons per piece ``m`` (or one width per piece).
+        lam: :math:`\lambda` (paper: 5).
         signs: :math:`a_j` (default alternating +1, -1, ...).
         loss: ``"bce"`` (14, sigmoid), ``"mse"`` (13, output ReLU) or ``"weighted_bce"`` (12). Reading for
             (13) with ``head="network"``: the target of class 1 is :math:`\lambda/2`, the value (6) takes on
             class 1 at condition (7) (:math:`N = -\lambda/2 + \lambda`), so (13) is applied to
             :math:`2N/\lambda`. With the target 1 that the paper writes for its two-layer (1), (13) has no
-            zero at (7) for :math:`\lambda \ne 2`, and compression (which moves pieces to (7)) fought
-            the loss: both shapes ended at accuracy 0.50-0.52; with the target :math:`\lambda/2`
-            0.97-0.99 (``examples/papers/polytope_covers.py shapes``).
+            zero at (7) for :math:`\lambda \ne 2`, and compression, which moves pieces to (7), would
+            work against the loss.
         class_weights: :math:`(\lambda_0, \lambda_1)` of (12) (paper: (1, 10)).
         head: ``"network"`` outputs :math:`N(x)`; ``"piece"`` outputs the single piece
             :math:`T^+(x) = \lambda_\text{bias} + \sum_k v_k\sigma(\cdot)` of (10) (needs ``pieces=1``;
@@ -48,14 +50,15 @@ class PolytopeCoverModule(LightningModule):
             :math:`a_1` says which class the polytope holds): the smooth limit of (6) at condition (7),
             where the cover is the network. Our addition for high-dimensional data, where a trained
             piece classifies through :math:`0 < T < \lambda` and the points it gets wrong with
-            :math:`T \le 0` receive no gradient (Fashion-MNIST trousers, 8 faces: 6 errors in 70,000
-            with this head, 670 before fine-tuning and 15 after with ``"piece"``).
-        beta: sharpness :math:`\beta` of the ``"polytope"`` head.
+            :math:`T \le 0` receive no gradient.
         hard_sign: clamp :math:`v \le -10^{-6}` after every optimiser step (else the implicit bias of (8)
             is relied on, and a lost sign is logged as ``cover/sign_lost`` and warned about once).
         init_margin: (8) holds with :math:`v = -(1 + \text{margin})\sqrt{\|w\|^2 + b^2}`.
-        lr, optimizer: the optimiser (``"adam"`` or ``"sgd"``). seed: initialisation seed.
+        lr: learning rate.
+        optimizer: ``"adam"`` or ``"sgd"``.
+        seed: initialisation seed.
         cosine: cosine-anneal the learning rate to 0 over ``trainer.max_epochs``.
+        beta: sharpness :math:`\beta` of the ``"polytope"`` head.
 
     Labels are ``{0, 1}`` (or ``{-1, +1}``). Logged: ``train/loss``, ``train/acc``, ``cover/live`` (total
     live neurons), ``cover/live_piece{j}``, ``cover/sign_lost``.
@@ -185,11 +188,7 @@ class PolytopeCoverModule(LightningModule):
 
     @override
     def on_fit_start(self) -> None:
-        dim = getattr(getattr(self.trainer, "datamodule", None), "input_dim", None)
-        if dim is not None and dim != self.hparams["input_dim"]:
-            raise MisconfigurationException(
-                f"`input_dim` of the model is {self.hparams['input_dim']} but the data module serves {dim} features"
-            )
+        check_data_input_dim(self.trainer, self.hparams["input_dim"])
 
     @override
     def configure_optimizers(self) -> Any:

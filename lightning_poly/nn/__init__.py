@@ -6,6 +6,7 @@ from lightning_poly.nn.cover_losses import CoverLoss, cover_loss
 from lightning_poly.nn.cover_net import CoverNetwork
 from lightning_poly.nn.gated import GatedReLU
 from lightning_poly.nn.mlp import InitName, ReLUMLP, initialise_linear
+from lightning_poly.nn.outputs import module_outputs
 from lightning_poly.nn.relu_network import HasReLUNetwork, get_relu_network, linear_layers
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "get_relu_network",
     "initialise_linear",
     "linear_layers",
+    "module_outputs",
     "relu_to_gated",
 ]

@@ -27,6 +27,9 @@ def relu_to_gated(model: nn.Module) -> GatedReLU:
     """Exact gated twin of a two-layer ReLU MLP ``Linear(d, m) -> ReLU -> Linear(m, k)`` (the output
     bias, if any, is kept as a constant gate-free term by an extra always-on neuron).
 
+    Args:
+        model: a two-layer ReLU MLP.
+
     Example:
         >>> net = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))
         >>> x = torch.randn(7, 3)
@@ -56,6 +59,11 @@ def relu_to_gated(model: nn.Module) -> GatedReLU:
 @torch.no_grad()
 def gated_to_relu(gated: GatedReLU, x_train: torch.Tensor, margin: float = 2.0) -> nn.Sequential:
     """A standard two-layer ReLU network with ``2m`` neurons that equals ``gated`` on ``x_train``.
+
+    Args:
+        gated: the gated network.
+        x_train: ``(n, d)`` points on which the two agree.
+        margin: scale of the construction's bias shift (larger: more robust to rounding).
 
     Raises:
         ValueError: if some training point lies on a gate's hyperplane (then no finite network of

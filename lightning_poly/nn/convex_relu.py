@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from typing_extensions import override
 
 from lightning_poly._validation import check_finite
 from lightning_poly.nn.gated import augment
@@ -19,6 +20,10 @@ __all__ = ["ConvexReLU"]
 
 class ConvexReLU(nn.Module):
     """Convex ReLU network over ``P`` gates ``(P, d~)``.
+
+    Args:
+        gates: ``(P, d)`` or ``(P, d~)`` one gate per activation pattern.
+        bias: augment inputs with a constant 1.
 
     Example:
         >>> net = ConvexReLU(torch.tensor([[1.0, 0.0]]), bias=False)
@@ -38,6 +43,7 @@ class ConvexReLU(nn.Module):
         self.u = nn.Parameter(torch.zeros_like(self.gates))
         self.u_neg = nn.Parameter(torch.zeros_like(self.gates))
 
+    @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         xt = augment(x.double(), self.bias)
         mask = (xt @ self.gates.T > 0).double()

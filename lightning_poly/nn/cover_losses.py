@@ -28,6 +28,12 @@ def cover_loss(
 ) -> torch.Tensor:
     """Loss (12), (13) or (14) of outputs ``out`` (``(n,)`` or ``(n, 1)``) against labels in ``{0, 1}``.
 
+    Args:
+        out: ``(n,)`` or ``(n, 1)`` outputs.
+        y: labels in ``{0, 1}`` (or ``{-1, +1}``).
+        loss: ``"bce"`` (14), ``"mse"`` (13) or ``"weighted_bce"`` (12).
+        class_weights: :math:`(\\lambda_0, \\lambda_1)` of (12).
+
     Example:
         >>> out = torch.tensor([5.0, -5.0])
         >>> y = torch.tensor([1, 0])

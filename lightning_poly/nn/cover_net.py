@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from typing_extensions import override
 
 from lightning_poly._validation import check_int, check_positive
 
@@ -26,10 +27,15 @@ class CoverNetwork(nn.Module):
     """``J`` convex pieces of ``m`` neurons each on ``d`` inputs, combined by fixed signs ``a``.
 
     Args:
-        input_dim: ``d``. pieces: ``J``. width: ``m`` (neurons per piece, or one width per piece: the
-            parameters have the largest, the rest start masked). signs: ``a_j`` (default:
-            alternating +1, -1, ...). lam: :math:`\\lambda` (paper: 5). margin: (8) holds with
-            :math:`v = -(1 + \\text{margin})\\sqrt{\\|w\\|^2 + b^2}`. hard_sign: enforce :math:`v \\le -10^{-6}`.
+        input_dim: ``d``.
+        pieces: ``J``.
+        width: ``m``, neurons per piece, or one width per piece (the parameters have the largest, the
+            rest start masked).
+        signs: ``a_j`` (default: alternating +1, -1, ...).
+        lam: :math:`\\lambda` (paper: 5).
+        margin: (8) holds with :math:`v = -(1 + \\text{margin})\\sqrt{\\|w\\|^2 + b^2}`.
+        hard_sign: enforce :math:`v \\le -10^{-6}` (:meth:`enforce_sign_`).
+        seed: initialisation seed.
 
     Example:
         >>> net = CoverNetwork(input_dim=2, pieces=2, width=4, seed=0)
@@ -83,6 +89,7 @@ class CoverNetwork(nn.Module):
         """``(n, J)`` values :math:`T_j(x)`."""
         return self.lam + (self.hidden(x) * self.v).sum(dim=2)
 
+    @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (-self.lam / 2 + (torch.relu(self.pieces_out(x)) * self.a).sum(dim=1))[:, None]
 

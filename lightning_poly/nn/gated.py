@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from typing_extensions import override
 
 from lightning_poly._validation import check_finite, check_int
 
@@ -22,7 +23,12 @@ __all__ = ["GatedReLU", "augment"]
 
 
 def augment(x: torch.Tensor, bias: bool) -> torch.Tensor:
-    """``(x, 1)`` when ``bias`` else ``x``."""
+    """``(x, 1)`` when ``bias`` else ``x``.
+
+    Args:
+        x: ``(..., d)`` inputs.
+        bias: append the constant column.
+    """
     return torch.cat([x, torch.ones(*x.shape[:-1], 1, dtype=x.dtype, device=x.device)], dim=-1) if bias else x
 
 
@@ -86,6 +92,7 @@ class GatedReLU(nn.Module):
         """``(n, m)`` gate pattern :math:`\\mathbf 1[\\langle \\tilde x, v_j \\rangle > 0]` as floats."""
         return (self._inputs(x) @ self.gates.to(x.dtype).T > 0).to(x.dtype)
 
+    @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         xt = self._inputs(x)
         mask = (xt @ self.gates.to(xt.dtype).T > 0).to(xt.dtype) * self.rho.to(xt.dtype)  # (n, m)

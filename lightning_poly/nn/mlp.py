@@ -7,6 +7,7 @@ from typing import Literal, get_args
 
 import torch
 from torch import nn
+from typing_extensions import override
 
 from lightning_poly._validation import check_choice, check_int
 
@@ -106,5 +107,6 @@ class ReLUMLP(nn.Module):
         """Return the ``nn.Sequential`` of ``Linear``/``ReLU`` layers (the model's own)."""
         return self.net
 
+    @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

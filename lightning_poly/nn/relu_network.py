@@ -22,6 +22,8 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from lightning_poly.nn.outputs import eval_mode
+
 __all__ = ["HasReLUNetwork", "check_network_is_model", "find_relu_network", "get_relu_network", "linear_layers"]
 
 _SUPPORTED = "nn.Linear and nn.ReLU (alternating, ending with nn.Linear); nn.Identity and nn.Flatten are skipped"
@@ -87,6 +89,9 @@ def get_relu_network(model: nn.Module) -> nn.Sequential:
 
 def linear_layers(model: nn.Module) -> list[nn.Linear]:
     """Return the ``nn.Linear`` layers of ``model``'s ReLU network in order.
+
+    Args:
+        model: a ReLU MLP.
 
     Example:
         >>> from torch import nn
@@ -201,13 +206,9 @@ def check_network_is_model(
         raise TypeError(
             f"the network's parameters are not the model's own tensors (a copy?): callbacks would change the copy, not {type(model).__name__}"
         )
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         out = model(x)
         ref = net(x.flatten(1).to(next(net.parameters())))
-    finally:
-        model.train(was_training)
     if not isinstance(out, torch.Tensor) or out.numel() != ref.numel():
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise TypeError(

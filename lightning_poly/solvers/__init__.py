@@ -1,5 +1,6 @@
 """Convex programs and LPs (framework-free core: no Lightning import)."""
 
+from lightning_poly.solvers.gated_certificate import GatedCertificate, gated_certificate, gated_step_size
 from lightning_poly.solvers.lp import LPFailure, maximize
 from lightning_poly.solvers.vertex_program import (
     VertexLoss,
@@ -10,9 +11,12 @@ from lightning_poly.solvers.vertex_program import (
 )
 
 __all__ = [
+    "GatedCertificate",
     "LPFailure",
     "VertexLoss",
     "VertexSolution",
+    "gated_certificate",
+    "gated_step_size",
     "maximize",
     "vertex_loss",
     "vertex_program",

@@ -26,7 +26,13 @@ __all__ = ["ConvexReLUSolution", "convex_relu_cvxpy", "patterns_from_gates", "to
 
 
 def patterns_from_gates(x: torch.Tensor, gates: torch.Tensor, bias: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """Distinct activation patterns ``D`` ``(n, P)`` of the gates on ``x`` and one gate per pattern."""
+    """Distinct activation patterns ``D`` ``(n, P)`` of the gates on ``x`` and one gate per pattern.
+
+    Args:
+        x: ``(n, d)`` inputs.
+        gates: ``(m, d~)`` gate vectors.
+        bias: augment inputs with a constant 1.
+    """
     act = augment(x.double(), bias) @ gates.double().T > 0  # (n, m)
     uniq, inverse = torch.unique(act.T, dim=0, return_inverse=True)
     first = torch.full((len(uniq),), len(gates), dtype=torch.long)
@@ -48,6 +54,14 @@ def convex_relu_cvxpy(
     x: torch.Tensor, y: torch.Tensor, patterns: torch.Tensor, lam: float, bias: bool = True, solver: str = "CLARABEL"
 ) -> ConvexReLUSolution:
     """Solve the cone-constrained problem above with cvxpy (squared loss).
+
+    Args:
+        x: ``(n, d)`` inputs.
+        y: ``(n,)`` targets.
+        patterns: ``(n, P)`` activation patterns (from :func:`patterns_from_gates`).
+        lam: group-lasso weight.
+        bias: augment inputs with a constant 1.
+        solver: an installed cvxpy conic solver.
 
     Raises:
         RuntimeError: solver missing (names what to install) or not optimal (with its status).
@@ -79,6 +93,11 @@ def convex_relu_cvxpy(
 @torch.no_grad()
 def to_relu_network(sol: ConvexReLUSolution, bias: bool = True, tol: float = 1e-8) -> nn.Sequential:
     """The two-layer ReLU network of a solution (√-scaling; groups with norm <= tol dropped).
+
+    Args:
+        sol: a solution of :func:`convex_relu_cvxpy`.
+        bias: whether the inputs were augmented.
+        tol: groups with a relative norm at most this are dropped.
 
     Example:
         >>> sol = ConvexReLUSolution(torch.tensor([[4.0, 0.0]]), torch.zeros(1, 2), 0.0, "optimal")

@@ -48,18 +48,36 @@ class LassoSolution:
 
 
 def gated_output(x: torch.Tensor, mask: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """:math:`A W = \\sum_j D_j \tilde X w_j`: ``(n,)`` outputs for gate pattern ``mask`` ``(n, m)`` and ``w`` ``(m, d)``."""
+    r""":math:`A W = \sum_j D_j \tilde X w_j`: ``(n,)`` outputs for gate pattern ``mask`` ``(n, m)`` and ``w`` ``(m, d)``.
+
+    Args:
+        x: ``(n, d~)`` augmented inputs.
+        mask: ``(n, m)`` gate pattern.
+        w: ``(m, d~)`` weights.
+    """
     return (mask * (x @ w.T)).sum(dim=1)
 
 
 def gated_adjoint(x: torch.Tensor, mask: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """:math:`A^\top u`: ``(m, d)``, rows :math:`\tilde X^\top D_j u`."""
+    r""":math:`A^\top u`: ``(m, d)``, rows :math:`\tilde X^\top D_j u`.
+
+    Args:
+        x: ``(n, d~)`` augmented inputs.
+        mask: ``(n, m)`` gate pattern.
+        u: ``(n,)`` a vector of the output space.
+    """
     return (mask * u[:, None]).T @ x
 
 
 def lipschitz(x: torch.Tensor, mask: torch.Tensor, iters: int = 30) -> float:
-    """Lipschitz constant of the gradient of :math:`\frac{1}{2n}\\|AW - y\\|^2`: :math:`\\|A\\|_2^2 / n`
-    by power iteration (5% safety margin)."""
+    r"""Lipschitz constant of the gradient of :math:`\frac{1}{2n}\|AW - y\|^2`: :math:`\|A\|_2^2 / n`
+    by power iteration (5% safety margin).
+
+    Args:
+        x: ``(n, d~)`` augmented inputs.
+        mask: ``(n, m)`` gate pattern.
+        iters: power iterations.
+    """
     n, d = x.shape
     v = torch.randn(
         mask.shape[1], d, dtype=x.dtype, device=x.device, generator=torch.Generator(device=x.device).manual_seed(0)
@@ -71,7 +89,15 @@ def lipschitz(x: torch.Tensor, mask: torch.Tensor, iters: int = 30) -> float:
 
 
 def gated_lasso_objective(x: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, w: torch.Tensor, lam: float) -> float:
-    """:math:`P(W)` above (``mask`` is the ``(n, m)`` gate pattern, ``x`` already augmented)."""
+    """:math:`P(W)` above (``mask`` is the ``(n, m)`` gate pattern, ``x`` already augmented).
+
+    Args:
+        x: ``(n, d~)`` augmented inputs.
+        mask: ``(n, m)`` gate pattern.
+        y: ``(n,)`` targets.
+        w: ``(m, d~)`` weights.
+        lam: group-lasso weight :math:`\\lambda`.
+    """
     r = gated_output(x, mask, w) - y
     return float(0.5 * (r @ r) / len(y) + lam * w.norm(dim=1).sum())
 
@@ -80,6 +106,13 @@ def duality_gap(
     x: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, w: torch.Tensor, lam: float
 ) -> tuple[float, float]:
     """``(P(W), D(u))``: a primal value and a dual lower bound on the optimum (module docstring).
+
+    Args:
+        x: ``(n, d~)`` augmented inputs.
+        mask: ``(n, m)`` gate pattern.
+        y: ``(n,)`` targets.
+        w: ``(m, d~)`` weights.
+        lam: group-lasso weight :math:`\\lambda`.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -102,7 +135,15 @@ def duality_gap(
 def relative_gap(
     x: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, w: torch.Tensor, lam: float
 ) -> tuple[float, float]:
-    """``(P(W), (P(W) - D(u)) / |P(W)|)``: the objective and its certified relative duality gap."""
+    """``(P(W), (P(W) - D(u)) / |P(W)|)``: the objective and its certified relative duality gap.
+
+    Args:
+        x: ``(n, d~)`` augmented inputs.
+        mask: ``(n, m)`` gate pattern.
+        y: ``(n,)`` targets.
+        w: ``(m, d~)`` weights.
+        lam: group-lasso weight :math:`\\lambda`.
+    """
     p, dval = duality_gap(x, mask, y, w, lam)
     return p, (p - dval) / max(abs(p), 1e-300)
 
@@ -119,6 +160,16 @@ def gated_lasso_fista(
 ) -> LassoSolution:
     """FISTA with adaptive restarts (O'Donoghue & Candès) for the group lasso, stopped by the
     certified relative duality gap ``(P - D) / |P| <= rel_gap``. Device-agnostic.
+
+    Args:
+        x: ``(n, d~)`` augmented inputs.
+        mask: ``(n, m)`` gate pattern.
+        y: ``(n,)`` targets.
+        lam: group-lasso weight :math:`\\lambda`.
+        rel_gap: stop at this certified relative duality gap.
+        max_iter: most iterations.
+        check_every: iterations between two gap evaluations.
+        w0: ``(m, d~)`` warm start (default zeros).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -162,6 +213,13 @@ def gated_lasso_cvxpy(
     x: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, lam: float, solver: str = "CLARABEL"
 ) -> LassoSolution:
     """The same problem through cvxpy (open-source Clarabel by default; any installed conic solver).
+
+    Args:
+        x: ``(n, d~)`` augmented inputs.
+        mask: ``(n, m)`` gate pattern.
+        y: ``(n,)`` targets.
+        lam: group-lasso weight :math:`\\lambda`.
+        solver: an installed cvxpy conic solver.
 
     Raises:
         RuntimeError: if the solver is missing (names what to install) or does not reach optimality
@@ -208,6 +266,16 @@ def gated_lasso_admm(
     :math:`\rho` is rebalanced from the residuals (Boyd et al. 2011, §3.4.1), refactoring when it
     changes. Stops on the same certified relative duality gap as :func:`gated_lasso_fista`,
     evaluated at the sparse iterate.
+
+    Args:
+        x: ``(n, d~)`` augmented inputs.
+        mask: ``(n, m)`` gate pattern.
+        y: ``(n,)`` targets.
+        lam: group-lasso weight :math:`\lambda`.
+        rel_gap: stop at this certified relative duality gap.
+        max_iter: most iterations.
+        rho: initial penalty :math:`\rho` (default ``10 lam``).
+        check_every: iterations between two gap evaluations.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)

@@ -67,6 +67,14 @@ def maximize(
 ) -> tuple[float, np.ndarray]:
     """``max c.x  s.t.  a_ub x <= b_ub, a_eq x = b_eq, x <= upper`` (free variables otherwise).
 
+    Args:
+        c: ``(n,)`` objective.
+        a_ub: ``(p, n)`` inequality rows.
+        b_ub: ``(p,)`` their bounds.
+        a_eq: ``(q, n)`` equality rows (optional).
+        b_eq: ``(q,)`` their values.
+        upper: ``(n,)`` upper bounds of the variables (optional).
+
     Returns:
         ``(optimum, x)``.
 

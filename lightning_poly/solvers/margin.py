@@ -21,6 +21,13 @@ def ntk_margin(
 ) -> tuple[float, torch.Tensor]:
     """Exact :math:`\\gamma_V` and a maximiser :math:`W_V` ``(m, d)``.
 
+    Args:
+        x: ``(n, d)`` inputs.
+        y: ``(n,)`` labels in {-1, +1}.
+        gates: ``(m, d)`` gate vectors :math:`V`.
+        rho: ``(m,)`` neuron weights (default :math:`1/m`).
+        solver: an installed cvxpy conic solver.
+
     Raises:
         ValueError: labels outside {-1, +1}, or shapes that do not match.
         RuntimeError: solver missing or not optimal (with its status).

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import torch
+from typing_extensions import override
 
 from lightning_poly._validation import check_positive
 
@@ -19,6 +20,10 @@ __all__ = ["GroupFISTA", "group_prox"]
 
 def group_prox(w: torch.Tensor, threshold: float) -> torch.Tensor:
     """Group soft-thresholding along dimension 1 of a ``(k, m, d)`` tensor.
+
+    Args:
+        w: ``(k, m, d)`` weights.
+        threshold: the shrinkage, :math:`t\\lambda` for a step :math:`t`.
 
     Example:
         >>> group_prox(torch.tensor([[[3.0, 4.0], [0.3, 0.4]]]), 1.0).tolist()
@@ -42,6 +47,7 @@ class GroupFISTA(torch.optim.Optimizer):
         check_positive("lam", lam, strict=False)
         super().__init__(params, {"lr": lr, "lam": lam})
 
+    @override
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:  # type: ignore[override]
         loss = None

@@ -49,6 +49,10 @@ def infer_refit_loss(n_outputs: int, y: torch.Tensor) -> RefitLoss:
     integer labels in ``0..C-1`` → ``"cross_entropy"``; real targets of the outputs' shape →
     ``"squared"``. Then :func:`check_refit_loss` holds.
 
+    Args:
+        n_outputs: outputs of the head.
+        y: the targets.
+
     Raises:
         ValueError: if the targets fit no loss for this head (e.g. 10 classes on one output).
 
@@ -72,6 +76,11 @@ def infer_refit_loss(n_outputs: int, y: torch.Tensor) -> RefitLoss:
 
 def check_refit_loss(loss: RefitLoss, n_outputs: int, y: torch.Tensor) -> None:
     """Check that ``loss`` is a loss of a head of ``n_outputs`` on targets ``y``, and that ``y`` has two classes.
+
+    Args:
+        loss: the refit loss.
+        n_outputs: outputs of the head.
+        y: the targets.
 
     Raises:
         ValueError: naming the head, the loss and the targets received.
@@ -111,6 +120,11 @@ def head_metrics(out: torch.Tensor, y: torch.Tensor, loss: RefitLoss) -> dict[st
     The loss is the data term of :func:`refit_objective`; accuracy is the sign of the logit
     (logistic), the argmax (cross-entropy), or thresholding at 0.5 (squared, for 0/1 targets).
 
+    Args:
+        out: ``(n, k)`` outputs.
+        y: targets (labels for logistic / cross-entropy).
+        loss: the refit loss that scores them.
+
     Example:
         >>> head_metrics(torch.tensor([[2.0], [-1.0]]), torch.tensor([1, 0]), "logistic")["acc"]
         1.0
@@ -141,7 +155,16 @@ class RefitResult:
 def refit_objective(
     h: torch.Tensor, y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, loss: RefitLoss, l2: float
 ) -> torch.Tensor:
-    """The objective above for given weights (differentiable)."""
+    """The objective above for given weights (differentiable).
+
+    Args:
+        h: ``(n, m)`` hidden features.
+        y: targets (labels for logistic / cross-entropy).
+        weight: ``(k, m)`` last-layer weights.
+        bias: ``(k,)`` last-layer bias.
+        loss: the refit loss.
+        l2: weight of :math:`\\|V\\|_F^2`.
+    """
     out = h @ weight.T + bias
     if loss == "squared":
         target = y.reshape(out.shape).to(out)
@@ -167,11 +190,14 @@ def refit_last_layer(
     """Solve the convex last-layer problem for fixed features ``h`` ``(n, m)``.
 
     Args:
-        h: hidden features. y: targets ``(n,)``/``(n, k)`` (squared), labels (logistic/cross-entropy).
+        h: ``(n, m)`` hidden features.
+        y: targets ``(n,)``/``(n, k)`` (squared), labels (logistic/cross-entropy).
         loss: ``"squared"``, ``"logistic"`` or ``"cross_entropy"``.
         l2: weight of :math:`\\|V\\|_F^2` (> 0 keeps the problem strongly convex).
         n_outputs: number of classes for cross-entropy (default: ``max(y) + 1``).
-        tol: gradient-norm target of L-BFGS. init: warm start ``(weight, bias)``.
+        tol: gradient-norm target of L-BFGS.
+        max_iter: most L-BFGS iterations.
+        init: warm start ``(weight, bias)``.
 
     Example:
         >>> h = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])

@@ -42,6 +42,10 @@ def wedge_dictionary(x: torch.Tensor, bias: bool = True) -> tuple[torch.Tensor, 
     """Unit normals and offsets of every hyperplane through ``d`` points (``d - 1`` and the origin if
     bias-free), both orientations, and the index tuples.
 
+    Args:
+        x: ``(n, d)`` inputs.
+        bias: hyperplanes with an offset (``False``: through the origin).
+
     Returns:
         ``(u, c, tuples)``: neuron ``j`` is :math:`x \\mapsto (u_j^\\top x + c_j)_+`.
 
@@ -67,7 +71,14 @@ def wedge_dictionary(x: torch.Tensor, bias: bool = True) -> tuple[torch.Tensor, 
 
 def two_layer_objective(net: nn.Sequential, x: torch.Tensor, y: torch.Tensor, beta: float) -> float:
     """:math:`J` above for a two-layer ``Linear-ReLU-Linear`` network, after optimal balancing
-    (so it is the smallest penalty of the same function: :math:`2\\beta\\sum_j\\|W^{(1)}_j\\||W^{(2)}_j|`)."""
+    (so it is the smallest penalty of the same function: :math:`2\\beta\\sum_j\\|W^{(1)}_j\\||W^{(2)}_j|`).
+
+    Args:
+        net: a ``Linear-ReLU-Linear`` network.
+        x: ``(n, d)`` inputs.
+        y: ``(n,)`` targets.
+        beta: weight decay :math:`\\beta`.
+    """
     with torch.no_grad():
         out = net(x.to(net[0].weight)).double().flatten()
         mse = float(((out - y.double().flatten()) ** 2).mean())
@@ -114,6 +125,14 @@ def wedge_lasso(
     solver: str = "CLARABEL",
 ) -> WedgeLassoResult:
     """Solve the wedge-product Lasso (module docstring) for small data.
+
+    Args:
+        x: ``(n, d)`` inputs.
+        y: ``(n,)`` targets.
+        beta: weight decay :math:`\\beta`.
+        bias: networks with biases.
+        max_columns: refuse dictionaries larger than this.
+        solver: an installed cvxpy conic solver.
 
     Raises:
         ValueError: if the dictionary would exceed ``max_columns`` (the count is in the message), or

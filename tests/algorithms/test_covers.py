@@ -12,15 +12,23 @@ from lightning_poly.algorithms import (
     betti_architecture,
     betti_widths_feasible,
     complex_first_width_bound,
+    cover_network,
+    drop_cover_faces,
+    drop_cover_polytopes,
+    eliminate_cover_faces,
     extract_cover,
     finalise_,
+    minimal_cover_network,
+    multiclass_cover_network,
+    nonredundant_cover_faces,
     polytope_width_lower_bound,
     polytope_widths_feasible,
+    prune_cover,
     two_layer_cover,
 )
 from lightning_poly.algorithms.compress import cover_condition_fraction
 from lightning_poly.data import make_synthetic
-from lightning_poly.geometry import PolytopeBasisCover, complement, multiclass_network, multiclass_predict
+from lightning_poly.geometry import PolytopeBasisCover, complement, multiclass_predict
 from lightning_poly.nn import CoverNetwork, cover_loss
 
 
@@ -64,21 +72,21 @@ def test_theorem34_network_classifies_every_point_as_the_cover(seed: int) -> Non
     # points on and a hair outside faces: the hardest for a continuous network
     a0, b0 = cover.a[0][0], cover.b[0][0]
     x = torch.cat([x, x[:50] - ((x[:50] @ a0) - b0 - 1e-7)[:, None] * a0[None]])
-    net = cover.to_network(x)
+    net = cover_network(cover, x)
     assert net[0].out_features == sum(cover.faces) and net[2].out_features == len(cover)  # d -> m -> (nP + nQ) -> 1
     assert torch.equal((net(x).squeeze(1) > 0).long(), cover.predict(x))
     # without data: exact at distance >= resolution from the faces
     far = torch.randn(300, 2, generator=g, dtype=torch.float64)
     dist = (cover.slack(far) - cover.atol).abs().min(dim=1).values
     far = far[dist > 1e-2]
-    assert torch.equal((cover.to_network(resolution=1e-2)(far).squeeze(1) > 0).long(), cover.predict(far))
+    assert torch.equal((cover_network(cover, resolution=1e-2)(far).squeeze(1) > 0).long(), cover.predict(far))
 
 
 def test_prop31_polytope_network_has_one_neuron_per_face() -> None:
     hexagon = torch.stack([torch.tensor([torch.cos(t), torch.sin(t)]) for t in torch.arange(6) * torch.pi / 3])
     cover = PolytopeBasisCover([hexagon], [torch.ones(6)], [1])
     x = torch.rand(2000, 2, dtype=torch.float64) * 3 - 1.5
-    net = cover.to_network(x)
+    net = cover_network(cover, x)
     assert cover.architecture() == (2, 6, 1, 1)
     inside = (x @ hexagon.double().T <= 1).all(1)
     assert torch.equal(net(x).squeeze(1) > 0, inside)
@@ -90,9 +98,9 @@ def test_nonredundant_faces_prune_and_save_load(tmp_path: Path) -> None:
     empty = (torch.tensor([[1.0, 0.0]]), torch.tensor([-50.0]))  # contains no data
     cover = PolytopeBasisCover([sq, empty[0]], [b, empty[1]], [1, -1])
     assert cover.faces == [6, 1]
-    assert cover.nonredundant_faces(torch.tensor([-2.0, -2]), torch.tensor([2.0, 2]))[0] == 4
+    assert nonredundant_cover_faces(cover, torch.tensor([[-2.0, -2], [2.0, 2]]), margin=0.0)[0] == 4
     x = torch.rand(500, 2, dtype=torch.float64) * 4 - 2
-    small = cover.prune(x)
+    small = prune_cover(cover, x)
     assert small.faces == [4] and torch.equal(small.predict(x), cover.predict(x))
     path = cover.save(tmp_path / "c.pt")
     again = PolytopeBasisCover.load(path)
@@ -236,7 +244,7 @@ def test_multiclass_network_classifies_as_the_covers() -> None:
     covers = [box(*b) for b in boxes]
     covers[2] = complement(PolytopeBasisCover.concat([covers[0], covers[1]]))  # class 2: everything else
     x = torch.rand(3000, 2, dtype=torch.float64) * 5 - 2.5
-    net = multiclass_network(covers, x)
+    net = multiclass_cover_network(covers, x)
     assert net[-1].out_features == 3 and net[0].out_features == 4 + 4 + 8
     assert torch.equal(net(x).argmax(1), multiclass_predict(covers, x))
     inside0 = (x[:, 0] <= -1) & (x[:, 0] >= -2) & (x[:, 1].abs() <= 0.5)
@@ -279,7 +287,7 @@ def test_drop_faces_matches_a_rebuild_per_candidate_loop(seed: int) -> None:
     y = torch.where(flip, 1 - y, y)
     start = cover.accuracy(x, y)
     target = start - 0.02
-    dropped = cover.drop_faces(x, y, target)
+    dropped = drop_cover_faces(cover, x, y, target)
     ref_acc, ref_faces = _drop_faces_by_loops(cover, x, y, target)
     assert dropped.accuracy(x, y) >= target
     assert dropped.accuracy(x, y) == pytest.approx(ref_acc)
@@ -287,7 +295,7 @@ def test_drop_faces_matches_a_rebuild_per_candidate_loop(seed: int) -> None:
     assert dropped.meta["dropped"] == sum(cover.faces) - ref_faces
     assert min(dropped.faces) >= 1
     with pytest.raises(ValueError, match="min_accuracy"):
-        cover.drop_faces(x, y, 1.5)
+        drop_cover_faces(cover, x, y, 1.5)
 
 
 def _drop_polytopes_by_loops(cover: PolytopeBasisCover, x: torch.Tensor, y: torch.Tensor, target: float) -> list[int]:
@@ -317,11 +325,11 @@ def test_drop_polytopes_matches_a_rebuild_per_candidate_loop(seed: int) -> None:
     x = torch.randn(300, 2, generator=g, dtype=torch.float64) * 0.6
     y = cover.predict(x)
     for target in (1.0, cover.accuracy(x, y) - 0.03):
-        dropped = cover.drop_polytopes(x, y, target)
+        dropped = drop_cover_polytopes(cover, x, y, target)
         kept = _drop_polytopes_by_loops(cover, x, y, target)
         assert dropped.faces == [cover.faces[i] for i in sorted(kept)]
         assert dropped.accuracy(x, y) >= target
-    exact = cover.drop_polytopes(x, y, 1.0)
+    exact = drop_cover_polytopes(cover, x, y, 1.0)
     assert torch.equal(exact.predict(x), y) and len(exact) < len(cover)
 
 
@@ -330,9 +338,9 @@ def test_prune_keeps_every_prediction_and_drops_faces_no_point_needs(seed: int) 
     cover = _random_cover(seed, k=4)
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(200, 2, generator=g, dtype=torch.float64) * 0.5
-    small = cover.prune(x)
+    small = prune_cover(cover, x)
     assert torch.equal(small.predict(x), cover.predict(x))
-    geometric = cover.prune(x, data_redundant=False)
+    geometric = prune_cover(cover, x, data_redundant=False)
     assert sum(small.faces) <= sum(geometric.faces) <= sum(cover.faces)
     # every remaining face is needed: removing any one of them changes a prediction on x
     for i in range(len(small)):
@@ -344,3 +352,47 @@ def test_prune_keeps_every_prediction_and_drops_faces_no_point_needs(seed: int) 
                 small.signs,
             )
             assert not torch.equal(trial.predict(x), small.predict(x))
+
+
+def test_eliminate_cover_faces_finds_the_square_and_the_slab() -> None:
+    """P - Q with spare faces: the square needs 4 faces, the slab cut out of it 2 (known answer)."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(2000, 2, generator=g) * 40 - 20  # input units of 10: gaps of 1 around every boundary
+    x = x[((x.abs().max(1).values - 10).abs() > 1) & ((x[:, 0].abs() - 3).abs() > 1)]
+    y = ((x.abs() < 10).all(1) & (x[:, 0].abs() > 3)).long()
+    sq = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+    p_a = torch.cat([sq, torch.tensor([[1.0, 1.0], [1.0, -1.0]])])  # corner cuts that cut no point of class 1
+    p_b = torch.tensor([10.0, 10, 10, 10, 19, 19])
+    q_a, q_b = sq.clone(), torch.tensor([3.0, 3, 15, 15])  # |x_1| <= 3, and |x_2| <= 15 reaching past the square
+    cover = PolytopeBasisCover([p_a, q_a], [p_b, q_b], [1, -1])
+    assert cover.accuracy(x, y) == 1.0 and cover.faces == [6, 4]
+    small, rounds = eliminate_cover_faces(cover, x, y, budget=0, inside_weights=[1.0, 1.0])
+    assert small.faces == [4, 2] and small.accuracy(x, y) == 1.0
+    # P and Q take turns while a turn removes a face; the last turn removed none
+    assert [r["sign"] for r in rounds] == [1, -1, 1]
+    assert all(r["errors"] == 0 for r in rounds) and rounds[-1]["faces_before"] == rounds[-1]["faces_after"]
+    with pytest.raises(ValueError, match=r"signs \[1\] or \[1, -1\]"):
+        eliminate_cover_faces(PolytopeBasisCover([q_a], [q_b], [-1]), x, y, 0, [1.0])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_minimal_network_classifies_the_data_as_the_pruned_cover(seed: int) -> None:
+    cover = _random_cover(seed, k=4)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(300, 2, generator=g, dtype=torch.float64) * 0.5
+    y = cover.predict(x)
+    y[:10] = 1 - y[:10]  # the network's accuracy is measured against the labels, not the cover
+    rep = minimal_cover_network(cover, x, y)
+    assert rep.network is not None and torch.equal((rep.network(x).squeeze(1) > 0).long(), cover.predict(x))
+    assert rep.accuracy == cover.accuracy(x, y) and sum(rep.cover.faces) <= sum(cover.faces)
+    assert rep.architecture == "-".join(map(str, rep.cover.architecture()))
+    assert rep.nonredundant_faces == nonredundant_cover_faces(cover, x)
+    # from a cover network: its cover (Theorem 3.7) first, then the same construction
+    net = CoverNetwork(2, pieces=2, width=6, seed=seed)
+    finalise_(net, x.float())
+    from_net = minimal_cover_network(net, x.float(), y, exact_faces=False)
+    cover_of_net = extract_cover(net, x.float(), y)
+    assert from_net.nonredundant_faces is None
+    if from_net.network is not None:
+        pred = (from_net.network(x).squeeze(1) > 0).long()
+        assert torch.equal(pred, cover_of_net.predict(x.float()))

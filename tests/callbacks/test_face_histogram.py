@@ -115,3 +115,18 @@ def test_two_process_ddp_shards_and_reduces_to_the_single_process_histogram(tmp_
     final = _model()
     final.load_state_dict(states[0]["model"])
     assert h0[-1]["histogram"] == face_histogram(final, n_points=1500).histogram()[1].tolist()
+
+
+def test_shards_summed_give_the_whole_histogram() -> None:
+    # what the callback does under DDP, without processes: each shard's counts, then their sum on every shard
+    model = _model()
+    parts: list[torch.Tensor] = []
+    for rank in (0, 1):
+        face_histogram(model, n_points=1500, shard=(rank, 2), all_reduce_sum=lambda t: parts.append(t) or t)
+    total = parts[0] + parts[1]
+    ref = face_histogram(model, n_points=1500)
+    for rank in (0, 1):
+        got = face_histogram(model, n_points=1500, shard=(rank, 2), all_reduce_sum=lambda _: total)
+        assert torch.equal(got.counts, ref.counts) and torch.equal(got.box_counts, ref.box_counts)  # type: ignore[arg-type]
+        assert got.n_regions == ref.n_regions and got.n_degenerate == ref.n_degenerate
+    assert 0 < int(parts[0][4].sum()) < int(total[4].sum()) == len(total[4])  # one shard counts part of the regions

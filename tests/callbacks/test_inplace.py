@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -168,7 +169,6 @@ def test_a_solver_that_fails_midway_leaves_model_and_optimizer_state_as_they_wer
 ) -> None:
     from lightning_poly.callbacks import CompressionCallback, PolishingCallback
     from lightning_poly.callbacks import compression as compression_module
-    from lightning_poly.callbacks import polishing as polishing_module
     from lightning_poly.modules import PolytopeCoverModule
 
     def failing(real):  # type: ignore[no-untyped-def]
@@ -179,6 +179,7 @@ def test_a_solver_that_fails_midway_leaves_model_and_optimizer_state_as_they_wer
         return run
 
     if kind == "polishing":
+        polishing_module = importlib.import_module("lightning_poly.algorithms.polish_network")  # what the callback runs
         monkeypatch.setattr(polishing_module, "polish_network", failing(polishing_module.polish_network))
         model, hook = _model(), "on_train_epoch_end"
         cb: pl.Callback = PolishingCallback(accept="always", every_n_epochs=1, at_fit_end=False, monitor="train_loss")

@@ -1,8 +1,9 @@
 r"""Algorithm 4 of the polytope-basis-covers paper: a small cover found by training one polytope at a time.
 
-Each step trains a single convex piece :math:`T^+` (10) with a Lightning ``Trainer`` (module
-:class:`PolytopeCoverModule` with ``head="piece"``, loss (12) with :math:`\lambda = (\lambda_0, \lambda_1)`,
-:math:`\lambda_\text{bias}`) and :class:`CompressionCallback` (Algorithm 2's fine-tuning), takes the polytope
+Each step trains a single convex piece :math:`T^+` (10) with a Lightning ``Trainer``
+(:func:`~lightning_poly.pipelines.fit_polytope`: :class:`~lightning_poly.modules.PolytopeCoverModule` with
+``head="piece"``, loss (12) with :math:`\lambda = (\lambda_0, \lambda_1)`, :math:`\lambda_\text{bias}`, and
+:class:`~lightning_poly.callbacks.CompressionCallback`, Algorithm 2's fine-tuning), takes the polytope
 :math:`\{T = \lambda_\text{bias}\}`, and grows the width by ``width_step`` until the polytope covers the
 points it must cover. Steps alternate between :math:`P` (cover class 1) and :math:`Q` (cover class 0).
 
@@ -19,7 +20,7 @@ Readings chosen:
   :math:`-T^+` for :math:`v \to -v`, and :math:`\mathrm{BCE}(\mathrm{SIG}(T^-), y) = \mathrm{BCE}(\mathrm{SIG}(T^+), 1 - y)`:
   a Q step trains a :math:`T^+` with the points to cover labelled 1; :math:`\lambda_1` always weights the
   points to cover (the text uses :math:`\lambda = (1, 10)` for both kinds of step).
-* *:math:`\lambda_1`.* The function keeps the paper's :math:`\lambda = (1, 10)` as its default; the text
+* *:math:`\lambda_1`.* :class:`~lightning_poly.pipelines.PolytopeTraining` keeps the paper's :math:`\lambda = (1, 10)` as its default; the text
   says a large :math:`\lambda_1` is what makes a step cover its whole class. On our 1.5-turn swiss roll
   (1,000 points) :math:`\lambda_1 = 10` is too small for the first step: the hull of class 1 holds 354
   of the 500 class-0 points, so with :math:`\lambda_\text{bias} = 5` a polytope containing class 1 costs at
@@ -33,55 +34,46 @@ Readings chosen:
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Sequence
-from typing import Any, Literal
+from dataclasses import replace
 
-import pytorch_lightning as pl
 import torch
 
-from lightning_poly._validation import check_finite, check_fraction, check_int, check_points, check_positive
-from lightning_poly.callbacks.compression import CompressionCallback
-from lightning_poly.datamodules.arrays import ArrayDataModule
+from lightning_poly._validation import check_finite, check_fraction, check_int, check_points
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
-from lightning_poly.modules.polytope_cover import PolytopeCoverModule
+from lightning_poly.pipelines.training import PolytopeTraining, check_training, fit_polytope
 
 __all__ = ["sequential_cover", "train_polytope"]
 
+log = logging.getLogger(__name__)
 
-def train_polytope(
-    x: torch.Tensor,
-    target: torch.Tensor,
-    width: int,
-    lam_bias: float = 5.0,
-    class_weights: Sequence[float] = (1.0, 10.0),
-    epochs: int = 300,
-    batch_size: int = 0,
-    lr: float = 3e-2,
-    every_n_steps: int = 50,
-    lam_scale: float = 1.2,
-    seed: int = 0,
-    trainer_kwargs: dict[str, Any] | None = None,
-    start_fraction: float = 0.5,
-    head: Literal["piece", "polytope"] = "piece",
-) -> PolytopeBasisCover:
-    """Train one piece :math:`T^+` of ``width`` neurons to contain the points with ``target == 1``; return
+
+def train_polytope(x: torch.Tensor, target: torch.Tensor, training: PolytopeTraining) -> PolytopeBasisCover:
+    """Train one piece :math:`T^+` of ``training.width`` neurons to contain the points with ``target == 1``; return
     its polytope :math:`\\{T = \\lambda_\\text{bias}\\}` as a one-polytope cover (sign +1).
 
-    Compression (Algorithm 2's fine-tuning) starts after ``start_fraction`` of the steps: Algorithm 2
-    compresses a *pretrained* network, and compressing from the first steps froze the polytope early
-    in our runs (two circles, width 4: 67% of the inner circle covered with compression from step 50,
-    99.6% with a warm-up of half the steps).
+    The fit is :func:`~lightning_poly.pipelines.fit_polytope` with compression on (Algorithm 2's
+    fine-tuning); when every point is to be covered the whole space (no face) is returned without
+    training.
+
+    Args:
+        x: ``(n, d)`` points.
+        target: ``(n,)`` labels; ``> 0`` marks the points to cover.
+        training: the fit's options (``compress`` is forced on: the polytope is the compressed piece's).
+
+    Returns:
+        The one-polytope cover.
 
     Example:
         >>> _ = torch.manual_seed(0)
         >>> x = torch.rand(200, 2) * 2 - 1
         >>> inside = (x.abs() < 0.5).all(1).long()
-        >>> c = train_polytope(x, inside, width=4, epochs=600)
+        >>> c = train_polytope(x, inside, PolytopeTraining(width=4, epochs=600))
         >>> c.covered_fraction(x[inside == 1], 0) > 0.9
         True
     """
-    check_int("width", width, minimum=1)
+    training = check_training(training)
     check_points("x", x)
     if target.shape != x.shape[:1]:
         raise ValueError(
@@ -92,67 +84,41 @@ def train_polytope(
     if bool((target > 0).all()):
         d = x.shape[1]
         return PolytopeBasisCover([torch.zeros(0, d)], [torch.zeros(0)], [1], meta={"whole_space": True})
-    pl.seed_everything(seed, verbose=False)
-    dm = ArrayDataModule(x, (target > 0).long(), val_fraction=0.0, batch_size=batch_size, seed=seed)
-    module = PolytopeCoverModule(
-        input_dim=x.shape[1], pieces=1, width=width, lam=lam_bias, loss="weighted_bce",
-        class_weights=tuple(class_weights), head=head, hard_sign=True, lr=lr, seed=seed,
-    )  # fmt: skip
-    steps = epochs * (1 if batch_size == 0 else -(-len(x) // batch_size))
-    callback = CompressionCallback(
-        every_n_steps=every_n_steps, lam_scale=lam_scale, count_facets=False, plot=False,
-        start_step=int(start_fraction * steps),
-    )  # fmt: skip
-    kwargs: dict[str, Any] = {
-        "max_epochs": epochs, "logger": False, "enable_checkpointing": False, "enable_progress_bar": False,
-        "enable_model_summary": False, "accelerator": "auto", "devices": 1,
-    }  # fmt: skip
-    kwargs.update(trainer_kwargs or {})
-    trainer = pl.Trainer(callbacks=[callback], **kwargs)
-    trainer.fit(module, dm)
-    assert callback.cover is not None
-    return callback.cover
+    fit = fit_polytope(x, target, replace(training, compress=True))
+    assert fit.cover is not None
+    return fit.cover
 
 
 def sequential_cover(
     x: torch.Tensor,
     y: torch.Tensor,
-    width: int = 2,
+    training: PolytopeTraining | None = None,
     max_width: int = 30,
     width_step: int = 1,
     max_polytopes: int = 8,
     acc_th: float = 1.0,
     cover_th: float = 1.0,
-    lam_bias: float = 5.0,
-    class_weights: Sequence[float] = (1.0, 10.0),
-    epochs: int = 300,
-    batch_size: int = 0,
-    lr: float = 3e-2,
-    every_n_steps: int = 50,
-    lam_scale: float = 1.2,
-    seed: int = 0,
-    trainer_kwargs: dict[str, Any] | None = None,
-    verbose: bool = False,
-    start_fraction: float = 0.5,
     restarts: int = 2,
-    head: Literal["piece", "polytope"] = "piece",
 ) -> PolytopeBasisCover:
     """Algorithm 4: alternate P and Q steps until the cover's accuracy on ``(x, y)`` reaches ``acc_th``.
 
+    Each training run is logged (``logging.INFO`` on this module's logger): step kind, width, fraction
+    covered, faces.
+
     Args:
-        x, y: data and labels (``{0, 1}`` or ``{-1, +1}``).
-        width: first width tried at each step; grown by ``width_step`` up to ``max_width`` until the
-            polytope contains a ``cover_th`` fraction of the points it must cover.
+        x: ``(n, d)`` data.
+        y: ``(n,)`` labels (``{0, 1}`` or ``{-1, +1}``).
+        training: each step's fit (:func:`train_polytope`; default :class:`PolytopeTraining`'s, i.e. the
+            paper's :math:`\\lambda = (1, 10)`, :math:`\\lambda_\\text{bias} = 5`); ``training.width`` is the
+            first width tried at each step and ``training.seed`` the first seed (one more per run).
+        max_width: the width grows by ``width_step`` up to this until the polytope contains a ``cover_th``
+            fraction of the points it must cover.
+        width_step: growth of the width.
         max_polytopes: bound on the polytopes added.
+        acc_th: stop when the cover reaches this accuracy (the paper's :math:`\\text{acc}_\\text{th}`).
+        cover_th: fraction of its points a step's polytope must cover before the width stops growing.
         restarts: training runs (seeds) per width before the width grows (gradient descent from one
             initialisation can miss a polytope that exists at that width).
-        acc_th: stop when the cover reaches this accuracy (the paper's :math:`\\text{acc}_\\text{th}`).
-        lam_bias, class_weights: :math:`\\lambda_\\text{bias}` and :math:`(\\lambda_0, \\lambda_1)` of (10)-(12).
-        epochs, batch_size, lr, every_n_steps, lam_scale, seed, trainer_kwargs, start_fraction: each
-            step's training (:func:`train_polytope`).
-        head: ``"piece"`` trains :math:`T^\\pm` as the paper does; ``"polytope"`` trains the same piece
-            through :meth:`~lightning_poly.nn.CoverNetwork.polytope_logits` (the limit of (10) at (7);
-            see :class:`PolytopeCoverModule`).
 
     Returns:
         The cover; ``meta["steps"]`` lists every training run (sign, width, fraction covered, faces,
@@ -161,18 +127,18 @@ def sequential_cover(
     Example:
         >>> from lightning_poly.data import two_circles
         >>> x, y = two_circles(300, seed=0)
-        >>> cover = sequential_cover(x, y, width=4, max_width=6, restarts=1, epochs=300, max_polytopes=2)
+        >>> cover = sequential_cover(x, y, PolytopeTraining(width=4), max_width=6, restarts=1, max_polytopes=2)
         >>> cover.accuracy(x, y) > 0.95
         True
     """
-    check_int("width", width, minimum=1)
+    training = check_training(training)
+    width = training.width
     check_int("max_width", max_width, minimum=width)
     check_int("width_step", width_step, minimum=1)
     check_int("max_polytopes", max_polytopes, minimum=1)
     check_int("restarts", restarts, minimum=1)
     check_fraction("acc_th", acc_th, closed_right=True)
     check_fraction("cover_th", cover_th, closed_right=True)
-    check_positive("lam_bias", lam_bias)
     if x.ndim != 2 or y.shape != x.shape[:1]:
         raise ValueError(f"`x` must be (n, d) and `y` (n,), got {tuple(x.shape)} and {tuple(y.shape)}")
     check_finite("x", x)
@@ -206,10 +172,7 @@ def sequential_cover(
         m, tries = width, 0
         while m <= max_width:
             start = time.perf_counter()
-            piece = train_polytope(
-                xs, ts, m, lam_bias, class_weights, epochs, batch_size, lr, every_n_steps, lam_scale,
-                seed + len(cover.meta["steps"]), trainer_kwargs, start_fraction, head,
-            )  # fmt: skip
+            piece = train_polytope(xs, ts, replace(training, width=m, seed=training.seed + len(cover.meta["steps"])))
             tries += 1
             inside = piece.membership(x)[:, 0]
             frac = float(inside[cover_mask].double().mean())
@@ -217,8 +180,7 @@ def sequential_cover(
                 {"sign": sign, "width": m, "covered": frac, "faces": piece.faces[0],
                  "wrongly_included": int((inside & avoid_mask).sum()), "seconds": time.perf_counter() - start}
             )  # fmt: skip
-            if verbose:
-                print(f"  {'P' if sign > 0 else 'Q'} step, width {m}: covers {frac:.4f}, {piece.faces[0]} faces")
+            log.info("%s step, width %d: covers %.4f, %d faces", "P" if sign > 0 else "Q", m, frac, piece.faces[0])
             if best is None or frac > best[0]:
                 best = (frac, piece)
             if frac >= cover_th:

@@ -1,0 +1,211 @@
+r"""One way to train one polytope with a Lightning ``Trainer`` (polytope-basis-covers paper, (10)-(14)).
+
+Every recipe of :mod:`lightning_poly.pipelines` trains its polytopes through :func:`fit_polytope`: a
+:class:`~lightning_poly.modules.PolytopeCoverModule` with one piece, on the points to cover (label 1)
+and the points to keep out (label 0), optionally with :class:`~lightning_poly.callbacks.CompressionCallback`
+(Algorithm 2's fine-tuning). :class:`PolytopeTraining` holds the options of that one fit, and
+:func:`quiet_trainer` builds the inner ``Trainer`` (no logger, checkpoints, progress bar or summary).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pytorch_lightning as pl
+import torch
+
+from lightning_poly._validation import check_choice, check_fraction, check_int, check_points, check_positive
+from lightning_poly.callbacks.compression import CompressionCallback
+from lightning_poly.datamodules.arrays import ArrayDataModule
+from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
+from lightning_poly.modules.polytope_cover import PolytopeCoverModule
+
+__all__ = ["FittedPolytope", "PolytopeTraining", "fit_polytope", "quiet_lightning", "quiet_trainer"]
+
+# warnings an inner fit raises on every call and that say nothing about the recipe
+_KNOWN_WARNINGS = (
+    r".*does not have many workers.*",  # in-memory tensors need no workers
+    r".*Total length of .* across ranks is zero.*",  # the inner fits have no validation set
+    r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",  # torch's pytree against Lightning's
+)
+
+
+def quiet_lightning() -> None:
+    """Silence what every inner fit prints: Lightning's info lines, and the known warnings above (by message).
+
+    For scripts that run many short fits (the paper reproductions); other warnings still show.
+    """
+    for message in _KNOWN_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def quiet_trainer(max_epochs: int, callbacks: Sequence[Any] = (), **overrides: Any) -> pl.Trainer:
+    """The ``Trainer`` of a recipe's inner fit: no logger, checkpoints, progress bar or model summary; one device.
+
+    Args:
+        max_epochs: epochs of the fit.
+        callbacks: its callbacks.
+        overrides: any other ``Trainer`` argument (e.g. ``accelerator="cpu"``), replacing the defaults.
+
+    Example:
+        >>> quiet_trainer(3).max_epochs
+        3
+    """
+    check_int("max_epochs", max_epochs, minimum=1)
+    kwargs: dict[str, Any] = {
+        "max_epochs": max_epochs, "logger": False, "enable_checkpointing": False, "enable_progress_bar": False,
+        "enable_model_summary": False, "accelerator": "auto", "devices": 1,
+    }  # fmt: skip
+    kwargs.update(overrides)
+    return pl.Trainer(callbacks=list(callbacks), **kwargs)
+
+
+@dataclass(frozen=True)
+class PolytopeTraining:
+    """Options of one polytope's fit (:func:`fit_polytope`); the defaults are Algorithm 4's steps.
+
+    Args:
+        width: neurons of the piece, i.e. faces of the polytope before compression.
+        epochs: training epochs.
+        batch_size: batch size (``0``: full batch).
+        lr: Adam's learning rate.
+        seed: seed of the data order and the initialisation.
+        loss: ``"weighted_bce"`` ((12) with ``class_weights``) or ``"bce"`` ((14)).
+        class_weights: :math:`(\\lambda_0, \\lambda_1)` of (12); :math:`\\lambda_1` weights the points to cover.
+        lam_bias: :math:`\\lambda_\\text{bias}` of (10): the polytope is :math:`\\{T = \\lambda_\\text{bias}\\}`.
+        head: ``"piece"`` trains :math:`T^\\pm` of (10)-(11) as the paper does; ``"polytope"`` the same piece
+            through :meth:`~lightning_poly.nn.CoverNetwork.polytope_logits` (the smooth limit of (10) at (7);
+            see :class:`~lightning_poly.modules.PolytopeCoverModule`).
+        beta: sharpness of the ``"polytope"`` head.
+        hard_sign: keep the second-layer weights negative (5) by projection (needed by compression).
+        compress: run :class:`~lightning_poly.callbacks.CompressionCallback` (Algorithm 2's fine-tuning)
+            from ``start_fraction`` of the steps on.
+        every_n_steps: compress every this many steps.
+        lam_scale: :math:`\\lambda_\\text{scale}` of Algorithm 1.
+        start_fraction: fraction of the steps before compression starts: Algorithm 2 compresses a
+            *pretrained* network, and compressing from the first steps freezes the polytope early.
+        trainer_kwargs: further ``Trainer`` arguments (:func:`quiet_trainer`).
+
+    Example:
+        >>> PolytopeTraining(width=6).epochs
+        300
+    """
+
+    width: int = 2
+    epochs: int = 300
+    batch_size: int = 0
+    lr: float = 3e-2
+    seed: int = 0
+    loss: Literal["weighted_bce", "bce"] = "weighted_bce"
+    class_weights: tuple[float, float] = (1.0, 10.0)
+    lam_bias: float = 5.0
+    head: Literal["piece", "polytope"] = "piece"
+    beta: float = 4.0
+    hard_sign: bool = True
+    compress: bool = True
+    every_n_steps: int = 50
+    lam_scale: float = 1.2
+    start_fraction: float = 0.5
+    trainer_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_int("width", self.width, minimum=1)
+        check_int("epochs", self.epochs, minimum=1)
+        check_int("batch_size", self.batch_size, minimum=0)
+        check_positive("lr", self.lr)
+        check_choice("loss", self.loss, ("weighted_bce", "bce"))
+        check_choice("head", self.head, ("piece", "polytope"))
+        if len(self.class_weights) != 2:
+            raise ValueError(f"`class_weights` must be (lambda_0, lambda_1), got {tuple(self.class_weights)}")
+        object.__setattr__(self, "class_weights", tuple(float(w) for w in self.class_weights))
+        check_positive("lam_bias", self.lam_bias)
+        check_positive("beta", self.beta)
+        check_int("every_n_steps", self.every_n_steps, minimum=0)
+        if not self.lam_scale > 1:
+            raise ValueError(f"`lam_scale` must be > 1, got {self.lam_scale}")
+        check_fraction("start_fraction", self.start_fraction, closed_right=True)
+
+    def module(self, input_dim: int) -> PolytopeCoverModule:
+        """The one-piece :class:`~lightning_poly.modules.PolytopeCoverModule` these options train."""
+        return PolytopeCoverModule(
+            input_dim=input_dim, pieces=1, width=self.width, lam=self.lam_bias, loss=self.loss,
+            class_weights=self.class_weights, head=self.head, hard_sign=self.hard_sign, lr=self.lr, seed=self.seed,
+            beta=self.beta,
+        )  # fmt: skip
+
+
+@dataclass
+class FittedPolytope:
+    """What :func:`fit_polytope` trained.
+
+    Attributes:
+        module: the trained module (its network is ``module.cover_network()``).
+        cover: the compression callback's one-polytope cover (Theorem 3.7) when ``compress`` was on, else ``None``.
+        seconds: wall time of the fit.
+    """
+
+    module: PolytopeCoverModule
+    cover: PolytopeBasisCover | None
+    seconds: float
+
+
+def check_training(training: PolytopeTraining | None) -> PolytopeTraining:
+    """``training``, or the default :class:`PolytopeTraining` for ``None``; anything else is refused."""
+    if training is None:
+        return PolytopeTraining()
+    if not isinstance(training, PolytopeTraining):
+        raise TypeError(f"`training` must be a PolytopeTraining, got {type(training).__name__}")
+    return training
+
+
+def fit_polytope(x: torch.Tensor, target: torch.Tensor, training: PolytopeTraining) -> FittedPolytope:
+    """Train one piece on ``(x, target)`` with a Lightning ``Trainer`` (``target > 0``: points to cover).
+
+    Seeds everything with ``training.seed``, builds an :class:`~lightning_poly.datamodules.ArrayDataModule`
+    without validation split and the module of :meth:`PolytopeTraining.module`, and fits it with
+    :func:`quiet_trainer` (with :class:`~lightning_poly.callbacks.CompressionCallback` when
+    ``training.compress``).
+
+    Args:
+        x: ``(n, d)`` points.
+        target: ``(n,)`` labels; ``> 0`` marks the points the polytope must hold.
+        training: the fit's options.
+
+    Returns:
+        The trained module, the cover when compressing, and the fit's wall time.
+
+    Example:
+        >>> x = torch.rand(64, 2) * 2 - 1
+        >>> fit = fit_polytope(x, (x.abs() < 0.5).all(1).long(), PolytopeTraining(width=4, epochs=2))
+        >>> len(fit.cover), fit.module.cover_network().w.shape[1]
+        (1, 4)
+    """
+    training = check_training(training)
+    check_points("x", x)
+    if target.shape != x.shape[:1]:
+        raise ValueError(
+            f"`target` must have one label per point of `x`, got {tuple(target.shape)} for {len(x)} points"
+        )
+    pl.seed_everything(training.seed, verbose=False)
+    dm = ArrayDataModule(x, (target > 0).long(), val_fraction=0.0, batch_size=training.batch_size, seed=training.seed)
+    module = training.module(x.shape[1])
+    callbacks = []
+    if training.compress:
+        steps = training.epochs * (1 if training.batch_size == 0 else -(-len(x) // training.batch_size))
+        callbacks.append(
+            CompressionCallback(
+                every_n_steps=training.every_n_steps, lam_scale=training.lam_scale, count_facets=False, plot=False,
+                start_step=int(training.start_fraction * steps),
+            )
+        )  # fmt: skip
+    start = time.perf_counter()
+    quiet_trainer(training.epochs, callbacks, **training.trainer_kwargs).fit(module, dm)
+    cover = callbacks[0].cover if callbacks else None
+    return FittedPolytope(module, cover, time.perf_counter() - start)
