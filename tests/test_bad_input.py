@@ -1436,6 +1436,45 @@ CASES = [
         ValueError, r"flip Flip\(unit=0, examples=\(3,\)\) of `pattern` does not lead to a vertex: it is not an edge",
         id="neighbour_programs-not-an-edge",
     ),
+    pytest.param(
+        lambda: alg.VertexSearch(LINE, LINE_Y, torch.ones(1), algorithm="annealing"),
+        ValueError, r"`algorithm` must be one of", id="VertexSearch-unknown-algorithm",
+    ),
+    pytest.param(
+        lambda: alg.VertexSearch(LINE, LINE_Y, torch.ones(1), pattern=LINE_PATTERN.float()),
+        ValueError, r"`pattern` must be a bool tensor \(1, 4\), got torch.float32", id="VertexSearch-float-pattern",
+    ),
+    pytest.param(
+        lambda: alg.shallow_gradient_descent(LINE, LINE_Y[:3], 2),
+        ValueError, r"`x` must be \(N, d\) and `y` \(N,\), got \(4, 1\) and \(3,\)",
+        id="shallow_gradient_descent-short-targets",
+    ),
+    pytest.param(
+        lambda: alg.shallow_gradient_descent(LINE, LINE_Y, 2, v=torch.ones(3)),
+        ValueError, r"`v` must have shape \(2,\), one output weight per unit, got \(3,\)",
+        id="shallow_gradient_descent-wrong-second-layer",
+    ),
+    pytest.param(
+        lambda: alg.random_vertex_alternating(_with(LINE, (0, 0), NAN), LINE_Y, 1),
+        ValueError, r"`x` must be finite", id="random_vertex_alternating-nan-input",
+    ),
+    pytest.param(
+        lambda: data.loss_jump_program(float("nan")),
+        ValueError, r"`eps` must be a finite number >= 0, got nan", id="loss_jump_program-nan",
+    ),
+    pytest.param(
+        lambda: data.loss_jump_new_vertex(-0.1),
+        ValueError, r"`eps` must be a finite number >= 0, got -0.1", id="loss_jump_new_vertex-negative",
+    ),
+    pytest.param(
+        lambda: mods.VertexSearchModule(input_dim=2, width=4, max_moves=-1),
+        ValueError, r"`max_moves` must be an integer >= 0, got -1", id="VertexSearchModule-negative-moves",
+    ),
+    pytest.param(
+        lambda: solvers.IncrementalLP(2).add_rows(np.eye(3), np.ones(3)),
+        ValueError, r"expected `a` \(k, 2\) and `b` \(k,\) without NaN, got \(3, 3\) and \(3,\)",
+        id="IncrementalLP-wrong-width",
+    ),
 ]
 # fmt: on
 
@@ -1452,7 +1491,7 @@ SKIPPED = {
     "CoverRefineReport", "FaceEliminationReport", "CompressReport", "FinaliseReport", "MarginRefineReport",
     "PolishReport", "PolishResult", "LevelSetCover", "GeneralPosition", "Flip", "VertexSolution", "SearchRecord",
     "ExactFit", "VertexLoss", "GatedCertificate", "PolishEvaluation", "ActivationDrift", "MinimalNetworkReport",
-    "FittedPolytope", "TwoPolytopeCover", "SMOOTH_HEAD_TRAINING", "quiet_lightning",
+    "FittedPolytope", "TwoPolytopeCover", "SMOOTH_HEAD_TRAINING", "quiet_lightning", "BaselineRecord",
 }  # fmt: skip
 
 

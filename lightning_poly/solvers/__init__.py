@@ -1,7 +1,7 @@
 """Convex programs and LPs (framework-free core: no Lightning import)."""
 
 from lightning_poly.solvers.gated_certificate import GatedCertificate, gated_certificate, gated_step_size
-from lightning_poly.solvers.lp import LPFailure, maximize
+from lightning_poly.solvers.lp import IncrementalLP, LPFailure, maximize
 from lightning_poly.solvers.vertex_program import (
     VertexLoss,
     VertexSolution,
@@ -12,6 +12,7 @@ from lightning_poly.solvers.vertex_program import (
 
 __all__ = [
     "GatedCertificate",
+    "IncrementalLP",
     "LPFailure",
     "VertexLoss",
     "VertexSolution",
