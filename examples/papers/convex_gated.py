@@ -3,6 +3,9 @@
 python examples/papers/convex_gated.py circle    # alternating circle: gamma = Theta(1/n); small widths fail (Thm 7.2)
 python examples/papers/convex_gated.py cube      # parity cube: convex net classifies all 8; standard nets never (Thm 7.3)
 python examples/papers/convex_gated.py compare   # spiral: convex gated training (GD and exact) vs a standard MLP
+python examples/papers/convex_gated.py fashion   # Fashion-MNIST pairs: exact convex gated vs a standard MLP
+
+A line per task as it ends says the time spent and an estimate of the time left.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from lightning_poly.datamodules import ArrayDataModule
 from lightning_poly.geometry.cones import cones_2d, data_gates, gaussian_gates
 from lightning_poly.modules import ConvexGatedReLUModule, ReLUMLPModule
 from lightning_poly.nn.gated import augment
+from lightning_poly.pipelines import TaskProgress
 from lightning_poly.solvers.gated_lasso import gated_lasso_admm
 from lightning_poly.solvers.margin import ntk_margin
 
@@ -33,6 +37,7 @@ def cmd_circle(args: argparse.Namespace) -> None:
     print(
         " n    |S_0|  gamma_X (exact, one gate per cone)  n * gamma   misclassified with m Gaussian gates (m = 4, 16, 64)"
     )
+    progress = TaskProgress(len(args.ns))
     for n in args.ns:
         x, y = circle_points(n)
         gates, measure = cones_2d(x)
@@ -49,7 +54,10 @@ def cmd_circle(args: argparse.Namespace) -> None:
                     bad += 1
             fails.append(f"{bad}/{args.trials}")
         print(
-            f"{n:3d}  {len(gates):5d}  {gamma:.5f}                            {n * gamma:.3f}      {'  '.join(fails)}"
+            progress.line(
+                f"{n:3d}  {len(gates):5d}  {gamma:.5f}                            {n * gamma:.3f}      {'  '.join(fails)}"
+            ),
+            flush=True,
         )
 
 
@@ -62,6 +70,7 @@ def cmd_cube(args: argparse.Namespace) -> None:
     print(f"convex network with 64 data gates (orthogonal to data points): margin {gamma:.4f}, {correct}/8 correct")
     best = 0
     t0 = time.perf_counter()
+    progress = TaskProgress(len(args.widths))
     for width in args.widths:
         for seed in range(args.seeds):
             pl.seed_everything(seed, verbose=False)
@@ -70,6 +79,7 @@ def cmd_cube(args: argparse.Namespace) -> None:
             pl.Trainer(max_epochs=args.epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                        enable_model_summary=False).fit(model, dm)  # fmt: skip
             best = max(best, int((model.predict_labels(x.float()) == (y > 0).long()).sum()))
+        print(progress.line(f"standard nets of width {width}, {args.seeds} seeds: best so far {best}/8"), flush=True)
     print(f"standard two-layer ReLU nets without bias, widths {args.widths} x {args.seeds} seeds: best {best}/8 correct "
           f"({time.perf_counter() - t0:.0f} s)")  # fmt: skip
 
@@ -81,15 +91,19 @@ def cmd_compare(args: argparse.Namespace) -> None:
     xt = augment(x.double(), True)
     gates = gaussian_gates(args.gates, 3, seed=0)
     mask = (xt @ gates.T > 0).double()
+    print(f"spiral n={args.n}, {args.gates} gates/neurons, lambda={args.lam}, {args.epochs} full-batch epochs")
+    progress = TaskProgress(3)
     t0 = time.perf_counter()
     exact = gated_lasso_admm(xt, mask, y.double(), args.lam, rel_gap=1e-6)
     t_exact = time.perf_counter() - t0
+    print(progress.line("convex gated, exact (ADMM)"), flush=True)
     acc_exact = float(((mask * (xt @ exact.weight.T)).sum(1).sign() == y.double()).double().mean())
     t0 = time.perf_counter()
     conv = ConvexGatedReLUModule(input_dim=2, n_gates=args.gates, lam=args.lam, seed=0)
     pl.Trainer(max_epochs=args.epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                enable_model_summary=False).fit(conv, dm)  # fmt: skip
     t_gd = time.perf_counter() - t0
+    print(progress.line("convex gated, GroupFISTA in Lightning"), flush=True)
     cert = conv.certificate()
     acc_gd = float((conv(x).detach()[:, 0].sign() == y).float().mean())
     t0 = time.perf_counter()
@@ -98,8 +112,8 @@ def cmd_compare(args: argparse.Namespace) -> None:
     pl.Trainer(max_epochs=args.epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                enable_model_summary=False).fit(mlp, dm)  # fmt: skip
     t_mlp = time.perf_counter() - t0
+    print(progress.line("standard MLP"), flush=True)
     acc_mlp = float((mlp(x).detach()[:, 0].sign() == y).float().mean())
-    print(f"spiral n={args.n}, {args.gates} gates/neurons, lambda={args.lam}, {args.epochs} full-batch epochs")
     print(
         f"  convex gated, exact (ADMM, gap {exact.rel_gap:.1e}): objective {exact.objective:.5f}, train acc {acc_exact:.3f}, {t_exact:.2f} s"
     )
@@ -114,6 +128,7 @@ def cmd_fashion(args: argparse.Namespace) -> None:
     from lightning_poly.nn.convert import gated_to_relu
     from lightning_poly.nn.gated import GatedReLU
 
+    progress = TaskProgress(2)
     for task, kw in (
         ("one-vs-rest class 0", {"task": "one_vs_rest", "positive_class": 0}),
         ("pair 0 vs 6", {"task": "pair", "pair": (0, 6)}),
@@ -147,9 +162,10 @@ def cmd_fashion(args: argparse.Namespace) -> None:
                    enable_model_summary=False).fit(mlp, dmm)  # fmt: skip
         t_mlp = time.perf_counter() - t0
         acc_m = float((mlp(xte.float()).detach()[:, 0].sign() == yte.float()).float().mean())
-        print(f"Fashion-MNIST {task}, PCA-{args.d}, {args.n} train points, width {args.gates}: convex gated (exact, certified "
+        print(progress.line(f"Fashion-MNIST {task}, PCA-{args.d}, {args.n} train points, width {args.gates}: convex gated (exact, certified "
               f"gap {sol.rel_gap:.0e}) test acc {acc_c:.4f} in {t_cvx:.1f} s; standard MLP (Adam, {args.epochs} epochs) "
-              f"{acc_m:.4f} in {t_mlp:.1f} s; ReLU network from the gated one predicts identically on the training points: {same}")  # fmt: skip
+              f"{acc_m:.4f} in {t_mlp:.1f} s; ReLU network from the gated one predicts identically on the training points: {same}"),
+              flush=True)  # fmt: skip
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ Small defaults run in seconds to a minute on a 2-core CPU; flags give the paper'
     python examples/papers/face_histograms.py train       # Figure 7's protocol during training
     python examples/papers/face_histograms.py table1      # Table I: maximum #simplices vs Theorems 1-2
 
-Each prints a table and saves figures under ``--out`` (default ``runs/face_histograms``).
+Each prints a table (a row per task as it ends, with the time spent and an estimate of the time left)
+and saves figures under ``--out`` (default ``runs/face_histograms``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from lightning_poly.geometry.bounds import simplices_lower_bound, simplices_uppe
 from lightning_poly.geometry.exhaustive import all_regions
 from lightning_poly.geometry.facets import clean_rows, interior_points
 from lightning_poly.nn import ReLUMLP
+from lightning_poly.pipelines import TaskProgress
 from lightning_poly.plotting import plot_face_histogram
 
 INITS = ["xavier_uniform", "xavier_normal", "kaiming_normal", "orthogonal"]
@@ -40,6 +42,7 @@ def _study(settings: list[tuple[str, list[int], str, float]], repeats: int, n_po
     """Mean/max faces over repeats for (label, widths, init, bias) settings; saves the last histograms."""
     widths = [28, 9, 14, 12, 10, 10]
     print(_row(["setting", "regions", "mean faces", "max faces", "simple", "seconds"], widths))
+    progress = TaskProgress(len(settings))
     for label, arch, init, bias in settings:
         hs = []
         for rep in range(repeats):
@@ -48,9 +51,9 @@ def _study(settings: list[tuple[str, list[int], str, float]], repeats: int, n_po
             hs.append(face_histogram(net, n_points=n_points, seed=rep))
         mean = statistics.mean(h.mean for h in hs)
         sd = statistics.pstdev(h.mean for h in hs)
-        print(_row([label, round(statistics.mean(h.n_regions for h in hs)), f"{mean:.2f} ± {sd:.2f}",
-                    max(h.max for h in hs), f"{statistics.mean(h.simple_fraction for h in hs):.0%}",
-                    f"{sum(h.seconds for h in hs):.1f}"], widths))  # fmt: skip
+        print(progress.line(_row([label, round(statistics.mean(h.n_regions for h in hs)), f"{mean:.2f} ± {sd:.2f}",
+                                  max(h.max for h in hs), f"{statistics.mean(h.simple_fraction for h in hs):.0%}",
+                                  f"{sum(h.seconds for h in hs):.1f}"], widths)), flush=True)  # fmt: skip
         fig = plot_face_histogram(hs[-1].counts, label, hs[-1].bound)
         fig.savefig(out / f"hist_{label.replace(' ', '_')}.png", dpi=100)
 
@@ -97,7 +100,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     model = ReLUMLPModule(input_dim=5, hidden=[40, 20], lr=3e-3)
     cb = FaceHistogramCallback(n_points=args.points, every_n_epochs=max(1, args.epochs // 4))
     trainer = pl.Trainer(max_epochs=args.epochs, callbacks=[cb], logger=CSVLogger(str(args.out), name="train"),
-                         enable_progress_bar=False, enable_checkpointing=False, accelerator="cpu")  # fmt: skip
+                         enable_progress_bar=True, enable_checkpointing=False, accelerator="cpu")  # fmt: skip
     trainer.fit(model, dm)
     print(f"val accuracy {float(trainer.callback_metrics['val/acc']):.3f}")
     print(
@@ -145,6 +148,7 @@ def cmd_table1(args: argparse.Namespace) -> None:
     paper = {7: (482, 446, 77), 8: (686, 663, 116), 9: (942, 893, 166), 10: (1256, 1140, 230)}
     w = [8, 12, 16, 16, 12, 16]
     print(_row(["net", "upper Thm 1", "ours (max)", "paper enumeration", "lower Thm 2", "regions"], w))
+    progress = TaskProgress(len(args.widths))
     for n in args.widths:
         best, regions = 0, 0
         for rep in range(args.repeats):
@@ -155,8 +159,8 @@ def cmd_table1(args: argparse.Namespace) -> None:
             r, s = _simplices(net, args.box)
             if s > best:
                 best, regions = s, r
-        print(_row([f"3-{n}-1", simplices_upper_bound(n, 3, 1), best, paper.get(n, ("", "", ""))[1],
-                    round(simplices_lower_bound(n, 3, 1)), regions], w))  # fmt: skip
+        print(progress.line(_row([f"3-{n}-1", simplices_upper_bound(n, 3, 1), best, paper.get(n, ("", "", ""))[1],
+                                  round(simplices_lower_bound(n, 3, 1)), regions], w)), flush=True)  # fmt: skip
 
 
 def main() -> None:

@@ -4,7 +4,8 @@
     python examples/papers/polishing.py fashion   # Figure 9 / Section 7.1 protocol on Fashion-MNIST pairs
     python examples/papers/polishing.py tabular   # Figure 10 protocol on a tabular regression
 
-Small defaults; flags give the paper's sizes. Figures go under ``--out`` (default runs/polishing).
+Small defaults; flags give the paper's sizes. A line per task as it ends says the time spent and an
+estimate of the time left. Figures go under ``--out`` (default runs/polishing).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from typing_extensions import override
 
 from lightning_poly.algorithms import polish_network
 from lightning_poly.callbacks import PolishingCallback
 from lightning_poly.data import spiral
 from lightning_poly.datamodules import ArrayDataModule, FashionMNISTDataModule
 from lightning_poly.modules import ReLUMLPModule
+from lightning_poly.pipelines import TaskProgress
 from lightning_poly.plotting import plot_decision_regions
 from lightning_poly.solvers.wedge_lasso import two_layer_objective, wedge_lasso
 
@@ -56,11 +59,13 @@ def spiral_experiment(
 
 def cmd_spiral(args: argparse.Namespace) -> None:
     rows = []
+    progress = TaskProgress(args.seeds)
     for seed in range(args.seeds):
         r = spiral_experiment(args.n, args.width, args.epochs, args.beta, seed)
         rows.append(r)
-        print(f"seed {seed}: objective SGD {r['sgd']:.5f}  SGD+polishing {r['polished']:.5f}  "
-              f"global optimum (wedge Lasso) {r['optimum']:.5f} with {int(r['neurons_optimum'])} neurons")  # fmt: skip
+        print(progress.line(f"seed {seed}: objective SGD {r['sgd']:.5f}  SGD+polishing {r['polished']:.5f}  "
+                            f"global optimum (wedge Lasso) {r['optimum']:.5f} with {int(r['neurons_optimum'])} neurons"),
+              flush=True)  # fmt: skip
     net, pol, opt = rows[0]["_nets"]  # type: ignore[misc]
     x, y = rows[0]["_data"]  # type: ignore[misc]
     for name, m in (("sgd", net), ("polished", pol), ("optimum", opt)):
@@ -86,9 +91,14 @@ def cmd_fashion(args: argparse.Namespace) -> None:
     print(
         f"Fashion-MNIST pair (0 T-shirt vs 6 shirt), PCA-{args.d}, first layer polished, last layer refitted (logistic)"
     )
+    progress = TaskProgress(2 * len(args.lrs) * args.seeds)
     for depth in (2, 3):
         for lr in args.lrs:
-            res = [_fashion_run(depth, lr, s, args.epochs, (0, 6), args.d) for s in range(args.seeds)]
+            res = []
+            for s in range(args.seeds):
+                res.append(_fashion_run(depth, lr, s, args.epochs, (0, 6), args.d))
+                print(progress.line(f"{depth}-layer lr {lr:g} seed {s}: val acc {res[-1][0]:.4f} -> {res[-1][1]:.4f}"),
+                      flush=True)  # fmt: skip
             vb, va = [r[0] for r in res], [r[1] for r in res]
             print(f"{depth}-layer lr {lr:g}: val acc before {statistics.mean(vb):.4f} ± {_sd(vb):.4f}  after "
                   f"{statistics.mean(va):.4f} ± {_sd(va):.4f}  (train acc after {statistics.mean(r[2] for r in res):.4f})")  # fmt: skip
@@ -110,6 +120,7 @@ class _Cosines(pl.Callback):
     def __init__(self, out: list[torch.Tensor]) -> None:
         self.out = out
 
+    @override
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         lin = pl_module.model.net[0]  # type: ignore[union-attr]
         x = trainer.datamodule.train_tensors()[0]  # type: ignore[union-attr]
@@ -127,6 +138,7 @@ def cmd_tabular(args: argparse.Namespace) -> None:
     y = (y - y.mean()) / y.std()
     print("Friedman #1 (506 x 13, standardised target); two-layer nets, AdamW-like Adam lr 1e-2, batch 16")
     cos_all = []
+    progress = TaskProgress(len(args.widths) * args.seeds)
     for width in args.widths:
         before, after = [], []
         for seed in range(args.seeds):
@@ -134,12 +146,10 @@ def cmd_tabular(args: argparse.Namespace) -> None:
             pl.seed_everything(seed)
             model = ReLUMLPModule(input_dim=13, hidden=[width], loss="mse", lr=1e-2)
             cb = PolishingCallback(accept="always", monitor="val_loss")
-            trainer = _trainer(args.epochs, [cb])
-
-            trainer.callbacks.insert(0, _Cosines(cos_all))
-            trainer.fit(model, dm)
+            _trainer(args.epochs, [_Cosines(cos_all), cb]).fit(model, dm)
             before.append(cb.history[-1]["metric_before"])
             after.append(cb.history[-1]["metric_after"])
+            print(progress.line(f"width {width} seed {seed}: val MSE {before[-1]:.4f} -> {after[-1]:.4f}"), flush=True)
         print(f"width {width:4d}: val MSE before {statistics.mean(before):.4f} ± {_sd(before):.4f}  after "
               f"{statistics.mean(after):.4f} ± {_sd(after):.4f}  (improved in {sum(a < b for a, b in zip(after, before))}/{len(after)})")  # fmt: skip
     c = torch.cat(cos_all)
