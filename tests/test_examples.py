@@ -81,3 +81,12 @@ def test_fashion_example_names_tasks_and_faces_in_the_papers_notation() -> None:
     assert fc._task("6c") == (6, True) and fc._task("2") == (2, False)
     with pytest.raises(ValueError, match="a task is a class 0-9"):
         fc._task("12")
+
+
+def test_zonotope_theorem43_rows_fit_exactly_with_the_theorems_width() -> None:
+    import argparse
+
+    zs = _load("zonotope_search")
+    rows = zs.cmd_theorem43(argparse.Namespace(dims=[2, 3], n=[12], gd_steps=10, gd_lr=1e-3))
+    assert [(r["d"], r["units"]) for r in rows] == [(2, 8), (3, 6)]  # 2 ceil(N / (d + 1))
+    assert all(r["relative_error"] < 1e-6 and r["gd_mse"] > 0 for r in rows)

@@ -3,6 +3,7 @@
     python examples/papers/zonotope_search.py table_a1       # synthetic teachers, d = 4: GD, random vertex, GLS
     python examples/papers/zonotope_search.py table_a3       # Fashion-MNIST pullover vs coat, d = 8, N = 350: GD vs mGLS
     python examples/papers/zonotope_search.py theorem43      # exact fit with 2 ceil(N / (d + 1)) units vs GD
+    python examples/papers/zonotope_search.py callback       # a user's module: Adam, then VertexSearchCallback
 
 Protocols (appendix H): Table A1 draws N = (d + 1) m_gen Gaussian points labelled by a Gaussian teacher
 (``teacher_relu``), MSE; gradient descent is full batch, lr 1e-3, Glorot initialisation, all parameters
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytorch_lightning as pl
 import torch
 
 from lightning_poly.algorithms import (
@@ -183,6 +185,46 @@ def cmd_theorem43(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
+class _Shallow(pl.LightningModule):
+    """A user's module: one hidden layer, logistic loss, Adam (the callback finds ``self.net``)."""
+
+    def __init__(self, d: int, m: int, lr: float) -> None:
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(d, m), torch.nn.ReLU(), torch.nn.Linear(m, 1))
+        self.lr = lr
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        return torch.nn.functional.binary_cross_entropy_with_logits(self(x)[:, 0], y)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.lr)
+
+
+def cmd_callback(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from lightning_poly.callbacks import VertexSearchCallback
+    from lightning_poly.pipelines import quiet_trainer
+
+    x, y = _fashion(350, 8)
+    rows = []
+    print(f"Adam ({args.epochs} full-batch epochs), then VertexSearchCallback (mGLS, at most {args.max_steps} moves)")
+    for m in args.widths:
+        pl.seed_everything(0, verbose=False)
+        search = VertexSearchCallback(loss="logistic", max_steps=args.max_steps)
+        trainer = quiet_trainer(args.epochs, [search])
+        start = time.perf_counter()
+        trainer.fit(_Shallow(8, m, args.lr), DataLoader(TensorDataset(x.float(), y.float()), batch_size=len(x)))
+        h = search.history[-1]
+        rows.append({"m": m, **{k: v for k, v in h.items() if k != "when"}, "fit_seconds": time.perf_counter() - start})
+        print(f"  m = {m}: {search.summary()} in {h['seconds']:.0f} s ({h['stopped']})", flush=True)
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", default=None, help="write the rows to this file")
@@ -205,6 +247,12 @@ def main() -> None:
     s.add_argument("--gd-steps", type=int, default=100_000)
     s.add_argument("--gd-lr", type=float, default=1e-3)
     s.set_defaults(func=cmd_theorem43)
+    s = sub.add_parser("callback")
+    s.add_argument("--widths", type=int, nargs="+", default=[4, 8, 16])
+    s.add_argument("--epochs", type=int, default=2000)
+    s.add_argument("--lr", type=float, default=1e-2)
+    s.add_argument("--max-steps", type=int, default=100)
+    s.set_defaults(func=cmd_callback)
     args = p.parse_args()
     rows = args.func(args)
     if args.json:
