@@ -228,6 +228,7 @@ def cmd_callback(args: argparse.Namespace) -> list[dict[str, Any]]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", default=None, help="write the rows to this file")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (small tensors: 1 is fastest)")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("table_a1")
     s.add_argument("--runs", type=int, default=8)
@@ -254,6 +255,7 @@ def main() -> None:
     s.add_argument("--max-steps", type=int, default=100)
     s.set_defaults(func=cmd_callback)
     args = p.parse_args()
+    torch.set_num_threads(args.threads)
     rows = args.func(args)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1, default=str))
