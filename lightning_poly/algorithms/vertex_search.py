@@ -9,11 +9,16 @@ trace (non-increasing), vertices visited, programs solved and the time.
   the best, stop at a vertex no neighbour improves (a local minimum of the 1-skeleton) or after
   ``max_steps``.
 * :func:`modified_greedy_local_search` — Algorithm 3 with appendix G (mGLS): the neighbours are tried in
-  order — the pattern with every tight constraint flipped (if it is a vertex), then the neighbours
-  that flip one tight constraint, then the rest in a seeded random order — ``batch`` at a time, and
-  the search moves to the first that improves. A constraint is tight when its slack is below
-  ``tight_tol`` times :math:`\|w_j\|\,\|\bar x_i\|`; a unit whose weights collapsed to 0 (norm below
-  ``1e-8`` of the largest) is dead and its constraints are not taken as tight.
+  order — the pattern with every tight constraint flipped (if it is a vertex), then for each dead
+  unit its opposite cone, then the neighbours that flip one tight constraint, then the rest in a
+  seeded random order — ``batch`` at a time, and the search moves to the first that improves. A
+  constraint is tight when its slack is below ``tight_tol`` times :math:`\|w_j\|\,\|\bar x_i\|`. A unit
+  whose weights collapsed to 0 (its output :math:`|v_j| \max_i |w_j^\top \bar x_i|` below ``1e-4``) is dead. Reading
+  chosen: a dead unit sits at its cone's apex, where *every* one of its constraints is tight, so
+  appendix G's rule "first try the vertex with all tight constraints flipped" gives, for that unit,
+  the opposite activation pattern (the cone :math:`-C`, always a vertex); without it a start whose
+  units all collapse (the optimum of program (3) at that vertex is :math:`W = 0`) has no improving
+  neighbour and the search ends where it began.
 Theorem 4.3's construction is :func:`lightning_poly.algorithms.exact_fit.exact_fit_network`.
 
 A move needs a strict improvement, by more than ``improve_tol * (1 + |loss|)``, so solver noise cannot
@@ -280,7 +285,7 @@ class VertexSearch:
 
     def _mgls_step(self) -> bool:
         x, pat, best = self.x, self.pattern, self.trace[-1]
-        tight = _tight(x, self.solution, self.tight_tol)
+        tight, dead = _tight(x, self.solution, self.v, self.tight_tol)
         flips = self.edges.flips()
         shuffled = [flips[i] for i in torch.randperm(len(flips), generator=self.generator).tolist()]
         on_tight = [bool(tight[f.unit, list(f.examples)].any()) for f in shuffled]
@@ -295,6 +300,15 @@ class VertexSearch:
                 if _improves(float(cand.objective[0]), best, self.improve_tol):
                     self.move(flipped, cand)
                     return True
+        # a dead unit sits at its cone's apex, where all its constraints are tight: flipping them all is
+        # the opposite cone (always a vertex), tried next, every dead unit in one batch
+        revive = [Flip(int(j), tuple(range(len(x)))) for j in torch.nonzero(dead).flatten().tolist()]
+        if revive:
+            pats, sols = self.solve(revive)
+            better = [i for i in range(len(revive)) if _improves(float(sols.objective[i]), best, self.improve_tol)]
+            if better:
+                self.move(pats[better[0]], _select(sols, better[0]))
+                return True
         while queue:
             group, queue = queue[: self.batch], queue[self.batch :]
             pats, sols = self.solve(group)
@@ -373,14 +387,19 @@ def greedy_local_search(
     return search.record()
 
 
-def _tight(x: torch.Tensor, sol: VertexSolution, tight_tol: float) -> torch.Tensor:
-    """``(m, N)`` bool: tight constraints of the solution (scaled slack), none on dead units."""
+def _tight(
+    x: torch.Tensor, sol: VertexSolution, v: torch.Tensor, tight_tol: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(m, N)`` bool tight constraints of the solution (scaled slack), none on dead units, and the ``(m,)``
+    dead units: those whose output :math:`|v_j| \max_i |w_j^\top \bar x_i|` is below ``1e-4`` (a unit at
+    its cone's apex, where every constraint holds with equality)."""
     xb = augment(x)
     w = sol.weight[0]
     norms = w.norm(dim=1)
-    slack = (w @ xb.T).abs() / (norms[:, None] * xb.norm(dim=1)[None]).clamp_min(1e-300)
-    dead = norms <= 1e-8 * norms.max().clamp_min(1e-300)
-    return (slack <= tight_tol) & ~dead[:, None]
+    pre = w @ xb.T
+    slack = pre.abs() / (norms[:, None] * xb.norm(dim=1)[None]).clamp_min(1e-300)
+    dead = v.abs().to(pre) * pre.abs().amax(dim=1) <= 1e-4
+    return (slack <= tight_tol) & ~dead[:, None], dead
 
 
 def modified_greedy_local_search(

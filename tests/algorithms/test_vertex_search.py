@@ -130,3 +130,16 @@ def test_an_uncertified_program_warns_and_keeps_feasible_weights() -> None:
     with pytest.warns(RuntimeWarning, match=r"stopped after `max_newton`=5 Newton steps with 1 of 1 patterns"):
         sol = vertex_program(x.double(), y.double(), pattern, v, max_newton=5)
     assert torch.equal(activation_pattern(sol.weight[0], x.double()), pattern)  # still inside the region
+
+
+def test_mgls_revives_a_dead_unit_where_no_neighbour_improves() -> None:
+    # one unit active on the positive points, targets only on the negative ones: program (3) kills the
+    # unit (W = 0), no edge of the 1-skeleton improves, the opposite cone fits the targets
+    x = torch.tensor([[-3.0], [-2.0], [-1.0], [1.0], [2.0], [3.0]], dtype=torch.float64)
+    y = torch.tensor([3.0, 2.0, 0.0, 0.0, 0.0, 0.0], dtype=torch.float64)
+    start, v = (x[:, 0] > 0)[None], torch.ones(1, dtype=torch.float64)
+    gls = greedy_local_search(x, y, v, pattern=start, output_bias=False)
+    assert gls.steps == 0 and gls.stopped == "local_minimum"  # a local minimum of the 1-skeleton
+    mgls = modified_greedy_local_search(x, y, v, pattern=start, output_bias=False)
+    assert mgls.steps >= 1 and mgls.loss < gls.loss / 10
+    assert torch.equal(activation_pattern(mgls.weight, x)[0, :2], torch.tensor([True, True]))
