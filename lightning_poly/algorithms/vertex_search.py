@@ -390,7 +390,7 @@ def greedy_local_search(
 def _tight(
     x: torch.Tensor, sol: VertexSolution, v: torch.Tensor, tight_tol: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(m, N)`` bool tight constraints of the solution (scaled slack), none on dead units, and the ``(m,)``
+    r"""``(m, N)`` bool tight constraints of the solution (scaled slack), none on dead units, and the ``(m,)``
     dead units: those whose output :math:`|v_j| \max_i |w_j^\top \bar x_i|` is below ``1e-4`` (a unit at
     its cone's apex, where every constraint holds with equality)."""
     xb = augment(x)
