@@ -11,13 +11,12 @@ A line per task as it ends says the time spent and an estimate of the time left.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import pytorch_lightning as pl
 import torch
 
-from lightning_poly.data import cube_parity, spiral
+from lightning_poly.data import alternating_circle, cube_parity, spiral
 from lightning_poly.datamodules import ArrayDataModule
 from lightning_poly.geometry.cones import cones_2d, data_gates, gaussian_gates
 from lightning_poly.modules import ConvexGatedReLUModule, ReLUMLPModule
@@ -27,19 +26,13 @@ from lightning_poly.solvers.gated_lasso import gated_lasso_admm
 from lightning_poly.solvers.margin import ntk_margin
 
 
-def circle_points(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    k = torch.arange(1, n + 1, dtype=torch.float64)
-    x = torch.stack([torch.cos(2 * k * math.pi / n), torch.sin(2 * k * math.pi / n)], 1)
-    return x, torch.tensor([(-1.0) ** int(i) for i in k])
-
-
 def cmd_circle(args: argparse.Namespace) -> None:
     print(
         " n    |S_0|  gamma_X (exact, one gate per cone)  n * gamma   misclassified with m Gaussian gates (m = 4, 16, 64)"
     )
     progress = TaskProgress(len(args.ns))
     for n in args.ns:
-        x, y = circle_points(n)
+        x, y = (t.double() for t in alternating_circle(n, signed=True))
         gates, measure = cones_2d(x)
         gamma, _ = ntk_margin(x, y, gates, measure)
         fails = []

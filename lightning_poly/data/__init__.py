@@ -23,6 +23,7 @@ from lightning_poly.data.synthetic import (
     two_triangles,
     xor,
 )
+from lightning_poly.data.tabular import friedman1
 
 __all__ = [
     "SYNTHETIC_DATASETS",
@@ -34,6 +35,7 @@ __all__ = [
     "alternating_circle",
     "cube_parity",
     "fit_pca_whitening",
+    "friedman1",
     "hexagon_with_hole",
     "make_synthetic",
     "select_task",
