@@ -17,6 +17,7 @@ __all__ = [
     "check_finite_layers",
     "check_fraction",
     "check_int",
+    "check_int_tuple",
     "check_points",
     "check_positive",
 ]
@@ -71,6 +72,23 @@ def check_int(name: str, value: int, *, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}")
     return value
+
+
+def check_int_tuple(name: str, values: Iterable[int], *, minimum: int = 1) -> tuple[int, ...]:
+    """Return ``values`` as a tuple if it holds at least one ``int``, each ``>= minimum`` (e.g. layer widths).
+
+    Example:
+        >>> check_int_tuple("hidden", [8, 4])
+        (8, 4)
+        >>> check_int_tuple("hidden", [8, 0])
+        Traceback (most recent call last):
+        ...
+        ValueError: `hidden[1]` must be an integer >= 1, got 0
+    """
+    out = tuple(check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(values))
+    if not out:
+        raise ValueError(f"`{name}` must hold at least one integer >= {minimum}, got none")
+    return out
 
 
 def check_fraction(name: str, value: float, *, closed_right: bool = False) -> float:

@@ -9,14 +9,16 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
 
 * types and constants (nothing to call): ``FaceMethod``, ``FacetMethod``, ``InitName``, ``CoverLoss``,
   ``HasReLUNetwork`` (a Protocol), ``LossName``, ``SyntheticName``, ``TaskName``, ``SYNTHETIC_DATASETS``,
-  ``SYNTHETIC_DIMS``, ``DATA_ENV_VAR``, ``SMOOTH_HEAD_TRAINING``;
+  ``SYNTHETIC_DIMS``, ``DATA_ENV_VAR``, ``SMOOTH_HEAD_TRAINING``, ``SPIRAL_TRAINING``;
 * result and report dataclasses that the library builds and users only read: ``FacetCounts``,
   ``RayEstimate``, ``Regions``, ``FaceHistogram``, ``CoverRefineReport``, ``FaceEliminationReport``,
   ``CompressReport``, ``FinaliseReport``, ``MarginRefineReport``, ``PolishReport``, ``PolishResult``,
   ``LevelSetCover`` (built by ``two_layer_cover``), ``GatedCertificate`` (built by ``gated_certificate``),
   ``PolishEvaluation`` (built by ``polish_and_evaluate``), ``ActivationDrift`` (built by ``activation_drift``),
   ``MinimalNetworkReport`` (built by ``minimal_cover_network``), ``FittedPolytope`` (built by ``fit_polytope``),
-  ``TwoPolytopeCover`` (built by ``two_polytope_cover``);
+  ``TwoPolytopeCover`` (built by ``two_polytope_cover``), ``RegionSimplices`` (built by ``region_simplices``),
+  ``CompressedCover`` (built by ``compressed_cover``), ``OptimumComparison`` (built by ``compare_to_optimum``),
+  ``PolishedTraining`` (built by ``train_and_polish``);
 * search and program records: ``GeneralPosition``, ``Flip`` (an edge, built by ``vertex_neighbors``),
   ``VertexSolution``, ``SearchRecord``, ``ExactFit``; the type ``VertexLoss``;
 * ``LPFailure`` is an exception class: its case is the infeasible LP that ``maximize`` refuses with it;
@@ -168,6 +170,24 @@ INF_BIAS = r"`model` must have finite weights, got 1 NaN/inf entries in the bias
 # fmt: off
 CASES = [
     # == lightning_poly.geometry ===================================================================
+    # pulling triangulations (Table I)
+    pytest.param(
+        lambda: geo.pulling_triangulation(torch.zeros(5, 4), torch.eye(4), torch.ones(4)),
+        ValueError, r"`vertices` must be points in dimension \(2, 3\), got dimension 4",
+        id="pulling_triangulation-four-dimensions",
+    ),
+    pytest.param(
+        lambda: geo.pulling_triangulation(torch.tensor([[0.0, 0.0], [2.0, 0.0], [0.0, 1.0]]), SQUARE, ONES4),
+        ValueError, r"every vertex must satisfy `a x <= b`, got 1 outside", id="pulling_triangulation-vertex-outside",
+    ),
+    pytest.param(
+        lambda: geo.region_simplices(_mlp(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1))),
+        ValueError, r"`model` must have 2 or 3 inputs to triangulate, got 4", id="region_simplices-four-inputs",
+    ),
+    pytest.param(
+        lambda: geo.region_simplices(_mlp(), box=0.0),
+        ValueError, r"`box` must be a finite number > 0, got 0.0", id="region_simplices-zero-box",
+    ),
     # PolytopeBasisCover
     pytest.param(
         lambda: geo.PolytopeBasisCover([SQUARE], [ONES4], [0]),
@@ -675,6 +695,15 @@ CASES = [
         id="optimal_scales-not-consecutive",
     ),
     pytest.param(
+        lambda: alg.neuron_sample_cosines(torch.ones(3, 2), torch.ones(3), torch.zeros(4, 3)),
+        ValueError, r"`inputs` must have shape \(n, 2\) to match `weight` \(m, d\), got inputs \(4, 3\)",
+        id="neuron_sample_cosines-wrong-features",
+    ),
+    pytest.param(
+        lambda: alg.neuron_sample_cosines(torch.ones(3, 2), torch.full((3,), NAN), X),
+        ValueError, r"`bias` must be finite, got 3 NaN/inf", id="neuron_sample_cosines-nan-bias",
+    ),
+    pytest.param(
         lambda: alg.polish_layer(torch.ones(3, 2), None, torch.zeros(4, 3)),
         ValueError, r"`inputs` must have shape \(n, 2\) to match `weight` \(m, d\), got inputs \(4, 3\)",
         id="polish_layer-wrong-features",
@@ -918,6 +947,14 @@ CASES = [
     pytest.param(
         lambda: data.alternating_circle(1),
         ValueError, r"`n_samples` must be an integer >= 2, got 1", id="alternating_circle-one-point",
+    ),
+    pytest.param(
+        lambda: data.friedman1(d=4),
+        ValueError, r"`d` must be an integer >= 5, got 4", id="friedman1-fewer-than-five-features",
+    ),
+    pytest.param(
+        lambda: data.friedman1(noise=-1.0),
+        ValueError, r"`noise` must be a finite number >= 0, got -1.0", id="friedman1-negative-noise",
     ),
     pytest.param(
         lambda: data.cube_parity(n_samples=10),  # type: ignore[call-arg]
@@ -1180,6 +1217,44 @@ CASES = [
     pytest.param(
         lambda: pipes.TaskProgress(0),
         ValueError, r"`total` must be an integer >= 1, got 0", id="TaskProgress-no-tasks",
+    ),
+    pytest.param(
+        lambda: pipes.CoverTraining(widths=(3, 3), signs=(1,)),
+        ValueError, r"`signs` must be one \+1 or -1 per piece \(2\), got \(1,\)", id="CoverTraining-short-signs",
+    ),
+    pytest.param(
+        lambda: pipes.CoverTraining(widths=(3, 0)),
+        ValueError, r"`widths\[1\]` must be an integer >= 1, got 0", id="CoverTraining-empty-piece",
+    ),
+    pytest.param(
+        lambda: pipes.compressed_cover(X, Y, {"widths": (2,)}),  # type: ignore[arg-type]
+        TypeError, r"`training` must be a CoverTraining, got dict", id="compressed_cover-not-training",
+    ),
+    pytest.param(
+        lambda: pipes.compressed_cover(X, Y[:3], pipes.CoverTraining(widths=(2,))),
+        ValueError, r"`target` must have one label per point of `x`, got \(3,\) for 4 points",
+        id="compressed_cover-short-labels",
+    ),
+    pytest.param(
+        lambda: pipes.MLPTraining(hidden=()),
+        ValueError, r"`hidden` must hold at least one integer >= 1, got none", id="MLPTraining-no-hidden-layer",
+    ),
+    pytest.param(
+        lambda: pipes.MLPTraining(optimizer="lbfgs"),  # type: ignore[arg-type]
+        ValueError, r"`optimizer` must be one of \('adam', 'sgd'\), got 'lbfgs'", id="MLPTraining-unknown-optimizer",
+    ),
+    pytest.param(
+        lambda: pipes.compare_to_optimum(X, Y.double(), beta=0.0),
+        ValueError, r"`beta` must be a finite number > 0, got 0.0", id="compare_to_optimum-zero-beta",
+    ),
+    pytest.param(
+        lambda: pipes.compare_to_optimum(X, Y.double(), 1e-3, pipes.MLPTraining(hidden=(4, 4), loss="mse")),
+        ValueError, r"`training` must be a two-layer network with loss='mse', got hidden=\(4, 4\)",
+        id="compare_to_optimum-deep-network",
+    ),
+    pytest.param(
+        lambda: pipes.train_and_polish(dms.ArrayDataModule(X, Y), 2, {"hidden": (4,)}),  # type: ignore[arg-type]
+        TypeError, r"`training` must be an MLPTraining, got dict", id="train_and_polish-not-training",
     ),
     pytest.param(lambda: mods.to_mlp_module(_tanh()), TypeError, TANH, id="to_mlp_module-tanh"),
     pytest.param(
@@ -1491,7 +1566,8 @@ SKIPPED = {
     "CoverRefineReport", "FaceEliminationReport", "CompressReport", "FinaliseReport", "MarginRefineReport",
     "PolishReport", "PolishResult", "LevelSetCover", "GeneralPosition", "Flip", "VertexSolution", "SearchRecord",
     "ExactFit", "VertexLoss", "GatedCertificate", "PolishEvaluation", "ActivationDrift", "MinimalNetworkReport",
-    "FittedPolytope", "TwoPolytopeCover", "SMOOTH_HEAD_TRAINING", "quiet_lightning", "BaselineRecord",
+    "FittedPolytope", "TwoPolytopeCover", "SMOOTH_HEAD_TRAINING", "quiet_lightning", "RegionSimplices",
+    "CompressedCover", "OptimumComparison", "PolishedTraining", "SPIRAL_TRAINING", "BaselineRecord",
 }  # fmt: skip
 
 

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from lightning_poly.geometry.bounds import simplices_lower_bound_one_layer, simplices_upper_bound_one_layer
-from lightning_poly.nn import ReLUMLP
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,26 +18,22 @@ def _load(name: str):  # type: ignore[no-untyped-def]
     return mod
 
 
-def test_table1_enumerates_every_region_and_respects_theorems_3_and_4() -> None:
+def test_table1_prints_a_row_per_width_from_the_library_triangulation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     fh = _load("face_histograms")
-    for n in (5, 7):
-        torch.manual_seed(0)
-        net = ReLUMLP([3, n, 1], init="xavier_uniform").double()
-        with torch.no_grad():
-            net.net[0].bias.uniform_(-0.5, 0.5)
-        regions, simplices = fh._simplices(net, box=1000.0)  # all vertices inside
-        assert regions == sum(__import__("math").comb(n, i) for i in range(4))  # general position
-        assert simplices_lower_bound_one_layer(n, 3) <= simplices <= simplices_upper_bound_one_layer(n, 3)
-
-
-def test_pulling_triangulation_of_a_cube_has_six_tetrahedra() -> None:
-    fh = _load("face_histograms")
-    import numpy as np
-
-    verts = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=float)
-    a = np.vstack([np.eye(3), -np.eye(3)])
-    b = np.array([1.0, 1, 1, 0, 0, 0])
-    assert fh._pulling_simplices_3d(verts, a, b) == 6
+    argv = ["x", "--out", str(tmp_path), "table1", "--widths", "5", "--repeats", "1", "--box", "1000"]
+    monkeypatch.setattr(sys, "argv", argv)
+    fh.main()
+    row = next(line for line in capsys.readouterr().out.splitlines() if "3-5-1" in line).split()
+    cells = row[row.index("3-5-1") + 1 :]  # no paper column for n = 5
+    upper, ours, lower, regions = (int(c) for c in cells[:4])
+    assert (upper, lower, regions) == (
+        simplices_upper_bound_one_layer(5, 3),
+        round(simplices_lower_bound_one_layer(5, 3)),
+        26,
+    )
+    assert lower <= ours <= upper
 
 
 def test_init_study_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,29 +45,13 @@ def test_init_study_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
     assert len(list(tmp_path.glob("hist_*.png"))) == 8
 
 
-def test_alternating_circle_margin_is_theta_one_over_n() -> None:
-    from lightning_poly.geometry.cones import cones_2d
-    from lightning_poly.solvers.margin import ntk_margin
-
-    cg = _load("convex_gated")
-    products = []
-    for n in (8, 16, 32):
-        x, y = cg.circle_points(n)
-        gates, measure = cones_2d(x)
-        gamma, _ = ntk_margin(x, y, gates, measure)
-        products.append(n * gamma)
-    assert all(1.0 <= p <= 1.1 for p in products)  # gamma_X = Theta(1/n), here ~ 1/n
-    assert products[0] > products[1] > products[2]
-
-
-def test_polytope_covers_example_finds_the_xor_cover(tmp_path: Path) -> None:
+def test_polytope_covers_example_names_architectures_as_theorem_3_4_builds_them() -> None:
     pc = _load("polytope_covers")
-    from lightning_poly.data import xor
+    from lightning_poly.geometry import PolytopeBasisCover
 
-    x, y = xor(300, seed=0)
-    cover, info = pc.algorithm2(x.float(), y, [6, 6], [1, 1], epochs=300, batch=100)
-    assert info["accuracy"] == cover.accuracy(x.float(), y) > 0.95
-    assert pc.arch(cover).startswith("2-") and cover.is_cover(x.float(), y) == (info["accuracy"] == 1.0)
+    sq = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+    assert pc.arch(PolytopeBasisCover([sq], [torch.ones(4)], [1])) == "2-4-1"  # one polytope: two layers
+    assert pc.arch(PolytopeBasisCover([sq, sq[:3]], [torch.ones(4), torch.ones(3)], [1, -1])) == "2-7-2-1"
 
 
 def test_fashion_example_names_tasks_and_faces_in_the_papers_notation() -> None:

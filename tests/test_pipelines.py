@@ -3,10 +3,26 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import torch
 
-from lightning_poly.pipelines import PolytopeTraining, TaskProgress, fit_polytope, quiet_trainer
+from lightning_poly.algorithms import neuron_sample_cosines
+from lightning_poly.data import spiral, two_moons, xor
+from lightning_poly.datamodules import ArrayDataModule
+from lightning_poly.nn.relu_network import linear_layers
+from lightning_poly.pipelines import (
+    SPIRAL_TRAINING,
+    CoverTraining,
+    MLPTraining,
+    PolytopeTraining,
+    TaskProgress,
+    compare_to_optimum,
+    compressed_cover,
+    fit_polytope,
+    quiet_trainer,
+    train_and_polish,
+)
 
 LOWER = {
     "core": ["nn", "data", "geometry", "algorithms", "solvers", "plotting"],
@@ -54,3 +70,37 @@ def test_fit_polytope_trains_the_configured_module_with_or_without_compression()
     compressed = fit_polytope(x, inside, PolytopeTraining(width=5, epochs=4, every_n_steps=1))
     assert compressed.cover is not None and len(compressed.cover) == 1
     assert compressed.cover.faces[0] <= 5
+
+
+def test_compressed_cover_finds_the_xor_cover_and_prunes_without_changing_predictions() -> None:
+    x, y = xor(300, seed=0)
+    fit = compressed_cover(x.float(), y, CoverTraining(widths=(6, 6), signs=(1, 1), epochs=300, batch_size=100))
+    assert fit.accuracy == fit.cover.accuracy(x.float(), y) > 0.95
+    assert fit.cover.architecture()[0] == 2 and fit.cover.is_cover(x.float(), y) == (fit.accuracy == 1.0)
+    assert torch.equal(fit.cover.predict(x.float()), fit.raw.predict(x.float()))  # pruning changes no prediction
+    assert sum(fit.cover.faces) <= sum(fit.raw.faces) <= 12 and 0.0 <= fit.network_accuracy <= 1.0
+    hp = fit.module.hparams
+    assert (hp.pieces, list(hp.width), list(hp.signs), hp.hard_sign, hp.cosine) == (2, [6, 6], [1, 1], True, True)
+
+
+def test_convex_optimum_never_above_sgd_or_polishing_on_the_spiral() -> None:
+    for seed in (0, 1):
+        x, y = spiral(24, seed=seed, signed=True)
+        r = compare_to_optimum(x, y.double(), 1e-4, replace(SPIRAL_TRAINING, hidden=(30,), epochs=300, seed=seed))
+        assert r.optimum <= r.sgd + 1e-9
+        assert r.optimum <= r.polished + 1e-9
+        assert set(r.networks) == {"sgd", "polished", "optimum"} and r.optimum_neurons >= 1
+
+
+def test_train_and_polish_measures_cosines_before_polishing_makes_them_exact() -> None:
+    x, y = two_moons(200, seed=0)
+    dm = ArrayDataModule(x, y, val_fraction=0.25, batch_size=50)
+    run = train_and_polish(dm, 2, MLPTraining(hidden=(8,), lr=1e-2, epochs=5), "val_acc", cosines=True)
+    xt = dm.train_tensors()[0]
+    assert run.cosines is not None and run.cosines.shape == (len(xt), 8)
+    lin = linear_layers(run.module.model)[0]
+    after = neuron_sample_cosines(lin.weight, lin.bias, xt)
+    # polishing puts every neuron through r - 1 = 2 samples (Theorem 4); the trained ones were not
+    assert float(after.topk(2, dim=0, largest=False).values.max()) < 1e-5
+    assert float(run.cosines.min(dim=0).values.max()) > 1e-5
+    assert 0.0 <= run.before <= 1.0 and 0.0 <= run.after <= 1.0 and run.seconds > 0

@@ -11,26 +11,19 @@ A line per task as it ends says the time spent and an estimate of the time left.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import pytorch_lightning as pl
 import torch
 
-from lightning_poly.data import cube_parity, spiral
+from lightning_poly.data import alternating_circle, cube_parity, spiral
 from lightning_poly.datamodules import ArrayDataModule
 from lightning_poly.geometry.cones import cones_2d, data_gates, gaussian_gates
 from lightning_poly.modules import ConvexGatedReLUModule, ReLUMLPModule
 from lightning_poly.nn.gated import augment
-from lightning_poly.pipelines import TaskProgress
-from lightning_poly.solvers.gated_lasso import gated_lasso_admm
+from lightning_poly.pipelines import TaskProgress, quiet_trainer
+from lightning_poly.solvers.gated_lasso import gated_lasso_admm, gated_output
 from lightning_poly.solvers.margin import ntk_margin
-
-
-def circle_points(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    k = torch.arange(1, n + 1, dtype=torch.float64)
-    x = torch.stack([torch.cos(2 * k * math.pi / n), torch.sin(2 * k * math.pi / n)], 1)
-    return x, torch.tensor([(-1.0) ** int(i) for i in k])
 
 
 def cmd_circle(args: argparse.Namespace) -> None:
@@ -39,7 +32,7 @@ def cmd_circle(args: argparse.Namespace) -> None:
     )
     progress = TaskProgress(len(args.ns))
     for n in args.ns:
-        x, y = circle_points(n)
+        x, y = (t.double() for t in alternating_circle(n, signed=True))
         gates, measure = cones_2d(x)
         gamma, _ = ntk_margin(x, y, gates, measure)
         fails = []
@@ -66,7 +59,7 @@ def cmd_cube(args: argparse.Namespace) -> None:
     x = x.double()
     gamma, w = ntk_margin(x, y.double(), data_gates(x, 64, seed=0))
     act = (x @ data_gates(x, 64, seed=0).T > 0).double() / 64
-    correct = int(((act * (x @ w.T)).sum(1) * y > 0).sum())
+    correct = int((gated_output(x, act, w) * y > 0).sum())
     print(f"convex network with 64 data gates (orthogonal to data points): margin {gamma:.4f}, {correct}/8 correct")
     best = 0
     t0 = time.perf_counter()
@@ -76,8 +69,7 @@ def cmd_cube(args: argparse.Namespace) -> None:
             pl.seed_everything(seed, verbose=False)
             dm = ArrayDataModule(x.float(), (y > 0).long(), val_fraction=0.0, batch_size=8)
             model = ReLUMLPModule(input_dim=3, hidden=[width], bias=False, lr=0.05)
-            pl.Trainer(max_epochs=args.epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                       enable_model_summary=False).fit(model, dm)  # fmt: skip
+            quiet_trainer(args.epochs).fit(model, dm)
             best = max(best, int((model.predict_labels(x.float()) == (y > 0).long()).sum()))
         print(progress.line(f"standard nets of width {width}, {args.seeds} seeds: best so far {best}/8"), flush=True)
     print(f"standard two-layer ReLU nets without bias, widths {args.widths} x {args.seeds} seeds: best {best}/8 correct "
@@ -97,11 +89,10 @@ def cmd_compare(args: argparse.Namespace) -> None:
     exact = gated_lasso_admm(xt, mask, y.double(), args.lam, rel_gap=1e-6)
     t_exact = time.perf_counter() - t0
     print(progress.line("convex gated, exact (ADMM)"), flush=True)
-    acc_exact = float(((mask * (xt @ exact.weight.T)).sum(1).sign() == y.double()).double().mean())
+    acc_exact = float((gated_output(xt, mask, exact.weight).sign() == y.double()).double().mean())
     t0 = time.perf_counter()
     conv = ConvexGatedReLUModule(input_dim=2, n_gates=args.gates, lam=args.lam, seed=0)
-    pl.Trainer(max_epochs=args.epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-               enable_model_summary=False).fit(conv, dm)  # fmt: skip
+    quiet_trainer(args.epochs).fit(conv, dm)
     t_gd = time.perf_counter() - t0
     print(progress.line("convex gated, GroupFISTA in Lightning"), flush=True)
     cert = conv.certificate()
@@ -109,8 +100,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     pl.seed_everything(0, verbose=False)
     mlp = ReLUMLPModule(input_dim=2, hidden=[args.gates], loss="mse", lr=1e-2)
-    pl.Trainer(max_epochs=args.epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-               enable_model_summary=False).fit(mlp, dm)  # fmt: skip
+    quiet_trainer(args.epochs).fit(mlp, dm)
     t_mlp = time.perf_counter() - t0
     print(progress.line("standard MLP"), flush=True)
     acc_mlp = float((mlp(x).detach()[:, 0].sign() == y).float().mean())
@@ -158,8 +148,7 @@ def cmd_fashion(args: argparse.Namespace) -> None:
         pl.seed_everything(0, verbose=False)
         mlp = ReLUMLPModule(input_dim=args.d, hidden=[args.gates], loss="mse", lr=1e-3)
         dmm = ArrayDataModule(x.float(), y.float(), task="regression", val_fraction=0.0, batch_size=128)
-        pl.Trainer(max_epochs=args.epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                   enable_model_summary=False).fit(mlp, dmm)  # fmt: skip
+        quiet_trainer(args.epochs).fit(mlp, dmm)
         t_mlp = time.perf_counter() - t0
         acc_m = float((mlp(xte.float()).detach()[:, 0].sign() == yte.float()).float().mean())
         print(progress.line(f"Fashion-MNIST {task}, PCA-{args.d}, {args.n} train points, width {args.gates}: convex gated (exact, certified "

@@ -19,14 +19,10 @@ import itertools
 import statistics
 from pathlib import Path
 
-import numpy as np
 import torch
-from scipy.spatial import HalfspaceIntersection
 
-from lightning_poly.geometry import face_histogram, region_hrep
+from lightning_poly.geometry import face_histogram, region_simplices
 from lightning_poly.geometry.bounds import simplices_lower_bound, simplices_upper_bound
-from lightning_poly.geometry.exhaustive import all_regions
-from lightning_poly.geometry.facets import clean_rows, interior_points
 from lightning_poly.nn import ReLUMLP
 from lightning_poly.pipelines import TaskProgress
 from lightning_poly.plotting import plot_face_histogram
@@ -116,34 +112,6 @@ def cmd_train(args: argparse.Namespace) -> None:
                     f"{h['simple_fraction']:.0%}", f"{lo}: {hist[lo:]}"], [9, 6, 8, 11, 5, 7, 30]))  # fmt: skip
 
 
-def _pulling_simplices_3d(vertices: np.ndarray, a: np.ndarray, b: np.ndarray) -> int:
-    """Tetrahedra of a pulling triangulation of a 3-polytope: cone from the vertex on most facets to
-    the fan triangulations of the facets that miss it, sum over those facets of (#vertices - 2)."""
-    on = np.abs(vertices @ a.T - b[None]) <= 1e-7 * max(1.0, float(np.abs(b).max()))  # (vertices, facets)
-    per_facet = on.sum(axis=0)
-    facets = per_facet >= 3
-    apex = int(np.argmax(on[:, facets].sum(axis=1)))
-    miss = facets & ~on[apex]
-    return int((per_facet[miss] - 2).sum())
-
-
-def _simplices(net: torch.nn.Module, box: float) -> tuple[int, int]:
-    """Regions and tetrahedra of a pulling triangulation of every region inside the box."""
-    pats = all_regions(net, box=box, seed_points=4000)
-    a, b = region_hrep(net, pats, box)
-    a_n, b_n, keep, _, _ = clean_rows(a, b)
-    x0, depth, _ = interior_points(a_n, b_n, keep)
-    total = 0
-    for r in range(len(pats)):
-        if depth[r] <= 1e-9:
-            continue
-        ar, br = a_n[r][keep[r]].numpy(), b_n[r][keep[r]].numpy()
-        hs = HalfspaceIntersection(np.hstack([ar, -br[:, None]]), x0[r].numpy())
-        verts = np.unique(np.round(hs.intersections, 9), axis=0)
-        total += _pulling_simplices_3d(verts, ar, br)
-    return len(pats), total
-
-
 def cmd_table1(args: argparse.Namespace) -> None:
     paper = {7: (482, 446, 77), 8: (686, 663, 116), 9: (942, 893, 166), 10: (1256, 1140, 230)}
     w = [8, 12, 16, 16, 12, 16]
@@ -156,9 +124,9 @@ def cmd_table1(args: argparse.Namespace) -> None:
             net = ReLUMLP([3, n, 1], init="xavier_uniform").double()
             with torch.no_grad():
                 net.net[0].bias.uniform_(-0.5, 0.5)  # general position inside the box
-            r, s = _simplices(net, args.box)
-            if s > best:
-                best, regions = s, r
+            res = region_simplices(net, box=args.box, seed_points=4000)
+            if res.total > best:
+                best, regions = res.total, res.n_regions
         print(progress.line(_row([f"3-{n}-1", simplices_upper_bound(n, 3, 1), best, paper.get(n, ("", "", ""))[1],
                                   round(simplices_lower_bound(n, 3, 1)), regions], w)), flush=True)  # fmt: skip
 

@@ -15,18 +15,24 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
 
 import pytorch_lightning as pl
 import torch
 
 from lightning_poly.algorithms import prune_cover, refine_cover, two_layer_cover
-from lightning_poly.callbacks import CompressionCallback
 from lightning_poly.data import make_synthetic
 from lightning_poly.datamodules import ArrayDataModule
 from lightning_poly.geometry import PolytopeBasisCover
-from lightning_poly.modules import PolytopeCoverModule, ReLUMLPModule
-from lightning_poly.pipelines import PolytopeTraining, TaskProgress, quiet_lightning, quiet_trainer, sequential_cover
+from lightning_poly.modules import ReLUMLPModule
+from lightning_poly.pipelines import (
+    CoverTraining,
+    PolytopeTraining,
+    TaskProgress,
+    compressed_cover,
+    quiet_lightning,
+    quiet_trainer,
+    sequential_cover,
+)
 from lightning_poly.plotting import plot_cover
 
 PAPER = {
@@ -40,34 +46,6 @@ def arch(cover: PolytopeBasisCover) -> str:
     """Theorem 3.4's architecture; one polytope is the two-layer ``d -> m -> 1`` (Proposition 3.1)."""
     d, m, k, _ = cover.architecture()
     return f"{d}-{m}-1" if k == 1 else f"{d}-{m}-{k}-1"
-
-
-def algorithm2(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    widths: list[int],
-    signs: list[int] | None,
-    epochs: int,
-    batch: int,
-    seed: int = 0,
-    loss: str = "bce",
-    lr: float = 1e-2,
-) -> tuple[PolytopeBasisCover, dict[str, Any]]:
-    """Train the cover network (6) with the compression callback (Algorithm 2); return the pruned cover."""
-    pl.seed_everything(seed, verbose=False)
-    dm = ArrayDataModule(x, y, val_fraction=0.0, batch_size=batch, seed=seed)
-    module = PolytopeCoverModule(2, len(widths), widths, signs=signs, loss=loss, hard_sign=True, lr=lr, seed=seed,
-                                 cosine=True)  # type: ignore[arg-type]  # fmt: skip
-    steps = epochs * -(-len(x) // batch)
-    cb = CompressionCallback(every_n_steps=100, start_step=steps // 2)
-    start = time.perf_counter()
-    quiet_trainer(epochs, [cb]).fit(module, dm)
-    cover = cb.cover
-    assert cover is not None
-    pruned = prune_cover(cover, x)  # drop polytopes/faces whose removal changes no prediction on the data
-    info = {"seconds": time.perf_counter() - start, "raw": arch(cover), "accuracy": pruned.accuracy(x, y),
-            "network_accuracy": cb.history[-2]["network_accuracy"] if len(cb.history) > 1 else float("nan")}  # fmt: skip
-    return pruned, info
 
 
 def _row(name: str, cover: PolytopeBasisCover, acc: float, seconds: float, extra: str = "") -> str:
@@ -99,8 +77,9 @@ def cmd_swiss_roll(args: argparse.Namespace) -> None:
     x, y = make_synthetic("swiss_roll", n_samples=args.n, seed=0)
     x = x.float()
     table = _Table(3 if args.algorithm4 else 2)
-    cover, info = algorithm2(x, y, [args.width] * args.pieces, None, args.epochs, 100)
-    table.add(_row("swiss_roll/algorithm 2", cover, info["accuracy"], info["seconds"], f"before pruning {info['raw']}"))
+    fit = compressed_cover(x, y, CoverTraining(widths=[args.width] * args.pieces, epochs=args.epochs))
+    cover = fit.cover
+    table.add(_row("swiss_roll/algorithm 2", cover, fit.accuracy, fit.seconds, f"before pruning {arch(fit.raw)}"))
     _save(cover, x, y, f"Algorithm 2: {arch(cover)}", args.out / "swiss_roll_algorithm2.png")
     # Algorithm 3 from a trained two-layer network 2-50-1
     pl.seed_everything(0, verbose=False)
@@ -132,8 +111,12 @@ def cmd_shapes(args: argparse.Namespace) -> None:
         x, y = make_synthetic(name, n_samples=args.n, seed=0)
         x = x.float()
         for loss in args.losses:
-            cover, info = algorithm2(x, y, [args.width, args.width], signs, args.epochs, 100, seed=args.seed, loss=loss)
-            row = _row(name, cover, info["accuracy"], info["seconds"], f"loss {loss}, 2 pieces x {args.width} neurons")
+            training = CoverTraining(
+                widths=[args.width] * 2, signs=signs, epochs=args.epochs, seed=args.seed, loss=loss
+            )
+            fit = compressed_cover(x, y, training)
+            cover = fit.cover
+            row = _row(name, cover, fit.accuracy, fit.seconds, f"loss {loss}, 2 pieces x {args.width} neurons")
             if cover.accuracy(x, y) < 1.0 and args.refine_margin > 0:  # our addition: the last points by margin
                 table.rows.append(row)
                 start = time.perf_counter()

@@ -31,7 +31,7 @@ from lightning_poly.algorithms.face_elimination import (
     face_removal_errors,
     polytope_errors,
 )
-from lightning_poly.algorithms.polish import PolishResult, polish_layer, polish_layer_reference
+from lightning_poly.algorithms.polish import PolishResult, neuron_sample_cosines, polish_layer, polish_layer_reference
 from lightning_poly.algorithms.polish_network import (
     PolishEvaluation,
     PolishReport,
@@ -105,6 +105,7 @@ __all__ = [
     "layer_inputs",
     "equalising_scales",
     "optimal_scales",
+    "neuron_sample_cosines",
     "polish_layer",
     "polish_and_evaluate",
     "polish_layer_reference",

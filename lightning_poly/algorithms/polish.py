@@ -38,7 +38,7 @@ import torch
 
 from lightning_poly._validation import check_finite, check_int
 
-__all__ = ["PolishResult", "polish_layer", "polish_layer_reference"]
+__all__ = ["PolishResult", "neuron_sample_cosines", "polish_layer", "polish_layer_reference"]
 
 
 @dataclass
@@ -63,9 +63,10 @@ class PolishResult:
     cosine: torch.Tensor
 
 
-def _prepare(
-    weight: torch.Tensor, bias: torch.Tensor | None, inputs: torch.Tensor, rank_tol: float
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int]:
+def _augmented(
+    weight: torch.Tensor, bias: torch.Tensor | None, inputs: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Checked float64 :math:`\tilde X = (X, 1)` and :math:`\tilde W = (W, b)` (no column added without bias)."""
     if weight.ndim != 2 or inputs.ndim != 2 or inputs.shape[1] != weight.shape[1]:
         raise ValueError(
             f"`inputs` must have shape (n, {weight.shape[1] if weight.ndim == 2 else 'd'}) to match "
@@ -75,11 +76,51 @@ def _prepare(
         raise ValueError(f"`bias` must have shape ({weight.shape[0]},), got {tuple(bias.shape)}")
     check_finite("inputs", inputs)
     check_finite("weight", weight)
-    x = inputs.double()
+    x = inputs.detach().double()
     w = weight.detach().double()
     if bias is not None:
+        check_finite("bias", bias)
         x = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype, device=x.device)], dim=1)
-        w = torch.cat([w, bias.detach().double()[:, None]], dim=1)
+        w = torch.cat([w, bias.detach().double().to(w.device)[:, None]], dim=1)
+    return x, w
+
+
+@torch.no_grad()
+def neuron_sample_cosines(weight: torch.Tensor, bias: torch.Tensor | None, inputs: torch.Tensor) -> torch.Tensor:
+    r""":math:`|\cos|` between every input and every neuron of a layer, both augmented: polishing's step 1, normalised.
+
+    .. math::
+        c_{ij} = \frac{|\tilde x_i^\top \tilde w_j|}{\|\tilde x_i\| \, \|\tilde w_j\|},
+        \qquad \tilde x = (x, 1), \ \tilde w = (w, b).
+
+    Wedge-products paper, Figure 10(b): after training, many of these are small (:math:`10^{-2}` to
+    :math:`10^{-3}`), i.e. neurons nearly pass through some samples, which polishing makes exact
+    (:func:`polish_layer`). A zero neuron has cosine 0 with every input.
+
+    Args:
+        weight: ``(m, d)`` layer weights.
+        bias: ``(m,)`` or ``None`` (bias-free neurons: no augmentation).
+        inputs: ``(n, d)`` what reaches the layer.
+
+    Returns:
+        ``(n, m)`` float64 cosines in ``[0, 1]``.
+
+    Example:
+        >>> x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> c = neuron_sample_cosines(torch.tensor([[1.0, 0.0]]), torch.tensor([-1.0]), x)
+        >>> [round(v, 6) for v in c.flatten().tolist()]  # the neuron x1 = 1 passes through the first input
+        [0.0, 0.5]
+    """
+    x, w = _augmented(weight, bias, inputs)
+    x_norm = x.norm(dim=1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
+    w_norm = w.norm(dim=1).clamp_min(torch.finfo(w.dtype).tiny)
+    return ((x @ w.T) / (x_norm * w_norm)).abs().clamp_max(1.0)
+
+
+def _prepare(
+    weight: torch.Tensor, bias: torch.Tensor | None, inputs: torch.Tensor, rank_tol: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    x, w = _augmented(weight, bias, inputs)
     uniq, first = _unique_rows(x)
     # row space and rank from the small Gram matrix (d~ x d~): singular values are sqrt(eigenvalues)
     evals, evecs = torch.linalg.eigh(uniq.T @ uniq)

@@ -24,6 +24,7 @@ from lightning_poly.data.synthetic import (
     two_triangles,
     xor,
 )
+from lightning_poly.data.tabular import friedman1
 
 __all__ = [
     "SYNTHETIC_DATASETS",
@@ -35,6 +36,7 @@ __all__ = [
     "alternating_circle",
     "cube_parity",
     "fit_pca_whitening",
+    "friedman1",
     "hexagon_with_hole",
     "loss_jump_new_vertex",
     "loss_jump_program",

@@ -22,6 +22,7 @@ from lightning_poly.geometry.multiclass_cover import (
 )
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.geometry.regions import Regions, activation_patterns, enumerate_regions, region_hrep, sample_box
+from lightning_poly.geometry.triangulation import RegionSimplices, pulling_triangulation, region_simplices
 from lightning_poly.geometry.zonotope import (
     Flip,
     GeneralPosition,
@@ -61,6 +62,9 @@ __all__ = [
     "hit_and_run_facets",
     "interior_points",
     "region_hrep",
+    "RegionSimplices",
+    "pulling_triangulation",
+    "region_simplices",
     "sample_box",
     "simplices_upper_bound",
     "simplices_lower_bound",

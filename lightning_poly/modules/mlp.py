@@ -14,6 +14,7 @@ from typing_extensions import override
 from lightning_poly._lightning import LightningModule
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.callbacks._user import check_data_input_dim
+from lightning_poly.modules._steps import StageSteps
 from lightning_poly.nn.mlp import InitName, ReLUMLP
 
 __all__ = ["LossName", "ReLUMLPModule"]
@@ -22,7 +23,7 @@ LossName = Literal["bce", "cross_entropy", "mse"]
 OptimizerName = Literal["adam", "sgd"]
 
 
-class ReLUMLPModule(LightningModule):
+class ReLUMLPModule(StageSteps, LightningModule):
     """Train a ReLU MLP ``input_dim -> hidden... -> output_dim`` for classification or regression.
 
     Exposes its ReLU network through :meth:`relu_network` (see
@@ -124,18 +125,6 @@ class ReLUMLPModule(LightningModule):
             metric(out.squeeze(1) if self.hparams["loss"] == "bce" else out, target)
             self.log(f"{stage}/acc", metric, prog_bar=True, on_step=False, on_epoch=True)
         return loss
-
-    @override
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
-
-    @override
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "val")
-
-    @override
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "test")
 
     @override
     def on_fit_start(self) -> None:

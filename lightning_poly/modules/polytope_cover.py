@@ -14,6 +14,7 @@ from typing_extensions import override
 from lightning_poly._lightning import LightningModule
 from lightning_poly._validation import check_choice, check_positive
 from lightning_poly.callbacks._user import check_data_input_dim
+from lightning_poly.modules._steps import StageSteps
 from lightning_poly.nn.cover_losses import CoverLoss, cover_loss
 from lightning_poly.nn.cover_net import CoverNetwork
 
@@ -22,7 +23,7 @@ __all__ = ["PolytopeCoverModule"]
 Head = Literal["network", "piece", "polytope"]
 
 
-class PolytopeCoverModule(LightningModule):
+class PolytopeCoverModule(StageSteps, LightningModule):
     r"""Train :math:`N(x) = -\lambda/2 + \sum_j a_j \sigma(T_j(x))` (6), ``pieces`` × ``width`` neurons.
 
     The network is :class:`lightning_poly.nn.CoverNetwork` (initialisation (8), neuron masks). Attach
@@ -154,18 +155,6 @@ class PolytopeCoverModule(LightningModule):
         metric((out.squeeze(1) > self._threshold).long(), (y > 0).long())
         self.log(f"{stage}/acc", metric, prog_bar=True, on_step=False, on_epoch=True)
         return loss
-
-    @override
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
-
-    @override
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "val")
-
-    @override
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "test")
 
     @override
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import pytorch_lightning as pl
 import torch
@@ -117,20 +117,13 @@ class PolytopeTraining:
 
     def __post_init__(self) -> None:
         check_int("width", self.width, minimum=1)
-        check_int("epochs", self.epochs, minimum=1)
-        check_int("batch_size", self.batch_size, minimum=0)
-        check_positive("lr", self.lr)
+        check_fit_options(self)
         check_choice("loss", self.loss, ("weighted_bce", "bce"))
         check_choice("head", self.head, ("piece", "polytope"))
         if len(self.class_weights) != 2:
             raise ValueError(f"`class_weights` must be (lambda_0, lambda_1), got {tuple(self.class_weights)}")
         object.__setattr__(self, "class_weights", tuple(float(w) for w in self.class_weights))
-        check_positive("lam_bias", self.lam_bias)
         check_positive("beta", self.beta)
-        check_int("every_n_steps", self.every_n_steps, minimum=0)
-        if not self.lam_scale > 1:
-            raise ValueError(f"`lam_scale` must be > 1, got {self.lam_scale}")
-        check_fraction("start_fraction", self.start_fraction, closed_right=True)
 
     def module(self, input_dim: int) -> PolytopeCoverModule:
         """The one-piece :class:`~lightning_poly.modules.PolytopeCoverModule` these options train."""
@@ -188,24 +181,75 @@ def fit_polytope(x: torch.Tensor, target: torch.Tensor, training: PolytopeTraini
         (1, 4)
     """
     training = check_training(training)
+    module, callback, seconds = seeded_fit(x, target, training, training.module, training.compress)
+    return FittedPolytope(module, None if callback is None else callback.cover, seconds)
+
+
+class _FitOptions(Protocol):
+    """The options every polytope recipe's fit shares (:class:`PolytopeTraining` and the Algorithm 2 recipe's)."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int
+    lam_bias: float
+    every_n_steps: int
+    lam_scale: float
+    start_fraction: float
+    trainer_kwargs: dict[str, Any]
+
+
+def check_fit_options(options: _FitOptions) -> None:
+    """Refuse shared fit options out of range (naming the field and the value)."""
+    check_int("epochs", options.epochs, minimum=1)
+    check_int("batch_size", options.batch_size, minimum=0)
+    check_positive("lr", options.lr)
+    check_positive("lam_bias", options.lam_bias)
+    check_int("every_n_steps", options.every_n_steps, minimum=0)
+    if not options.lam_scale > 1:
+        raise ValueError(f"`lam_scale` must be > 1, got {options.lam_scale}")
+    check_fraction("start_fraction", options.start_fraction, closed_right=True)
+
+
+def seeded_fit(
+    x: torch.Tensor,
+    target: torch.Tensor,
+    options: _FitOptions,
+    module_of: Callable[[int], PolytopeCoverModule],
+    compress: bool,
+) -> tuple[PolytopeCoverModule, CompressionCallback | None, float]:
+    """Seed everything, fit ``module_of(d)`` on ``(x, target > 0)`` with :func:`quiet_trainer`, time it.
+
+    With ``compress``, :class:`~lightning_poly.callbacks.CompressionCallback` (Algorithm 2's fine-tuning)
+    compresses every ``options.every_n_steps`` steps from ``options.start_fraction`` of the fit's steps on
+    and finalises at fit end (no facet counts, no figure).
+
+    Args:
+        x: ``(n, d)`` points.
+        target: ``(n,)`` labels; ``> 0`` is class 1.
+        options: epochs, batch size, seed, compression schedule and ``Trainer`` arguments of the fit.
+        module_of: builds the module from the input dimension (after seeding).
+        compress: run the compression callback.
+
+    Returns:
+        ``(module, callback, seconds)``: the trained module, the compression callback (``None`` without
+        compression) and the fit's wall time.
+    """
     check_points("x", x)
     if target.shape != x.shape[:1]:
         raise ValueError(
             f"`target` must have one label per point of `x`, got {tuple(target.shape)} for {len(x)} points"
         )
-    pl.seed_everything(training.seed, verbose=False)
-    dm = ArrayDataModule(x, (target > 0).long(), val_fraction=0.0, batch_size=training.batch_size, seed=training.seed)
-    module = training.module(x.shape[1])
-    callbacks = []
-    if training.compress:
-        steps = training.epochs * (1 if training.batch_size == 0 else -(-len(x) // training.batch_size))
-        callbacks.append(
-            CompressionCallback(
-                every_n_steps=training.every_n_steps, lam_scale=training.lam_scale, count_facets=False, plot=False,
-                start_step=int(training.start_fraction * steps),
-            )
+    pl.seed_everything(options.seed, verbose=False)
+    dm = ArrayDataModule(x, (target > 0).long(), val_fraction=0.0, batch_size=options.batch_size, seed=options.seed)
+    module = module_of(x.shape[1])
+    callback = None
+    if compress:
+        steps = options.epochs * (1 if options.batch_size == 0 else -(-len(x) // options.batch_size))
+        callback = CompressionCallback(
+            every_n_steps=options.every_n_steps, lam_scale=options.lam_scale, count_facets=False, plot=False,
+            start_step=int(options.start_fraction * steps),
         )  # fmt: skip
     start = time.perf_counter()
-    quiet_trainer(training.epochs, callbacks, **training.trainer_kwargs).fit(module, dm)
-    cover = callbacks[0].cover if callbacks else None
-    return FittedPolytope(module, cover, time.perf_counter() - start)
+    quiet_trainer(options.epochs, [] if callback is None else [callback], **options.trainer_kwargs).fit(module, dm)
+    return module, callback, time.perf_counter() - start

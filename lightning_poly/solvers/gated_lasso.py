@@ -98,8 +98,12 @@ def gated_lasso_objective(x: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, 
         w: ``(m, d~)`` weights.
         lam: group-lasso weight :math:`\\lambda`.
     """
-    r = gated_output(x, mask, w) - y
-    return float(0.5 * (r @ r) / len(y) + lam * w.norm(dim=1).sum())
+    return _primal(gated_output(x, mask, w) - y, w, lam)
+
+
+def _primal(residual: torch.Tensor, w: torch.Tensor, lam: float) -> float:
+    r""":math:`P(W)` from the residual :math:`r = \sum_j D_j \tilde X w_j - y`."""
+    return float(0.5 * (residual @ residual) / len(residual) + lam * w.norm(dim=1).sum())
 
 
 def duality_gap(
@@ -127,7 +131,7 @@ def duality_gap(
     u = r / n
     scale = min(1.0, lam / max(float(gated_adjoint(x, mask, u).norm(dim=1).max()), 1e-300))
     u = u * scale
-    primal = float(0.5 * (r @ r) / n + lam * w.norm(dim=1).sum())
+    primal = _primal(r, w, lam)
     dual = float(-0.5 * n * (u @ u) - u @ y)
     return primal, dual
 

@@ -6,7 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from lightning_poly.algorithms import balance_, equalising_scales, polish_layer, polish_layer_reference, polish_network
+from lightning_poly.algorithms import (
+    balance_,
+    equalising_scales,
+    neuron_sample_cosines,
+    polish_layer,
+    polish_layer_reference,
+    polish_network,
+)
 from lightning_poly.solvers.refit import refit_last_layer
 
 
@@ -44,6 +51,26 @@ def test_batched_equals_per_neuron_reference_and_neurons_are_exact(
                           w.norm(dim=1) if b is None else torch.cat([w, b[:, None]], 1).norm(dim=1), atol=1e-9)  # fmt: skip
     again = polish_layer(res.weight, res.bias, x)
     assert torch.allclose(again.weight, res.weight, atol=1e-8)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_neuron_sample_cosines_match_a_per_entry_loop_and_vanish_on_each_explanation(bias: bool) -> None:
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(30, 4, generator=g)
+    w = torch.randn(6, 4, generator=g)
+    b = torch.randn(6, generator=g) if bias else None
+    cos = neuron_sample_cosines(w, b, x)
+    aug = (lambda t, c: torch.cat([t.double(), c.double()], 1)) if bias else (lambda t, c: t.double())
+    xt, wt = aug(x, torch.ones(30, 1)), aug(w, b[:, None] if b is not None else None)
+    loop = torch.tensor(
+        [[abs(float(xt[i] @ wt[j])) / float(xt[i].norm() * wt[j].norm()) for j in range(6)] for i in range(30)]
+    )
+    assert cos.shape == (30, 6) and torch.allclose(cos, loop.double(), atol=1e-12)
+    res = polish_layer(w, b, x)
+    after = neuron_sample_cosines(res.weight, res.bias, x)
+    explained = after.gather(0, res.indices.T)  # (r - 1, m): each neuron's chosen samples
+    assert float(explained.max()) < 1e-6 and float(cos.gather(0, res.indices.T).min()) > 1e-6
+    assert torch.equal(neuron_sample_cosines(torch.zeros(2, 4), None, x), torch.zeros(30, 2))  # zero neurons
 
 
 def test_rank_deficient_inputs_lemma23_and_duplicates() -> None:

@@ -14,6 +14,7 @@ from lightning_poly.geometry.cones import (
 )
 from lightning_poly.nn.gated import GatedReLU, augment
 from lightning_poly.solvers.gated_lasso import duality_gap, gated_lasso_admm, gated_lasso_cvxpy, gated_lasso_fista
+from lightning_poly.solvers.margin import ntk_margin
 
 
 def test_ntk_gram_closed_form_matches_monte_carlo() -> None:
@@ -36,6 +37,17 @@ def test_theorem_4_2_one_gate_per_cone_with_its_measure() -> None:
         h, hdis = ntk_gram(x), ntk_gram_finite(x, gates, measure)
         assert float((h - hdis).abs().max()) < 1e-12
         assert smallest_eigenvalue(h) == pytest.approx(smallest_eigenvalue(hdis), abs=1e-12)
+
+
+def test_alternating_circle_margin_is_theta_one_over_n() -> None:
+    products = []
+    for n in (8, 16, 32):
+        x, y = (t.double() for t in alternating_circle(n, signed=True))
+        gates, measure = cones_2d(x)
+        gamma, _ = ntk_margin(x, y, gates, measure)
+        products.append(n * gamma)
+    assert all(1.0 <= p <= 1.1 for p in products)  # gamma_X = Theta(1/n), here ~ 1/n
+    assert products[0] > products[1] > products[2]
 
 
 def test_gated_network_and_bad_gates() -> None:

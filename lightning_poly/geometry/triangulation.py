@@ -1,0 +1,224 @@
+r"""Pulling triangulations of linear regions: the #simplices of Table I of the face-histogram paper.
+
+Theorems 1-4 of "Deep ReLU Networks Have Surprisingly Simple Polytopes" bound the number of
+:math:`d`-simplices in triangulations of all linear regions of a ReLU network (Preliminary 2: a
+triangulation splits a polytope into simplices meeting in common faces); Table I checks the bounds on
+3-n-1 networks by triangulating every region. We use the *pulling* triangulation: pick an apex
+:math:`v` of the polytope :math:`P` (the vertex on most facets), triangulate every facet :math:`F` that
+misses :math:`v`, and cone each of its simplices to :math:`v`. A polygon with :math:`k` vertices is
+fanned into :math:`k - 2` triangles, so a 3-polytope gets
+
+.. math::
+    \#\text{simplices}(P) = \sum_{F \not\ni v} (|\mathrm{vert}\,F| - 2),
+
+and a polygon gets one triangle per edge that misses :math:`v` (:math:`k - 2` in all).
+
+:func:`pulling_triangulation` triangulates one polytope given its vertices and inequalities;
+:func:`region_simplices` enumerates every region of a network inside the box
+(:func:`~lightning_poly.geometry.exhaustive.all_regions`), finds its vertices (Qhull's halfspace
+intersection from an interior point) and triangulates it. The triangulations tile the box, so their
+total volume is :math:`(2B)^d` when every region was found: :attr:`RegionSimplices.volume` reports it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.spatial import HalfspaceIntersection
+from torch import nn
+
+from lightning_poly._validation import check_finite, check_int, check_points, check_positive
+from lightning_poly.geometry.exhaustive import all_regions
+from lightning_poly.geometry.facets import clean_rows, interior_points
+from lightning_poly.geometry.regions import region_hrep
+from lightning_poly.nn.relu_network import linear_layers
+
+__all__ = ["RegionSimplices", "pulling_triangulation", "region_simplices"]
+
+DIMENSIONS = (2, 3)
+
+
+def _incidence(slack: np.ndarray, tol: float, d: int) -> np.ndarray:
+    """``(V, F)`` vertex-facet incidence from the ``(V, m)`` slacks: one column per distinct facet.
+
+    A row tight at ``d`` or more vertices is a facet (``d`` extreme points on a supporting hyperplane
+    span it); a repeated inequality is the same facet.
+    """
+    on = np.abs(slack) <= tol
+    return np.unique(on[:, on.sum(axis=0) >= d], axis=1)
+
+
+def _fan(points: np.ndarray, normal: np.ndarray) -> list[tuple[int, int, int]]:
+    """Triangles of the fan from the first vertex of a convex polygon in 3-space, in cyclic order."""
+    centred = points - points.mean(axis=0)
+    u = centred[np.argmax(np.linalg.norm(centred, axis=1))]
+    u = u / np.linalg.norm(u)
+    w = np.cross(normal, u)
+    order = np.argsort(np.arctan2(centred @ w, centred @ u))
+    return [(int(order[0]), int(order[i]), int(order[i + 1])) for i in range(1, len(order) - 1)]
+
+
+def pulling_triangulation(vertices: torch.Tensor, a: torch.Tensor, b: torch.Tensor, tol: float = 1e-7) -> torch.Tensor:
+    r"""A pulling triangulation of the polygon or 3-polytope :math:`\{x : a x \le b\}` with the given vertices.
+
+    The apex is the vertex on most facets (the first such); every facet that misses it is fanned from
+    one of its vertices, and each of its triangles (edges in the plane) is coned to the apex (module
+    docstring). Face-histogram paper, Preliminary 2 and Table I.
+
+    Args:
+        vertices: ``(V, d)`` the vertices of the polytope, each once (``d`` is 2 or 3).
+        a: ``(m, d)`` rows of its inequalities (redundant and repeated rows are allowed).
+        b: ``(m,)`` their offsets.
+        tol: a vertex lies on a row when its distance to the row's hyperplane is at most ``tol`` (times
+            ``max(1, |b|)``).
+
+    Returns:
+        ``(S, d + 1)`` int64 indices into ``vertices``: one simplex per row.
+
+    Raises:
+        ValueError: for shapes that do not match, a dimension other than 2 or 3, fewer than ``d + 1``
+            vertices, vertices in a lower-dimensional flat, a zero row, or a vertex outside the polytope.
+
+    Example:
+        >>> cube = torch.tensor([[x, y, z] for x in (0.0, 1.0) for y in (0.0, 1.0) for z in (0.0, 1.0)])
+        >>> a = torch.cat([torch.eye(3), -torch.eye(3)])
+        >>> len(pulling_triangulation(cube, a, torch.tensor([1.0, 1, 1, 0, 0, 0])))  # 3 facets miss the apex
+        6
+    """
+    check_points("vertices", vertices)
+    d = vertices.shape[1]
+    if d not in DIMENSIONS:
+        raise ValueError(f"`vertices` must be points in dimension {DIMENSIONS}, got dimension {d}")
+    if len(vertices) < d + 1:
+        raise ValueError(f"a {d}-polytope has at least {d + 1} vertices, got {len(vertices)}")
+    check_points("a", a, d)
+    if b.shape != (len(a),):
+        raise ValueError(f"`b` must have shape ({len(a)},) to match `a`, got {tuple(b.shape)}")
+    check_finite("b", b)
+    check_positive("tol", tol)
+    v, an, bn = (t.detach().cpu().double().numpy() for t in (vertices, a, b))
+    norm = np.linalg.norm(an, axis=1)
+    if bool((norm == 0).any()):
+        raise ValueError(f"`a` must have no zero row, got {int((norm == 0).sum())}")
+    an, bn = an / norm[:, None], bn / norm
+    slack = v @ an.T - bn[None]  # signed distances to the hyperplanes
+    scaled_tol = tol * max(1.0, float(np.abs(bn).max()))
+    outside = (slack > scaled_tol).any(axis=1)
+    if outside.any():
+        raise ValueError(f"every vertex must satisfy `a x <= b`, got {int(outside.sum())} outside")
+    if np.linalg.matrix_rank(v[1:] - v[:1]) < d:
+        raise ValueError(f"`vertices` must span a {d}-polytope, got vertices in a lower-dimensional flat")
+    on = _incidence(slack, scaled_tol, d)
+    apex = int(np.argmax(on.sum(axis=1)))
+    simplices: list[list[int]] = []
+    for f in np.flatnonzero(~on[apex]):
+        idx = np.flatnonzero(on[:, f])
+        if d == 2:
+            simplices.append([apex, int(idx[0]), int(idx[1])])
+            continue
+        normal = np.cross(v[idx[1]] - v[idx[0]], v[idx[2]] - v[idx[0]])
+        for i, j, k in _fan(v[idx], normal / np.linalg.norm(normal)):
+            simplices.append([apex, int(idx[i]), int(idx[j]), int(idx[k])])
+    return torch.tensor(simplices, dtype=torch.int64).reshape(-1, d + 1)
+
+
+def _volume(vertices: np.ndarray, simplices: torch.Tensor) -> float:
+    """Total volume of the simplices (rows of vertex indices)."""
+    if len(simplices) == 0:
+        return 0.0
+    corners = vertices[simplices.numpy()]  # (S, d + 1, d)
+    edges = corners[:, 1:] - corners[:, :1]
+    return float(np.abs(np.linalg.det(edges)).sum()) / math.factorial(vertices.shape[1])
+
+
+@dataclass
+class RegionSimplices:
+    """What :func:`region_simplices` found.
+
+    Attributes:
+        patterns: ``(R, Γ)`` activation patterns of every region inside the box.
+        simplices: ``(R,)`` simplices in each region's pulling triangulation (0 where not triangulated).
+        empty_interior: ``(R,)`` regions whose inscribed ball is below ``interior_tol`` (not triangulated).
+        volume: total volume of the simplices: :math:`(2B)^d` when they tile the box.
+    """
+
+    patterns: torch.Tensor
+    simplices: torch.Tensor
+    empty_interior: torch.Tensor
+    volume: float
+
+    @property
+    def n_regions(self) -> int:
+        """Regions found inside the box."""
+        return len(self.patterns)
+
+    @property
+    def total(self) -> int:
+        """Simplices over all regions: the #simplices of Theorems 1-4 and Table I."""
+        return int(self.simplices.sum())
+
+
+@torch.no_grad()
+def region_simplices(
+    model: nn.Module,
+    box: float = 1.0,
+    seed_points: int = 4000,
+    seed: int = 0,
+    tol: float = 1e-7,
+    interior_tol: float = 1e-9,
+) -> RegionSimplices:
+    """Pulling triangulations of every linear region of ``model`` inside ``[-box, box]^d`` (``d`` = 2 or 3).
+
+    Face-histogram paper, Table I: the regions are enumerated exhaustively
+    (:func:`~lightning_poly.geometry.exhaustive.all_regions`, seeded by ``seed_points`` uniform points),
+    their vertices are Qhull's intersection of the region's halfspaces from an interior point, and each
+    is triangulated by :func:`pulling_triangulation`. With the box large enough to hold every vertex
+    of the arrangement and hyperplanes in general position, the total lies between Theorem 4's and
+    Theorem 3's bounds (:func:`~lightning_poly.geometry.bounds.simplices_lower_bound_one_layer`,
+    :func:`~lightning_poly.geometry.bounds.simplices_upper_bound_one_layer`).
+
+    Args:
+        model: a ReLU MLP with 2 or 3 inputs.
+        box: half-width ``B`` of the box.
+        seed_points: uniform points that seed the enumeration.
+        seed: seed of those points.
+        tol: vertex-on-facet tolerance of :func:`pulling_triangulation`.
+        interior_tol: regions with a smaller inscribed ball are reported in ``empty_interior`` and not
+            triangulated.
+
+    Returns:
+        The patterns, each region's simplex count, the degenerate regions and the total volume.
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+        >>> with torch.no_grad():
+        ...     _ = net[0].weight.copy_(torch.eye(2)); _ = net[0].bias.zero_()
+        >>> res = region_simplices(net, box=1.0)  # the axes cut the square into 4 squares
+        >>> res.n_regions, res.total, round(res.volume, 6)
+        (4, 8, 4.0)
+    """
+    d = linear_layers(model)[0].in_features
+    if d not in DIMENSIONS:
+        raise ValueError(f"`model` must have {DIMENSIONS[0]} or {DIMENSIONS[1]} inputs to triangulate, got {d}")
+    check_positive("box", box)
+    check_int("seed_points", seed_points, minimum=1)
+    check_positive("tol", tol)
+    check_positive("interior_tol", interior_tol)
+    pats = all_regions(model, box=box, seed_points=seed_points, seed=seed)
+    a, b = region_hrep(model, pats, box)
+    a_n, b_n, keep, _, _ = clean_rows(a, b)
+    x0, depth, _ = interior_points(a_n, b_n, keep, interior_tol=interior_tol)
+    empty = (depth <= interior_tol).cpu()
+    counts = torch.zeros(len(pats), dtype=torch.int64)
+    volume = 0.0
+    for r in torch.nonzero(~empty).flatten().tolist():
+        ar, br = a_n[r][keep[r]].cpu(), b_n[r][keep[r]].cpu()
+        hs = HalfspaceIntersection(torch.cat([ar, -br[:, None]], 1).numpy(), x0[r].cpu().numpy())
+        verts = np.unique(np.round(hs.intersections, 9), axis=0)
+        simplices = pulling_triangulation(torch.from_numpy(verts), ar, br, tol)
+        counts[r] = len(simplices)
+        volume += _volume(verts, simplices)
+    return RegionSimplices(pats, counts, empty, volume)
