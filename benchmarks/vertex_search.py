@@ -1,7 +1,7 @@
 """Benchmark: program (3) on every neighbour of a vertex, batched torch solver vs one cvxpy solve each; one mGLS run.
 
 Table A3's setting (zonotope paper, appendix H.2): Fashion-MNIST pullover vs coat, the first 8 PCA-whitened
-components, the first N = 350 training examples, m = 16 units, v half +1 / half -1, logistic loss, output
+components, N = 350 training examples (the first of the data module's seeded order), m = 16 units, v half +1 / half -1, logistic loss, output
 bias optimised. (Gaussian data of the same shape if Fashion-MNIST is not installed; the line says which.)
 The batched solver runs on every neighbour; cvxpy (Clarabel, tolerances 1e-10) on a sample of them, and
 the objectives are compared there. Then one mGLS run from a Gaussian vertex, at most ``--mgls-steps``

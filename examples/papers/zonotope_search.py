@@ -11,7 +11,7 @@ trained (``--gd-steps``, paper 400,000); the random vertex is program (3) at the
 weights with a random +-1 second layer, alternated with least squares (it stops after one round, see
 :func:`~lightning_poly.algorithms.random_vertex_alternating`); GLS fixes v to half +1, half -1, starts
 at a Gaussian vertex and runs at most T = 1024 moves. Table A3 takes Fashion-MNIST pullover vs coat,
-the first 8 PCA-whitened components (PCA on the two classes' training images), the first N = 350
+the first 8 PCA-whitened components (PCA on the two classes' training images), N = 350 (the first of the data module's seeded order; the paper: the first in file order)
 training examples, logistic loss with v frozen to +-1 halves, output bias trained; gradient descent lr
 1e-3 (``--gd-steps``, paper 1,000,000), mGLS at most T = 2048 moves (``--max-seconds`` bounds a run; the
 table says when a run stopped on it). Each line prints as its runs end, with elapsed time.
