@@ -33,7 +33,7 @@ from typing import Literal
 
 import torch
 
-from lightning_poly._validation import check_choice, check_int, check_positive
+from lightning_poly._validation import check_choice, check_fraction, check_int, check_positive
 from lightning_poly.geometry.zonotope import (
     Flip,
     augment,
@@ -103,14 +103,29 @@ def neighbour_programs(
     mu_start: float = 1e-3,
     **program: object,
 ) -> tuple[torch.Tensor, VertexSolution]:
-    """Program (3) on the neighbours ``flips`` of ``pattern``, batched: the unchanged units start from the
-    current solution (strictly inside, since it is a barrier solution), the flipped unit from its new
-    cone's deepest point (one LP).
+    """Program (3) on the neighbours ``flips`` of ``pattern``, batched and warm-started: the unchanged units
+    start from the current solution (strictly inside, since it is a barrier solution), the flipped unit on
+    the segment from its current weights to its new cone's deepest point (one LP), a fraction ``warm`` of
+    the way past the point where the segment enters the new cone.
+
+    Args:
+        x: ``(N, d)`` data.
+        y: ``(N,)`` targets.
+        pattern: ``(m, N)`` the current vertex.
+        current: its solution of program (3).
+        flips: edges of ``pattern`` (:func:`~lightning_poly.geometry.vertex_neighbors`).
+        v: ``(m,)`` the fixed second layer.
+        chunk: neighbours per batched solve.
+        warm: see above (1: start at the deepest point).
+        mu_start: the first barrier weight, relative (:func:`~lightning_poly.solvers.vertex_program`); the
+            warm start is near the optimum, so it starts far below 1.
+        program: ``loss``, ``output_bias``, ``ridge`` of program (3).
 
     Returns:
         ``(patterns, solutions)``: ``(F, m, N)`` and the solutions in the order of ``flips``.
     """
     check_int("chunk", chunk, minimum=1)
+    check_fraction("warm", warm, closed_right=True)
     pats = torch.stack([f.apply(pattern) for f in flips])
     rows = torch.arange(len(flips))
     units = torch.tensor([f.unit for f in flips])
@@ -288,7 +303,8 @@ class VertexSearch:
         tight, dead = _tight(x, self.solution, self.v, self.tight_tol)
         flips = self.edges.flips()
         shuffled = [flips[i] for i in torch.randperm(len(flips), generator=self.generator).tolist()]
-        on_tight = [bool(tight[f.unit, list(f.examples)].any()) for f in shuffled]
+        # identical examples flip together and have the same slack: the first of a group decides
+        on_tight = tight[[f.unit for f in shuffled], [f.examples[0] for f in shuffled]].tolist()
         # tried in order: every tight constraint flipped at once, the flips of one tight constraint, the rest
         queue = [f for f, t in zip(shuffled, on_tight) if t] + [f for f, t in zip(shuffled, on_tight) if not t]
         if bool(tight.any()):

@@ -18,7 +18,7 @@ from lightning_poly.callbacks._user import training_data_and_layers
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.zonotope import activation_pattern, is_vertex
 from lightning_poly.logging import log_figure
-from lightning_poly.nn.relu_network import find_relu_network, linear_layers
+from lightning_poly.nn.relu_network import find_relu_network, linear_layers, write_shallow_weights
 from lightning_poly.solvers.vertex_program import VertexLoss, vertex_loss, vertex_program
 
 __all__ = ["VertexSearchCallback"]
@@ -149,10 +149,7 @@ class VertexSearchCallback(HistoryState, EpochsOrFitEnd, Callback):
 
         def change() -> SearchRecord:
             rec = search(xd, yd, v, pattern=pattern, max_steps=self.max_steps, loss=self._loss)  # type: ignore[operator]
-            with torch.no_grad():
-                first.weight.copy_(rec.weight[:, :-1].to(first.weight))
-                first.bias.copy_(rec.weight[:, -1].to(first.bias))
-                second.bias.fill_(rec.output_bias)
+            write_shallow_weights(first, second, rec.weight, rec.output_bias)
             found["after"] = self._module_loss(pl_module, x, y)
             return rec
 

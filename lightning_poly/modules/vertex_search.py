@@ -15,6 +15,7 @@ from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.algorithms.vertex_search import VertexSearch
 from lightning_poly.callbacks._user import labelled_data
 from lightning_poly.geometry.zonotope import activation_pattern, is_vertex
+from lightning_poly.nn.relu_network import write_shallow_weights
 from lightning_poly.solvers.vertex_program import VertexLoss, vertex_loss
 
 __all__ = ["VertexSearchModule"]
@@ -160,11 +161,7 @@ class VertexSearchModule(pl.LightningModule):
         c = search.solution.output_bias[0].reshape(1)
         if self.trainer.world_size > 1:  # every rank reaches the collective
             weight, c = self.trainer.strategy.broadcast((weight, c), src=0)
-        first, second = self.net[0], self.net[2]
-        with torch.no_grad():
-            first.weight.copy_(weight[:, :-1].to(first.weight))
-            first.bias.copy_(weight[:, -1].to(first.bias))
-            second.bias.copy_(c.to(second.bias))
+        write_shallow_weights(self.net[0], self.net[2], weight, c)
 
     @override
     def training_step(self, batch: Any, batch_idx: int) -> None:

@@ -221,3 +221,14 @@ def check_network_is_model(
             f"{type(model).__name__}'s forward differs from its ReLU network: largest difference {diff:.3g} on "
             f"{len(x)} inputs; the analysis would describe a network the model does not compute"
         )
+
+
+@torch.no_grad()
+def write_shallow_weights(
+    first: nn.Linear, second: nn.Linear, weight: torch.Tensor, output_bias: float | torch.Tensor
+) -> None:
+    """Write a shallow network's first layer ``weight`` (``(m, d + 1)``, bias last: program (3)'s layout) and the
+    output bias into ``first`` and ``second`` in place (dtype and device of the layers)."""
+    first.weight.copy_(weight[:, :-1].to(first.weight))
+    first.bias.copy_(weight[:, -1].to(first.bias))
+    second.bias.copy_(torch.as_tensor(output_bias).reshape(1).to(second.bias))
