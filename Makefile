@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test lint install data clean
+.PHONY: demo test lint install data bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ data:
 		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1)) || \
 		echo "could not install dataset-fashion-mnist: tests that need it will skip"; \
 	fi
+
+# Benchmark peers only (never needed by the tests): pycddlib builds against Debian's libcdd and GMP.
+bench-deps: $(STAMP)
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get install -y -q libcdd-dev libgmp-dev >/dev/null 2>&1 || \
+		(apt-get update -q >/dev/null 2>&1 && apt-get install -y -q libcdd-dev libgmp-dev >/dev/null 2>&1) || true; \
+	fi
+	$(BIN)/python -m pip install --quiet 'pycddlib>=3,<4' || \
+		echo "could not build pycddlib (needs libcdd-dev and libgmp-dev): benchmarks/faces.py skips that peer"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

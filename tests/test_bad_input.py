@@ -11,7 +11,7 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
   ``HasReLUNetwork`` (a Protocol), ``LossName``, ``SyntheticName``, ``TaskName``, ``SYNTHETIC_DATASETS``,
   ``SYNTHETIC_DIMS``, ``DATA_ENV_VAR``, ``SMOOTH_HEAD_TRAINING``, ``SPIRAL_TRAINING``;
 * result and report dataclasses that the library builds and users only read: ``FacetCounts``,
-  ``RayEstimate``, ``Regions``, ``FaceHistogram``, ``CoverRefineReport``, ``FaceEliminationReport``,
+  ``RayEstimate``, ``SimplexFacets``, ``Regions``, ``FaceHistogram``, ``CoverRefineReport``, ``FaceEliminationReport``,
   ``CompressReport``, ``FinaliseReport``, ``MarginRefineReport``, ``PolishReport``, ``PolishResult``,
   ``LevelSetCover`` (built by ``two_layer_cover``), ``GatedCertificate`` (built by ``gated_certificate``),
   ``PolishEvaluation`` (built by ``polish_and_evaluate``), ``ActivationDrift`` (built by ``activation_drift``),
@@ -370,9 +370,30 @@ CASES = [
     ),
     # facets (count_facets, clean_rows, interior_points) and rays
     pytest.param(
-        lambda: geo.count_facets(SQUARE, ONES4, method="simplex"),
-        ValueError, r"`method` must be one of \('auto', 'reference', 'qhull', 'clarkson'\), got 'simplex'",
+        lambda: geo.count_facets(SQUARE, ONES4, method="cdd"),
+        ValueError, r"`method` must be one of \('auto', 'reference', 'qhull', 'clarkson', 'simplex'\), got 'cdd'",
         id="count_facets-unknown-method",
+    ),
+    pytest.param(
+        lambda: geo.count_facets(SQUARE, ONES4, simplex_memory=0),
+        ValueError, r"`simplex_memory` must be an integer >= 1, got 0", id="count_facets-no-simplex-memory",
+    ),
+    pytest.param(
+        lambda: geo.simplex_facets(SQUARE[None], ONES4[None], torch.zeros(1, 3)),
+        ValueError, r"`x0` must be \(R, d\) = \(1, 2\) for `a` \(1, 4, 2\), got \(1, 3\)",
+        id="simplex_facets-wrong-x0",
+    ),
+    pytest.param(
+        lambda: geo.simplex_facets(SQUARE[None], ONES4[None], torch.zeros(1, 2), max_pivots=0),
+        ValueError, r"`max_pivots` must be an integer >= 1, got 0", id="simplex_facets-no-pivots",
+    ),
+    pytest.param(
+        lambda: geo.first_vertices(SQUARE[None], ONES4[None], torch.zeros(1, 2), torch.ones(1, 3, dtype=torch.bool)),
+        ValueError, r"`keep` must be \(R, m\) = \(1, 4\)", id="first_vertices-keep-wrong-shape",
+    ),
+    pytest.param(
+        lambda: geo.first_vertices(SQUARE[None], ONES4[None], torch.zeros(1, 2), torch.ones(1, 4, dtype=torch.bool), starts=0),
+        ValueError, r"`starts` must be an integer >= 1, got 0", id="first_vertices-no-starts",
     ),
     pytest.param(
         lambda: geo.count_facets(_with(SQUARE, (1, 1), NAN), ONES4),
@@ -1567,7 +1588,7 @@ SKIPPED = {
     "PolishReport", "PolishResult", "LevelSetCover", "GeneralPosition", "Flip", "VertexSolution", "SearchRecord",
     "ExactFit", "VertexLoss", "GatedCertificate", "PolishEvaluation", "ActivationDrift", "MinimalNetworkReport",
     "FittedPolytope", "TwoPolytopeCover", "SMOOTH_HEAD_TRAINING", "quiet_lightning", "RegionSimplices",
-    "CompressedCover", "OptimumComparison", "PolishedTraining", "SPIRAL_TRAINING", "BaselineRecord",
+    "CompressedCover", "OptimumComparison", "PolishedTraining", "SPIRAL_TRAINING", "BaselineRecord", "SimplexFacets",
 }  # fmt: skip
 
 

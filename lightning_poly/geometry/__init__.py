@@ -22,6 +22,7 @@ from lightning_poly.geometry.multiclass_cover import (
 )
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.geometry.regions import Regions, activation_patterns, enumerate_regions, region_hrep, sample_box
+from lightning_poly.geometry.simplex_facets import SimplexFacets, first_vertices, simplex_facets
 from lightning_poly.geometry.triangulation import RegionSimplices, pulling_triangulation, region_simplices
 from lightning_poly.geometry.zonotope import (
     Flip,
@@ -51,6 +52,7 @@ __all__ = [
     "multiclass_counts",
     "multiclass_predict",
     "Regions",
+    "SimplexFacets",
     "activation_patterns",
     "applicable_mean_faces_bound",
     "certify_facets",
@@ -59,6 +61,7 @@ __all__ = [
     "count_region_faces",
     "enumerate_regions",
     "face_histogram",
+    "first_vertices",
     "hit_and_run_facets",
     "interior_points",
     "region_hrep",
@@ -66,6 +69,7 @@ __all__ = [
     "pulling_triangulation",
     "region_simplices",
     "sample_box",
+    "simplex_facets",
     "simplices_upper_bound",
     "simplices_lower_bound",
     "simplices_upper_bound_one_layer",

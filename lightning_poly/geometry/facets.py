@@ -17,8 +17,16 @@ The number of faces of a linear region is its number of non-redundant inequaliti
   that row*, and when that LP says "not redundant", a ray towards its optimum finds a new facet.
   LPs are of size (#facets + 1) instead of #rows, and far fewer than one per row.
 
+* ``"simplex"`` — higher dimension, all polytopes at once: the one-LP-per-row test of
+  :math:`\max\{a_i x : a_j x \le b_j\ (j \ne i)\}` solved for every row of every polytope by a
+  batched primal simplex method in torch (:mod:`~lightning_poly.geometry.simplex_facets`): walks start
+  at simple vertices found by ray shots, stop at a witness point or an optimal basis, and every simple
+  vertex they meet proves its ``d`` rows facets. A row whose maximum lies within
+  ``max(1e-7, 100 tol)`` of :math:`b_i`, or that meets a degenerate vertex, is decided by the
+  reference's exact LP instead; a polytope without a simple vertex found goes to ``clarkson``.
+
 ``method="auto"`` takes ``qhull`` for ``d <= 6`` (and ``clarkson`` if Qhull reports a precision
-error), ``clarkson`` above.
+error), ``simplex`` above (measured in ``benchmarks/faces.py`` against pycddlib).
 
 Preprocessing and degeneracy (tolerances are arguments; rows are normalised to unit :math:`\|a_i\|`
 so ``tol`` is a distance):
@@ -52,13 +60,14 @@ import torch
 from scipy.optimize import linprog
 from scipy.spatial import ConvexHull, QhullError
 
-from lightning_poly._validation import check_choice, check_positive
+from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.geometry.hit_and_run import certify_facets, check_polytopes, hit_and_run_facets
+from lightning_poly.geometry.simplex_facets import simplex_facets
 from lightning_poly.solvers.lp import IncrementalLP, LPFailure, maximize
 
 __all__ = ["FacetCounts", "FacetMethod", "clean_rows", "count_facets", "interior_points"]
 
-FacetMethod = Literal["auto", "reference", "qhull", "clarkson"]
+FacetMethod = Literal["auto", "reference", "qhull", "clarkson", "simplex"]
 STATUS = ("ok", "empty_interior", "infeasible")
 
 
@@ -322,13 +331,15 @@ def count_facets(
     ray_patience: int = 200,
     seed: int = 0,
     certify: bool = True,
+    simplex_memory: int = 2**28,
 ) -> FacetCounts:
     r"""Count the facets (non-redundant rows) of the polytopes :math:`\{x : a_r x \le b_r\}`.
 
     Args:
         a: ``(R, m, d)`` or ``(m, d)`` constraint matrices.
         b: ``(R, m)`` or ``(m,)`` right-hand sides.
-        method: ``"auto"``, ``"reference"``, ``"qhull"`` or ``"clarkson"`` (see the module docstring).
+        method: ``"auto"``, ``"reference"``, ``"qhull"``, ``"clarkson"`` or ``"simplex"`` (see the module
+            docstring).
         interior: optional ``(R, d)`` candidate interior points (e.g. the samples that found the
             regions); used when at distance ``> 1e-7`` from every hyperplane, else replaced by the
             Chebyshev centre (one LP).
@@ -340,14 +351,17 @@ def count_facets(
         seed: seed of those rays.
         certify: run those batched certificates and rays before the LPs of ``clarkson``. They pay off
             on many polytopes at once; for a few, the LPs alone are faster.
+        simplex_memory: bytes of walk state of ``simplex`` per batch of polytopes (the batch is
+            split to stay below it).
 
     Example:
         >>> sq = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1], [1, 1]], dtype=torch.float64)
         >>> count_facets(sq, torch.tensor([1.0, 1, 1, 1, 5], dtype=torch.float64)).counts.tolist()
         [4]
     """
-    check_choice("method", method, ("auto", "reference", "qhull", "clarkson"))
+    check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "simplex"))
     check_positive("tol", tol)
+    check_int("simplex_memory", simplex_memory, minimum=1)
     single = a.ndim == 2
     if single:
         a, b = a[None], b[None]
@@ -366,9 +380,9 @@ def count_facets(
     facets = torch.zeros(r, m, dtype=torch.bool)
     methods: list[str] = []
     notes = [f"{v} {k.replace('_', ' ')} dropped" for k, v in stats.items() if v]
-    fallbacks = 0
+    fallbacks = fallbacks_simplex = 0
     known = torch.zeros(r, m, dtype=torch.bool)
-    if certify and (method == "clarkson" or (method == "auto" and d > 6)):
+    if certify and method == "clarkson":
         # certain facets for all polytopes at once (batched tensor ops): certificates + rays
         ok = status == 0
         if bool(ok.any()):
@@ -378,11 +392,31 @@ def count_facets(
                 a_n[idx], b_n[idx], x0[idx], keep[idx], patience=ray_patience, seed=seed
             ).found
     a_np, b_np, keep_np, x0_np = a_n.numpy(), b_n.numpy(), keep.numpy(), x0.numpy()
+    simplex_open = torch.zeros(r, m, dtype=torch.bool)
+    no_vertex = torch.zeros(r, dtype=torch.bool)
+    if method == "simplex" or (method == "auto" and d > 6):
+        # every row of every polytope at once; rows it leaves open get one exact LP each below
+        ok = torch.nonzero(status == 0).flatten()
+        per_region = 8 * m * (m + d * d + 3 * d)  # bytes of walk state per polytope
+        for sl in ok.split(max(1, simplex_memory // per_region)):
+            res = simplex_facets(a_n[sl], b_n[sl], x0[sl], keep[sl], margin=max(1e-7, 100 * tol), seed=seed)
+            facets[sl] = res.facet
+            simplex_open[sl] = res.open
+            no_vertex[sl] = ~res.vertex_found
+            lps += int(res.open.sum())
     for i in range(r):
-        chosen = ("qhull" if d <= 6 else "clarkson") if method == "auto" else method
+        chosen = ("qhull" if d <= 6 else "simplex") if method == "auto" else method
         if status[i] != 0:
             methods.append(chosen)
             continue
+        if chosen == "simplex" and not bool(no_vertex[i]):
+            for j in torch.nonzero(simplex_open[i]).flatten().tolist():
+                rows = np.flatnonzero(keep_np[i])
+                facets[i, j] = _full_lp_is_facet(a_np[i, rows], b_np[i, rows], int(np.searchsorted(rows, j)), tol)
+            methods.append(chosen)
+            continue
+        if chosen == "simplex":  # no simple vertex found (degenerate polytope): Clarkson's LPs
+            chosen, fallbacks_simplex = "clarkson", fallbacks_simplex + 1
         rows = np.flatnonzero(keep_np[i])
         ai, bi = a_np[i, rows], b_np[i, rows]
         if chosen == "reference":
@@ -402,6 +436,8 @@ def count_facets(
         methods.append(chosen)
     if fallbacks:
         notes.append(f"Qhull failed on {fallbacks} polytopes; counted by clarkson instead")
+    if fallbacks_simplex:
+        notes.append(f"no simple vertex found on {fallbacks_simplex} polytopes; counted by clarkson instead")
     n_empty = int((status == 1).sum())
     if n_empty:
         notes.append(f"{n_empty} polytopes have an empty interior (inradius <= {interior_tol}); count 0")

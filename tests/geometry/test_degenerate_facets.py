@@ -47,7 +47,7 @@ def test_every_exact_method_equals_the_merging_oracle_and_the_estimator_stays_be
                 row = a[r, j]
                 points[r] = points[r] + (b[r, j] - row @ points[r]) / (row @ row) * row
     truth = torch.tensor([oracle_facets(a[r].numpy(), b[r].numpy()) for r in range(len(sel))])
-    methods = ["reference", "clarkson", "auto"] + (["qhull"] if d <= 6 else [])
+    methods = ["reference", "clarkson", "simplex", "auto"] + (["qhull"] if d <= 6 else [])
     for method in methods:
         res = count_facets(a, b, method, interior=points)  # type: ignore[arg-type]
         assert bool(res.ok.all()), (method, res.notes)
@@ -77,5 +77,5 @@ def test_nearly_equal_parallel_rows_are_one_facet(offset: float) -> None:
     b = torch.tensor([1.0, 1, 1, 1, 1 + offset], dtype=torch.float64)
     truth = oracle_facets(sq.numpy(), b.numpy())
     assert truth == 4
-    for method in ("reference", "qhull", "clarkson"):
+    for method in ("reference", "qhull", "clarkson", "simplex"):
         assert count_facets(sq, b, method).counts.tolist() == [truth], method  # type: ignore[arg-type]

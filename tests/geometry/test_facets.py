@@ -13,8 +13,9 @@ from lightning_poly.geometry import (
     region_hrep,
     sample_box,
 )
-from lightning_poly.geometry.facets import clean_rows
+from lightning_poly.geometry.facets import clean_rows, interior_points
 from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_facets
+from lightning_poly.geometry.simplex_facets import first_vertices, simplex_facets
 from lightning_poly.nn import ReLUMLP
 
 
@@ -40,7 +41,7 @@ def test_exact_methods_equal_reference_on_random_networks(d: int, widths: list[i
                 m.bias.normal_(0, 0.3)
     a, b, pts = _regions_hrep(net, d, 400, seed, 4)
     ref = count_facets(a, b, "reference", interior=pts)
-    for method in ("qhull", "clarkson", "auto"):
+    for method in ("qhull", "clarkson", "simplex", "auto"):
         res = count_facets(a, b, method, interior=pts)  # type: ignore[arg-type]
         assert torch.equal(res.counts, ref.counts), method
         assert torch.equal(res.facets, ref.facets), method
@@ -59,7 +60,7 @@ def _cone_network(n: int, slope: float = 4.0) -> nn.Sequential:
 
 
 @pytest.mark.parametrize("n", [5, 9, 16])
-@pytest.mark.parametrize("method", ["reference", "qhull", "clarkson"])
+@pytest.mark.parametrize("method", ["reference", "qhull", "clarkson", "simplex"])
 def test_cone_with_all_hyperplanes_through_one_vertex(n: int, method: str) -> None:
     net = _cone_network(n)
     a, b = region_hrep(net, torch.ones(1, n, dtype=torch.bool))
@@ -70,7 +71,7 @@ def test_cone_with_all_hyperplanes_through_one_vertex(n: int, method: str) -> No
 
 
 @pytest.mark.parametrize("n", [3, 7, 20])
-@pytest.mark.parametrize("method", ["reference", "qhull", "clarkson"])
+@pytest.mark.parametrize("method", ["reference", "qhull", "clarkson", "simplex"])
 def test_polygon_with_as_many_faces_as_neurons(n: int, method: str) -> None:
     theta = torch.arange(n, dtype=torch.float64) * 2 * math.pi / n
     u = torch.stack([torch.cos(theta), torch.sin(theta)], 1)
@@ -169,3 +170,68 @@ def test_cross_section_colours_each_pixel_with_its_regions_face_count() -> None:
     # pixels in the same region share the region index and the count
     same = (pats[:, None, :] == pats[None, :, :]).all(-1)
     assert torch.equal(same, cs.region.flatten()[:, None] == cs.region.flatten()[None, :])
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    d=st.integers(7, 12),
+    widths=st.lists(st.integers(6, 16), min_size=1, max_size=2),
+    seed=st.integers(0, 10_000),
+)
+def test_simplex_equals_reference_in_higher_dimension(d: int, widths: list[int], seed: int) -> None:
+    torch.manual_seed(seed)
+    net = ReLUMLP([d, *widths, 1], init="xavier_uniform", bias_value=None)
+    with torch.no_grad():
+        for m in net.net:
+            if isinstance(m, nn.Linear):
+                m.bias.normal_(0, 0.1)
+    a, b, pts = _regions_hrep(net, d, 300, seed, 6)
+    ref = count_facets(a, b, "reference", interior=pts)
+    for method in ("simplex", "auto"):
+        res = count_facets(a, b, method, interior=pts)  # type: ignore[arg-type]
+        assert torch.equal(res.facets, ref.facets), method
+        assert set(res.method) <= {"simplex", "clarkson"}
+
+
+def test_simplex_walks_decide_with_certificates_and_leave_near_ties_open() -> None:
+    torch.manual_seed(3)
+    net = ReLUMLP([8, 20, 20, 1], init="xavier_uniform", bias_value=0.01).double()
+    a, b, pts = _regions_hrep(net, 8, 200, 0, 10)
+    a_n, b_n, keep, _, _ = clean_rows(a, b)
+    x0, _, _ = interior_points(a_n, b_n, keep, pts)
+    res = simplex_facets(a_n, b_n, x0, keep)
+    ref = count_facets(a, b, "reference", interior=pts).facets
+    decided = keep & ~res.open
+    assert bool(res.vertex_found.all()) and not bool(res.open.any())  # generic polytopes: every row decided
+    assert torch.equal(res.facet[decided], ref[decided])
+    # the first vertices are simple vertices: d tight rows, all others strictly inside
+    v, basis, found = (t[:, 0] for t in first_vertices(a_n, b_n, x0, keep))
+    slack = b_n - torch.einsum("rmd,rd->rm", a_n, v)
+    assert bool(found.all())
+    assert float(torch.gather(slack, 1, basis).abs().max()) < 1e-9
+    off = keep.clone().scatter_(1, basis, False)
+    assert bool((slack[off] > 1e-9).all())
+    # a row made to touch the polytope at a vertex only (weakly redundant) is left open, not guessed
+    r0 = 0
+    vtx = v[r0]
+    # a positive combination of the vertex's basis rows, through the vertex: its maximum over P is there
+    lam = torch.rand(8, dtype=torch.float64) + 0.1
+    rows_b = a_n[r0, basis[r0]]
+    normal = (lam[:, None] * rows_b).sum(0)
+    normal = normal / normal.norm()
+    a2 = torch.cat([a_n[r0], normal[None]])[None]
+    b2 = torch.cat([b_n[r0], (normal @ vtx)[None]])[None]
+    keep2 = torch.cat([keep[r0], torch.tensor([True])])[None]
+    res2 = simplex_facets(a2, b2, x0[r0 : r0 + 1], keep2)
+    assert bool(res2.open[0, -1]) or not bool(res2.facet[0, -1])
+    exact = count_facets(a2[0], b2[0], "simplex", interior=x0[r0])
+    assert not bool(exact.facets[0, -1])  # the exact LP decides it: a vertex is no facet
+
+
+def test_simplex_in_memory_bounded_batches_gives_the_same_counts() -> None:
+    torch.manual_seed(4)
+    net = ReLUMLP([7, 16, 16, 1], init="xavier_uniform", bias_value=0.01).double()
+    a, b, pts = _regions_hrep(net, 7, 200, 1, 12)
+    whole = count_facets(a, b, "simplex", interior=pts)
+    pieces = count_facets(a, b, "simplex", interior=pts, simplex_memory=1)  # one polytope per batch
+    assert torch.equal(whole.facets, pieces.facets)
