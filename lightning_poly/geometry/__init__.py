@@ -20,6 +20,7 @@ from lightning_poly.geometry.multiclass_cover import (
     multiclass_counts,
     multiclass_predict,
 )
+from lightning_poly.geometry.pl_regions import PLRegions, pl_regions
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.geometry.regions import Regions, activation_patterns, enumerate_regions, region_hrep, sample_box
 from lightning_poly.geometry.triangulation import RegionSimplices, pulling_triangulation, region_simplices
@@ -44,6 +45,7 @@ __all__ = [
     "FaceMethod",
     "FacetCounts",
     "FacetMethod",
+    "PLRegions",
     "PolytopeBasisCover",
     "RayEstimate",
     "complement",
@@ -61,6 +63,7 @@ __all__ = [
     "face_histogram",
     "hit_and_run_facets",
     "interior_points",
+    "pl_regions",
     "region_hrep",
     "RegionSimplices",
     "pulling_triangulation",
