@@ -394,6 +394,23 @@ CASES = [
         TypeError, r"`model` must be an nn.Module, got function", id="pl_regions-not-a-module",
     ),
     pytest.param(
+        lambda: geo.pl_activation_patterns(_conv(), torch.zeros(4, 1, 5, 6)),
+        ValueError, r"`x` \(points of shape \(1, 5, 6\)\) is not an input of the model: mat1 and mat2 shapes",
+        id="pl_activation_patterns-wrong-features-after-conv",
+    ),
+    pytest.param(
+        lambda: geo.pl_activation_patterns(_mlp(), X, chunk_size=0),
+        ValueError, r"`chunk_size` must be an integer >= 1, got 0", id="pl_activation_patterns-chunk-zero",
+    ),
+    pytest.param(
+        lambda: geo.pl_enumerate_regions(_mlp(), X, box=0.0),
+        ValueError, r"`box` must be a finite number > 0, got 0.0", id="pl_enumerate_regions-zero-box",
+    ),
+    pytest.param(
+        lambda: geo.pl_enumerate_regions(_tanh(), X),
+        ValueError, r"`model` holds layer '1' \(Tanh\)", id="pl_enumerate_regions-tanh",
+    ),
+    pytest.param(
         lambda: geo.enumerate_regions(_mlp(), X, box=-1.0),
         ValueError, r"`box` must be a finite number > 0, got -1.0", id="enumerate_regions-negative-box",
     ),

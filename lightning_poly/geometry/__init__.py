@@ -20,7 +20,7 @@ from lightning_poly.geometry.multiclass_cover import (
     multiclass_counts,
     multiclass_predict,
 )
-from lightning_poly.geometry.pl_regions import PLRegions, pl_regions
+from lightning_poly.geometry.pl_regions import PLRegions, pl_activation_patterns, pl_enumerate_regions, pl_regions
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.geometry.regions import Regions, activation_patterns, enumerate_regions, region_hrep, sample_box
 from lightning_poly.geometry.triangulation import RegionSimplices, pulling_triangulation, region_simplices
@@ -63,6 +63,8 @@ __all__ = [
     "face_histogram",
     "hit_and_run_facets",
     "interior_points",
+    "pl_activation_patterns",
+    "pl_enumerate_regions",
     "pl_regions",
     "region_hrep",
     "RegionSimplices",

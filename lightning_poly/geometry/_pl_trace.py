@@ -63,7 +63,8 @@ Step = Callable[[list[Any], dict[str, Any], Records], Any]
 def _linear(s: Affine, w: torch.Tensor, b: torch.Tensor) -> Affine:
     """A linear layer on the last dimension, with region_hrep's arithmetic (``_linear_map``)."""
     lead, d = s.v.shape[:-1], s.j.shape[-1]
-    m, c = _linear_map(w, b, s.j.reshape(-1, w.shape[1], d), s.c.reshape(-1, w.shape[1]))
+    r = math.prod(lead)  # sizes spelled out: a map of no columns (d = 0) has no -1 to infer
+    m, c = _linear_map(w, b, s.j.reshape(r, w.shape[1], d), s.c.reshape(r, w.shape[1]))
     return Affine(s.v @ w.T + b, m.reshape(*lead, w.shape[0], d), c.reshape(*lead, w.shape[0]))
 
 
@@ -71,10 +72,12 @@ def _columns(s: Affine, f: Callable[[torch.Tensor], torch.Tensor], shift: torch.
     """A linear map ``f`` (batched over the first dimension), then ``+ shift``: ``f`` runs on the values, the
     offsets and the ``d`` columns of ``j`` as one batch."""
     n, d = s.j.shape[0], s.j.shape[-1]
-    cols = f(s.j.movedim(-1, 1).reshape(n * d, *s.v.shape[1:]))
     v, c = f(s.v), f(s.c)
     if shift is not None:
         v, c = v + shift, c + shift
+    if d == 0:  # no map carried (values only)
+        return Affine(v, v.new_zeros(*v.shape, 0), c)
+    cols = f(s.j.movedim(-1, 1).reshape(n * d, *s.v.shape[1:]))
     return Affine(v, cols.reshape(n, d, *cols.shape[1:]).movedim(1, -1), c)
 
 
@@ -82,7 +85,7 @@ def _gate(s: Affine, slope: float, name: str, rec: Records) -> Affine:
     """A (leaky) ReLU: record the pattern ``v > 0`` and its sign rows, then gate the map (region_hrep's steps)."""
     n, d = s.j.shape[0], s.j.shape[-1]
     pos = (s.v > 0).reshape(n, -1)
-    mz, cz = s.j.reshape(n, -1, d), s.c.reshape(n, -1)
+    mz, cz = s.j.reshape(n, pos.shape[1], d), s.c.reshape(pos.shape)
     rec.patterns.append(pos)
     rec.unit_rows.append(_sign_rows(pos, mz, cz))
     rec.unit_layers.append((name, pos.shape[1]))
@@ -133,7 +136,8 @@ def _max_pool(s: Affine, mod: nn.MaxPool1d | nn.MaxPool2d, name: str, rec: Recor
     pool = F.max_pool1d if nd == 1 else F.max_pool2d
     v, idx = pool(s.v, mod.kernel_size, mod.stride, mod.padding, mod.dilation, mod.ceil_mode, return_indices=True)
     n, ch, d = v.shape[0], v.shape[1], s.j.shape[-1]
-    jf, cf, arg = s.j.reshape(n, ch, -1, d), s.c.reshape(n, ch, -1), idx.reshape(n, ch, -1)
+    size = math.prod(s.v.shape[2:])
+    jf, cf, arg = s.j.reshape(n, ch, size, d), s.c.reshape(n, ch, size), idx.reshape(n, ch, -1)
     j_arg, c_arg = jf.gather(2, arg[..., None].expand(-1, -1, -1, d)), cf.gather(2, arg)
     params = (tup(mod.kernel_size), tup(mod.stride), tup(mod.padding), tup(mod.dilation))
     win = pool_windows(tuple(s.v.shape[2:]), tuple(v.shape[2:]), *params).to(arg.device)
@@ -357,15 +361,23 @@ class PLGraph:
         )
 
     @torch.no_grad()
-    def run(self, x: torch.Tensor) -> tuple[Affine, Records]:
+    def run(self, x: torch.Tensor, maps: bool = True) -> tuple[Affine, Records]:
         """Push the points ``x`` ``(n, *shape)`` (float64, on the graph's device) through the graph.
+
+        Args:
+            x: the points.
+            maps: carry the maps; ``False``: values and patterns only (the maps have no columns, the
+                offsets ``c`` are the values and the rows' ``b`` the signed pre-activations).
 
         Returns:
             The output's :class:`Affine` and the :class:`Records` of the pass.
         """
-        n, d = x.shape[0], math.prod(x.shape[1:])
-        eye = torch.eye(d, dtype=x.dtype, device=x.device)
-        start = Affine(x, eye.reshape(*x.shape[1:], d).expand(n, *x.shape[1:], d), torch.zeros_like(x))
+        n, d = x.shape[0], math.prod(x.shape[1:]) if maps else 0
+        if maps:
+            eye = torch.eye(d, dtype=x.dtype, device=x.device)
+            start = Affine(x, eye.reshape(*x.shape[1:], d).expand(n, *x.shape[1:], d), torch.zeros_like(x))
+        else:
+            start = Affine(x, x.new_zeros(*x.shape, 0), x)
         env: dict[fx.Node, Any] = {}
         rec = Records()
         for i, node in enumerate(self.nodes):

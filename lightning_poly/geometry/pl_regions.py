@@ -25,17 +25,18 @@ cannot see (a hook, a side path in Python) is caught by comparing the model's ow
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from lightning_poly._validation import check_finite, check_int, check_positive
 from lightning_poly.geometry._pl_trace import PLGraph
-from lightning_poly.geometry.regions import _box_rows
+from lightning_poly.geometry.regions import Regions, _box_rows, _depth
 
-__all__ = ["PLRegions", "pl_regions"]
+__all__ = ["PLRegions", "pl_activation_patterns", "pl_enumerate_regions", "pl_regions"]
 
 _CHUNK_BYTES = 2**28  # the rows of one pass when `chunk_size` is None
 
@@ -162,12 +163,97 @@ def pl_regions(
         >>> pl_regions(net, x, box=None).a.shape[1]  # 32 units, 2*2 windows of 4 in 2 channels: 3 rows each
         56
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"`model` must be an nn.Module, got {type(model).__name__}")
     if box is not None:
         check_positive("box", box)
     if chunk_size is not None:
         check_int("chunk_size", chunk_size, minimum=1)
+    graph, device, dtype = _prepare(model, x, rtol)
+    if chunk_size is None:
+        chunk_size = _points_per_pass(_chunk(model, graph, x[:1].to(device), dtype, rtol), box)
+    parts = [_chunk(model, graph, xs.to(device), dtype, rtol) for xs in x.split(chunk_size)]
+    a, b = torch.cat([p.a for p in parts]), torch.cat([p.b for p in parts])
+    if box is not None:
+        a_box, b_box = _box_rows(len(a), a.shape[2], box, a.dtype, a.device)
+        a, b = torch.cat([a, a_box], dim=1), torch.cat([b, b_box], dim=1)
+    patterns, choices = torch.cat([p.patterns for p in parts]), torch.cat([p.pool_choices for p in parts])
+    jac, off = torch.cat([p.jacobian for p in parts]), torch.cat([p.offset for p in parts])
+    return PLRegions(patterns, choices, a, b, jac, off, parts[0].unit_layers, parts[0].pool_layers)
+
+
+@torch.no_grad()
+def pl_activation_patterns(
+    model: nn.Module, x: torch.Tensor, chunk_size: int = 4096, rtol: float = 1e-4
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The activation patterns and max-pool choices of a piecewise-linear network, without the rows.
+
+    The values-only pass of :func:`pl_regions` (no map carried: the memory of a forward pass), with the same
+    refusals and the same check of the model's own output (against the trace's values). On an MLP the
+    patterns equal :func:`~lightning_poly.geometry.activation_patterns`'.
+
+    Args:
+        model: the network (see :func:`pl_regions`).
+        x: ``(n, *shape)`` points as the model takes them.
+        chunk_size: points per pass.
+        rtol: relative tolerance of the check of the model's output.
+
+    Returns:
+        ``(patterns, pool_choices)``: ``(n, Γ)`` bool and ``(n, P)`` long, as in :class:`PLRegions`.
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv1d(1, 1, 2, bias=False), nn.ReLU(), nn.MaxPool1d(2), nn.Flatten())
+        >>> with torch.no_grad():
+        ...     _ = net[0].weight.fill_(1.0)
+        >>> pl_activation_patterns(net, torch.tensor([[[1.0, -3.0, 1.0]]]))  # z = (-2, -2): both off, tied
+        (tensor([[False, False]]), tensor([[0]]))
+    """
+    check_int("chunk_size", chunk_size, minimum=1)
+    graph, device, dtype = _prepare(model, x, rtol)
+    parts = [_chunk(model, graph, xs.to(device), dtype, rtol, maps=False) for xs in x.split(chunk_size)]
+    return torch.cat([p.patterns for p in parts]), torch.cat([p.pool_choices for p in parts])
+
+
+@torch.no_grad()
+def pl_enumerate_regions(model: nn.Module, x: torch.Tensor, box: float = 1.0, chunk_size: int = 4096) -> Regions:
+    """The distinct regions of a piecewise-linear network hit by the points ``x``, each counted once.
+
+    The twin of :func:`~lightning_poly.geometry.enumerate_regions` for the networks of :func:`pl_regions`: a
+    region is a pattern together with its max-pool choices. Patterns come from the values-only pass; the
+    rows only for one point per region (the first that falls in it), to measure its depth.
+
+    Args:
+        model: the network (see :func:`pl_regions`).
+        x: ``(n, *shape)`` points as the model takes them.
+        box: half-width of the box (the depth of each region's point counts the box).
+        chunk_size: points per values-only pass.
+
+    Returns:
+        :class:`~lightning_poly.geometry.Regions` with ``patterns`` the unit patterns of each region (two regions
+        may share one and differ in their max-pool choices), sorted by (pattern, choices), and ``points`` the
+        regions' points flattened ``(R, d)``.
+
+    Example:
+        >>> _ = torch.manual_seed(0)
+        >>> net = nn.Sequential(nn.Conv1d(1, 2, 2), nn.ReLU(), nn.MaxPool1d(2), nn.Flatten(), nn.Linear(4, 1))
+        >>> reg = pl_enumerate_regions(net.eval(), torch.rand(500, 1, 5) * 2 - 1)
+        >>> int(reg.counts.sum()), bool((reg.depth > 0).all())
+        (500, True)
+    """
+    check_positive("box", box)
+    patterns, choices = pl_activation_patterns(model, x, chunk_size)
+    key = torch.cat([patterns.long(), choices], dim=1)
+    _, inverse, counts = torch.unique(key, dim=0, return_inverse=True, return_counts=True)
+    n = torch.arange(len(x), device=inverse.device)
+    first = torch.full((len(counts),), len(x), device=inverse.device).scatter_reduce_(0, inverse, n, reduce="amin")
+    points = x[first.to(x.device)]
+    step = _points_per_pass(pl_regions(model, points[:1], None), box)
+    depth = [_depth(r.a, r.b, r.x) for r in _passes(model, points, box, step)]
+    return Regions(patterns[first], counts, inverse, points.flatten(1).to(torch.float64), torch.cat(depth))
+
+
+def _prepare(model: nn.Module, x: torch.Tensor, rtol: float) -> tuple[PLGraph, torch.device, torch.dtype]:
+    """Check the arguments, trace the model: the graph, the device of the work and the model's dtype."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"`model` must be an nn.Module, got {type(model).__name__}")
     check_positive("rtol", rtol)
     tensors = [*model.parameters(), *model.buffers()]
     device = tensors[0].device if tensors else x.device if isinstance(x, torch.Tensor) else torch.device("cpu")
@@ -175,32 +261,46 @@ def pl_regions(
     graph = PLGraph(model, device)
     _check_points(graph, x)
     _check_weights(model)
-    if chunk_size is None:  # measure one point's rows
-        row_bytes = _chunk(model, graph, x[:1].to(device), dtype, rtol)[2].numel() * 8
-        chunk_size = max(1, _CHUNK_BYTES // max(row_bytes, 1))
-    parts = [_chunk(model, graph, xs.to(device), dtype, rtol) for xs in x.split(chunk_size)]
-    cat = [torch.cat(p, dim=0) for p in list(zip(*[p[:6] for p in parts], strict=True))]
-    patterns, choices, a, b, jac, off = cat
-    if box is not None:
-        a_box, b_box = _box_rows(len(a), a.shape[2], box, a.dtype, a.device)
-        a, b = torch.cat([a, a_box], dim=1), torch.cat([b, b_box], dim=1)
-    return PLRegions(patterns, choices, a, b, jac, off, *parts[0][6:])
+    return graph, device, dtype
 
 
-def _chunk(model: nn.Module, graph: PLGraph, xs: torch.Tensor, dtype: torch.dtype, rtol: float) -> tuple[Any, ...]:
-    """One chunk: the model's own output, the linearised pass, their comparison, the rows concatenated."""
+def _points_per_pass(one: PLRegions, box: float | None) -> int:
+    """Points whose rows (box rows included) fit in ``_CHUNK_BYTES``, from one point's pass."""
+    d = one.a.shape[2]
+    rows = one.a.shape[1] + (2 * d if box is not None else 0)
+    return max(1, _CHUNK_BYTES // max(rows * d * 8, 1))
+
+
+class _RowsOf(NamedTuple):
+    x: torch.Tensor
+    a: torch.Tensor
+    b: torch.Tensor
+
+
+def _passes(model: nn.Module, x: torch.Tensor, box: float | None, step: int) -> Iterator[_RowsOf]:
+    """The rows of the points ``x``, ``step`` points at a time (flattened float64 points with their rows)."""
+    for xs in x.split(step):
+        reg = pl_regions(model, xs, box, chunk_size=step)
+        yield _RowsOf(xs.flatten(1).to(reg.a), reg.a, reg.b)
+
+
+def _chunk(
+    model: nn.Module, graph: PLGraph, xs: torch.Tensor, dtype: torch.dtype, rtol: float, maps: bool = True
+) -> PLRegions:
+    """One pass: the model's own output, the linearised pass, their comparison, the rows concatenated.
+    ``maps=False``: values and patterns only (no columns: ``a`` is ``(n, rows, 0)``)."""
     try:
         own = model(xs.to(dtype))
     except RuntimeError as err:
         raise ValueError(f"`x` (points of shape {tuple(xs.shape[1:])}) is not an input of the model: {err}") from err
     x64 = xs.to(torch.float64)
-    out, rec = graph.run(x64)
-    n, d = len(xs), x64[0].numel()
-    jac, off = out.j.reshape(n, -1, d), out.c.reshape(n, -1)
+    out, rec = graph.run(x64, maps)
+    n, d, k = len(xs), x64[0].numel() if maps else 0, out.c[0].numel()
+    jac, off = out.j.reshape(n, k, d), out.c.reshape(n, k)
     if not isinstance(own, torch.Tensor) or own.numel() != off.numel():
         got = tuple(own.shape) if isinstance(own, torch.Tensor) else type(own).__name__
         raise ValueError(f"`model`'s forward returns {got}, but its trace returns {tuple(out.v.shape)}")
-    pred = torch.einsum("rkd,rd->rk", jac, x64.reshape(n, d)) + off
+    pred = torch.einsum("rkd,rd->rk", jac, x64.reshape(n, -1)) + off if maps else off
     diff = float((own.reshape(n, -1).to(pred) - pred).abs().max())
     scale = float(own.abs().max()) + 1.0
     if not diff <= rtol * scale:
@@ -215,4 +315,4 @@ def _chunk(model: nn.Module, graph: PLGraph, xs: torch.Tensor, dtype: torch.dtyp
     b = torch.cat([r[1] for r in rows], dim=1) if rows else empty
     patterns = torch.cat(rec.patterns, dim=1) if rec.patterns else empty.bool()
     choices = torch.cat(rec.choices, dim=1) if rec.choices else empty.long()
-    return patterns, choices, a, b, jac, off, rec.unit_layers, rec.pool_layers
+    return PLRegions(patterns, choices, a, b, jac, off, rec.unit_layers, rec.pool_layers)

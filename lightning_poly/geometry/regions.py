@@ -194,6 +194,14 @@ def sample_box(
     return ((torch.rand(n, d, generator=g, dtype=torch.float64) * 2 - 1) * box).to(device or "cpu")
 
 
+def _depth(a: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``(R,)`` distance of each point ``x[r]`` to the nearest hyperplane of its rows ``a[r] y <= b[r]``
+    (zero rows left out): ``min (b - a.x) / |a|``."""
+    norm = a.norm(dim=2)
+    slack = (b - torch.einsum("rmd,rd->rm", a, x)) / norm.clamp_min(1e-300)
+    return torch.where(norm > 0, slack, torch.inf).min(dim=1).values
+
+
 @dataclass
 class Regions:
     """The distinct regions hit by a set of points.
@@ -242,11 +250,7 @@ def enumerate_regions(model: nn.Module, x: torch.Tensor, box: float = 1.0, chunk
     xd = x.to(pats.device, torch.float64)
     depth_pt = torch.empty(len(x), dtype=torch.float64, device=pats.device)
     for sl in torch.arange(len(x), device=pats.device).split(chunk_size):
-        a, b = region_hrep(model, pats[sl], box)
-        norm = a.norm(dim=2)
-        slack = (b - torch.einsum("rmd,rd->rm", a, xd[sl])) / norm.clamp_min(1e-300)
-        slack = torch.where(norm > 0, slack, torch.inf)
-        depth_pt[sl] = slack.min(dim=1).values
+        depth_pt[sl] = _depth(*region_hrep(model, pats[sl], box), xd[sl])
     best = torch.full((len(uniq),), -torch.inf, dtype=torch.float64, device=pats.device)
     best.scatter_reduce_(0, inverse, depth_pt, reduce="amax")
     is_best = depth_pt == best[inverse]

@@ -10,7 +10,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lightning_poly.geometry import activation_patterns, pl_regions, region_hrep, sample_box
+from lightning_poly.geometry import (
+    activation_patterns,
+    enumerate_regions,
+    pl_activation_patterns,
+    pl_enumerate_regions,
+    pl_regions,
+    region_hrep,
+    sample_box,
+)
 from lightning_poly.nn import ReLUMLP
 
 ACTIVATIONS = (nn.ReLU, nn.LeakyReLU)
@@ -221,6 +229,21 @@ def _windows(pool: nn.Module, size: tuple[int, ...], out: tuple[int, ...]) -> to
     return cols.T.long() - 1
 
 
+@pytest.mark.parametrize("name", NETS)
+def test_patterns_and_regions_without_rows_match_pl_regions(name: str) -> None:
+    net, shape, x, d = _points(name, 40, seed=6)
+    reg = pl_regions(net, x, chunk_size=9)
+    patterns, choices = pl_activation_patterns(net, x, chunk_size=9)
+    assert torch.equal(patterns, reg.patterns) and torch.equal(choices, reg.pool_choices)
+    regions = pl_enumerate_regions(net, x, chunk_size=9)
+    assert int(regions.counts.sum()) == 40 and torch.equal(regions.patterns[regions.inverse], reg.patterns)
+    first = [int((regions.inverse == r).nonzero()[0]) for r in range(len(regions))]
+    assert torch.equal(regions.points, x.reshape(40, d)[first])
+    slack = (reg.b - torch.einsum("rmd,rd->rm", reg.a, x.reshape(40, d))) / reg.a.norm(dim=2)
+    slack = slack.nan_to_num(nan=torch.inf)  # zero rows 0 <= 0 (max-pool ties of dead units) bound nothing
+    assert _close(regions.depth, slack.min(dim=1).values[first])
+
+
 @pytest.mark.parametrize("name", POOLED)
 def test_max_pool_rows_compare_each_window_with_its_maximum(name: str) -> None:
     net, shape, x, d = _points(name, 6, seed=2)
@@ -308,6 +331,10 @@ def test_mlp_patterns_and_rows_are_bit_identical_to_region_hrep(make: Callable[[
         assert torch.equal(reg.patterns, pats) and torch.equal(reg.a, a) and torch.equal(reg.b, b)
         assert reg.pool_choices.shape == (150, 0) and reg.n_pool_rows == 0
     assert torch.equal(pl_regions(net, x).a, region_hrep(net, pats)[0])  # the default chunk holds them all
+    assert torch.equal(pl_activation_patterns(net, x, chunk_size=40)[0], pats)
+    reg, ref = pl_enumerate_regions(net, x), enumerate_regions(net, x)
+    assert torch.equal(reg.patterns, ref.patterns) and torch.equal(reg.counts, ref.counts)
+    assert torch.equal(reg.inverse, ref.inverse) and bool((reg.depth > 0).all())
     chunked = pl_regions(net, x, chunk_size=7)  # other chunkings: the same up to rounding
     assert torch.equal(chunked.patterns, pats) and _close(chunked.a, region_hrep(net, pats)[0], 1e-12)
 
