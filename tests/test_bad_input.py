@@ -532,6 +532,15 @@ CASES = [
         id="face_histogram-shard-without-reduce",
     ),
     pytest.param(lambda: geo.face_histogram(_tanh()), TypeError, TANH, id="face_histogram-tanh"),
+    pytest.param(
+        lambda: geo.face_histogram(_conv(), n_points=10, input_shape=(1, 5, 5), method="qhull"),
+        ValueError, r"`method` must be 'estimate' for a network that is not a ReLU MLP \(`input_shape` given\), got 'qhull'",
+        id="face_histogram-exact-count-of-a-cnn",
+    ),
+    pytest.param(
+        lambda: geo.face_histogram(_conv(), n_points=10, input_shape=(1, 0, 5)),
+        ValueError, r"`input_shape\[1\]` must be an integer >= 1, got 0", id="face_histogram-empty-input-shape",
+    ),
     pytest.param(lambda: geo.face_histogram(_nan_weights()), ValueError, NAN_WEIGHTS, id="face_histogram-nan-weights"),
     # bounds
     pytest.param(

@@ -25,6 +25,7 @@ cannot see (a hook, a side path in Python) is caught by comparing the model's ow
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -262,6 +263,15 @@ def _prepare(model: nn.Module, x: torch.Tensor, rtol: float) -> tuple[PLGraph, t
     _check_points(graph, x)
     _check_weights(model)
     return graph, device, dtype
+
+
+def _architecture(model: nn.Module, shape: tuple[int, ...]) -> tuple[int, list[int], bool, int, int]:
+    """``(d, units of each activation layer, zero_bias, outputs, max-pool rows)`` of a piecewise-linear
+    network, from one pass at the origin; ``zero_bias``: no linear or convolutional layer has a bias."""
+    reg = pl_regions(model, torch.zeros(1, *shape), box=None)
+    layers = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)]
+    zero_bias = all(m.bias is None or not bool(m.bias.any()) for m in layers)
+    return math.prod(shape), [units for _, units in reg.unit_layers], zero_bias, reg.offset.shape[1], reg.n_pool_rows
 
 
 def _points_per_pass(one: PLRegions, box: float | None) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -25,13 +25,7 @@ ACTIVATIONS = (nn.ReLU, nn.LeakyReLU)
 POOLS = (nn.MaxPool1d, nn.MaxPool2d)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Tensors here are small: one thread is fastest, and on a shared machine spare threads only wait."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Residual(nn.Module):
