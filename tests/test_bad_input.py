@@ -1380,6 +1380,15 @@ CASES = [
         ValueError, r"`method` must be one of .*, got 'lp'", id="FaceHistogramCallback-unknown-method",
     ),
     pytest.param(
+        lambda: cbs.FaceHistogramCallback(input_shape=(1, 0, 28)),
+        ValueError, r"`input_shape\[1\]` must be an integer >= 1, got 0", id="FaceHistogramCallback-empty-input-shape",
+    ),
+    pytest.param(
+        lambda: cbs.FaceHistogramCallback(input_shape=(1, 28, 28), method="clarkson"),
+        ValueError, r"`method` must be 'auto' or 'estimate' for a network that is not a ReLU MLP",
+        id="FaceHistogramCallback-exact-count-of-a-cnn",
+    ),
+    pytest.param(
         lambda: _setup(cbs.FaceHistogramCallback(n_points=10), _TanhModule()),
         MisconfigurationException, r"FaceHistogramCallback needs a ReLU network: .*'Tanh'",
         id="FaceHistogramCallback-setup-tanh-model",
