@@ -17,6 +17,7 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
   ``PolishEvaluation`` (built by ``polish_and_evaluate``), ``ActivationDrift`` (built by ``activation_drift``),
   ``MinimalNetworkReport`` (built by ``minimal_cover_network``), ``FittedPolytope`` (built by ``fit_polytope``),
   ``TwoPolytopeCover`` (built by ``two_polytope_cover``), ``RegionSimplices`` (built by ``region_simplices``),
+  ``PLRegions`` (built by ``pl_regions``),
   ``CompressedCover`` (built by ``compressed_cover``), ``OptimumComparison`` (built by ``compare_to_optimum``),
   ``PolishedTraining`` (built by ``train_and_polish``);
 * search and program records: ``GeneralPosition``, ``Flip`` (an edge, built by ``vertex_neighbors``),
@@ -349,6 +350,66 @@ CASES = [
         lambda: geo.region_hrep(_inf_bias(), torch.ones(1, 3, dtype=torch.bool)),
         ValueError, INF_BIAS, id="region_hrep-inf-bias",
     ),
+    # regions of any piecewise-linear network
+    pytest.param(
+        lambda: geo.pl_regions(_mlp(), torch.zeros(4, 3)),
+        ValueError, r"`x` must have shape \(n, 2\), got \(4, 3\)", id="pl_regions-wrong-features",
+    ),
+    pytest.param(
+        lambda: geo.pl_regions(_conv(), torch.zeros(4, 2, 5, 5)),
+        ValueError, r"`x` must have shape \(n, 1, H, W\) for layer '0' \(Conv2d\), got \(4, 2, 5, 5\)",
+        id="pl_regions-wrong-channels",
+    ),
+    pytest.param(
+        lambda: geo.pl_regions(_mlp(), torch.zeros(4, 2, dtype=torch.long)),
+        ValueError, r"`x` must be a float batch of n >= 1 points \(n, ...\) as the model takes them, got shape \(4, 2\) \(torch.int64\)",
+        id="pl_regions-integer-points",
+    ),
+    pytest.param(
+        lambda: geo.pl_regions(_mlp(), _with(X, (2, 0), NAN)),
+        ValueError, r"`x` must be finite, got 1 NaN/inf entries out of 8", id="pl_regions-nan-input",
+    ),
+    pytest.param(
+        lambda: geo.pl_regions(_nan_weights(), X),
+        ValueError, r"`model` must have finite weights, got 1 NaN/inf entries in '0.weight'", id="pl_regions-nan-weights",
+    ),
+    pytest.param(
+        lambda: geo.pl_regions(_tanh(), X),
+        ValueError, r"`model` holds layer '1' \(Tanh\), which pl_regions does not support", id="pl_regions-tanh",
+    ),
+    pytest.param(
+        lambda: geo.pl_regions(_mlp(), X, chunk_size=0),
+        ValueError, r"`chunk_size` must be an integer >= 1, got 0", id="pl_regions-chunk-zero",
+    ),
+    pytest.param(
+        lambda: geo.pl_regions(_mlp(), X, rtol=0.0),
+        ValueError, r"`rtol` must be a finite number > 0, got 0.0", id="pl_regions-zero-rtol",
+    ),
+    pytest.param(
+        lambda: geo.pl_regions(_mlp(), X, box=-1.0),
+        ValueError, r"`box` must be a finite number > 0, got -1.0", id="pl_regions-negative-box",
+    ),
+    pytest.param(
+        lambda: geo.pl_regions(lambda x: x, X),
+        TypeError, r"`model` must be an nn.Module, got function", id="pl_regions-not-a-module",
+    ),
+    pytest.param(
+        lambda: geo.pl_activation_patterns(_conv(), torch.zeros(4, 1, 5, 6)),
+        ValueError, r"`x` \(points of shape \(1, 5, 6\)\) is not an input of the model: mat1 and mat2 shapes",
+        id="pl_activation_patterns-wrong-features-after-conv",
+    ),
+    pytest.param(
+        lambda: geo.pl_activation_patterns(_mlp(), X, chunk_size=0),
+        ValueError, r"`chunk_size` must be an integer >= 1, got 0", id="pl_activation_patterns-chunk-zero",
+    ),
+    pytest.param(
+        lambda: geo.pl_enumerate_regions(_mlp(), X, box=0.0),
+        ValueError, r"`box` must be a finite number > 0, got 0.0", id="pl_enumerate_regions-zero-box",
+    ),
+    pytest.param(
+        lambda: geo.pl_enumerate_regions(_tanh(), X),
+        ValueError, r"`model` holds layer '1' \(Tanh\)", id="pl_enumerate_regions-tanh",
+    ),
     pytest.param(
         lambda: geo.enumerate_regions(_mlp(), X, box=-1.0),
         ValueError, r"`box` must be a finite number > 0, got -1.0", id="enumerate_regions-negative-box",
@@ -492,6 +553,15 @@ CASES = [
         id="face_histogram-shard-without-reduce",
     ),
     pytest.param(lambda: geo.face_histogram(_tanh()), TypeError, TANH, id="face_histogram-tanh"),
+    pytest.param(
+        lambda: geo.face_histogram(_conv(), n_points=10, input_shape=(1, 5, 5), method="qhull"),
+        ValueError, r"`method` must be 'estimate' for a network that is not a ReLU MLP \(`input_shape` given\), got 'qhull'",
+        id="face_histogram-exact-count-of-a-cnn",
+    ),
+    pytest.param(
+        lambda: geo.face_histogram(_conv(), n_points=10, input_shape=(1, 0, 5)),
+        ValueError, r"`input_shape\[1\]` must be an integer >= 1, got 0", id="face_histogram-empty-input-shape",
+    ),
     pytest.param(lambda: geo.face_histogram(_nan_weights()), ValueError, NAN_WEIGHTS, id="face_histogram-nan-weights"),
     # bounds
     pytest.param(
@@ -1331,6 +1401,15 @@ CASES = [
         ValueError, r"`method` must be one of .*, got 'lp'", id="FaceHistogramCallback-unknown-method",
     ),
     pytest.param(
+        lambda: cbs.FaceHistogramCallback(input_shape=(1, 0, 28)),
+        ValueError, r"`input_shape\[1\]` must be an integer >= 1, got 0", id="FaceHistogramCallback-empty-input-shape",
+    ),
+    pytest.param(
+        lambda: cbs.FaceHistogramCallback(input_shape=(1, 28, 28), method="clarkson"),
+        ValueError, r"`method` must be 'auto' or 'estimate' for a network that is not a ReLU MLP",
+        id="FaceHistogramCallback-exact-count-of-a-cnn",
+    ),
+    pytest.param(
         lambda: _setup(cbs.FaceHistogramCallback(n_points=10), _TanhModule()),
         MisconfigurationException, r"FaceHistogramCallback needs a ReLU network: .*'Tanh'",
         id="FaceHistogramCallback-setup-tanh-model",
@@ -1589,6 +1668,7 @@ SKIPPED = {
     "ExactFit", "VertexLoss", "GatedCertificate", "PolishEvaluation", "ActivationDrift", "MinimalNetworkReport",
     "FittedPolytope", "TwoPolytopeCover", "SMOOTH_HEAD_TRAINING", "quiet_lightning", "RegionSimplices",
     "CompressedCover", "OptimumComparison", "PolishedTraining", "SPIRAL_TRAINING", "BaselineRecord", "SimplexFacets",
+    "PLRegions",
 }  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import pytorch_lightning as pl
@@ -10,11 +11,13 @@ from pytorch_lightning.utilities import rank_zero_warn
 from typing_extensions import override
 
 from lightning_poly._lightning import Callback, MisconfigurationException
-from lightning_poly._validation import check_choice, check_int, check_positive
+from lightning_poly._validation import check_choice, check_int, check_int_tuple, check_positive
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.callbacks._user import network_of, prepare_trainer, trainer_dataloader, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, face_histogram, network_architecture
+from lightning_poly.geometry.pl_regions import pl_activation_patterns
+from lightning_poly.geometry.regions import sample_box
 from lightning_poly.logging import log_figure, log_histogram
 from lightning_poly.nn.outputs import eval_mode
 from lightning_poly.plotting import plot_face_histogram
@@ -63,6 +66,11 @@ class FaceHistogramCallback(HistoryState, Callback):
     ``faces/uncounted_regions``). A progress bar shows long calls on rank zero; a call slower than
     ``warn_seconds`` logs a warning with the measured seconds per region.
 
+    A network that is not a ReLU MLP (a CNN such as the paper's LeNet-5 of Section V.C, any network of
+    :func:`~lightning_poly.geometry.pl_regions`) is analysed when ``input_shape`` gives a point's shape: the
+    module's own forward (or the ``network`` submodule) is traced, checked at ``setup`` (a layer that is not
+    piecewise linear is refused by name), and its faces are estimated (``method`` ``"auto"`` or ``"estimate"``).
+
     Args:
         n_points: uniform points in the box (paper: 8,000 in ``[-1, 1]^3``).
         box: half-width ``B`` of the input box.
@@ -84,8 +92,11 @@ class FaceHistogramCallback(HistoryState, Callback):
         data: the points for ``points="train"`` (tensors, a Dataset or a DataLoader); ``None``: the
             Trainer's training data.
         max_samples: at most this many training samples for ``points="train"``.
-        network: the submodule holding the ReLU MLP (``None``: found); checked against the forward.
+        network: the submodule holding the ReLU MLP (``None``: found); checked against the forward. With
+            ``input_shape``: the submodule to analyse (``None``: the module itself).
         batch_to_xy: splits a batch into ``(x, y)`` (default: tuple, list or dict batches).
+        input_shape: a point's shape (e.g. ``(1, 28, 28)``) for a network that is not a ReLU MLP; ``None``: a
+            ReLU MLP.
 
     Example:
         >>> cb = FaceHistogramCallback(n_points=2000, every_n_epochs=5)
@@ -115,6 +126,7 @@ class FaceHistogramCallback(HistoryState, Callback):
         max_samples: int | None = 8000,
         network: str | None = None,
         batch_to_xy: BatchToXY | None = None,
+        input_shape: tuple[int, ...] | None = None,
     ) -> None:
         self.n_points = check_int("n_points", n_points, minimum=1)
         self.box = float(check_positive("box", box))
@@ -132,6 +144,12 @@ class FaceHistogramCallback(HistoryState, Callback):
         self.progress = bool(progress)
         self.max_samples = None if max_samples is None else check_int("max_samples", max_samples, minimum=1)
         self.data, self.network, self.batch_to_xy = data, network, batch_to_xy
+        self.input_shape = None if input_shape is None else check_int_tuple("input_shape", input_shape)
+        if self.input_shape is not None and self.method not in ("auto", "estimate"):
+            raise ValueError(
+                f"`method` must be 'auto' or 'estimate' for a network that is not a ReLU MLP (`input_shape` "
+                f"given): its faces are estimated, got {self.method!r}"
+            )
         self._train: torch.Tensor | None = None
         self._check_x: torch.Tensor | None = None
         self.history: list[dict[str, Any]] = []
@@ -193,14 +211,35 @@ class FaceHistogramCallback(HistoryState, Callback):
         return f"{h.n_regions} regions{left}, {kind} mean faces {h.mean:.2f}, max {h.max}, simple {h.simple_fraction:.0%}{b}"
 
     # -- private methods compute ----------------------------------------------------------------
-    def _net(self, pl_module: pl.LightningModule) -> torch.nn.Sequential:
-        """The network, checked against the forward at every run (read-only: a derived network is fine)."""
-        return network_of(pl_module, self.network, self._check_x, type(self).__name__, own_tensors=False)
+    def _net(self, pl_module: pl.LightningModule) -> torch.nn.Module:
+        """The network, checked against the forward at every run (read-only: a derived network is fine); with
+        ``input_shape``, the module (or the ``network`` submodule) traced and checked by pl_regions."""
+        who = type(self).__name__
+        if self.input_shape is None:
+            return network_of(pl_module, self.network, self._check_x, who, own_tensors=False)
+        net = pl_module if self.network is None else pl_module.get_submodule(self.network)
+        x = self._check_x
+        x = sample_box(64, self._dim()).float() if x is None else x[:64].flatten(1)
+        if x.shape[1] != self._dim():
+            raise MisconfigurationException(
+                f"{who}: `input_shape` {self.input_shape} holds {self._dim()} values, the training samples "
+                f"{tuple(self._check_x.shape[1:]) if self._check_x is not None else ()} hold {x.shape[1]}"
+            )
+        try:
+            with eval_mode(pl_module):
+                pl_activation_patterns(net, x.reshape(-1, *self.input_shape))
+        except ValueError as err:
+            raise MisconfigurationException(f"{who} needs a piecewise-linear network: {err}") from err
+        return net
+
+    def _dim(self) -> int:
+        assert self.input_shape is not None
+        return math.prod(self.input_shape)
 
     def _method(self, d: int) -> FaceMethod:
         if self.method != "auto":
             return self.method  # type: ignore[return-value]
-        return "auto" if d <= self.exact_max_dim else "estimate"
+        return "auto" if d <= self.exact_max_dim and self.input_shape is None else "estimate"
 
     def _points(self, d: int) -> torch.Tensor | None:
         """The training points for ``points="train"``; ``None``: the core draws the seeded uniform points."""
@@ -210,7 +249,7 @@ class FaceHistogramCallback(HistoryState, Callback):
         x = self._train.flatten(1)
         if x.shape[1] != d:
             raise MisconfigurationException(f"points='train' needs {d} features per sample, got {x.shape[1]}")
-        return x.double()
+        return x.double() if self.input_shape is None else x.double().reshape(-1, *self.input_shape)
 
     def _cheaper_hint(self, method: str) -> str:
         hints = ["lower `n_points`", "lower `max_seconds`" if self.max_seconds is not None else "set `max_seconds`"]
@@ -227,7 +266,7 @@ class FaceHistogramCallback(HistoryState, Callback):
 
     def _compute(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> FaceHistogram:
         net = self._net(pl_module)
-        d = network_architecture(net)[0]
+        d = network_architecture(net)[0] if self.input_shape is None else self._dim()
         method = self._method(d)
         world = trainer.world_size
         bar = self._progress(trainer)
@@ -236,6 +275,7 @@ class FaceHistogramCallback(HistoryState, Callback):
                 net, self._points(d), self.n_points, self.box, method, self.seed, self.patience, self.max_rays,
                 self.max_seconds, shard=(trainer.global_rank, world), on_progress=bar,
                 all_reduce_sum=(lambda t: trainer.strategy.reduce(t, reduce_op="sum")) if world > 1 else None,
+                input_shape=self.input_shape,
             )  # fmt: skip
         finally:
             if bar is not None:

@@ -20,6 +20,7 @@ from lightning_poly.geometry.multiclass_cover import (
     multiclass_counts,
     multiclass_predict,
 )
+from lightning_poly.geometry.pl_regions import PLRegions, pl_activation_patterns, pl_enumerate_regions, pl_regions
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.geometry.regions import Regions, activation_patterns, enumerate_regions, region_hrep, sample_box
 from lightning_poly.geometry.simplex_facets import SimplexFacets, first_vertices, simplex_facets
@@ -45,6 +46,7 @@ __all__ = [
     "FaceMethod",
     "FacetCounts",
     "FacetMethod",
+    "PLRegions",
     "PolytopeBasisCover",
     "RayEstimate",
     "complement",
@@ -64,6 +66,9 @@ __all__ = [
     "first_vertices",
     "hit_and_run_facets",
     "interior_points",
+    "pl_activation_patterns",
+    "pl_enumerate_regions",
+    "pl_regions",
     "region_hrep",
     "RegionSimplices",
     "pulling_triangulation",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -16,8 +17,9 @@ from lightning_poly._validation import check_choice, check_finite, check_int, ch
 from lightning_poly.geometry.bounds import applicable_mean_faces_bound
 from lightning_poly.geometry.facets import clean_rows, count_facets, interior_points
 from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_facets
+from lightning_poly.geometry.pl_regions import _architecture, _points_per_pass, pl_enumerate_regions, pl_regions
 from lightning_poly.geometry.regions import Regions, enumerate_regions, region_hrep, sample_box
-from lightning_poly.nn.relu_network import linear_layers
+from lightning_poly.nn.relu_network import get_relu_network, linear_layers
 
 __all__ = ["FaceHistogram", "FaceMethod", "RegionFaces", "count_region_faces", "face_histogram", "network_architecture"]
 
@@ -44,6 +46,10 @@ class FaceHistogram:
             faces, from neurons); the paper's histograms count both.
         n_uncounted: regions found but not counted because the time budget ran out (the histogram
             is then over a seeded random subset of the regions).
+        network: ``"mlp"`` (a ReLU MLP) or ``"piecewise-linear"`` (any network of
+            :func:`~lightning_poly.geometry.pl_regions`, e.g. a CNN: ``hidden_widths`` are the units of its
+            (leaky) ReLU layers, ``zero_bias`` whether every linear and convolutional layer lacks a bias).
+        pool_rows: the max-pool inequalities of a piecewise-linear network (part of Γ).
     """
 
     counts: torch.Tensor
@@ -62,11 +68,14 @@ class FaceHistogram:
     output_dim: int = 1
     box_counts: torch.Tensor | None = None
     n_uncounted: int = 0
+    network: str = "mlp"
+    pool_rows: int = 0
 
     @property
     def gamma(self) -> int:
-        """Total hidden neurons Γ, the largest possible number of faces from neurons."""
-        return int(sum(self.hidden_widths))
+        """Γ, the network's inequalities, the largest possible number of faces from the network: the hidden
+        neurons (units), plus the max-pool rows of a piecewise-linear network."""
+        return int(sum(self.hidden_widths)) + self.pool_rows
 
     @property
     def n_regions(self) -> int:
@@ -100,8 +109,10 @@ class FaceHistogram:
 
     @property
     def architecture(self) -> str:
-        """``"d-n1-...-nL-k"``, output layer included."""
-        return "-".join(map(str, [self.input_dim, *self.hidden_widths, self.output_dim]))
+        """``"d-n1-...-nL-k"``, output layer included (units per activation layer, and the max-pool rows, of a
+        piecewise-linear network)."""
+        pools = f" (+{self.pool_rows} max-pool rows)" if self.pool_rows else ""
+        return "-".join(map(str, [self.input_dim, *self.hidden_widths, self.output_dim])) + pools
 
     @property
     def median(self) -> float:
@@ -118,7 +129,9 @@ class FaceHistogram:
 
     @property
     def bound(self) -> tuple[str, float] | None:
-        """The mean-faces bound of Theorems 8-10 that applies to the architecture, if any."""
+        """The mean-faces bound of Theorems 8-10 that applies to the architecture, if any (MLPs only)."""
+        if self.network != "mlp":
+            return None
         return applicable_mean_faces_bound(self.input_dim, self.hidden_widths, self.zero_bias)
 
     @classmethod
@@ -136,18 +149,24 @@ class FaceHistogram:
         notes: list[str] | None = None,
         box_counts: torch.Tensor | None = None,
         counted: torch.Tensor | None = None,
+        input_shape: tuple[int, ...] | None = None,
     ) -> FaceHistogram:
         """Assemble the result from per-region face counts: regions with ``ok`` false (empty interior)
-        and regions not ``counted`` (time budget) are left out."""
-        d, widths, zero_bias = network_architecture(model)
+        and regions not ``counted`` (time budget) are left out; ``input_shape``: a piecewise-linear
+        network's point shape (``None``: a ReLU MLP)."""
+        if input_shape is None:
+            (d, widths, zero_bias), k, pools = network_architecture(model), linear_layers(model)[-1].out_features, 0
+        else:
+            d, widths, zero_bias, k, pools = _architecture(model, input_shape)
         counted = torch.ones_like(ok) if counted is None else counted.bool()
         keep = ok & counted
         return cls(
             counts=counts[keep], weights=region_counts.cpu()[keep], exact=method != "estimate", input_dim=d,
             hidden_widths=widths, zero_bias=zero_bias, box=float(box), n_points=int(n_points), method=method,
             rays=rays[keep] if method == "estimate" else None, n_degenerate=int((~ok & counted).sum()),
-            notes=list(notes or []), seconds=seconds, output_dim=linear_layers(model)[-1].out_features,
+            notes=list(notes or []), seconds=seconds, output_dim=k,
             box_counts=None if box_counts is None else box_counts[keep], n_uncounted=int((~counted).sum()),
+            network="mlp" if input_shape is None else "piecewise-linear", pool_rows=pools,
         )  # fmt: skip
 
     def histogram(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -224,6 +243,7 @@ def count_region_faces(
     chunk: int = 512,
     max_seconds: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    input_shape: tuple[int, ...] | None = None,
 ) -> RegionFaces:
     """Faces of the regions ``regions[indices]`` (all by default), chunked to bound memory.
 
@@ -241,6 +261,10 @@ def count_region_faces(
             from the measured time per region, until the budget is spent; the rest are reported as
             not ``counted`` (so what is counted is a random subset, not the first regions found).
         on_progress: called as ``on_progress(done, total)`` after each batch.
+        input_shape: a point's shape for a network that is not a ReLU MLP (e.g. ``(1, 28, 28)`` for a CNN,
+            with ``regions`` from :func:`~lightning_poly.geometry.pl_enumerate_regions`): its rows come from
+            :func:`~lightning_poly.geometry.pl_regions` at each region's point, ``method="estimate"`` only,
+            batches capped to 256 MiB of rows. ``None``: a ReLU MLP, rows from the patterns.
 
     Returns:
         :class:`RegionFaces`: ``counts`` and ``rays`` per region (``rays`` is 0 for exact methods),
@@ -255,6 +279,10 @@ def count_region_faces(
         check_positive("max_seconds", max_seconds)
     if not isinstance(regions, Regions):
         raise TypeError(f"`regions` must be the Regions of enumerate_regions, got {type(regions).__name__}")
+    if input_shape is not None and method != "estimate":
+        raise ValueError(
+            f"`method` must be 'estimate' for a network that is not a ReLU MLP (`input_shape` given), got {method!r}"
+        )
     if indices is not None and (
         indices.ndim != 1
         or indices.is_floating_point()
@@ -270,6 +298,15 @@ def count_region_faces(
     counted = torch.zeros(n, dtype=torch.bool)
     notes: list[str] = []
     d = regions.points.shape[1]
+
+    def rows(sl: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if input_shape is None:
+            return region_hrep(model, regions.patterns[sl.to(regions.patterns.device)], box)
+        reg = pl_regions(model, regions.points[sl.to(regions.points.device)].reshape(-1, *input_shape), box, len(sl))
+        return reg.a, reg.b
+
+    if input_shape is not None and n:  # a batch's rows within 256 MiB (a LeNet region: 168 MB)
+        chunk = min(chunk, _points_per_pass(pl_regions(model, regions.points[:1].reshape(-1, *input_shape), None), box))
     order = (
         torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if max_seconds is not None else torch.arange(n)
     )
@@ -280,7 +317,7 @@ def count_region_faces(
             break
         pos = order[done : done + size]
         sl = idx[pos]
-        a, b = region_hrep(model, regions.patterns[sl.to(regions.patterns.device)], box)
+        a, b = rows(sl)
         pts = regions.points[sl.to(regions.points.device)].to(a)
         if method == "estimate":
             a_n, b_n, keep, infeasible, _ = clean_rows(a, b)
@@ -321,11 +358,18 @@ def face_histogram(
     shard: tuple[int, int] = (0, 1),
     all_reduce_sum: Callable[[torch.Tensor], torch.Tensor] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    input_shape: tuple[int, ...] | None = None,
 ) -> FaceHistogram:
     """Histogram of the number of faces of the linear regions of a ReLU network.
 
     Regions are found by sampling (paper's protocol: 8,000 points uniform in ``[-1, 1]^3``) or given
     by ``points`` (e.g. the training data); each region counts once, weighted by its points.
+
+    A network that is not a ReLU MLP (a CNN such as Section V.C's LeNet-5, any network of
+    :func:`~lightning_poly.geometry.pl_regions`) takes the piecewise-linear path: regions by
+    :func:`~lightning_poly.geometry.pl_enumerate_regions` (a region is a pattern with its max-pool choices),
+    faces by the estimator only (``"auto"`` means ``"estimate"``), the box ``[-B, B]^d`` over the flattened
+    input; ``input_shape`` gives a point's shape unless ``points`` do.
 
     Several processes share the counting with ``shard=(rank, world)``: each finds the same regions
     from the same points, counts the faces of every ``world``-th region from ``rank`` on, and
@@ -346,10 +390,14 @@ def face_histogram(
         shard: ``(rank, world)``: the share of the regions this process counts.
         all_reduce_sum: sums a ``(5, R)`` integer tensor over the processes; needed when ``world > 1``.
         on_progress: called as ``on_progress(done, total)`` with this process's regions counted so far.
+        input_shape: a point's shape (e.g. ``(1, 28, 28)``) for a network that is not a ReLU MLP, when
+            ``points`` is ``None``; ignored for a ReLU MLP.
 
     Raises:
-        ValueError: for points of the wrong shape or outside the box, and a shard of ``world > 1``
-            without ``all_reduce_sum``.
+        ValueError: for points of the wrong shape or outside the box, a shard of ``world > 1``
+            without ``all_reduce_sum``, and (piecewise-linear path) an exact method or a layer that is
+            not piecewise linear (named).
+        TypeError: for a network that is not a ReLU MLP, given neither ``input_shape`` nor ``points``.
 
     Example:
         >>> _ = torch.manual_seed(0)
@@ -366,23 +414,31 @@ def face_histogram(
         raise ValueError(f"`shard` must be (rank, world) with 0 <= rank < world, got {shard}")
     if world > 1 and all_reduce_sum is None:
         raise ValueError(f"`all_reduce_sum` must gather the counts of the {world} processes of `shard`, got None")
-    d = network_architecture(model)[0]
+    shape = _piecewise_linear_shape(model, points, input_shape)  # None: a ReLU MLP
+    if shape is not None and method == "auto":
+        method = "estimate"
+    d = network_architecture(model)[0] if shape is None else math.prod(shape)
+    want = (d,) if shape is None else shape
     t0 = time.perf_counter()
     device = next(model.parameters()).device
     if points is None:
         check_int("n_points", n_points, minimum=1)
         points = sample_box(n_points, d, box, seed, device=device)
-    elif points.ndim != 2 or points.shape[1] != d or len(points) == 0:
-        raise ValueError(f"`points` must have shape (n, {d}) with n >= 1, got {tuple(points.shape)}")
+    elif points.ndim < 2 or tuple(points.shape[1:]) not in ((d,), want) or len(points) == 0:
+        want_s = ", ".join(map(str, want))
+        raise ValueError(f"`points` must have shape (n, {want_s}) with n >= 1, got {tuple(points.shape)}")
     elif bool((check_finite("points", points).abs() > box).any()):
-        raise ValueError(
-            f"`points` must lie in the box [-{box}, {box}]^{d}; {int((points.abs() > box).any(1).sum())} do not"
-        )
-    regions = enumerate_regions(model, points.to(device), box)
+        out = int((points.abs() > box).flatten(1).any(1).sum())
+        raise ValueError(f"`points` must lie in the box [-{box}, {box}]^{d}; {out} do not")
+    if shape is None:
+        regions = enumerate_regions(model, points.to(device), box)
+    else:
+        regions = pl_enumerate_regions(model, points.reshape(-1, *shape).to(device), box)
     mine = None if world == 1 else torch.arange(rank, len(regions), world)
     res = count_region_faces(
-        model, regions, box, method, mine, patience, max_rays, seed, max_seconds=max_seconds, on_progress=on_progress
-    )
+        model, regions, box, method, mine, patience, max_rays, seed, max_seconds=max_seconds, on_progress=on_progress,
+        input_shape=shape,
+    )  # fmt: skip
     if mine is not None and all_reduce_sum is not None:  # every process reaches this collective
         packed = torch.zeros(5, len(regions), dtype=torch.long)
         packed[0, mine], packed[1, mine], packed[2, mine] = res.counts, res.ok.long(), res.rays
@@ -391,5 +447,23 @@ def face_histogram(
         res = RegionFaces(packed[0], packed[1].bool(), packed[2], res.notes, packed[3], packed[4].bool())
     return FaceHistogram.from_counts(
         model, regions.counts, res.counts, res.ok, res.rays, box, method, len(points), time.perf_counter() - t0,
-        res.notes, res.box, res.counted,
+        res.notes, res.box, res.counted, shape,
     )  # fmt: skip
+
+
+def _piecewise_linear_shape(
+    model: nn.Module, points: torch.Tensor | None, input_shape: tuple[int, ...] | None
+) -> tuple[int, ...] | None:
+    """``None`` for a ReLU MLP; else a point's shape, from ``input_shape`` or the ``points``."""
+    try:
+        get_relu_network(model)
+        return None
+    except TypeError as err:
+        if input_shape is not None:
+            return tuple(check_int(f"input_shape[{i}]", v, minimum=1) for i, v in enumerate(input_shape))
+        if points is not None and points.ndim >= 2:
+            return tuple(points.shape[1:])
+        raise TypeError(
+            f"{err}; a network that is not a ReLU MLP (a CNN, any network of pl_regions) needs `input_shape`, "
+            f"a point's shape, or `points`"
+        ) from None

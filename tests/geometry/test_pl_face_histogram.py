@@ -1,0 +1,45 @@
+"""Face histograms of a CNN through pl_regions: the estimator's counts against one LP per inequality."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from lightning_poly.geometry import count_facets, face_histogram, pl_enumerate_regions, pl_regions, sample_box
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _cnn() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 1)).eval()
+
+
+def test_face_histogram_of_a_cnn_gives_lower_bounds_of_the_exact_faces() -> None:
+    net = _cnn()
+    hist = face_histogram(net, n_points=6, input_shape=(1, 6, 6), patience=100, max_rays=5000)
+    assert hist.network == "piecewise-linear" and hist.method == "estimate" and not hist.exact and hist.bound is None
+    assert (hist.input_dim, hist.hidden_widths, hist.pool_rows, hist.gamma) == (36, [32], 24, 56)
+    assert hist.architecture == "36-32-1 (+24 max-pool rows)"
+    # the same regions, their rows at each region's point, one LP per inequality
+    regions = pl_enumerate_regions(net, sample_box(6, 36, seed=0).reshape(-1, 1, 6, 6))
+    rows = pl_regions(net, regions.points.reshape(-1, 1, 6, 6))
+    exact = count_facets(rows.a, rows.b, method="reference", interior=regions.points).facets.sum(dim=1)
+    assert torch.equal(hist.weights, regions.counts) and hist.n_regions == len(regions)
+    assert bool((hist.counts <= exact).all()) and int(hist.counts.sum()) >= 0.95 * int(exact.sum())
+    # points given as the model takes them: their shape is the input shape
+    again = face_histogram(net, points=sample_box(6, 36, seed=0).reshape(-1, 1, 6, 6), patience=100, max_rays=5000)
+    assert torch.equal(again.counts, hist.counts)
+
+
+def test_a_cnn_needs_the_estimator_and_a_point_shape() -> None:
+    net = _cnn()
+    with pytest.raises(ValueError, match=r"`method` must be 'estimate' for a network that is not a ReLU MLP"):
+        face_histogram(net, n_points=4, input_shape=(1, 6, 6), method="qhull")
+    with pytest.raises(TypeError, match=r"Conv2d.*a network that is not a ReLU MLP .* needs `input_shape`"):
+        face_histogram(net, n_points=4)
+    with pytest.raises(ValueError, match=r"`model` holds layer '1' \(Tanh\)"):
+        face_histogram(nn.Sequential(nn.Conv2d(1, 2, 3), nn.Tanh()), n_points=4, input_shape=(1, 6, 6))
+    with pytest.raises(ValueError, match=r"`points` must have shape \(n, 1, 6, 6\) with n >= 1, got \(4, 1, 5, 5\)"):
+        face_histogram(net, points=torch.zeros(4, 1, 5, 5), input_shape=(1, 6, 6))
