@@ -497,7 +497,7 @@ CASES = [
     # face histograms
     pytest.param(
         lambda: geo.count_region_faces(_mlp(), _regions(), method="lp"),
-        ValueError, r"`method` must be one of \('auto', 'reference', 'qhull', 'clarkson', 'estimate'\), got 'lp'",
+        ValueError, r"`method` must be one of \('auto', 'reference', 'qhull', 'clarkson', 'simplex', 'estimate'\), got 'lp'",
         id="count_region_faces-unknown-method",
     ),
     pytest.param(

@@ -59,11 +59,12 @@ class FaceHistogramCallback(HistoryState, Callback):
     model is never changed, and no global random state is used.
 
     What a call costs: regions grow with the input dimension (above ``d`` of about 10 almost every
-    point is a region of its own) and exact facet counting grows steeply with ``d``. So by default
-    ``method="auto"`` counts exactly up to ``exact_max_dim`` inputs and estimates above (hit-and-run
-    with certificates: lower bounds, logged as ``faces/exact = 0``), and each call counts regions in a
-    seeded random order for at most ``max_seconds`` (the rest are logged as
-    ``faces/uncounted_regions``). A progress bar shows long calls on rank zero; a call slower than
+    point is a region of its own) and facet counting grows with ``d``. By default ``method="auto"``
+    counts exactly up to ``exact_max_dim`` inputs (the batched simplex of
+    :func:`~lightning_poly.geometry.count_facets` above ``d = 6``, measured faster than the estimator at
+    d = 8, 16 and 30 in ``benchmarks/``) and estimates above (hit-and-run with certificates: lower
+    bounds, logged as ``faces/exact = 0``), and each call counts regions in a seeded random order for
+    at most ``max_seconds`` (the rest are logged as ``faces/uncounted_regions``). A progress bar shows long calls on rank zero; a call slower than
     ``warn_seconds`` logs a warning with the measured seconds per region.
 
     A network that is not a ReLU MLP (a CNN such as the paper's LeNet-5 of Section V.C, any network of
@@ -119,7 +120,7 @@ class FaceHistogramCallback(HistoryState, Callback):
         patience: int = 1000,
         max_rays: int = 100_000,
         max_seconds: float | None = 20.0,
-        exact_max_dim: int = 6,
+        exact_max_dim: int = 32,
         warn_seconds: float = 10.0,
         progress: bool = True,
         data: Any = None,
@@ -131,7 +132,7 @@ class FaceHistogramCallback(HistoryState, Callback):
         self.n_points = check_int("n_points", n_points, minimum=1)
         self.box = float(check_positive("box", box))
         self.points = check_choice("points", points, ("uniform", "train"))
-        self.method = check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "estimate"))
+        self.method = check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "simplex", "estimate"))
         self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=0)
         self.every_n_steps = check_int("every_n_steps", every_n_steps, minimum=0)
         self.at_fit_start, self.at_fit_end = bool(at_fit_start), bool(at_fit_end)

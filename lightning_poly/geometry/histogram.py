@@ -23,7 +23,7 @@ from lightning_poly.nn.relu_network import get_relu_network, linear_layers
 
 __all__ = ["FaceHistogram", "FaceMethod", "RegionFaces", "count_region_faces", "face_histogram", "network_architecture"]
 
-FaceMethod = Literal["auto", "reference", "qhull", "clarkson", "estimate"]
+FaceMethod = Literal["auto", "reference", "qhull", "clarkson", "simplex", "estimate"]
 
 
 @dataclass
@@ -271,7 +271,7 @@ def count_region_faces(
         ``ok`` false for regions with an empty interior, ``box`` the faces on the box,
         ``counted`` false where the budget ran out.
     """
-    check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "estimate"))
+    check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "simplex", "estimate"))
     check_int("chunk", chunk, minimum=1)
     check_int("patience", patience, minimum=1)
     check_int("max_rays", max_rays, minimum=1)
@@ -407,7 +407,7 @@ def face_histogram(
         (True, True, True)
     """
     check_positive("box", box)
-    check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "estimate"))
+    check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "simplex", "estimate"))
     rank, world = shard
     check_int("shard[1]", world, minimum=1)
     if not 0 <= check_int("shard[0]", rank, minimum=0) < world:

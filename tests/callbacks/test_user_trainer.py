@@ -320,18 +320,18 @@ def test_polished_ten_class_model_never_loses_accuracy_while_kept(tmp_path: Path
 
 def test_face_histogram_budget_and_box_faces(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Linear(30, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1))
+    net = nn.Sequential(nn.Linear(40, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1))
     cb = FaceHistogramCallback(max_seconds=2.0, every_n_epochs=0, plot=False)
-    x = torch.rand(64, 30) * 2 - 1
-    module = UserModule(d=30)
+    x = torch.rand(64, 40) * 2 - 1
+    module = UserModule(d=40)
     module.net = net
     _trainer(tmp_path, [cb], max_epochs=1).fit(
         module, DataLoader(TensorDataset(x, (x[:, 0] > 0).long()), batch_size=64)
     )
     h = cb.last
-    assert h is not None and not h.exact and h.method == "estimate"  # d = 30 > exact_max_dim
+    assert h is not None and not h.exact and h.method == "estimate"  # d = 40 > exact_max_dim
     assert h.n_regions >= 1 and h.n_uncounted > 0 and h.n_regions + h.n_uncounted + h.n_degenerate == 8000
-    assert h.architecture == "30-32-32-1"
+    assert h.architecture == "40-32-32-1"
     assert bool((h.box_counts <= h.counts).all()) and h.mean_network_faces <= h.mean
     assert cb.history[-1]["uncounted_regions"] == h.n_uncounted
 
