@@ -1512,6 +1512,22 @@ CASES = [
         id="neighbour_programs-not-an-edge",
     ),
     pytest.param(
+        lambda: alg.neighbour_programs(
+            LINE, LINE_Y, LINE_PATTERN, solvers.vertex_program(LINE, LINE_Y, LINE_PATTERN, torch.ones(1)),
+            [geo.Flip(0, (1,))], torch.ones(1), pull=1.0,
+        ),
+        ValueError, r"`pull` must lie in \[0, 1\), got 1.0", id="neighbour_programs-pull-one",
+    ),
+    pytest.param(
+        lambda: solvers.vertex_program(LINE, LINE_Y, LINE_PATTERN, torch.ones(1), rows=torch.ones(1, 3, dtype=torch.bool)),
+        ValueError, r"`rows` must be bool \(1, 4\) or \(1, 1, 4\) like `patterns`, got torch.bool \(1, 3\)",
+        id="vertex_program-rows-wrong-shape",
+    ),
+    pytest.param(
+        lambda: solvers.vertex_program(LINE, LINE_Y, LINE_PATTERN, torch.ones(1), mu_factor=1.0),
+        ValueError, r"`mu_factor` must be a number > 1, got 1.0", id="vertex_program-mu-factor-one",
+    ),
+    pytest.param(
         lambda: alg.VertexSearch(LINE, LINE_Y, torch.ones(1), algorithm="annealing"),
         ValueError, r"`algorithm` must be one of", id="VertexSearch-unknown-algorithm",
     ),

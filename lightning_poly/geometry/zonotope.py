@@ -40,6 +40,7 @@ __all__ = [
     "activation_pattern",
     "augment",
     "cone_margin",
+    "facet_rows",
     "general_position",
     "is_vertex",
     "random_vertex",
@@ -276,6 +277,20 @@ def unit_flips(
     facets = count_facets(a, b, method="clarkson", interior=z0, certify=False).facets
     groups = _groups(xb)
     return [[g for g in groups if bool(facets[j, list(g)].any())] for j in range(m)]
+
+
+def facet_rows(flips: list[Flip], shape: tuple[int, int]) -> torch.Tensor:
+    """``(m, N)`` bool: the rows the edges ``flips`` flip, i.e. (for every edge of a vertex) the facets
+    of its units' cones; e.g. ``rows`` for :func:`~lightning_poly.solvers.vertex_program`.
+
+    Example:
+        >>> facet_rows([Flip(0, (0,)), Flip(0, (1,))], (1, 3)).tolist()
+        [[True, True, False]]
+    """
+    out = torch.zeros(shape, dtype=torch.bool)
+    for f in flips:
+        out[f.unit, list(f.examples)] = True
+    return out
 
 
 def vertex_neighbors(x: torch.Tensor, pattern: torch.Tensor) -> list[Flip]:
