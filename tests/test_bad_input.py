@@ -1528,6 +1528,10 @@ CASES = [
         ValueError, r"`mu_factor` must be a number > 1, got 1.0", id="vertex_program-mu-factor-one",
     ),
     pytest.param(
+        lambda: dms.ArrayDataModule(X, Y, order="shuffled"),
+        ValueError, r"`order` must be one of \('seeded', 'file'\), got 'shuffled'", id="ArrayDataModule-unknown-order",
+    ),
+    pytest.param(
         lambda: alg.VertexSearch(LINE, LINE_Y, torch.ones(1), algorithm="annealing"),
         ValueError, r"`algorithm` must be one of", id="VertexSearch-unknown-algorithm",
     ),
