@@ -39,6 +39,7 @@ from lightning_poly.geometry.zonotope import (
     augment,
     cone_margin,
     facet_rows,
+    flip_margins,
     random_vertex,
     unit_flips,
     unit_vertices,
@@ -110,7 +111,8 @@ def neighbour_programs(
     """Program (3) on the neighbours ``flips`` of ``pattern``, batched and warm-started.
 
     The start: the unchanged units at the current solution (strictly inside), the flipped unit on the
-    segment from its current weights to its new cone's deepest point (one LP), a fraction ``warm`` of
+    segment from its current weights to its new cone's deepest point (one LP, the flips of a unit on
+    one model, :func:`~lightning_poly.geometry.flip_margins`), a fraction ``warm`` of
     the way past the point where the segment enters the new cone; then every unit a fraction ``pull``
     of the way towards its cone's deepest point (``centres``), away from the boundary where the
     current solution's tight constraints sit (an interior-point method starts badly there).
@@ -145,7 +147,7 @@ def neighbour_programs(
     pats = torch.stack([f.apply(pattern) for f in flips])
     rows = torch.arange(len(flips))
     units = torch.tensor([f.unit for f in flips])
-    depth, witness = cone_margin(x, pats[rows, units])  # the flipped unit's new cone, one LP each
+    depth, witness = _flipped_cones(x, pattern, flips)
     if not bool((depth > 0).all()):
         bad = flips[int(torch.nonzero(depth <= 0)[0])]
         raise ValueError(f"flip {bad} of `pattern` does not lead to a vertex: it is not an edge")
@@ -180,6 +182,16 @@ def neighbour_programs(
         for i in range(0, len(flips), chunk)
     ]  # fmt: skip
     return pats, _cat(parts)
+
+
+def _flipped_cones(x: torch.Tensor, pattern: torch.Tensor, flips: list[Flip]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The depth and deepest point of each flip's new cone for the flipped unit (one LP model per unit)."""
+    depth = torch.zeros(len(flips), dtype=torch.float64)
+    witness = torch.zeros(len(flips), augment(x).shape[1], dtype=torch.float64)
+    for j in sorted({f.unit for f in flips}):
+        idx = [i for i, f in enumerate(flips) if f.unit == j]
+        depth[idx], witness[idx] = flip_margins(x, pattern[j], [flips[i].examples for i in idx])
+    return depth, witness
 
 
 _TENSORS = ("weight", "output_bias", "objective", "loss", "gap", "stationarity", "multipliers")
