@@ -1532,6 +1532,19 @@ CASES = [
         ValueError, r"`order` must be one of \('seeded', 'file'\), got 'shuffled'", id="ArrayDataModule-unknown-order",
     ),
     pytest.param(
+        lambda: geo.facet_rows([geo.Flip(1, (0,))], (1, 4)),
+        ValueError, r"flip Flip\(unit=1, examples=\(0,\)\) lies outside patterns of shape \(1, 4\)",
+        id="facet_rows-flip-outside",
+    ),
+    pytest.param(
+        lambda: geo.flip_margins(LINE, LINE_PATTERN[0], [(4,)]),
+        ValueError, r"a group must hold example indices in 0..3, got \(4,\)", id="flip_margins-index-outside",
+    ),
+    pytest.param(
+        lambda: dms.pullover_coat_first(0),
+        ValueError, r"`n` must be an integer >= 1, got 0", id="pullover_coat_first-no-examples",
+    ),
+    pytest.param(
         lambda: alg.VertexSearch(LINE, LINE_Y, torch.ones(1), algorithm="annealing"),
         ValueError, r"`algorithm` must be one of", id="VertexSearch-unknown-algorithm",
     ),

@@ -351,8 +351,11 @@ def facet_rows(flips: list[Flip], shape: tuple[int, int]) -> torch.Tensor:
         >>> facet_rows([Flip(0, (0,)), Flip(0, (1,))], (1, 3)).tolist()
         [[True, True, False]]
     """
-    out = torch.zeros(shape, dtype=torch.bool)
+    m, n = shape
+    out = torch.zeros(m, n, dtype=torch.bool)
     for f in flips:
+        if not (0 <= f.unit < m and all(0 <= i < n for i in f.examples)):
+            raise ValueError(f"flip {f} lies outside patterns of shape {(m, n)}")
         out[f.unit, list(f.examples)] = True
     return out
 
