@@ -1612,6 +1612,39 @@ CASES = [
         id="neighbour_programs-not-an-edge",
     ),
     pytest.param(
+        lambda: alg.neighbour_programs(
+            LINE, LINE_Y, LINE_PATTERN, solvers.vertex_program(LINE, LINE_Y, LINE_PATTERN, torch.ones(1)),
+            [geo.Flip(0, (1,))], torch.ones(1), pull=1.0,
+        ),
+        ValueError, r"`pull` must lie in \[0, 1\), got 1.0", id="neighbour_programs-pull-one",
+    ),
+    pytest.param(
+        lambda: solvers.vertex_program(LINE, LINE_Y, LINE_PATTERN, torch.ones(1), rows=torch.ones(1, 3, dtype=torch.bool)),
+        ValueError, r"`rows` must be bool \(1, 4\) or \(1, 1, 4\) like `patterns`, got torch.bool \(1, 3\)",
+        id="vertex_program-rows-wrong-shape",
+    ),
+    pytest.param(
+        lambda: solvers.vertex_program(LINE, LINE_Y, LINE_PATTERN, torch.ones(1), mu_factor=1.0),
+        ValueError, r"`mu_factor` must be a number > 1, got 1.0", id="vertex_program-mu-factor-one",
+    ),
+    pytest.param(
+        lambda: dms.ArrayDataModule(X, Y, order="shuffled"),
+        ValueError, r"`order` must be one of \('seeded', 'file'\), got 'shuffled'", id="ArrayDataModule-unknown-order",
+    ),
+    pytest.param(
+        lambda: geo.facet_rows([geo.Flip(1, (0,))], (1, 4)),
+        ValueError, r"flip Flip\(unit=1, examples=\(0,\)\) lies outside patterns of shape \(1, 4\)",
+        id="facet_rows-flip-outside",
+    ),
+    pytest.param(
+        lambda: geo.flip_margins(LINE, LINE_PATTERN[0], [(4,)]),
+        ValueError, r"a group must hold example indices in 0..3, got \(4,\)", id="flip_margins-index-outside",
+    ),
+    pytest.param(
+        lambda: dms.pullover_coat_first(0),
+        ValueError, r"`n` must be an integer >= 1, got 0", id="pullover_coat_first-no-examples",
+    ),
+    pytest.param(
         lambda: alg.VertexSearch(LINE, LINE_Y, torch.ones(1), algorithm="annealing"),
         ValueError, r"`algorithm` must be one of", id="VertexSearch-unknown-algorithm",
     ),

@@ -14,6 +14,7 @@ from lightning_poly.datamodules import (
     FashionMNISTDataModule,
     MNISTDataModule,
     SyntheticDataModule,
+    pullover_coat_first,
 )
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -40,6 +41,16 @@ def test_array_splits_are_disjoint_complete_and_seeded() -> None:
     assert not torch.equal(dm.data_val.tensors[0], dm3.data_val.tensors[0])
     batch = next(iter(dm.train_dataloader()))
     assert batch[0].shape == (dm.batch_size if dm.batch_size < 70 else 70, 2)
+
+
+def test_file_order_keeps_the_samples_in_load_order_training_first() -> None:
+    x = torch.arange(200, dtype=torch.float32).reshape(100, 2)
+    dm = ArrayDataModule(x, torch.arange(100) % 2, val_fraction=0.2, test_fraction=0.1, order="file")
+    dm.setup()
+    firsts = [ds.tensors[0][:, 0].long().tolist() for ds in (dm.data_train, dm.data_val, dm.data_test)]
+    assert firsts == [list(range(0, 140, 2)), list(range(140, 180, 2)), list(range(180, 200, 2))]
+    with pytest.raises(ValueError, match=r"`order` must be one of \('seeded', 'file'\), got 'sorted'"):
+        ArrayDataModule(x, torch.arange(100) % 2, order="sorted")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -136,6 +147,22 @@ def test_fashion_mnist_pair_pca_and_env_var(tmp_path: Path, monkeypatch: pytest.
     assert len(dm.data_test) == 2000
 
 
+@needs_fmnist
+def test_pullover_coat_first_takes_the_first_examples_in_file_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DATA_ENV_VAR, str(tmp_path))
+    x, y = pullover_coat_first(350, 8)
+    assert x.shape == (350, 8) and x.dtype == torch.float64
+    with gzip.open(FMNIST / "train-labels-idx1-ubyte.gz", "rb") as f:
+        labels = np.frombuffer(f.read()[8:], dtype=np.uint8)
+    pair = labels[(labels == 2) | (labels == 4)]
+    assert y.tolist() == (pair[:350] == 4).astype(float).tolist()
+    assert torch.equal(pullover_coat_first(400, 8)[0][:350], x)  # a prefix: the same PCA, the same order
+    with pytest.raises(ValueError, match="`n` must be at most the 12000 training examples"):
+        pullover_coat_first(20_000, 8)
+
+
 # -- torchvision: MNIST and CIFAR-10 from small files these tests make ------------------------------
 def _write_idx(path: Path, arr: np.ndarray, gz: bool) -> None:
     magic = 0x0801 if arr.ndim == 1 else 0x0803
@@ -172,6 +199,13 @@ def test_mnist_from_raw_files_arranged_for_torchvision(tmp_path: Path) -> None:
     assert sorted(x.sum(1).tolist()) == sorted(imgs[keep].reshape(keep.sum(), -1).sum(1).astype(float).tolist())
     assert int(y.sum()) == int((labels == 7).sum())
     assert len(dm.data_test) == 2
+    # the first examples of the pair in the file's order (the zonotope paper's H.2.1)
+    first = MNISTDataModule(
+        root=str(tmp_path / "src"), task="pair", pair=(2, 7), val_fraction=0.0, scale="none", order="file"
+    )
+    xf, yf = first.train_tensors()
+    assert torch.equal(xf, torch.tensor(imgs[keep].reshape(keep.sum(), -1), dtype=torch.float32))
+    assert yf.tolist() == (labels[keep] == 7).astype(int).tolist()
 
 
 def test_cifar10_from_local_batches(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ trained (``--gd-steps``, paper 400,000); the random vertex is program (3) at the
 weights with a random +-1 second layer, alternated with least squares (it stops after one round, see
 :func:`~lightning_poly.algorithms.random_vertex_alternating`); GLS fixes v to half +1, half -1, starts
 at a Gaussian vertex and runs at most T = 1024 moves. Table A3 takes Fashion-MNIST pullover vs coat,
-the first 8 PCA-whitened components (PCA on the two classes' training images), N = 350 (the first of the data module's seeded order; the paper: the first in file order)
+the first 8 PCA-whitened components (PCA on the two classes' training images), N = 350 (the first in the file's order, as the paper; :func:`~lightning_poly.datamodules.pullover_coat_first`)
 training examples, logistic loss with v frozen to +-1 halves, output bias trained; gradient descent lr
 1e-3 (``--gd-steps``, paper 1,000,000), mGLS at most T = 2048 moves (``--max-seconds`` bounds a run; the
 table says when a run stopped on it). Each line prints as its runs end, with elapsed time.
@@ -37,6 +37,7 @@ from lightning_poly.algorithms import (
     shallow_gradient_descent,
 )
 from lightning_poly.data import teacher_relu
+from lightning_poly.datamodules import pullover_coat_first
 from lightning_poly.solvers import vertex_loss
 
 # Table A1 (d = 4): (m_gen, m) -> (GD, random vertex, GLS) medians; None where the paper has no entry
@@ -110,20 +111,12 @@ def cmd_table_a1(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
-def _fashion(n: int, d: int) -> tuple[torch.Tensor, torch.Tensor]:
-    from lightning_poly.datamodules import FashionMNISTDataModule
-
-    dm = FashionMNISTDataModule(task="pair", pair=(2, 4), pca_components=d, val_fraction=0.0, root=None)
-    x, y = dm.train_tensors()
-    return x[:n].double(), y[:n].double()
-
-
 def _accuracy(pred: torch.Tensor, y: torch.Tensor) -> float:
     return 100.0 * float(((pred > 0).double() == y).double().mean())
 
 
 def cmd_table_a3(args: argparse.Namespace) -> list[dict[str, Any]]:
-    x, y = _fashion(350, 8)
+    x, y = pullover_coat_first(350, 8)
     xb = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], 1)
     rows = []
     t0 = time.perf_counter()
@@ -210,7 +203,7 @@ def cmd_callback(args: argparse.Namespace) -> list[dict[str, Any]]:
     from lightning_poly.callbacks import VertexSearchCallback
     from lightning_poly.pipelines import quiet_trainer
 
-    x, y = _fashion(350, 8)
+    x, y = pullover_coat_first(350, 8)
     rows = []
     print(f"Adam ({args.epochs} full-batch epochs), then VertexSearchCallback (mGLS, at most {args.max_steps} moves)")
     for m in args.widths:

@@ -38,6 +38,8 @@ from lightning_poly.geometry.zonotope import (
     Flip,
     augment,
     cone_margin,
+    facet_rows,
+    flip_margins,
     random_vertex,
     unit_flips,
     unit_vertices,
@@ -100,13 +102,20 @@ def neighbour_programs(
     v: torch.Tensor,
     chunk: int = 64,
     warm: float = 0.1,
-    mu_start: float = 1e-3,
+    mu_start: float = 0.1,
+    facets: torch.Tensor | None = None,
+    centres: torch.Tensor | None = None,
+    pull: float = 0.1,
     **program: object,
 ) -> tuple[torch.Tensor, VertexSolution]:
-    """Program (3) on the neighbours ``flips`` of ``pattern``, batched and warm-started: the unchanged units
-    start from the current solution (strictly inside, since it is a barrier solution), the flipped unit on
-    the segment from its current weights to its new cone's deepest point (one LP), a fraction ``warm`` of
-    the way past the point where the segment enters the new cone.
+    """Program (3) on the neighbours ``flips`` of ``pattern``, batched and warm-started.
+
+    The start: the unchanged units at the current solution (strictly inside), the flipped unit on the
+    segment from its current weights to its new cone's deepest point (one LP, the flips of a unit on
+    one model, :func:`~lightning_poly.geometry.flip_margins`), a fraction ``warm`` of
+    the way past the point where the segment enters the new cone; then every unit a fraction ``pull``
+    of the way towards its cone's deepest point (``centres``), away from the boundary where the
+    current solution's tight constraints sit (an interior-point method starts badly there).
 
     Args:
         x: ``(N, d)`` data.
@@ -118,7 +127,14 @@ def neighbour_programs(
         chunk: neighbours per batched solve.
         warm: see above (1: start at the deepest point).
         mu_start: the first barrier weight, relative (:func:`~lightning_poly.solvers.vertex_program`); the
-            warm start is near the optimum, so it starts far below 1.
+            warm start is near the optimum, so it starts below 1.
+        facets: ``(m, N)`` bool, the facet rows of the current vertex's cones (its edges,
+            :func:`~lightning_poly.geometry.unit_flips`): a neighbour keeps only these rows in its
+            program for the units it shares with ``pattern`` (their cones are unchanged) and every row
+            for the flipped unit (``rows`` of :func:`~lightning_poly.solvers.vertex_program`). Default: every row.
+        centres: ``(m, d + 1)`` interior points of the current vertex's cones, e.g. their deepest
+            points (:func:`~lightning_poly.geometry.cone_margin`; computed if omitted).
+        pull: see above (0: no pull).
         program: ``loss``, ``output_bias``, ``ridge`` of program (3).
 
     Returns:
@@ -126,10 +142,12 @@ def neighbour_programs(
     """
     check_int("chunk", chunk, minimum=1)
     check_fraction("warm", warm, closed_right=True)
+    check_fraction("pull", pull)
+    m, n = pattern.shape
     pats = torch.stack([f.apply(pattern) for f in flips])
     rows = torch.arange(len(flips))
     units = torch.tensor([f.unit for f in flips])
-    depth, witness = cone_margin(x, pats[rows, units])  # the flipped unit's new cone, one LP each
+    depth, witness = _flipped_cones(x, pattern, flips)
     if not bool((depth > 0).all()):
         bad = flips[int(torch.nonzero(depth <= 0)[0])]
         raise ValueError(f"flip {bad} of `pattern` does not lead to a vertex: it is not an edge")
@@ -142,13 +160,38 @@ def neighbour_programs(
     t_in = torch.where(alpha <= 0, alpha / (alpha - beta), 0.0).amax(dim=1)
     t = t_in + warm * (1 - t_in)
     starts[rows, units] = (1 - t)[:, None] * old + t[:, None] * deep
+    if pull > 0:
+        if centres is None:
+            centres = cone_margin(x, pattern)[1]
+        elif centres.shape != (m, xb.shape[1]):
+            raise ValueError(f"`centres` must have shape {(m, xb.shape[1])}, got {tuple(centres.shape)}")
+        target = centres.to(starts).expand(len(flips), -1, -1).clone()
+        target[rows, units] = deep
+        starts = (1 - pull) * starts + pull * target
+    keep = None
+    if facets is not None:
+        if facets.shape != (m, n) or facets.dtype != torch.bool:
+            raise ValueError(f"`facets` must be a bool tensor {(m, n)}, got {facets.dtype} {tuple(facets.shape)}")
+        keep = facets.to(pats.device).expand(len(flips), -1, -1).clone()
+        keep[rows, units] = True
     parts = [
         vertex_program(
-            x, y, pats[i : i + chunk], v, start=starts[i : i + chunk], mu_start=mu_start, warn=False, **program
+            x, y, pats[i : i + chunk], v, start=starts[i : i + chunk], mu_start=mu_start, warn=False,
+            rows=None if keep is None else keep[i : i + chunk], **program,
         )  # type: ignore[arg-type]
         for i in range(0, len(flips), chunk)
-    ]
+    ]  # fmt: skip
     return pats, _cat(parts)
+
+
+def _flipped_cones(x: torch.Tensor, pattern: torch.Tensor, flips: list[Flip]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The depth and deepest point of each flip's new cone for the flipped unit (one LP model per unit)."""
+    depth = torch.zeros(len(flips), dtype=torch.float64)
+    witness = torch.zeros(len(flips), augment(x).shape[1], dtype=torch.float64)
+    for j in sorted({f.unit for f in flips}):
+        idx = [i for i, f in enumerate(flips) if f.unit == j]
+        depth[idx], witness[idx] = flip_margins(x, pattern[j], [flips[i].examples for i in idx])
+    return depth, witness
 
 
 _TENSORS = ("weight", "output_bias", "objective", "loss", "gap", "stationarity", "multipliers")
@@ -164,22 +207,31 @@ def _select(sols: VertexSolution, i: int) -> VertexSolution:
 
 
 class _Edges:
-    """The edges of the current vertex, unit by unit; after a move only the changed units are recomputed."""
+    """The edges of the current vertex, unit by unit (the facets of its cones), and each cone's deepest
+    point; after a move only the changed units are recomputed."""
 
     def __init__(self, x: torch.Tensor, pattern: torch.Tensor) -> None:
         self.x = x
         self.pattern = pattern
-        self.groups = unit_flips(x, pattern)
+        self.centres = cone_margin(x, pattern)[1]
+        self.groups = unit_flips(x, pattern, witness=self.centres)
 
     def move(self, pattern: torch.Tensor) -> None:
         changed = torch.nonzero((pattern != self.pattern).any(dim=1)).flatten().tolist()
         if changed:
-            for j, groups in zip(changed, unit_flips(self.x, pattern[changed])):
+            centres = cone_margin(self.x, pattern[changed])[1]
+            self.centres = self.centres.clone()
+            self.centres[changed] = centres
+            for j, groups in zip(changed, unit_flips(self.x, pattern[changed], witness=centres)):
                 self.groups[j] = groups
         self.pattern = pattern
 
     def flips(self) -> list[Flip]:
         return [Flip(j, g) for j, groups in enumerate(self.groups) for g in groups]
+
+    def facets(self) -> torch.Tensor:
+        """``(m, N)`` bool: the facet rows of each unit's cone."""
+        return facet_rows(self.flips(), tuple(self.pattern.shape))
 
 
 def _start(x: torch.Tensor, m: int, pattern: torch.Tensor | None, seed: int) -> torch.Tensor:
@@ -267,7 +319,10 @@ class VertexSearch:
 
     def solve(self, flips: list[Flip]) -> tuple[torch.Tensor, VertexSolution]:
         """Program (3) on these neighbours of the current vertex, counted."""
-        pats, sols = neighbour_programs(self.x, self.y, self.pattern, self.solution, flips, self.v, **self.program)
+        pats, sols = neighbour_programs(
+            self.x, self.y, self.pattern, self.solution, flips, self.v, facets=self.edges.facets(),
+            centres=self.edges.centres, **self.program,
+        )  # fmt: skip
         self.programs += len(flips)
         self.seen.update(bytes(p.flatten().numpy()) for p in pats)
         return pats, sols

@@ -9,6 +9,7 @@ from lightning_poly.datamodules.vision import (
     FashionMNISTDataModule,
     MNISTDataModule,
     VisionDataModule,
+    pullover_coat_first,
 )
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "SyntheticDataModule",
     "TensorDataModule",
     "VisionDataModule",
+    "pullover_coat_first",
     "validate_xy",
 ]

@@ -16,6 +16,7 @@ from lightning_poly._validation import check_choice, check_finite, check_fractio
 __all__ = [
     "BatchedTensorDataset",
     "EpochSeededSampler",
+    "SplitOrder",
     "TaskType",
     "TensorDataModule",
     "collate_batched",
@@ -23,6 +24,7 @@ __all__ = [
 ]
 
 TaskType = Literal["classification", "regression"]
+SplitOrder = Literal["seeded", "file"]
 
 
 class EpochSeededSampler(Sampler[int]):
@@ -140,6 +142,10 @@ class TensorDataModule(LightningDataModule, ABC):
         seed: seed of the split generator.
         num_workers: DataLoader workers.
         signed_labels: serve binary labels as ``{-1, +1}`` instead of ``{0, 1}``.
+        order: ``"seeded"``: the splits are drawn by a permutation seeded with ``seed``; ``"file"``: the
+            samples keep the order :meth:`load` gives them (a dataset's file order), the training
+            split first, then validation, then test, so the training split's first ``n`` samples are
+            the file's first ``n`` (e.g. the zonotope paper's first 350 training examples, H.2.1).
     """
 
     def __init__(
@@ -151,6 +157,7 @@ class TensorDataModule(LightningDataModule, ABC):
         seed: int = 0,
         num_workers: int = 0,
         signed_labels: bool = False,
+        order: SplitOrder = "seeded",
     ) -> None:
         super().__init__()
         self.task = check_choice("task", task, ("classification", "regression"))
@@ -162,6 +169,7 @@ class TensorDataModule(LightningDataModule, ABC):
         self.seed = int(seed)
         self.num_workers = check_int("num_workers", num_workers, minimum=0)
         self.signed_labels = bool(signed_labels)
+        self.order = check_choice("order", order, ("seeded", "file"))
         self.data_train: TensorDataset | None = None
         self.data_val: TensorDataset | None = None
         self.data_test: TensorDataset | None = None
@@ -187,11 +195,15 @@ class TensorDataModule(LightningDataModule, ABC):
         x, y = self.load()
         validate_xy(x, y, self.task, type(self).__name__)
         test = self.load_test()
-        g = torch.Generator().manual_seed(self.seed)
-        perm = torch.randperm(len(x), generator=g)
         n_val = round(self.val_fraction * len(x))
         n_test = 0 if test is not None else round(self.test_fraction * len(x))
-        val_idx, test_idx, train_idx = perm[:n_val], perm[n_val : n_val + n_test], perm[n_val + n_test :]
+        if self.order == "file":
+            idx = torch.arange(len(x))
+            n_train = len(x) - n_val - n_test
+            train_idx, val_idx, test_idx = idx[:n_train], idx[n_train : n_train + n_val], idx[n_train + n_val :]
+        else:
+            perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(self.seed))
+            val_idx, test_idx, train_idx = perm[:n_val], perm[n_val : n_val + n_test], perm[n_val + n_test :]
         if len(train_idx) == 0:
             raise ValueError(f"{type(self).__name__}: no training samples left after the splits ({len(x)} in all)")
         fmap = self.fit_feature_map(x[train_idx])

@@ -31,7 +31,14 @@ from lightning_poly._validation import check_choice, check_fraction, check_int
 from lightning_poly.data.preprocess import TaskName, add_label_noise, fit_pca_whitening, select_task
 from lightning_poly.datamodules.tensor import TensorDataModule
 
-__all__ = ["CIFAR10DataModule", "DATA_ENV_VAR", "FashionMNISTDataModule", "MNISTDataModule", "VisionDataModule"]
+__all__ = [
+    "CIFAR10DataModule",
+    "DATA_ENV_VAR",
+    "FashionMNISTDataModule",
+    "MNISTDataModule",
+    "VisionDataModule",
+    "pullover_coat_first",
+]
 
 DATA_ENV_VAR = "LIGHTNING_POLY_DATA"
 ScaleName = Literal["unit", "standardize", "none"]
@@ -288,6 +295,25 @@ class FashionMNISTDataModule(VisionDataModule):
     )
     debian_dirs = ("/usr/share/datasets/fashion-mnist",)
     debian_package = "dataset-fashion-mnist"
+
+
+def pullover_coat_first(n: int = 350, d: int = 8, root: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Table A3's data (zonotope paper, appendix H.2.1): Fashion-MNIST pullover (label 0) vs coat (1),
+    the first ``d`` PCA-whitened components (PCA fitted on the two classes' 12,000 training images),
+    the first ``n`` training examples of the two classes in the file's order.
+
+    Returns:
+        ``(x, y)``: float64 ``(n, d)`` and ``(n,)``.
+
+    Raises:
+        FileNotFoundError: if Fashion-MNIST is not found (see the module docstring).
+    """
+    check_int("n", n, minimum=1)
+    dm = FashionMNISTDataModule(root=root, task="pair", pair=(2, 4), pca_components=d, val_fraction=0.0, order="file")
+    x, y = dm.train_tensors()
+    if n > len(x):
+        raise ValueError(f"`n` must be at most the {len(x)} training examples of the two classes, got {n}")
+    return x[:n].double(), y[:n].double()
 
 
 class MNISTDataModule(VisionDataModule):

@@ -32,7 +32,7 @@ import torch
 
 from lightning_poly._validation import check_finite, check_int, check_positive
 from lightning_poly.geometry.facets import count_facets
-from lightning_poly.solvers.lp import LPFailure, maximize
+from lightning_poly.solvers.lp import IncrementalLP, LPFailure, maximize
 
 __all__ = [
     "Flip",
@@ -40,6 +40,8 @@ __all__ = [
     "activation_pattern",
     "augment",
     "cone_margin",
+    "facet_rows",
+    "flip_margins",
     "general_position",
     "is_vertex",
     "random_vertex",
@@ -162,24 +164,87 @@ def cone_margin(x: torch.Tensor, pattern: torch.Tensor) -> tuple[torch.Tensor, t
     xb = augment(x).cpu().numpy()
     pats = _check_pattern(pattern, len(xb)).cpu().numpy()
     n, k = xb.shape
-    unit = xb / np.linalg.norm(xb, axis=1, keepdims=True)
-    eye = np.eye(k)
     margins, witnesses = [], []
+    upper = np.concatenate([np.ones(k), [1.0]])
+    c = np.zeros(k + 1)
+    c[-1] = 1.0
     for a in pats:
-        s = np.where(a, 1.0, -1.0)
-        # variables (w, t): maximise t s.t. -s_i xb_i w + t <= 0, -1 <= w <= 1
-        a_ub = np.vstack([np.hstack([-s[:, None] * unit, np.ones((n, 1))]), np.hstack([-eye, np.zeros((k, 1))])])
-        b_ub = np.concatenate([np.zeros(n), np.ones(k)])
-        upper = np.concatenate([np.ones(k), [1.0]])
-        c = np.zeros(k + 1)
-        c[-1] = 1.0
+        a_ub, b_ub = _margin_rows(xb, np.where(a, 1.0, -1.0))
         try:
-            t, sol = maximize(c, a_ub, b_ub, upper=upper)
+            t, sol = maximize(c, a_ub[: n + k], b_ub[: n + k], upper=upper)
         except LPFailure:  # cannot happen for a bounded feasible LP (w = 0, t = 0 is feasible)
             t, sol = 0.0, np.zeros(k + 1)
         margins.append(t)
         witnesses.append(sol[:k])
     return torch.tensor(margins, dtype=torch.float64), torch.tensor(np.array(witnesses), dtype=torch.float64)
+
+
+def _margin_rows(xb: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of :func:`cone_margin`'s LP in ``(w, t)``: ``-s_i u_i w + t <= 0`` (``u_i`` the unit
+    :math:`\\bar x_i`), then ``-w <= 1``, ``w <= 1`` and ``t <= 1``."""
+    n, k = xb.shape
+    unit = xb / np.linalg.norm(xb, axis=1, keepdims=True)
+    eye = np.eye(k + 1)
+    a_ub = np.vstack([np.hstack([-s[:, None] * unit, np.ones((n, 1))]), -eye[:k], eye[:k], eye[k:]])
+    return a_ub, np.concatenate([np.zeros(n), np.ones(2 * k + 1)])
+
+
+def flip_margins(
+    x: torch.Tensor, pattern: torch.Tensor, groups: list[tuple[int, ...]]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`cone_margin` of the cones one unit has after flipping each group of examples: the groups
+    of identical examples (one hyperplane, e.g. the edges of :func:`unit_flips`) on one LP model, each
+    solve starting from the last one's basis (such a flip changes one row); any other group by an LP of its own.
+
+    Args:
+        x: ``(N, d)`` data.
+        pattern: ``(N,)`` bool, the unit's pattern.
+        groups: groups of examples to flip, one cone each.
+
+    Returns:
+        ``(margin, witness)``: ``(G,)`` and ``(G, d + 1)``, as :func:`cone_margin` gives for the flipped patterns.
+
+    Example:
+        >>> x = torch.tensor([[-1.0], [0.5], [1.0]])
+        >>> margin, w = flip_margins(x, torch.tensor([False, True, True]), [(0,), (1,)])
+        >>> (margin > 0).tolist(), bool(((w[1] @ augment(x).T > 0) == torch.tensor([False, False, True])).all())
+        ([True, True], True)
+    """
+    xb = augment(x).cpu().numpy()
+    pat = _check_pattern(pattern, len(xb))
+    if pat.shape[0] != 1:
+        raise ValueError(f"`pattern` must be one unit's pattern (N,), got shape {tuple(pattern.shape)}")
+    n, k = xb.shape
+    s = np.where(pat[0].cpu().numpy(), 1.0, -1.0)
+    a_ub, b_ub = _margin_rows(xb, s)
+    lp = IncrementalLP(k + 1)
+    lp.add_rows(a_ub, b_ub)
+    c = np.zeros(k + 1)
+    c[-1] = 1.0
+    margins, witnesses = [], []
+    for g in groups:
+        rows = np.array(g, dtype=np.int64)
+        if rows.size == 0 or rows.min() < 0 or rows.max() >= n:
+            raise ValueError(f"a group must hold example indices in 0..{n - 1}, got {g}")
+        if len(np.unique(xb[rows], axis=0)) != 1:  # not one hyperplane (e.g. every example): an LP of its own
+            margin, witness = cone_margin(x, Flip(0, tuple(g)).apply(pat)[0])
+            margins.append(float(margin[0]))
+            witnesses.append(witness[0].numpy())
+            continue
+        lp.set_bounds(rows, np.full(len(rows), np.inf))  # the group's rows off, their flip as the candidate
+        flipped = a_ub[rows[0]].copy()
+        flipped[:k] *= -1
+        lp.set_candidate(flipped, 0.0)
+        try:
+            t, sol = lp.maximize(c)
+        except LPFailure:  # cannot happen for a bounded feasible LP (w = 0, t = 0 is feasible)
+            t, sol = 0.0, np.zeros(k + 1)
+        lp.set_bounds(rows, np.zeros(len(rows)))
+        margins.append(t)
+        witnesses.append(sol[:k])
+    return torch.tensor(margins, dtype=torch.float64), torch.tensor(np.array(witnesses), dtype=torch.float64).reshape(
+        -1, k
+    )
 
 
 def is_vertex(x: torch.Tensor, pattern: torch.Tensor, margin: float = 1e-9) -> torch.Tensor:
@@ -276,6 +341,23 @@ def unit_flips(
     facets = count_facets(a, b, method="clarkson", interior=z0, certify=False).facets
     groups = _groups(xb)
     return [[g for g in groups if bool(facets[j, list(g)].any())] for j in range(m)]
+
+
+def facet_rows(flips: list[Flip], shape: tuple[int, int]) -> torch.Tensor:
+    """``(m, N)`` bool: the rows the edges ``flips`` flip, i.e. (for every edge of a vertex) the facets
+    of its units' cones; e.g. ``rows`` for :func:`~lightning_poly.solvers.vertex_program`.
+
+    Example:
+        >>> facet_rows([Flip(0, (0,)), Flip(0, (1,))], (1, 3)).tolist()
+        [[True, True, False]]
+    """
+    m, n = shape
+    out = torch.zeros(m, n, dtype=torch.bool)
+    for f in flips:
+        if not (0 <= f.unit < m and all(0 <= i < n for i in f.examples)):
+            raise ValueError(f"flip {f} lies outside patterns of shape {(m, n)}")
+        out[f.unit, list(f.examples)] = True
+    return out
 
 
 def vertex_neighbors(x: torch.Tensor, pattern: torch.Tensor) -> list[Flip]:

@@ -199,6 +199,12 @@ class IncrementalLP:
         """Drop the candidate row."""
         self.h.changeRowBounds(0, -_INF, _INF)
 
+    def set_bounds(self, rows: np.ndarray, b: np.ndarray) -> None:
+        """New right-hand sides ``b`` for the added rows ``rows`` (indices in the order they were added;
+        ``inf`` switches a row off, its old value back on)."""
+        for i, bi in zip(np.asarray(rows).tolist(), np.asarray(b, dtype=np.float64).tolist()):
+            self.h.changeRowBounds(int(i) + 1, -_INF, bi if np.isfinite(bi) else _INF)
+
     def maximize(self, c: np.ndarray) -> tuple[float, np.ndarray]:
         """``(optimum, x)`` of ``max c.x`` over the current rows.
 

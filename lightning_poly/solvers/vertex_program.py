@@ -24,13 +24,16 @@ Two solvers:
 
 * :func:`vertex_program_cvxpy` — the reference, through cvxpy (Clarabel by default; ECOS, which the
   paper used, if installed and asked for).
-* :func:`vertex_program` — a batched primal log-barrier Newton method in torch for many patterns at
-  once (e.g. every neighbour of a vertex). The constraint Hessian is block diagonal (one
-  ``(d+1) x (d+1)`` block per unit); each Newton step is one batched Cholesky solve. Every answer
-  carries a certificate: on the central path the duality gap is exactly :math:`\mu K` (``K``
-  constraints, dual multipliers :math:`\lambda = \mu / \text{slack}`), and the Newton decrement
-  measures the distance to the central path; ``gap`` is their sum. The returned weights are strictly inside
-  the region, so the network has the pattern and its ReLU loss is the reported ``loss``.
+* :func:`vertex_program` — a batched primal-dual interior-point method in torch (Mehrotra's
+  predictor-corrector) for many patterns at once (e.g. every neighbour of a vertex). Each iteration
+  factorises one Newton matrix per pattern, the loss Hessian formed unit pair by unit pair and the
+  barrier adding one ``(d+1) x (d+1)`` block per unit; it keeps only the rows given in ``rows`` (each
+  unit's facets suffice: the other sign constraints are implied by them). Every answer carries a
+  certificate: with multipliers :math:`\lambda \ge 0` and dual residual :math:`r = \nabla f - G^\top \lambda`,
+  weak duality and the ridge's strong convexity bound the distance to the optimum by
+  ``gap`` :math:`= s^\top \lambda + \|r\|^2 / (2\rho)` (:mod:`lightning_poly.solvers._vertex_ipm`). The
+  returned weights are strictly inside the region (every row, checked), so the network has the
+  pattern and its ReLU loss is the reported ``loss``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from typing import Literal
 import torch
 
 from lightning_poly._validation import check_choice, check_finite, check_int, check_positive
+from lightning_poly.solvers._vertex_ipm import Batch, Problem, primal_dual
 
 __all__ = ["VertexLoss", "VertexSolution", "vertex_loss", "vertex_program", "vertex_program_cvxpy"]
 
@@ -57,12 +61,13 @@ class VertexSolution:
         output_bias: ``(B,)`` the second layer's bias ``c`` (0 when it is not optimised).
         objective: ``(B,)`` the value of the program (data loss plus ridge term).
         loss: ``(B,)`` the data loss alone (the network's training loss with these weights).
-        gap: ``(B,)`` bound on the objective's distance to the optimum: ``mu * K`` (the duality gap on the
-            central path) plus the Newton decrement (0 from cvxpy, which applies its own tolerances).
-        stationarity: ``(B,)`` the Newton decrement :math:`g^\\top H^{-1} g` of the barrier problem at the
-            answer: how far it is from the central path, in the norm that bounds suboptimality.
-        multipliers: ``(B, m, N)`` dual multipliers of the sign constraints.
-        iterations: Newton steps taken (the batch's maximum).
+        gap: ``(B,)`` bound on the objective's distance to the optimum, :math:`s^\\top\\lambda + \\|r\\|^2 / (2\\rho)`
+            (complementarity plus the dual residual's term; with ``ridge=0`` the latter is the Newton
+            decrement, an estimate). 0 from cvxpy, which applies its own tolerances.
+        stationarity: ``(B,)`` the Newton decrement :math:`r^\\top H^{-1} r` of the dual residual
+            :math:`r = \\nabla f - G^\\top \\lambda` at the answer.
+        multipliers: ``(B, m, N)`` dual multipliers of the sign constraints (0 on rows left out by ``rows``).
+        iterations: interior-point iterations taken (the batch's maximum).
     """
 
     weight: torch.Tensor
@@ -164,6 +169,19 @@ def vertex_program_cvxpy(
     )
 
 
+def _rows(rows: torch.Tensor | None, bsz: int, m: int, n: int, device: torch.device) -> torch.Tensor:
+    if rows is None:
+        return torch.ones(bsz, m, n, dtype=torch.bool, device=device)
+    if rows.dtype != torch.bool or rows.shape not in ((m, n), (bsz, m, n)):
+        raise ValueError(
+            f"`rows` must be bool ({m}, {n}) or ({bsz}, {m}, {n}) like `patterns`, got {rows.dtype} {tuple(rows.shape)}"
+        )
+    out = rows.to(device).expand(bsz, m, n)
+    if not bool(out.any(dim=2).all()):
+        raise ValueError("`rows` must keep at least one row of every unit (each cone has a facet)")
+    return out
+
+
 def vertex_program(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -178,8 +196,9 @@ def vertex_program(
     mu_factor: float = 20.0,
     mu_start: float = 1.0,
     warn: bool = True,
+    rows: torch.Tensor | None = None,
 ) -> VertexSolution:
-    r"""Program (3) for ``B`` patterns at once by a batched log-barrier Newton method (see the module docstring).
+    r"""Program (3) for ``B`` patterns at once by a batched primal-dual interior-point method (see the module docstring).
 
     Args:
         x: ``(N, d)`` data.
@@ -192,15 +211,21 @@ def vertex_program(
         start: ``(B, m, d + 1)`` strictly feasible weights (e.g. the current vertex's solution for the
             unchanged units); default: each cone's deepest point (one LP per unit).
         tol: stop when the duality gap bound is below ``tol * (1 + |objective|)``.
-        max_newton: most Newton steps.
-        mu_factor: the barrier weight is divided by this once a pattern is centred.
-        mu_start: the first barrier weight, relative to :math:`(1 + |f(\text{start})|) / K`; a ``start``
-            near the optimum (a neighbour's warm start) needs far less than 1.
+        max_newton: most iterations (one Newton system each).
+        mu_factor: the centring target falls at least this much per iteration (Mehrotra's choice,
+            :math:`\sigma = (\mu_{\text{aff}} / \mu)^3`, capped at ``1 / mu_factor``).
+        mu_start: the first barrier weight (the start's multipliers are :math:`\mu / s`), relative to
+            :math:`(1 + |f(\text{start})|) / K`; a ``start`` near the optimum needs less than 1.
         warn: warn when a pattern stays above the gap tolerance (callers that read ``gap`` themselves,
             such as the searches, which report the largest gap in their record, turn it off).
+        rows: ``(B, m, N)`` or ``(m, N)`` bool, the sign constraints kept in the barrier; they must
+            include every facet of each unit's cone (e.g. the edges of the vertex, from
+            :func:`~lightning_poly.geometry.unit_flips`): the other rows are implied by them, stay
+            satisfied and get multiplier 0. Default: every row. Fewer rows, fewer iterations.
 
     Raises:
         ValueError: on bad input, or if a pattern is not a vertex (its region is empty).
+        RuntimeError: if an answer is not strictly inside its region (cannot happen in exact arithmetic).
 
     Warns:
         RuntimeWarning: with ``warn``, if some pattern is still above the gap tolerance after ``max_newton`` steps (its
@@ -217,8 +242,12 @@ def vertex_program(
     check_positive("ridge", ridge, strict=False)
     check_positive("tol", tol)
     check_int("max_newton", max_newton, minimum=1)
+    check_positive("mu_start", mu_start)
+    if not (isinstance(mu_factor, int | float) and mu_factor > 1):
+        raise ValueError(f"`mu_factor` must be a number > 1, got {mu_factor!r}")
     bsz, m, n = pats.shape
     k = xb.shape[1]
+    keep = _rows(rows, bsz, m, n, xb.device)
     sign = torch.where(pats, 1.0, -1.0).to(xb)  # (B, m, N)
     if start is None:
         from lightning_poly.geometry.zonotope import cone_margin
@@ -234,106 +263,41 @@ def vertex_program(
     slack0 = sign * torch.einsum("bjk,nk->bjn", w0, xb)
     if not bool((slack0 > 0).all()):
         raise ValueError("`start` must be strictly inside every region (sign constraints strictly satisfied)")
-    nvar = m * k + int(output_bias)
-    gate = pats.double() * vd[None, :, None]  # (B, m, N): v_j a_ji
-    phi = (gate[..., None] * xb[None, None]).permute(0, 2, 1, 3).reshape(bsz, n, m * k)  # (B, N, m k)
-    if output_bias:
-        phi = torch.cat([phi, torch.ones(bsz, n, 1, dtype=xb.dtype, device=xb.device)], dim=2)
-    outer = torch.einsum("nk,nl->nkl", xb, xb).reshape(n, k * k)  # rows: x_i x_i^T
     theta = torch.cat([w0.reshape(bsz, m * k), torch.zeros(bsz, int(output_bias), dtype=xb.dtype, device=xb.device)], 1)
-    n_cons = m * n
-    eye = torch.eye(nvar, dtype=xb.dtype, device=xb.device)
-    # the squared loss has a constant Hessian: form it once
-    loss_hess = torch.bmm(phi.mT, phi) * (2.0 / n) if loss == "squared" else None
-
-    def parts(th: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        pred = torch.bmm(phi[idx], th[..., None])[..., 0]
-        f = vertex_loss(pred, yd, loss) + ridge / 2 * th.pow(2).sum(dim=1)
-        slack = sign[idx] * (th[:, : m * k].reshape(-1, k) @ xb.T).view(len(idx), m, n)
-        return f, slack, pred
-
-    def barrier_value(th: torch.Tensor, mu: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        f, slack, _ = parts(th, idx)
-        val = f - mu * torch.log(slack.clamp_min(1e-300)).sum(dim=(1, 2))
-        return torch.where((slack > 0).all(dim=2).all(dim=1), val, torch.inf)
-
-    everyone = torch.arange(bsz, device=xb.device)
-    f0, _, _ = parts(theta, everyone)
-    check_positive("mu_start", mu_start)
-    mu = (mu_start * (1.0 + f0.abs()) / n_cons).clone()  # barrier term comparable to the objective at the start
-    steps = 0
-    done = torch.zeros(bsz, dtype=torch.bool, device=xb.device)
-    decrement = torch.zeros(bsz, dtype=xb.dtype, device=xb.device)
-    while steps < max_newton:
-        # only the patterns still running take a step (their number falls as they converge)
-        idx = torch.nonzero(~done).flatten()
-        th, mu_a = theta[idx], mu[idx]
-        f, slack, pred = parts(th, idx)
-        if loss == "squared":
-            d1, d2 = 2 * (pred - yd) / n, torch.full_like(pred, 2.0 / n)
-        else:
-            sig = torch.sigmoid(pred)
-            d1, d2 = (sig - yd) / n, sig * (1 - sig) / n
-        inv = 1.0 / slack
-        sg, ph, a = sign[idx], phi[idx], len(idx)
-        grad = torch.bmm(d1[:, None, :], ph)[:, 0] + ridge * th
-        grad[:, : m * k] -= ((mu_a[:, None, None] * inv * sg).view(a * m, n) @ xb).view(a, m * k)
-        hess = (loss_hess[idx] if loss_hess is not None else torch.bmm(ph.mT * d2[:, None, :], ph)) + ridge * eye
-        blocks = ((mu_a[:, None, None] * inv**2).view(a * m, n) @ outer).view(a, m, k, k)
-        block_diag = torch.zeros(a, m, k, m, k, dtype=xb.dtype, device=xb.device)
-        block_diag.diagonal(dim1=1, dim2=3).copy_(blocks.permute(0, 2, 3, 1))
-        hess[:, : m * k, : m * k] += block_diag.view(a, m * k, m * k)
-        chol, info = torch.linalg.cholesky_ex(hess)
-        if bool((info != 0).any()):
-            hess = hess + 1e-12 * (1 + hess.diagonal(dim1=1, dim2=2).abs().amax(dim=1))[:, None, None] * eye
-            chol = torch.linalg.cholesky(hess)
-        step = -torch.cholesky_solve(grad[..., None], chol)[..., 0]
-        dec = -(grad * step).sum(dim=1)  # Newton decrement squared
-        decrement[idx] = dec
-        # centred: the decrement of the self-concordant barrier problem (f / mu + barrier) is below 0.1,
-        # so F - F*_mu <= decrement; converged when mu K + decrement is below tol
-        gap, scale = mu_a * n_cons, tol * (1 + f.abs())
-        centred = dec <= 0.1 * mu_a
-        fin = centred & (gap + dec <= scale)
-        done[idx] = fin
-        if bool(done.all()):
-            break
-        mu[idx] = torch.where(centred & ~fin & (gap > scale), mu_a / mu_factor, mu_a)
-        mu_a = mu[idx]
-        # fraction to the boundary, then backtracking on the barrier objective
-        dslack = sg * (step[:, : m * k].reshape(a * m, k) @ xb.T).view(a, m, n)
-        ratio = torch.where(dslack < 0, slack / (-dslack).clamp_min(1e-300), torch.inf)
-        alpha = torch.clamp(0.99 * ratio.flatten(1).amin(dim=1), max=1.0)
-        alpha = torch.where(fin | (centred & (gap > scale)), 0.0, alpha)
-        current = barrier_value(th, mu_a, idx)
-        for _ in range(30):
-            trial = th + alpha[:, None] * step
-            ok = barrier_value(trial, mu_a, idx) <= current - 0.25 * alpha * dec
-            if bool((ok | (alpha == 0)).all()):
-                break
-            alpha = torch.where(ok, alpha, alpha / 2)
-        theta[idx] = th + alpha[:, None] * step
-        steps += 1
-    f, slack, pred = parts(theta, everyone)
-    if warn and not bool(done.all()):
-        gaps = mu * n_cons + decrement.clamp_min(0)
+    prob = Problem(xb, yd, loss, output_bias, ridge, m, 1.0 / mu_factor)
+    gate = pats.double() * vd[None, :, None]  # (B, m, N): v_j a_ji
+    f0 = vertex_loss(prob.forward(theta, gate)[1], yd, loss) + ridge / 2 * theta.pow(2).sum(dim=1)
+    keep_f = keep.to(xb.dtype)
+    count = keep_f.sum(dim=(1, 2))
+    mu0 = mu_start * (1.0 + f0.abs()) / count  # barrier term comparable to the objective at the start
+    batch = Batch(
+        torch.arange(bsz, device=xb.device), gate, sign, keep_f, count, prob.curvature(gate), theta,
+        mu0[:, None, None] * keep_f / slack0,
+    )  # fmt: skip
+    res = primal_dual(prob, batch, tol, max_newton)
+    weight = res.theta[:, : m * k].reshape(bsz, m, k)
+    inside = (sign * torch.einsum("bjk,nk->bjn", weight, xb) > 0).flatten(1).all(dim=1)
+    if not bool(inside.all()):
+        raise RuntimeError(
+            f"program (3): the answers of patterns {torch.nonzero(~inside).flatten().tolist()} are not strictly inside "
+            "their regions (rounding at the boundary)"
+        )
+    if warn and not bool(res.done.all()):
         warnings.warn(
-            f"program (3) stopped after `max_newton`={max_newton} Newton steps with {int((~done).sum())} of {bsz} "
-            f"patterns above the gap tolerance (largest gap {float(gaps[~done].max()):.3g}): their weights are "
+            f"program (3) stopped after `max_newton`={max_newton} Newton steps with {int((~res.done).sum())} of {bsz} "
+            f"patterns above the gap tolerance (largest gap {float(res.gap[~res.done].max()):.3g}): their weights are "
             "feasible and their objective is an upper bound, not the optimum",
             RuntimeWarning,
             stacklevel=2,
         )
-    lam = mu[:, None, None] / slack
-    weight = theta[:, : m * k].reshape(bsz, m, k)
-    cvec = theta[:, -1] if output_bias else torch.zeros(bsz, dtype=xb.dtype, device=xb.device)
+    cvec = res.theta[:, -1] if output_bias else torch.zeros(bsz, dtype=xb.dtype, device=xb.device)
     return VertexSolution(
         weight=weight,
         output_bias=cvec,
-        objective=f,
-        loss=vertex_loss(pred, yd, loss),
-        gap=mu * n_cons + decrement.clamp_min(0),
-        stationarity=decrement.clamp_min(0),
-        multipliers=lam,
-        iterations=steps,
+        objective=res.objective,
+        loss=vertex_loss(res.pred, yd, loss),
+        gap=res.gap,
+        stationarity=res.decrement,
+        multipliers=res.lam,
+        iterations=res.iterations,
     )

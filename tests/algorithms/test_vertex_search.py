@@ -13,7 +13,14 @@ from lightning_poly.algorithms.vertex_search import (
     neighbour_programs,
 )
 from lightning_poly.data import teacher_relu
-from lightning_poly.geometry.zonotope import activation_pattern, augment, random_vertex, vertex_neighbors
+from lightning_poly.geometry.zonotope import (
+    activation_pattern,
+    augment,
+    cone_margin,
+    facet_rows,
+    random_vertex,
+    vertex_neighbors,
+)
 from lightning_poly.solvers.vertex_program import vertex_loss, vertex_program, vertex_program_cvxpy
 
 
@@ -41,6 +48,26 @@ def test_batched_solver_matches_cvxpy_with_a_certificate_and_returns_a_real_netw
         assert torch.equal(augment(x) @ sol.weight[b].T > 0, pats[b].T)
         real = _relu_loss(x, y, sol.weight[b], sol.output_bias[b], v, loss)
         assert real == pytest.approx(float(sol.loss[b]), rel=1e-9, abs=1e-12)
+
+
+def test_facet_rows_alone_give_the_same_optimum_inside_every_row() -> None:
+    x, y = teacher_relu(d=3, m_gen=4, seed=3)
+    y = (y > y.median()).double()
+    v = torch.tensor([1.0, -1.0, 1.0, -1.0], dtype=torch.float64)
+    pats = torch.stack([random_vertex(x, 4, seed=s)[0] for s in range(5)])
+    rows = torch.stack([facet_rows(vertex_neighbors(x, p), tuple(p.shape)) for p in pats])
+    assert not bool(rows.all())  # some rows are implied by the facets
+    full = vertex_program(x, y, pats, v, loss="logistic")
+    few = vertex_program(x, y, pats, v, loss="logistic", rows=rows)
+    assert bool((few.gap <= 1e-9 * (1 + few.objective.abs())).all())
+    assert bool(((few.objective - full.objective).abs() <= few.gap + full.gap).all())  # both certified
+    assert bool((few.multipliers[~rows] == 0).all())
+    for b in range(len(pats)):  # every row, not only the facets, holds strictly
+        assert torch.equal(augment(x) @ few.weight[b].T > 0, pats[b].T)
+    with pytest.raises(ValueError, match="`rows` must keep at least one row of every unit"):
+        vertex_program(x, y, pats, v, loss="logistic", rows=torch.zeros_like(rows))
+    with pytest.raises(ValueError, match=r"`rows` must be bool \(4, 16\) or \(5, 4, 16\)"):
+        vertex_program(x, y, pats, v, loss="logistic", rows=rows[:, :2])
 
 
 def test_searches_on_a_tiny_problem_respect_the_order_exact_gls_start_and_beat_gradient_descent() -> None:
@@ -88,6 +115,12 @@ def test_warm_started_neighbour_programs_reach_the_cold_start_optimum() -> None:
     pats, sols = neighbour_programs(x, y, pat, current, flips, v)
     cold = vertex_program(x, y, pats, v)
     assert torch.allclose(sols.objective, cold.objective, rtol=1e-7, atol=1e-10)
+    # only the current cones' facets for the units the neighbours share with it: the same optima
+    facets = facet_rows(vertex_neighbors(x, pat), tuple(pat.shape))
+    _, few = neighbour_programs(x, y, pat, current, flips, v, facets=facets, centres=cone_margin(x, pat)[1])
+    assert torch.allclose(few.objective, cold.objective, rtol=1e-7, atol=1e-10)
+    with pytest.raises(ValueError, match=r"`facets` must be a bool tensor \(3, 12\)"):
+        neighbour_programs(x, y, pat, current, flips, v, facets=facets[:2])
 
 
 @pytest.mark.parametrize(("d", "n"), [(2, 60), (4, 120), (8, 350)])

@@ -7,7 +7,9 @@ import torch
 
 from lightning_poly.geometry.zonotope import (
     Flip,
+    augment,
     cone_margin,
+    flip_margins,
     general_position,
     is_vertex,
     random_vertex,
@@ -45,6 +47,23 @@ def test_neighbours_equal_one_lp_per_candidate_flip_and_adjacency_is_symmetric()
     assert neighbours == reference
     for f in neighbours:  # the edge is seen from the other end too
         assert f in vertex_neighbors(x, f.apply(pattern))
+
+
+def test_flip_margins_on_one_model_equal_one_lp_per_flipped_cone() -> None:
+    x = _data(12, 3, 4)
+    x[7] = x[3]  # a group of identical examples flips together
+    pattern, _ = random_vertex(x, m=1, seed=2)
+    groups = [(i,) for i in range(12) if i not in (3, 7)] + [(3, 7), tuple(range(12))]  # the last: the opposite cone
+    margin, witness = flip_margins(x, pattern[0], groups)
+    flipped = torch.stack([Flip(0, g).apply(pattern)[0] for g in groups])
+    ref, _ = cone_margin(x, flipped)
+    assert torch.allclose(margin, ref, atol=1e-12)
+    deep = margin > 1e-9  # the flips that are edges: the witness is strictly inside the new cone
+    assert torch.equal((witness[deep] @ augment(x).T > 0), flipped[deep])
+    with pytest.raises(ValueError, match=r"a group must hold example indices in 0..11, got \(12,\)"):
+        flip_margins(x, pattern[0], [(12,)])
+    with pytest.raises(ValueError, match=r"`pattern` must be one unit's pattern \(N,\)"):
+        flip_margins(x, random_vertex(x, m=2, seed=2)[0], groups)
 
 
 def test_identical_examples_flip_together_and_degenerate_data_is_reported() -> None:
