@@ -120,7 +120,12 @@ def main() -> None:
     }, args)  # fmt: skip
 
 
-PEER_SETTINGS = ((3, 80, 400, 8000), (8, 40, 400, 4000), (16, 64, 40, 400), (30, 64, 20, 400))  # d, width, regions, points
+PEER_SETTINGS = (
+    (3, 80, 400, 8000),
+    (8, 40, 400, 4000),
+    (16, 64, 40, 400),
+    (30, 64, 20, 400),
+)  # d, width, regions, points
 
 
 def _cddlib_counts(a: torch.Tensor, b: torch.Tensor) -> tuple[list[int], int]:
