@@ -253,7 +253,7 @@ def simplex_facets(
         # (ties need no test of their own: a tie makes a degenerate vertex, whose next step is a zero
         # step, left open below; a walk through it stays correct, and `max_pivots` bounds any cycling)
         enorm = e.norm(dim=2)
-        tt = torch.where(rate > 1e-12 * enorm[..., None], slack / rate, torch.inf)
+        tt = (slack / rate).masked_fill_(rate <= 1e-12 * enorm[..., None], torch.inf)
         t1, enter = tt.min(dim=2)
         pivot = torch.gather(rate, 2, enter[..., None])[..., 0]
         degenerate = alive & ((t1 >= 1e100) | (t1 <= 1e-12) | (pivot <= 1e-9 * enorm))
@@ -293,25 +293,24 @@ def simplex_facets(
             alive, reg, ks, v, basis, inv, slack = _pack(alive, reg, ks, v, basis, inv, slack)
     if alive.numel():
         open_[reg[alive], ks[alive]] = True  # walks longer than max_pivots
-    # re-derive every redundancy and witness from scratch (no update error in what is returned)
+    # re-derive every redundancy and witness from scratch (no update error in what is returned). A basis B
+    # with multipliers lam >= 0 for a_k bounds the maximum by lam . b_B = a_k . A_B^-1 b_B (weak duality: no
+    # primal feasibility needed); a witness must satisfy every other row.
     rr, rk = torch.nonzero(redundant & ~facet, as_tuple=True)
     if len(rr):
         rows = a[rr[:, None], final_basis[rr, rk]]  # (n, d, d)
         lam = torch.linalg.solve(rows.mT, a[rr, rk])
         vert = torch.linalg.solve(rows, b[rr[:, None], final_basis[rr, rk]])
-        feasible = (torch.einsum("nmd,nd->nm", a[rr], vert) <= b[rr] + 1e-9).all(dim=1) | ~keep[rr].any(dim=1)
-        good = (lam.amin(dim=1) >= -1e-9) & ((a[rr, rk] * vert).sum(dim=1) <= b[rr, rk] - margin / 2) & feasible
+        good = (lam.amin(dim=1) >= -1e-9) & ((a[rr, rk] * vert).sum(dim=1) <= b[rr, rk] - margin / 2)
         open_[rr[~good], rk[~good]] = True
         redundant[rr[~good], rk[~good]] = False
-    wr, wk = torch.nonzero(by_witness, as_tuple=True)
-    if len(wr):
-        pt = witness[wr, wk]
-        sl = b[wr] - torch.einsum("nmd,nd->nm", a[wr], pt)
-        sl[torch.arange(len(wr), device=dev), wk] = big
-        good = (torch.where(keep[wr], sl, big).amin(dim=1) >= -1e-9) & (
-            (a[wr, wk] * pt).sum(dim=1) > b[wr, wk] + margin / 2
-        )
-        facet[wr[~good], wk[~good]] = False
-        open_[wr[~good], wk[~good]] = True
+    if bool(by_witness.any()):
+        slack_w = b[:, None, :] - torch.bmm(witness, a.mT)  # (R, m, m): row j's slack at row k's witness
+        slack_w = torch.where(keep[:, None, :] & ~torch.eye(m, dtype=torch.bool, device=dev), slack_w, big)
+        own = (a * witness).sum(dim=2) - b
+        good = (slack_w.amin(dim=2) >= -1e-9) & (own > margin / 2)
+        bad = by_witness & ~good
+        facet &= ~bad
+        open_ |= bad
     open_ &= keep & ~facet & ~redundant
     return SimplexFacets(facet & keep, open_, pivots, found)
