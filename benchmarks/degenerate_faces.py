@@ -42,7 +42,7 @@ def main() -> None:
         f"{args.d}-20-12-1 with duplicated neurons: {len(regions)} regions, oracle mean faces {truth.double().mean():.2f}"
     )
     figures: dict[str, object] = {"regions": len(regions)}
-    methods = ["auto", "clarkson", "reference"] + (["qhull"] if args.d <= 6 else [])
+    methods = ["auto", "simplex", "clarkson", "reference"] + (["qhull"] if args.d <= 6 else [])
     for method in methods:
         t, res = timed(lambda m=method: count_facets(a, b, m, interior=regions.points), args.repeats)  # type: ignore[misc]
         low, high = int((res.counts < truth).sum()), int((res.counts > truth).sum())

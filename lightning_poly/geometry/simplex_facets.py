@@ -6,23 +6,30 @@ Row :math:`k` of :math:`P = \{x : A x \le b\}` is a facet iff it is not implied 
 row keeps the LP bounded). This module solves that LP for *every* row of *every* polytope in one batch
 of tensor operations, by the primal simplex method:
 
-1. **First vertices** of each polytope (``starts`` of them), by ``d`` ray shots from an interior point,
-   each in the null space of the rows already hit (:func:`first_vertices`).
-2. **One simplex walk per row**, started at the first vertex with the largest objective: the basis inverse of every LP is updated
-   by the Sherman-Morrison formula at each pivot (no factorisation in the loop), the entering row is
-   the most negative multiplier (Dantzig's rule), the leaving row the ratio test over all rows. A walk
-   stops as soon as its answer is certain: a feasible point with :math:`a_k^\top x > b_k +` ``margin``
-   proves the row a facet; optimal multipliers with value :math:`\le b_k -` ``margin`` prove it redundant.
+1. **First vertices** of each polytope (``starts`` of them), by ``d`` ray shots from an interior
+   point, each in the null space of the rows already hit (:func:`first_vertices`).
+2. **One simplex walk per row**, started at the first vertex with the largest objective: the basis
+   inverse of every LP is updated by the Sherman-Morrison formula at each pivot (no factorisation in
+   the loop), the leaving basis row is the most negative multiplier (Dantzig's rule), the entering row
+   the ratio test over all rows. A walk stops as soon as its answer is certain: a feasible point with
+   :math:`a_k^\top x > b_k +` ``margin`` proves the row a facet; optimal multipliers with value
+   :math:`\le b_k -` ``margin`` prove it redundant.
 3. **Facets for free**: every vertex a walk meets inside :math:`P` with exactly ``d`` tight rows (a
    simple vertex) proves those ``d`` rows facets (the edge that keeps one of them tight and leaves the
    others enters its facet's relative interior), and the walks of those rows stop.
-4. **Checks**: every decision is re-derived from a fresh solve of its final basis (no accumulated
-   update error), with the same margins.
+4. **Checks**: every redundancy is re-derived from a fresh solve of its final basis (multipliers
+   :math:`\lambda \ge 0` bound the maximum by :math:`\lambda^\top b_B`, weak duality), every witness
+   from a fresh product with all rows, with half the margin.
 
-Anything not decided with a margin — ties in a ratio test or a zero step (a degenerate vertex), a
-maximum within ``margin`` of :math:`b_k`, a walk longer than ``max_pivots``, an ill-conditioned
-basis — is left *open*: :func:`~lightning_poly.geometry.count_facets` decides those rows with one
-exact HiGHS LP each (the reference criterion), so the count never rests on a near-tie.
+Walks are packed into rows of 16 slots of one polytope each, and repacked when a fifth of the slots
+are idle, so the work follows the live walks. Memory: ``O(R m (m + d^2))`` for ``R`` polytopes of
+``m`` rows (``count_facets`` splits the batch by ``simplex_memory``).
+
+Anything not decided with a margin — a zero step (a degenerate vertex: more than ``d`` rows tight), a
+maximum within ``margin`` of :math:`b_k`, a walk longer than ``max_pivots``, a tiny pivot or an
+ill-conditioned start basis — is left *open*: :func:`~lightning_poly.geometry.count_facets` decides
+those rows with one exact HiGHS LP each (the reference criterion), so the count never rests on a
+near-tie.
 """
 
 from __future__ import annotations
