@@ -150,6 +150,17 @@ def _cnn(act: Any = nn.ReLU) -> nn.Sequential:
     return _mlp(nn.Conv2d(1, 2, 3), act(), nn.Flatten(), nn.Linear(8, 2))
 
 
+class _CNNModule(pl.LightningModule):
+    """A user's CNN module (``act`` after its conv)."""
+
+    def __init__(self, act: Any = nn.ReLU) -> None:
+        super().__init__()
+        self.net = _cnn(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
 class _Tensors(TensorDataModule):
     """The smallest concrete subclass of the abstract base, to check its arguments."""
 
@@ -1471,6 +1482,15 @@ CASES = [
         lambda: _setup(cbs.PolishingCallback(data=(X, Y), monitor="train_loss"), _TanhModule()),
         MisconfigurationException, r"PolishingCallback needs a ReLU network: .*'Tanh'",
         id="PolishingCallback-setup-tanh-model",
+    ),
+    pytest.param(
+        lambda: cbs.PolishingCallback(max_patches=1),
+        ValueError, r"`max_patches` must be an integer >= 2, got 1", id="PolishingCallback-one-patch",
+    ),
+    pytest.param(
+        lambda: _setup(cbs.PolishingCallback(data=(torch.zeros(4, 1, 4, 4), Y)), _CNNModule(nn.Tanh)),
+        MisconfigurationException, r"PolishingCallback needs a piecewise-linear CNN: .*'net.1' \(Tanh\)",
+        id="PolishingCallback-setup-tanh-cnn",
     ),
     # == lightning_poly.plotting ===================================================================
     pytest.param(
