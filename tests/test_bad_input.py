@@ -17,7 +17,8 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
   ``PolishEvaluation`` (built by ``polish_and_evaluate``), ``ActivationDrift`` (built by ``activation_drift``),
   ``MinimalNetworkReport`` (built by ``minimal_cover_network``), ``FittedPolytope`` (built by ``fit_polytope``),
   ``TwoPolytopeCover`` (built by ``two_polytope_cover``), ``RegionSimplices`` (built by ``region_simplices``),
-  ``PLRegions`` (built by ``pl_regions``),
+  ``PLRegions`` (built by ``pl_regions``), ``ConvPolishResult`` (built by ``polish_conv2d``), ``ConvPolishReport``
+  (built by ``polish_cnn``),
   ``CompressedCover`` (built by ``compressed_cover``), ``OptimumComparison`` (built by ``compare_to_optimum``),
   ``PolishedTraining`` (built by ``train_and_polish``);
 * search and program records: ``GeneralPosition``, ``Flip`` (an edge, built by ``vertex_neighbors``),
@@ -140,6 +141,21 @@ class _TanhModule(pl.LightningModule):
     def __init__(self) -> None:
         super().__init__()
         self.net = _tanh()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def _cnn(act: Any = nn.ReLU) -> nn.Sequential:
+    return _mlp(nn.Conv2d(1, 2, 3), act(), nn.Flatten(), nn.Linear(8, 2))
+
+
+class _CNNModule(pl.LightningModule):
+    """A user's CNN module (``act`` after its conv)."""
+
+    def __init__(self, act: Any = nn.ReLU) -> None:
+        super().__init__()
+        self.net = _cnn(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -846,6 +862,41 @@ CASES = [
         ValueError, r"`l2` must be a finite number > 0, got 0.0", id="polish_network-l2-zero",
     ),
     pytest.param(
+        lambda: alg.polish_conv2d(nn.Conv2d(2, 4, 3, groups=2), torch.zeros(2, 2, 5, 5)),
+        ValueError, r"`conv` must have groups=1, got groups=2: each group is a layer of its own",
+        id="polish_conv2d-grouped",
+    ),
+    pytest.param(
+        lambda: alg.polish_conv2d(nn.Conv2d(1, 4, 3), torch.zeros(2, 3, 5, 5)),
+        ValueError, r"`inputs` must have shape \(n, 1, H, W\) for `conv`, got \(2, 3, 5, 5\)",
+        id="polish_conv2d-wrong-channels",
+    ),
+    pytest.param(
+        lambda: alg.polish_conv2d(nn.Conv2d(1, 4, 3), torch.zeros(2, 1, 5, 5), max_patches=1),
+        ValueError, r"`max_patches` must be an integer >= 2, got 1", id="polish_conv2d-one-patch",
+    ),
+    pytest.param(
+        lambda: alg.polish_conv2d_reference(nn.Linear(2, 3), torch.zeros(2, 2)),  # type: ignore[arg-type]
+        TypeError, r"`conv` must be an nn.Conv2d, got Linear", id="polish_conv2d_reference-not-a-conv",
+    ),
+    pytest.param(
+        lambda: alg.cnn_layers(_mlp()),
+        ValueError, r"applies no Conv2d to its input; polish an MLP with polish_network", id="cnn_layers-an-mlp",
+    ),
+    pytest.param(
+        lambda: alg.polish_cnn(_cnn(nn.Tanh), torch.zeros(4, 1, 4, 4), Y),
+        ValueError, r"layer '1' \(Tanh\), which pl_regions does not support", id="polish_cnn-tanh",
+    ),
+    pytest.param(
+        lambda: alg.polish_cnn(_cnn(), torch.zeros(4, 1, 4, 4), Y, loss="cross_entropy", max_patches=0),
+        ValueError, r"`max_patches` must be an integer >= 2, got 0", id="polish_cnn-no-patches",
+    ),
+    pytest.param(
+        lambda: alg.polish_cnn_and_evaluate(_cnn(), torch.zeros(4, 1, 4, 4), Y, eval_y=Y),
+        ValueError, r"`eval_x` and `eval_y` go together: give both or neither",
+        id="polish_cnn_and_evaluate-eval-y-alone",
+    ),
+    pytest.param(
         lambda: alg.polish_and_evaluate(_mlp(), X, Y.float(), eval_x=X),
         ValueError, r"`eval_x` and `eval_y` go together: give both or neither", id="polish_and_evaluate-eval-x-alone",
     ),
@@ -1432,6 +1483,15 @@ CASES = [
         MisconfigurationException, r"PolishingCallback needs a ReLU network: .*'Tanh'",
         id="PolishingCallback-setup-tanh-model",
     ),
+    pytest.param(
+        lambda: cbs.PolishingCallback(max_patches=1),
+        ValueError, r"`max_patches` must be an integer >= 2, got 1", id="PolishingCallback-one-patch",
+    ),
+    pytest.param(
+        lambda: _setup(cbs.PolishingCallback(data=(torch.zeros(4, 1, 4, 4), Y)), _CNNModule(nn.Tanh)),
+        MisconfigurationException, r"PolishingCallback needs a piecewise-linear CNN: .*'net.1' \(Tanh\)",
+        id="PolishingCallback-setup-tanh-cnn",
+    ),
     # == lightning_poly.plotting ===================================================================
     pytest.param(
         lambda: plotting.grid_2d(torch.zeros(4, 3)),
@@ -1701,7 +1761,7 @@ SKIPPED = {
     "ExactFit", "VertexLoss", "GatedCertificate", "PolishEvaluation", "ActivationDrift", "MinimalNetworkReport",
     "FittedPolytope", "TwoPolytopeCover", "SMOOTH_HEAD_TRAINING", "quiet_lightning", "RegionSimplices",
     "CompressedCover", "OptimumComparison", "PolishedTraining", "SPIRAL_TRAINING", "BaselineRecord", "SimplexFacets",
-    "PLRegions",
+    "PLRegions", "ConvPolishResult", "ConvPolishReport",
 }  # fmt: skip
 
 

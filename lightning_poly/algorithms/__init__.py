@@ -32,6 +32,13 @@ from lightning_poly.algorithms.face_elimination import (
     polytope_errors,
 )
 from lightning_poly.algorithms.polish import PolishResult, neuron_sample_cosines, polish_layer, polish_layer_reference
+from lightning_poly.algorithms.polish_cnn import cnn_layers, polish_cnn, polish_cnn_and_evaluate
+from lightning_poly.algorithms.polish_conv import (
+    ConvPolishReport,
+    ConvPolishResult,
+    polish_conv2d,
+    polish_conv2d_reference,
+)
 from lightning_poly.algorithms.polish_network import (
     PolishEvaluation,
     PolishReport,
@@ -101,6 +108,13 @@ __all__ = [
     "PolishEvaluation",
     "PolishReport",
     "PolishResult",
+    "ConvPolishReport",
+    "ConvPolishResult",
+    "cnn_layers",
+    "polish_cnn",
+    "polish_cnn_and_evaluate",
+    "polish_conv2d",
+    "polish_conv2d_reference",
     "balance_",
     "layer_inputs",
     "equalising_scales",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -11,6 +11,7 @@ from torch import nn
 
 from lightning_poly._validation import check_choice, check_finite, check_positive
 from lightning_poly.algorithms.polish import PolishResult, polish_layer
+from lightning_poly.algorithms.polish_conv import ConvPolishReport
 from lightning_poly.algorithms.scaling import balance_
 from lightning_poly.nn.outputs import module_outputs
 from lightning_poly.nn.relu_network import find_relu_network, get_relu_network, linear_layers
@@ -128,26 +129,41 @@ def polish_network(
         raise ValueError(f"`y` must have one target per point of `x`, got {len(y)} for {len(x)} points")
     check_refit_loss(loss, k, y)
     check_positive("l2", l2)
-    feats = layer_inputs(model, x, len(lins) - 1)
-    b_last = last.bias if last.bias is not None else torch.zeros(k, dtype=last.weight.dtype)
-    before = float(refit_objective(feats.double(), y, last.weight.double(), b_last.double(), loss, l2))
+    before = _head_objective(last, layer_inputs(model, x, len(lins) - 1), y, loss, l2)
     report = PolishReport(list(layers), objective_before=before)
     for l in sorted(layers):
         lin = lins[l]
         res = polish_layer(lin.weight, lin.bias, layer_inputs(model, x, l), chunk_size=chunk_size)
-        lin.weight.copy_(res.weight)
-        if lin.bias is not None and res.bias is not None:
-            lin.bias.copy_(res.bias)
+        _copy_into(lin, res.weight, res.bias)
         report.results.append(res)
-    feats = layer_inputs(model, x, len(lins) - 1)
-    fit = refit_last_layer(feats, y, loss, l2, n_outputs=k)
-    last.weight.copy_(fit.weight.to(last.weight))
-    if last.bias is not None:
-        last.bias.copy_(fit.bias.to(last.bias))
-    report.objective_after, report.grad_norm = fit.objective, fit.grad_norm
+    report.objective_after, report.grad_norm = _refit_head(last, layer_inputs(model, x, len(lins) - 1), y, loss, l2)
     if rescale:
         balance_(model)
     return report
+
+
+def _head_objective(head: nn.Linear, feats: torch.Tensor, y: torch.Tensor, loss: RefitLoss, l2: float) -> float:
+    """The refit objective of ``head`` as it is, on features ``feats`` (what reaches it)."""
+    w = head.weight.detach().double()
+    b = head.bias.detach().double() if head.bias is not None else torch.zeros(len(w), dtype=w.dtype, device=w.device)
+    return float(refit_objective(feats.double(), y.to(feats.device), w, b, loss, l2))
+
+
+@torch.no_grad()
+def _copy_into(layer: nn.Module, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
+    """Copy ``weight`` and ``bias`` into ``layer``'s own tensors (in place; a bias-free layer keeps none)."""
+    layer.weight.copy_(weight.to(layer.weight))  # type: ignore[operator]
+    if layer.bias is not None and bias is not None:
+        layer.bias.copy_(bias.to(layer.bias))  # type: ignore[operator]
+
+
+def _refit_head(
+    head: nn.Linear, feats: torch.Tensor, y: torch.Tensor, loss: RefitLoss, l2: float
+) -> tuple[float, float]:
+    """Refit ``head`` in place to the convex optimum on ``feats``; its objective and gradient norm there."""
+    fit = refit_last_layer(feats, y.to(feats.device), loss, l2, n_outputs=head.out_features)
+    _copy_into(head, fit.weight, fit.bias)
+    return fit.objective, fit.grad_norm
 
 
 @dataclass
@@ -155,14 +171,14 @@ class PolishEvaluation:
     """What polishing did to a model's own outputs (:func:`polish_and_evaluate`).
 
     Attributes:
-        report: what :func:`polish_network` did to the network.
+        report: what :func:`polish_network` (or :func:`~lightning_poly.algorithms.polish_cnn`) did to the network.
         loss: the refit loss that scores the outputs (:func:`~lightning_poly.solvers.refit.head_metrics`).
         before: ``{"loss": ..., "acc": ...}`` of the model's forward on the evaluation data before.
         after: the same after polishing, the refit and the rescaling.
         n_samples: evaluation samples.
     """
 
-    report: PolishReport
+    report: PolishReport | ConvPolishReport
     loss: RefitLoss
     before: dict[str, float]
     after: dict[str, float]
@@ -218,20 +234,42 @@ def polish_and_evaluate(
         >>> ev.improved("loss"), ev.n_samples
         (True, 50)
     """
+    ex, ey = _evaluation_data(x, y, eval_x, eval_y)
+    net = find_relu_network(model) if network is None else network
+    lins = linear_layers(net)
+    check_refit_loss(loss, lins[-1].out_features, y)
+    weight = lins[0].weight
+    return _scored(
+        model, ex, ey, loss,
+        lambda: polish_network(net, x.flatten(1).to(weight), y.to(weight.device), layers, loss, l2, rescale),
+    )  # fmt: skip
+
+
+def _evaluation_data(
+    x: torch.Tensor, y: torch.Tensor, eval_x: torch.Tensor | None, eval_y: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The data a polish is scored on: ``(eval_x, eval_y)``, or the training data when both are ``None``."""
     if (eval_x is None) != (eval_y is None):
         raise ValueError("`eval_x` and `eval_y` go together: give both or neither")
     ex, ey = (x, y) if eval_x is None or eval_y is None else (eval_x, eval_y)
     if len(ex) != len(ey):
         raise ValueError(f"`eval_y` must have one target per point of `eval_x`, got {len(ey)} for {len(ex)} points")
-    net = find_relu_network(model) if network is None else network
-    lins = linear_layers(net)
-    check_refit_loss(loss, lins[-1].out_features, y)
-    weight = lins[0].weight
+    return ex, ey
+
+
+def _scored(
+    model: nn.Module,
+    ex: torch.Tensor,
+    ey: torch.Tensor,
+    loss: RefitLoss,
+    polish: Callable[[], PolishReport | ConvPolishReport],
+) -> PolishEvaluation:
+    """Score ``model``'s own forward on ``(ex, ey)`` before and after ``polish()`` (which changes it in place)."""
 
     def score() -> dict[str, float]:
         out = module_outputs(model, ex)
         return head_metrics(out, ey.to(out.device), loss)
 
     before = score()
-    report = polish_network(net, x.flatten(1).to(weight), y.to(weight.device), layers, loss, l2, rescale)
+    report = polish()
     return PolishEvaluation(report, loss, before, score(), len(ey))

@@ -1,4 +1,4 @@
-"""Polish a trained ReLU MLP in place, keep the result only when it helps (DDP-safe, resumable)."""
+"""Polish a trained ReLU MLP or CNN in place, keep the result only when it helps (DDP-safe, resumable)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,21 @@ from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
+from torch import nn
 from typing_extensions import override
 
 from lightning_poly._lightning import Callback, MisconfigurationException
 from lightning_poly._validation import check_choice, check_int, check_positive
+from lightning_poly.algorithms.polish_cnn import cnn_layers, polish_cnn_and_evaluate
+from lightning_poly.algorithms.polish_conv import ConvPolishReport, ConvPolishResult
 from lightning_poly.algorithms.polish_network import PolishEvaluation, PolishReport, polish_and_evaluate
 from lightning_poly.callbacks._history import HistoryState
 from lightning_poly.callbacks._inplace import edit_in_place
 from lightning_poly.callbacks._schedule import EpochsOrFitEnd, log_scalars
-from lightning_poly.callbacks._user import labelled_data, training_data_and_layers
+from lightning_poly.callbacks._user import labelled_data, prepare_trainer, training_data_and_layers
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.logging import log_table
+from lightning_poly.nn.outputs import module_outputs
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers
 from lightning_poly.solvers.refit import RefitLoss, check_refit_loss, infer_refit_loss
 
@@ -41,11 +45,18 @@ class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
     computes from identical data, rank zero's tensors and decision are broadcast, the optimizer state
     of changed parameters is reset, and a failure on any rank restores every rank and re-raises.
 
+    A module that holds a ``Conv2d`` is taken as a CNN (:func:`lightning_poly.algorithms.polish_cnn`): the
+    chosen ``Conv2d`` layers are polished on their patches, every layer between them and the head stays
+    fixed, and the head (the ``Linear`` layer whose output the forward returns) is refitted convexly; no
+    rescaling. The module's forward (or the ``network`` submodule's, checked against it) is traced at
+    ``setup``, and a layer that is not piecewise linear is refused by name.
+
     Everything is checked at ``setup``: the network (found in the module, checked against its
     forward), the data (read once), and that the refit loss fits the head and targets.
 
     Args:
-        layers: hidden ``Linear`` layers to polish (indices; default the first).
+        layers: layers to polish (indices; default the first): hidden ``Linear`` layers of an MLP, ``Conv2d``
+            layers of a CNN (in the order of its forward).
         refit: ``"auto"`` or a :data:`RefitLoss`. ``"auto"`` takes the module's ``loss`` hyperparameter
             when it has one (bce → logistic, cross_entropy → cross_entropy, mse → squared), else follows
             the head (:func:`~lightning_poly.solvers.infer_refit_loss`: one logit and binary labels →
@@ -57,11 +68,13 @@ class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
         every_n_epochs: also polish every this many epochs (0: only at fit end).
         at_fit_end: polish at fit end.
         max_samples: read at most this many training (and validation) samples, in the dataset's order.
-        rescale: apply the optimal scaling (Equation (98)) after the refit.
+        rescale: apply the optimal scaling (Equation (98)) after the refit (MLPs).
         data: training data (tensors ``(x, y)``, a Dataset or a DataLoader); ``None``: the Trainer's.
         val_data: validation data for ``val_*`` monitors; ``None``: the Trainer's val dataloader.
-        network: the submodule holding the ReLU MLP (``None``: found).
+        network: the submodule holding the ReLU MLP (``None``: found), or the CNN (``None``: the module).
         batch_to_xy: splits a batch into ``(x, y)`` (default: tuple, list or dict batches).
+        max_patches: patches each polished ``Conv2d`` layer's filters choose from, a seeded sample of all
+            of them (see :func:`~lightning_poly.algorithms.polish_conv2d`).
 
     Example:
         >>> PolishingCallback(accept="always").accept
@@ -83,6 +96,7 @@ class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
         val_data: Any = None,
         network: str | None = None,
         batch_to_xy: BatchToXY | None = None,
+        max_patches: int = 100_000,
     ) -> None:
         self.layers = [check_int("layers[i]", int(i), minimum=0) for i in layers]
         if not self.layers:
@@ -96,8 +110,10 @@ class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
         self.max_samples = None if max_samples is None else check_int("max_samples", max_samples, minimum=2)
         self.rescale = bool(rescale)
         self.data, self.val_data, self.network, self.batch_to_xy = data, val_data, network, batch_to_xy
+        self.max_patches = check_int("max_patches", max_patches, minimum=2)
+        self._cnn = False
         self.history: list[dict[str, Any]] = []
-        self.last_report: PolishReport | None = None
+        self.last_report: PolishReport | ConvPolishReport | None = None
         self._train: tuple[torch.Tensor, torch.Tensor] | None = None
         self._monitored: tuple[torch.Tensor, torch.Tensor] | None = None
         self._loss: RefitLoss | None = None
@@ -108,12 +124,18 @@ class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
         if stage != "fit":
             return
         who = type(self).__name__
-        self._train, lins = training_data_and_layers(
-            trainer, pl_module, self.data, self.max_samples, self.batch_to_xy, self.network, who
-        )
-        if max(self.layers) > len(lins) - 2:
-            raise MisconfigurationException(f"`layers` must be hidden layers in 0..{len(lins) - 2}, got {self.layers}")
-        k = lins[-1].out_features
+        self._cnn = any(isinstance(m, nn.Conv2d) for m in self._cnn_network(pl_module).modules())
+        if self._cnn:
+            self._train, k = self._setup_cnn(trainer, pl_module, who)
+        else:
+            self._train, lins = training_data_and_layers(
+                trainer, pl_module, self.data, self.max_samples, self.batch_to_xy, self.network, who
+            )
+            if max(self.layers) > len(lins) - 2:
+                raise MisconfigurationException(
+                    f"`layers` must be hidden layers in 0..{len(lins) - 2}, got {self.layers}"
+                )
+            k = lins[-1].out_features
         self._loss = self._refit_loss(pl_module, k, self._train[1])
         if self.monitor.startswith("train"):
             self._monitored = self._train
@@ -135,6 +157,38 @@ class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
         )
 
     # -- private methods compute ----------------------------------------------------------------
+    def _cnn_network(self, pl_module: pl.LightningModule) -> nn.Module:
+        """The module, or its ``network`` submodule (for a CNN)."""
+        if self.network is None:
+            return pl_module
+        try:
+            return pl_module.get_submodule(self.network)
+        except AttributeError as err:
+            raise MisconfigurationException(f"{type(self).__name__}: `network` {self.network!r}: {err}") from err
+
+    def _setup_cnn(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, who: str
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor], int]:
+        """The training data and the head's outputs of a CNN, checked: traced, its forward the module's."""
+        prepare_trainer(trainer)
+        train = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, who)
+        net = self._cnn_network(pl_module)
+        try:
+            convs, (_, head) = cnn_layers(net, train[0])
+        except ValueError as err:
+            raise MisconfigurationException(f"{who} needs a piecewise-linear CNN: {err}") from err
+        if net is not pl_module:
+            ours, theirs = module_outputs(pl_module, train[0][:64]), module_outputs(net, train[0][:64])
+            if ours.shape != theirs.shape or not torch.allclose(ours, theirs, rtol=1e-4, atol=1e-5):
+                raise MisconfigurationException(
+                    f"{who}: the forward of `network` {self.network!r} is not the module's forward"
+                )
+        if max(self.layers) > len(convs) - 1:
+            raise MisconfigurationException(
+                f"`layers` must be Conv2d layers in 0..{len(convs) - 1} of the CNN, got {self.layers}"
+            )
+        return train, head.out_features
+
     def _refit_loss(self, pl_module: pl.LightningModule, n_outputs: int, y: torch.Tensor) -> RefitLoss:
         """The user's loss, else the module's declared one, else the head's; checked against head and targets."""
         declared = getattr(pl_module, "hparams", {}).get("loss")
@@ -149,13 +203,25 @@ class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
         assert self._train is not None and self._monitored is not None and self._loss is not None, "setup() ran"
-        net = find_relu_network(pl_module, self.network)
-        params = [p for lin in linear_layers(net) for p in lin.parameters()]
         (x, y), (mx, my), loss = self._train, self._monitored, self._loss
         metric = self.monitor.split("_")[1]
+        if self._cnn:
+            cnn = self._cnn_network(pl_module)
+            convs, (_, head) = cnn_layers(cnn)
+            params = [p for l in self.layers for p in convs[l][1].parameters()] + list(head.parameters())
 
-        def change() -> PolishEvaluation:
-            return polish_and_evaluate(pl_module, x, y, mx, my, self.layers, loss, self.l2, self.rescale, network=net)
+            def change() -> PolishEvaluation:
+                return polish_cnn_and_evaluate(
+                    pl_module, x, y, mx, my, self.layers, loss, self.l2, self.max_patches, network=cnn
+                )
+        else:
+            net = find_relu_network(pl_module, self.network)
+            params = [p for lin in linear_layers(net) for p in lin.parameters()]
+
+            def change() -> PolishEvaluation:
+                return polish_and_evaluate(
+                    pl_module, x, y, mx, my, self.layers, loss, self.l2, self.rescale, network=net
+                )
 
         def decide(evaluation: PolishEvaluation) -> bool:
             return self.accept == "always" or evaluation.improved(metric)  # type: ignore[arg-type]
@@ -173,12 +239,15 @@ class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
         if trainer.is_global_zero:
             self._log(trainer, record, report)
 
-    def _log(self, trainer: pl.Trainer, record: dict[str, Any], report: PolishReport) -> None:
+    def _log(self, trainer: pl.Trainer, record: dict[str, Any], report: PolishReport | ConvPolishReport) -> None:
         log_scalars(trainer, "polish", record)
         res = report.results[0]
-        rows = [
-            [j, " ".join(map(str, res.indices[j].tolist())), float(res.residual[j])] for j in range(len(res.indices))
-        ]
-        log_table(
-            trainer, f"polish/layer{report.layers[0]}_explanations", ["neuron", "sample indices", "residual"], rows
-        )
+        if isinstance(res, ConvPolishResult):  # a filter's patches as image:row,column of the layer's output
+            cols = ["filter", "patches (image:row,column)", "residual"]
+            where = [" ".join(f"{i}:{r},{c}" for i, r, c in p.tolist()) for p in res.positions]
+            name = f"polish/conv{report.layers[0]}_explanations"
+        else:
+            cols = ["neuron", "sample indices", "residual"]
+            where = [" ".join(map(str, row.tolist())) for row in res.indices]
+            name = f"polish/layer{report.layers[0]}_explanations"
+        log_table(trainer, name, cols, [[j, w, float(r)] for j, (w, r) in enumerate(zip(where, res.residual))])
