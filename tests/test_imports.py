@@ -31,3 +31,18 @@ def test_glue_packages_import() -> None:
     assert hasattr(callbacks, "DecisionBoundaryCallback")
     assert hasattr(datamodules, "FashionMNISTDataModule")
     assert hasattr(modules, "ReLUMLPModule")
+
+
+def test_highs_writes_nothing_to_stdout() -> None:
+    """HiGHS prints a banner from C++ when its first instance is built; the library's LPs print nothing."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from lightning_poly.solvers.lp import IncrementalLP, maximize\n"
+        "assert maximize(np.ones(2), np.eye(2), np.ones(2))[0] == 2.0\n"
+        "IncrementalLP(2)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "", out.stdout

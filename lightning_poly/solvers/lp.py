@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import highspy
 import numpy as np
 
@@ -14,10 +17,31 @@ class LPFailure(RuntimeError):
     """HiGHS did not return an optimal solution; the message carries its model status."""
 
 
+def _new_highs() -> highspy.Highs:
+    """A silent HiGHS instance: its constructor writes a banner to the process's stdout (file descriptor 1,
+    below Python's ``sys.stdout``), which a library must not do; the descriptor points to ``/dev/null`` while
+    it runs."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real stdout (e.g. an embedded interpreter): construct as is
+        h = highspy.Highs()
+    else:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 class _Solver:
     def __init__(self) -> None:
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
+        self.h = _new_highs()
         self.h.setOptionValue("threads", 1)
 
 
@@ -148,8 +172,8 @@ class IncrementalLP:
         if not isinstance(dim, int) or dim < 1:
             raise ValueError(f"`dim` must be an integer >= 1, got {dim!r}")
         self.dim = dim
-        self.h = highspy.Highs()
-        for key, value in (("output_flag", False), ("threads", 1), ("presolve", "off")):
+        self.h = _new_highs()
+        for key, value in (("threads", 1), ("presolve", "off")):
             self.h.setOptionValue(key, value)
         lp = highspy.HighsLp()
         lp.num_col_ = dim
