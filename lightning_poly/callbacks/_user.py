@@ -122,7 +122,8 @@ def _user_data(
         loader = trainer_dataloader(trainer, split)
         if loader is None:
             raise MisconfigurationException(
-                f"{who} needs {'training' if split == 'train' else 'validation'} data: pass `data=` "
+                f"{who} needs {'training' if split == 'train' else 'validation'} data: pass "
+                f"`{'data' if split == 'train' else 'val_data'}=` "
                 f"(tensors, a Dataset or a DataLoader) or give the Trainer a {split} dataloader "
                 f"(a DataModule, `{split}_dataloader()`, or `trainer.fit(..., {split}_dataloaders=...)`)"
             )

@@ -64,8 +64,10 @@ class FaceHistogramCallback(HistoryState, Callback):
     :func:`~lightning_poly.geometry.count_facets` above ``d = 6``, measured faster than the estimator at
     d = 8, 16 and 30 in ``benchmarks/``) and estimates above (hit-and-run with certificates: lower
     bounds, logged as ``faces/exact = 0``), and each call counts regions in a seeded random order for
-    at most ``max_seconds`` (the rest are logged as ``faces/uncounted_regions``). A progress bar shows long calls on rank zero; a call slower than
-    ``warn_seconds`` logs a warning with the measured seconds per region.
+    at most ``max_seconds`` (the rest are logged as ``faces/uncounted_regions``). A progress bar shows
+    long calls on rank zero; a call slower than ``warn_seconds`` logs a warning with the measured seconds
+    per region. A fit-end call on the weights of the last call (same step) records that histogram again
+    without counting it twice.
 
     A network that is not a ReLU MLP (a CNN such as the paper's LeNet-5 of Section V.C, any network of
     :func:`~lightning_poly.geometry.pl_regions`) is analysed when ``input_shape`` gives a point's shape: the
@@ -89,7 +91,8 @@ class FaceHistogramCallback(HistoryState, Callback):
         max_seconds: time budget of the counting per call (``None``: count every region).
         exact_max_dim: largest input dimension counted exactly by ``method="auto"``.
         warn_seconds: warn when a call takes longer than this.
-        progress: show a progress bar on rank zero for calls of many regions that last over 2 s.
+        progress: show a progress bar on rank zero for calls of many regions that last over 2 s (never when
+            the Trainer has no progress bar).
         data: the points for ``points="train"`` (tensors, a Dataset or a DataLoader); ``None``: the
             Trainer's training data.
         max_samples: at most this many training samples for ``points="train"``.
@@ -198,8 +201,14 @@ class FaceHistogramCallback(HistoryState, Callback):
 
     @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.at_fit_end:
-            self._run(trainer, pl_module, "fit_end")
+        if not self.at_fit_end:
+            return
+        if self.history and self.last is not None and self.history[-1]["step"] == trainer.global_step:
+            # the weights have not changed since the last call (e.g. at the end of the last epoch): the same
+            # histogram, recorded again for fit end without counting or logging it twice (same on every rank)
+            self.history.append({**self.history[-1], "when": "fit_end"})
+            return
+        self._run(trainer, pl_module, "fit_end")
 
     def summary(self) -> str:
         """One line for the CLI's run summary."""
@@ -230,7 +239,10 @@ class FaceHistogramCallback(HistoryState, Callback):
             with eval_mode(pl_module):
                 pl_activation_patterns(net, x.reshape(-1, *self.input_shape))
         except ValueError as err:
-            raise MisconfigurationException(f"{who} needs a piecewise-linear network: {err}") from err
+            raise MisconfigurationException(
+                f"{who} needs a piecewise-linear network that takes points of `input_shape` {self.input_shape} "
+                f"(batches of shape (n, *input_shape)): {err}"
+            ) from err
         return net
 
     def _dim(self) -> int:
@@ -260,7 +272,8 @@ class FaceHistogramCallback(HistoryState, Callback):
         return ", ".join(hints)
 
     def _progress(self, trainer: pl.Trainer) -> _ProgressBar | None:
-        if not (self.progress and trainer.is_global_zero):
+        # a Trainer without a progress bar (`enable_progress_bar=False`) gets none from the callback either
+        if not (self.progress and trainer.is_global_zero and trainer.progress_bar_callback is not None):
             return None
         budget = f", budget {self.max_seconds:g} s" if self.max_seconds is not None else ""
         return _ProgressBar(f"face histogram (regions{budget})")

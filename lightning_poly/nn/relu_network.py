@@ -154,10 +154,13 @@ def find_relu_network(model: nn.Module, name: str | None = None) -> nn.Sequentia
     if len(found) == 1:
         return found[0][1]
     if not found:
-        kinds = sorted({type(m).__name__ for m in model.modules() if m is not model and not list(m.children())})
+        kinds = list(
+            dict.fromkeys(type(m).__name__ for m in model.modules() if m is not model and not list(m.children()))
+        )
         raise TypeError(
-            f"{type(model).__name__} holds no ReLU MLP (an nn.Sequential of {_SUPPORTED}); its layers are "
-            f"{kinds}; name the network with `network=`, or define `relu_network()`"
+            f"{type(model).__name__} holds no ReLU MLP (an nn.Sequential of {_SUPPORTED}); its layers are, in "
+            f"order, {kinds}; name the network with `network=`, or define `relu_network()` (a callback that "
+            "takes `input_shape=` analyses other piecewise-linear networks such as CNNs that way)"
         )
     raise TypeError(
         f"{type(model).__name__} holds several ReLU MLPs {[n for n, _ in found]}; choose one with `network=`"

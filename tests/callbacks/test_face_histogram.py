@@ -46,6 +46,10 @@ def test_logs_matches_function_and_does_not_change_training(tmp_path: Path) -> N
     trainer = _trainer(tmp_path, [cb], logger=CSVLogger(str(tmp_path), name="csv"))
     trainer.fit(model, _data())
     assert [h["when"] for h in cb.history] == ["fit_start", "epoch", "epoch", "fit_end"]
+    # fit end comes at the step of the last epoch's call: that histogram again, not a second count
+    last_epoch, fit_end = cb.history[-2], cb.history[-1]
+    assert fit_end["step"] == last_epoch["step"] and fit_end["seconds"] == last_epoch["seconds"]
+    assert fit_end["histogram"] == last_epoch["histogram"]
     ref = face_histogram(model, n_points=1500)
     assert cb.last is not None and torch.equal(cb.last.counts, ref.counts)
     assert cb.history[-1]["mean_faces"] == pytest.approx(ref.mean)

@@ -64,7 +64,10 @@ def test_the_callback_estimates_the_faces_of_a_cnn(tmp_path: Path) -> None:
 def test_the_callback_refuses_what_is_not_piecewise_linear(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"`method` must be 'auto' or 'estimate' for a network that is not a ReLU"):
         FaceHistogramCallback(input_shape=(1, 6, 6), method="qhull")
-    with pytest.raises(MisconfigurationException, match=r"needs a piecewise-linear network: .*'features.2' \(Tanh\)"):
+    with pytest.raises(
+        MisconfigurationException,
+        match=r"needs a piecewise-linear network that takes points of `input_shape` .*'features.2' \(Tanh\)",
+    ):
         _fit(tmp_path, FaceHistogramCallback(n_points=5, input_shape=(1, 6, 6)), SmallCNN(nn.Tanh))
     with pytest.raises(MisconfigurationException, match=r"`input_shape` \(1, 5, 5\) holds 25 values, the training"):
         _fit(tmp_path, FaceHistogramCallback(n_points=5, input_shape=(1, 5, 5)), SmallCNN())

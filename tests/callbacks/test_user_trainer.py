@@ -281,7 +281,7 @@ def test_head_and_loss_mismatch_and_one_class_are_refused_at_setup(tmp_path: Pat
 def test_missing_validation_data_is_refused_at_setup(tmp_path: Path) -> None:
     x, y = _data()
     trainer = _trainer(tmp_path, [PolishingCallback(monitor="val_acc")])
-    with pytest.raises(MISCONFIG, match="needs validation data"):
+    with pytest.raises(MISCONFIG, match="needs validation data: pass `val_data=`"):
         trainer.fit(UserModule(), DataLoader(TensorDataset(x, y), batch_size=40))
     assert trainer.global_step == 0
 
