@@ -341,12 +341,22 @@ CASES = [
     ),
     pytest.param(
         lambda: geo.activation_drift(_mlp(), X, torch.zeros(3, 3, dtype=torch.bool)),
-        ValueError, r"`reference` must be the \(4, 3\) activation patterns of the same points, got \(3, 3\)",
+        ValueError, r"`reference` must hold the \(4, 3\) activation patterns of the same points, got \(3, 3\)",
         id="activation_drift-reference-of-other-points",
     ),
     pytest.param(
         lambda: geo.activation_drift(_mlp(), X, torch.zeros(4, 3, dtype=torch.bool), ntk_points=-1),
         ValueError, r"`ntk_points` must be an integer >= 0, got -1", id="activation_drift-negative-ntk-points",
+    ),
+    pytest.param(
+        lambda: geo.activation_drift(_cnn(), torch.zeros(4, 1, 4, 4), (torch.zeros(4, 8, dtype=torch.bool), Y)),
+        ValueError, r"`reference` must hold the \(4, 0\) max-pool choices of the same points, got \(4,\)",
+        id="activation_drift-cnn-choices-of-no-pool",
+    ),
+    pytest.param(
+        lambda: geo.network_patterns(_cnn(nn.Tanh), torch.zeros(4, 1, 4, 4)),
+        ValueError, r"`model` holds layer '1' \(Tanh\), which pl_regions does not support",
+        id="network_patterns-tanh-cnn",
     ),
     pytest.param(
         lambda: geo.region_hrep(_mlp(), torch.ones(1, 4, dtype=torch.bool)),
@@ -1416,6 +1426,16 @@ CASES = [
         lambda: _setup(cbs.ActivationDriftCallback(data=X), _TanhModule()),
         MisconfigurationException, r"ActivationDriftCallback needs a ReLU network: .*'Tanh'",
         id="ActivationDriftCallback-setup-tanh-model",
+    ),
+    pytest.param(
+        lambda: cbs.ActivationDriftCallback(input_shape=(1, -2)),
+        ValueError, r"`input_shape\[1\]` must be an integer >= 1, got -2", id="ActivationDriftCallback-bad-input-shape",
+    ),
+    pytest.param(
+        lambda: _setup(cbs.ActivationDriftCallback(data=torch.zeros(4, 1, 4, 4), input_shape=(1, 4, 4)),
+                       _CNNModule(nn.Tanh)),
+        MisconfigurationException, r"ActivationDriftCallback needs a piecewise-linear network: .*'net.1' \(Tanh\)",
+        id="ActivationDriftCallback-setup-tanh-cnn",
     ),
     pytest.param(
         lambda: cbs.CompressionCallback(lam_scale=1.0),

@@ -1,6 +1,6 @@
 """Geometry of ReLU networks (framework-free core: no Lightning import)."""
 
-from lightning_poly.geometry.activation_drift import ActivationDrift, activation_drift
+from lightning_poly.geometry.activation_drift import ActivationDrift, activation_drift, network_patterns
 from lightning_poly.geometry.bounds import (
     applicable_mean_faces_bound,
     mean_faces_bound_one_layer,
@@ -44,6 +44,7 @@ from lightning_poly.geometry.zonotope import (
 __all__ = [
     "ActivationDrift",
     "activation_drift",
+    "network_patterns",
     "FaceHistogram",
     "FaceMethod",
     "FacetCounts",
