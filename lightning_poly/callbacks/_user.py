@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Split",
+    "analysed_network",
     "check_data_input_dim",
     "labelled_data",
     "network_of",
@@ -238,6 +239,24 @@ def piecewise_linear_network_of(
     except ValueError as err:
         raise MisconfigurationException(f"{who} needs a piecewise-linear network: {err}") from err
     return net
+
+
+def analysed_network(
+    pl_module: nn.Module, name: str | None, x: torch.Tensor | None, input_shape: tuple[int, ...] | None, who: str
+) -> nn.Module:
+    """What an analysis callback measures: the ReLU MLP of :func:`network_of` (read-only, checked against the
+    forward on ``x``) without ``input_shape``, else :func:`piecewise_linear_network_of`.
+
+    Args:
+        pl_module: the module.
+        name: the submodule (``None``: found for an MLP, the module itself with ``input_shape``).
+        x: inputs to check on, or ``None``.
+        input_shape: a point's shape for a network that is not a ReLU MLP; ``None``: a ReLU MLP.
+        who: the callback's name, in the error messages.
+    """
+    if input_shape is None:
+        return network_of(pl_module, name, x, who, own_tensors=False)
+    return piecewise_linear_network_of(pl_module, name, x, input_shape, who)
 
 
 def training_data_and_layers(

@@ -11,7 +11,7 @@ from typing_extensions import override
 from lightning_poly._lightning import Callback
 from lightning_poly._validation import check_int, check_int_tuple
 from lightning_poly.callbacks._history import HistoryState
-from lightning_poly.callbacks._user import network_of, piecewise_linear_network_of, prepare_trainer, user_inputs
+from lightning_poly.callbacks._user import analysed_network, prepare_trainer, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.activation_drift import Patterns, activation_drift, network_patterns
 from lightning_poly.nn.outputs import eval_mode
@@ -110,10 +110,7 @@ class ActivationDriftCallback(HistoryState, Callback):
         return x if self.input_shape is None else x.reshape(-1, *self.input_shape)
 
     def _net(self, pl_module: pl.LightningModule) -> torch.nn.Module:
-        who = type(self).__name__
-        if self.input_shape is None:
-            return network_of(pl_module, self.network, self._x, who, own_tensors=False)
-        return piecewise_linear_network_of(pl_module, self.network, self._x, self.input_shape, who)
+        return analysed_network(pl_module, self.network, self._x, self.input_shape, type(self).__name__)
 
     @staticmethod
     def _pair(patterns: torch.Tensor | None, pools: torch.Tensor | None) -> Patterns | None:

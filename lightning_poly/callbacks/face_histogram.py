@@ -13,13 +13,7 @@ from typing_extensions import override
 from lightning_poly._lightning import Callback, MisconfigurationException
 from lightning_poly._validation import check_choice, check_int, check_int_tuple, check_positive
 from lightning_poly.callbacks._history import HistoryState
-from lightning_poly.callbacks._user import (
-    network_of,
-    piecewise_linear_network_of,
-    prepare_trainer,
-    trainer_dataloader,
-    user_inputs,
-)
+from lightning_poly.callbacks._user import analysed_network, prepare_trainer, trainer_dataloader, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, face_histogram, network_architecture
 from lightning_poly.logging import log_figure, log_histogram
@@ -219,10 +213,7 @@ class FaceHistogramCallback(HistoryState, Callback):
     def _net(self, pl_module: pl.LightningModule) -> torch.nn.Module:
         """The network, checked against the forward at every run (read-only: a derived network is fine); with
         ``input_shape``, the module (or the ``network`` submodule) traced and checked by pl_regions."""
-        who = type(self).__name__
-        if self.input_shape is None:
-            return network_of(pl_module, self.network, self._check_x, who, own_tensors=False)
-        return piecewise_linear_network_of(pl_module, self.network, self._check_x, self.input_shape, who)
+        return analysed_network(pl_module, self.network, self._check_x, self.input_shape, type(self).__name__)
 
     def _dim(self) -> int:
         assert self.input_shape is not None
