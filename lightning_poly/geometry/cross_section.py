@@ -88,6 +88,8 @@ def _plane(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The anchor and directions, flattened float64: defaults the origin and seeded random unit directions
     (``v`` orthogonal to ``u``; the coordinate axes at ``d = 2``)."""
+    if d < 2:
+        raise ValueError(f"a cross-section needs a plane in the input space: inputs of 2 or more values, got {d}")
     given = {"origin": origin, "u": u, "v": v}
     for name, t in given.items():
         if t is not None and (not isinstance(t, torch.Tensor) or t.numel() != d):
@@ -167,10 +169,12 @@ def cross_section(
     grid points outside the box are clipped to it (the regions are those of the box); the other counts take
     the plane as it is.
 
-    What a call costs: one forward of the network (with 2 columns of its linearisation) on the
-    ``resolution**2`` grid points and, for ``"section"``, one 2-D Qhull per region met (a 200 x 200 grid of a
-    small CNN: 385 regions in 2.5 s at one thread); ``"region"`` estimates every region's faces in ``d``
-    dimensions (see the module docstring).
+    What a call costs: the activation patterns of the ``resolution**2`` grid points (a float64 forward), the
+    rows of one point per region met (2 columns) and, for ``"section"``, one 2-D Qhull per region. Measured
+    at one thread (``docs/results.md``): a small CNN on 8x8 images, 200 x 200 grid, 331 regions in about 1 s;
+    the LeNet-style CNN of ``benchmarks/cnn_faces.py``, 100 x 100 grid over ``[-0.1, 0.1]^2``, 496 regions in
+    11 s, 8.8 s of them the patterns. ``"region"`` estimates every region's faces in ``d`` dimensions (see the
+    module docstring).
 
     Args:
         model: a ReLU MLP or a piecewise-linear network (in eval mode where it matters).
@@ -244,9 +248,35 @@ def _section_faces(
     regions = pl_enumerate_regions(plane, st, box=extent)
     if not counted:
         return regions.inverse.cpu(), None
-    rows = pl_regions(plane, regions.points, box=extent)
-    res = count_facets(rows.a, rows.b, interior=regions.points)  # d = 2: Qhull
-    return regions.inverse.cpu(), torch.where(res.ok, res.counts, -1)
+    counts = [_polygon_edges(plane, pts, extent) for pts in regions.points.split(_REGIONS_PER_PASS)]
+    return regions.inverse.cpu(), torch.cat(counts)
+
+
+_REGIONS_PER_PASS = 256  # plane regions whose rows one pass holds (a LeNet's 8,048 rows of 2: 33 MB)
+
+
+def _polygon_edges(plane: nn.Module, pts: torch.Tensor, extent: float) -> torch.Tensor:
+    """The edges (-1: degenerate) of the polygons of the regions of the plane points ``pts`` ``(R, 2)``.
+
+    A row whose line misses the window's interior (:math:`b \\ge e \\|a\\|_1`: it holds on all of
+    :math:`[-e, e]^2`) is no edge of a polygon inside the window: only the rows that cross it, and the window's
+    own four, go to Qhull (a LeNet's 8,048 rows per region come down to the few dozen its polygon's lines
+    are among), in batches whose duplicate search stays within 256 MiB.
+    """
+    rows = pl_regions(plane, pts, box=extent, chunk_size=len(pts))
+    a, b = rows.a.cpu(), rows.b.cpu()
+    crosses = b < extent * a.abs().sum(dim=2)
+    crosses[:, -4:] = True  # the window's rows (the box rows of the plane's two inputs)
+    k = int(crosses.sum(dim=1).max())
+    first = torch.argsort((~crosses).to(torch.int8), dim=1, stable=True)[:, :k]  # the crossing rows first
+    a_k, b_k = a.gather(1, first[..., None].expand(-1, -1, 2)), b.gather(1, first)
+    pad = ~crosses.gather(1, first)  # beyond a region's own crossing rows: 0 x <= 1, dropped as zero rows
+    a_k[pad], b_k[pad] = 0.0, 1.0
+    out = []
+    for sl in torch.arange(len(pts)).split(max(1, 2**28 // (8 * k * k))):
+        res = count_facets(a_k[sl], b_k[sl], interior=pts[sl].cpu())  # d = 2: Qhull
+        out.append(torch.where(res.ok, res.counts, -1))
+    return torch.cat(out)
 
 
 def _region_faces(

@@ -92,6 +92,8 @@ def test_directions_are_seeded_and_a_plane_must_be_one() -> None:
         cross_section(net, image, v=torch.ones(3))
     with pytest.raises(ValueError, match=r"`method` must be 'auto' or 'estimate' for the regions of a network"):
         cross_section(net, image, count="region", method="qhull")
+    with pytest.raises(ValueError, match=r"a cross-section needs a plane in the input space: .*, got 1"):
+        cross_section(nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 1)))
 
 
 def test_the_figure_colours_regions_and_draws_their_boundaries(tmp_path: Path) -> None:
