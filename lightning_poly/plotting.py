@@ -8,14 +8,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch import nn
 
 from lightning_poly._validation import check_finite, check_int, check_positive
+from lightning_poly.geometry.cross_section import CrossSection
 from lightning_poly.nn.outputs import module_outputs
 
-__all__ = ["grid_2d", "plot_cover", "plot_decision_regions", "plot_model_decision_regions"]
+__all__ = ["grid_2d", "plot_cover", "plot_cross_section", "plot_decision_regions", "plot_model_decision_regions"]
 
 
 def grid_2d(
@@ -179,23 +181,78 @@ def plot_face_histogram(
     return fig
 
 
-def plot_cross_section(section: object, title: str = "") -> Figure:
-    """Regions of a 2-D cross-section coloured by face count, boundaries in black (paper Figure 10).
+_COUNT_LABELS = {
+    "section": "edges of the region's polygon in the plane",
+    "region": "faces of the region (d dimensions)",
+}
 
-    ``section`` is a :class:`~lightning_poly.geometry.cross_section.CrossSection`.
+
+def _boundary_segments(section: CrossSection) -> list[list[tuple[float, float]]]:
+    """Segments between neighbouring grid points of different regions (the pixels' common sides)."""
+    s, t, region = section.s.double(), section.t.double(), section.region
+    ds, dt = float(s[1] - s[0]) / 2, float(t[1] - t[0]) / 2
+    segs = []
+    for i, j in torch.nonzero(region[:, 1:] != region[:, :-1]).tolist():  # between columns j and j + 1
+        x = float(s[j] + s[j + 1]) / 2
+        segs.append([(x, float(t[i]) - dt), (x, float(t[i]) + dt)])
+    for i, j in torch.nonzero(region[1:, :] != region[:-1, :]).tolist():  # between rows i and i + 1
+        y = float(t[i] + t[i + 1]) / 2
+        segs.append([(float(s[j]) - ds, y), (float(s[j]) + ds, y)])
+    return segs
+
+
+def plot_cross_section(section: CrossSection, title: str = "") -> Figure:
+    """The regions of a 2-D cross-section, coloured by face count, boundaries in black (paper Figure 10).
+
+    Each grid point is coloured by the face count of its region (one colour per count; degenerate regions
+    grey), or by its region (a cycle of 20 colours) when ``section`` has no counts; the sides between grid
+    points of different regions are drawn black, and the anchor (``s = t = 0``) is marked.
+
+    Args:
+        section: a :class:`~lightning_poly.geometry.CrossSection`.
+        title: the figure title (the number of regions and the mean count are added).
+
+    Raises:
+        TypeError: if ``section`` is not a ``CrossSection``.
+
+    Example:
+        >>> from lightning_poly.geometry import cross_section
+        >>> net = nn.Sequential(nn.Linear(2, 6), nn.ReLU(), nn.Linear(6, 1))
+        >>> len(plot_cross_section(cross_section(net, resolution=20)).axes)  # the plane and the colour bar
+        2
     """
-    s, t = section.s.numpy(), section.t.numpy()  # type: ignore[attr-defined]
-    faces = section.faces.float().numpy()  # type: ignore[attr-defined]
-    region = section.region  # type: ignore[attr-defined]
-    edge = torch.zeros_like(region, dtype=torch.bool)
-    edge[:, 1:] |= region[:, 1:] != region[:, :-1]
-    edge[1:, :] |= region[1:, :] != region[:-1, :]
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    im = ax.pcolormesh(s, t, faces, cmap="viridis", shading="auto")
-    ax.contour(s, t, edge.float().numpy(), levels=[0.5], colors="k", linewidths=0.4)
-    fig.colorbar(im, ax=ax, label="faces of the region")
+    if not isinstance(section, CrossSection):
+        raise TypeError(f"`section` must be a CrossSection (from geometry.cross_section), got {type(section).__name__}")
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import ListedColormap
+
+    s, t = section.s.numpy(), section.t.numpy()
+    fig, ax = plt.subplots(figsize=(5.5, 4.6))
+    summary = f"{section.n_regions} regions"
+    if section.faces is not None:
+        faces = section.faces.numpy()
+        seen = faces[faces >= 0]
+        lo, hi = (int(seen.min()), int(seen.max())) if seen.size else (0, 1)
+        cmap = plt.get_cmap("viridis", hi - lo + 1).with_extremes(bad="0.75")
+        masked = np.ma.masked_less(faces, 0)
+        im = ax.pcolormesh(s, t, masked, cmap=cmap, vmin=lo - 0.5, vmax=hi + 0.5, shading="nearest")
+        ticks = range(lo, hi + 1, max(1, (hi - lo + 1) // 10))
+        label = _COUNT_LABELS.get(section.count, "faces") + ("" if section.exact else " (estimated, lower bounds)")
+        fig.colorbar(im, ax=ax, ticks=list(ticks), label=label)
+        if section.mean_faces is not None:
+            summary += f", mean {section.mean_faces:.2f}"
+    else:
+        shuffled = torch.randperm(max(section.n_regions, 1), generator=torch.Generator().manual_seed(0))
+        colours = (shuffled[section.region] % 20).numpy()
+        ax.pcolormesh(s, t, colours, cmap=ListedColormap(plt.get_cmap("tab20").colors), vmin=-0.5, vmax=19.5,
+                      shading="nearest")  # fmt: skip
+    ax.add_collection(LineCollection(_boundary_segments(section), colors="k", linewidths=0.6))
+    ax.plot([0.0], [0.0], marker="+", color="white", markersize=10, markeredgewidth=2)
+    ax.set_xlabel("s (along u)")
+    ax.set_ylabel("t (along v)")
     ax.set_aspect("equal")
-    ax.set_title(title)
+    ax.set_title(f"{title}: {summary}" if title else summary, fontsize=9)
+    fig.tight_layout()
     return fig
 
 

@@ -7,7 +7,7 @@ below calls one entry point with one bad input and pins the exception type and t
 
 Every name of every sub-package's ``__all__`` has at least one case, except these, skipped on purpose:
 
-* types and constants (nothing to call): ``FaceMethod``, ``FacetMethod``, ``InitName``, ``CoverLoss``,
+* types and constants (nothing to call): ``FaceMethod``, ``FacetMethod``, ``SectionCount``, ``InitName``, ``CoverLoss``,
   ``HasReLUNetwork`` (a Protocol), ``LossName``, ``SyntheticName``, ``TaskName``, ``SYNTHETIC_DATASETS``,
   ``SYNTHETIC_DIMS``, ``DATA_ENV_VAR``, ``SMOOTH_HEAD_TRAINING``, ``SPIRAL_TRAINING``;
 * result and report dataclasses that the library builds and users only read: ``FacetCounts``,
@@ -18,7 +18,7 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
   ``MinimalNetworkReport`` (built by ``minimal_cover_network``), ``FittedPolytope`` (built by ``fit_polytope``),
   ``TwoPolytopeCover`` (built by ``two_polytope_cover``), ``RegionSimplices`` (built by ``region_simplices``),
   ``PLRegions`` (built by ``pl_regions``), ``ConvPolishResult`` (built by ``polish_conv2d``), ``ConvPolishReport``
-  (built by ``polish_cnn``),
+  (built by ``polish_cnn``), ``CrossSection`` (built by ``cross_section``),
   ``CompressedCover`` (built by ``compressed_cover``), ``OptimumComparison`` (built by ``compare_to_optimum``),
   ``PolishedTraining`` (built by ``train_and_polish``);
 * search and program records: ``GeneralPosition``, ``Flip`` (an edge, built by ``vertex_neighbors``),
@@ -341,12 +341,22 @@ CASES = [
     ),
     pytest.param(
         lambda: geo.activation_drift(_mlp(), X, torch.zeros(3, 3, dtype=torch.bool)),
-        ValueError, r"`reference` must be the \(4, 3\) activation patterns of the same points, got \(3, 3\)",
+        ValueError, r"`reference` must hold the \(4, 3\) activation patterns of the same points, got \(3, 3\)",
         id="activation_drift-reference-of-other-points",
     ),
     pytest.param(
         lambda: geo.activation_drift(_mlp(), X, torch.zeros(4, 3, dtype=torch.bool), ntk_points=-1),
         ValueError, r"`ntk_points` must be an integer >= 0, got -1", id="activation_drift-negative-ntk-points",
+    ),
+    pytest.param(
+        lambda: geo.activation_drift(_cnn(), torch.zeros(4, 1, 4, 4), (torch.zeros(4, 8, dtype=torch.bool), Y)),
+        ValueError, r"`reference` must hold the \(4, 0\) max-pool choices of the same points, got \(4,\)",
+        id="activation_drift-cnn-choices-of-no-pool",
+    ),
+    pytest.param(
+        lambda: geo.network_patterns(_cnn(nn.Tanh), torch.zeros(4, 1, 4, 4)),
+        ValueError, r"`model` holds layer '1' \(Tanh\), which pl_regions does not support",
+        id="network_patterns-tanh-cnn",
     ),
     pytest.param(
         lambda: geo.region_hrep(_mlp(), torch.ones(1, 4, dtype=torch.bool)),
@@ -533,6 +543,20 @@ CASES = [
     pytest.param(
         lambda: geo.count_region_faces(_mlp(), _regions(), max_seconds=0),
         ValueError, r"`max_seconds` must be a finite number > 0, got 0", id="count_region_faces-no-time",
+    ),
+    pytest.param(
+        lambda: geo.cross_section(_cnn()),
+        ValueError, r"a network that is not a ReLU MLP \(Sequential\) needs `origin`, a point of the shape it takes",
+        id="cross_section-cnn-without-origin",
+    ),
+    pytest.param(
+        lambda: geo.cross_section(_mlp(), u=torch.ones(2), v=-torch.ones(2)),
+        ValueError, r"`u` and `v` must span a plane \(two independent directions\), got \|u x v\|\^2 = 0",
+        id="cross_section-parallel-directions",
+    ),
+    pytest.param(
+        lambda: geo.cross_section(_mlp(), count="volume"),
+        ValueError, r"`count` must be one of \('section', 'region', 'none'\), got 'volume'", id="cross_section-count",
     ),
     pytest.param(
         lambda: geo.face_histogram(_mlp(), n_points=0),
@@ -1418,6 +1442,16 @@ CASES = [
         id="ActivationDriftCallback-setup-tanh-model",
     ),
     pytest.param(
+        lambda: cbs.ActivationDriftCallback(input_shape=(1, -2)),
+        ValueError, r"`input_shape\[1\]` must be an integer >= 1, got -2", id="ActivationDriftCallback-bad-input-shape",
+    ),
+    pytest.param(
+        lambda: _setup(cbs.ActivationDriftCallback(data=torch.zeros(4, 1, 4, 4), input_shape=(1, 4, 4)),
+                       _CNNModule(nn.Tanh)),
+        MisconfigurationException, r"ActivationDriftCallback needs a piecewise-linear network .*'net.1' \(Tanh\)",
+        id="ActivationDriftCallback-setup-tanh-cnn",
+    ),
+    pytest.param(
         lambda: cbs.CompressionCallback(lam_scale=1.0),
         ValueError, r"`lam_scale` must be > 1, got 1.0", id="CompressionCallback-lam-scale-one",
     ),
@@ -1438,6 +1472,25 @@ CASES = [
     pytest.param(
         lambda: cbs.DecisionBoundaryCallback(every_n_epochs=-1),
         ValueError, r"`every_n_epochs` must be an integer >= 0, got -1", id="DecisionBoundaryCallback-every-negative",
+    ),
+    pytest.param(
+        lambda: cbs.CrossSectionCallback(extent=0),
+        ValueError, r"`extent` must be a finite number > 0, got 0", id="CrossSectionCallback-extent-zero",
+    ),
+    pytest.param(
+        lambda: cbs.CrossSectionCallback(anchor=-1),
+        ValueError, r"`anchor` must be an integer >= 0, got -1", id="CrossSectionCallback-negative-anchor",
+    ),
+    pytest.param(
+        lambda: _setup(cbs.CrossSectionCallback(data=X, anchor=4), mods.ReLUMLPModule(hidden=[3])),
+        MisconfigurationException, r"CrossSectionCallback: `anchor` is sample 4, but the training data holds 4",
+        id="CrossSectionCallback-anchor-beyond-the-data",
+    ),
+    pytest.param(
+        lambda: _setup(cbs.CrossSectionCallback(data=torch.zeros(4, 1, 4, 4), input_shape=(1, 4, 4)),
+                       _CNNModule(nn.Tanh)),
+        MisconfigurationException, r"CrossSectionCallback needs a piecewise-linear network .*'net.1' \(Tanh\)",
+        id="CrossSectionCallback-setup-tanh-cnn",
     ),
     pytest.param(
         lambda: cbs.FaceHistogramCallback(points="grid"),
@@ -1496,6 +1549,11 @@ CASES = [
     pytest.param(
         lambda: plotting.grid_2d(torch.zeros(4, 3)),
         ValueError, r"`x` must have shape \(n, 2\) with n >= 1 for a 2-D plot, got \(4, 3\)", id="grid_2d-3d-points",
+    ),
+    pytest.param(
+        lambda: plotting.plot_cross_section(torch.zeros(3, 3)),
+        TypeError, r"`section` must be a CrossSection \(from geometry.cross_section\), got Tensor",
+        id="plot_cross_section-a-tensor",
     ),
     pytest.param(
         lambda: plotting.grid_2d(torch.zeros(0, 2)),
@@ -1761,7 +1819,7 @@ SKIPPED = {
     "ExactFit", "VertexLoss", "GatedCertificate", "PolishEvaluation", "ActivationDrift", "MinimalNetworkReport",
     "FittedPolytope", "TwoPolytopeCover", "SMOOTH_HEAD_TRAINING", "quiet_lightning", "RegionSimplices",
     "CompressedCover", "OptimumComparison", "PolishedTraining", "SPIRAL_TRAINING", "BaselineRecord", "SimplexFacets",
-    "PLRegions", "ConvPolishResult", "ConvPolishReport",
+    "PLRegions", "ConvPolishResult", "ConvPolishReport", "CrossSection", "SectionCount",
 }  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""What the weight-changing callbacks share: when they run, the module's own outputs, their scalar logs.
+"""What the suite's callbacks share: when they run, the module's own outputs, their scalar logs.
 
 ``module_outputs`` is :func:`lightning_poly.nn.module_outputs`, the core function.
 """

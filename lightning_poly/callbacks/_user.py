@@ -14,6 +14,7 @@ stops the run before training, not after it.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
@@ -21,8 +22,10 @@ from torch import nn
 
 from lightning_poly._lightning import MisconfigurationException, destroy_process_group_at_exit
 from lightning_poly.data.samples import BatchToXY, read_samples
+from lightning_poly.geometry.pl_regions import pl_activation_patterns
 from lightning_poly.geometry.regions import sample_box
 from lightning_poly.logging import pin_wandb_run_dir
+from lightning_poly.nn.outputs import eval_mode
 from lightning_poly.nn.relu_network import check_network_is_model, find_relu_network, linear_layers
 
 if TYPE_CHECKING:
@@ -30,9 +33,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Split",
+    "analysed_network",
     "check_data_input_dim",
     "labelled_data",
     "network_of",
+    "piecewise_linear_network_of",
     "prepare_trainer",
     "trainer_dataloader",
     "user_inputs",
@@ -200,6 +205,62 @@ def network_of(
     except TypeError as err:
         raise MisconfigurationException(f"{who} needs a ReLU network: {err}") from err
     return net
+
+
+def piecewise_linear_network_of(
+    pl_module: nn.Module, name: str | None, x: torch.Tensor | None, input_shape: tuple[int, ...], who: str
+) -> nn.Module:
+    """The module (or its ``name`` submodule) as a piecewise-linear network of points of ``input_shape`` (a
+    CNN), traced by :func:`~lightning_poly.geometry.pl_activation_patterns` in eval mode on the first 64 of
+    ``x`` (64 seeded uniform points in ``[-1, 1]^d`` when there is no data), which also checks that its
+    forward is the traced map.
+
+    Args:
+        pl_module: the module.
+        name: the submodule to analyse (``None``: the module itself).
+        x: inputs to check on, ``(n, ...)`` with ``prod(input_shape)`` values each, or ``None``.
+        input_shape: a point's shape, e.g. ``(1, 28, 28)``.
+        who: the callback's name, in the error messages.
+
+    Raises:
+        MisconfigurationException: for samples of another size than ``input_shape``, and for a network that
+            ``pl_regions`` refuses (the layer named by its name and type).
+    """
+    net = pl_module if name is None else pl_module.get_submodule(name)
+    d = math.prod(input_shape)
+    pts = sample_box(64, d).float() if x is None else x[:64].flatten(1)
+    if pts.shape[1] != d:
+        raise MisconfigurationException(
+            f"{who}: `input_shape` {input_shape} holds {d} values, the training samples "
+            f"{tuple(x.shape[1:]) if x is not None else ()} hold {pts.shape[1]}"
+        )
+    try:
+        with eval_mode(pl_module):
+            pl_activation_patterns(net, pts.reshape(-1, *input_shape))
+    except ValueError as err:
+        raise MisconfigurationException(
+            f"{who} needs a piecewise-linear network that takes points of `input_shape` {input_shape} "
+            f"(batches of shape (n, *input_shape)): {err}"
+        ) from err
+    return net
+
+
+def analysed_network(
+    pl_module: nn.Module, name: str | None, x: torch.Tensor | None, input_shape: tuple[int, ...] | None, who: str
+) -> nn.Module:
+    """What an analysis callback measures: the ReLU MLP of :func:`network_of` (read-only, checked against the
+    forward on ``x``) without ``input_shape``, else :func:`piecewise_linear_network_of`.
+
+    Args:
+        pl_module: the module.
+        name: the submodule (``None``: found for an MLP, the module itself with ``input_shape``).
+        x: inputs to check on, or ``None``.
+        input_shape: a point's shape for a network that is not a ReLU MLP; ``None``: a ReLU MLP.
+        who: the callback's name, in the error messages.
+    """
+    if input_shape is None:
+        return network_of(pl_module, name, x, who, own_tensors=False)
+    return piecewise_linear_network_of(pl_module, name, x, input_shape, who)
 
 
 def training_data_and_layers(

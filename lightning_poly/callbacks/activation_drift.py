@@ -9,12 +9,12 @@ import torch
 from typing_extensions import override
 
 from lightning_poly._lightning import Callback
-from lightning_poly._validation import check_int
+from lightning_poly._validation import check_int, check_int_tuple
 from lightning_poly.callbacks._history import HistoryState
-from lightning_poly.callbacks._user import network_of, prepare_trainer, user_inputs
+from lightning_poly.callbacks._user import analysed_network, prepare_trainer, user_inputs
 from lightning_poly.data.samples import BatchToXY
-from lightning_poly.geometry.activation_drift import activation_drift
-from lightning_poly.geometry.regions import activation_patterns
+from lightning_poly.geometry.activation_drift import Patterns, activation_drift, network_patterns
+from lightning_poly.nn.outputs import eval_mode
 
 __all__ = ["ActivationDriftCallback"]
 
@@ -24,12 +24,20 @@ class ActivationDriftCallback(HistoryState, Callback):
 
     NTK-convex paper, Section 3: changing activation patterns are the only source of non-convexity of
     two-layer ReLU training; a run whose patterns stop changing trains a fixed gated (convex) network.
-    The measurement is :func:`lightning_poly.geometry.activation_drift`. Every ``every_n_epochs`` epochs the patterns of all hidden neurons on the first ``max_points``
-    training points are compared with those at fit start and at the previous call, and the empirical
-    NTK's smallest eigenvalue :math:`\\lambda_W` on the first ``ntk_points`` points is logged
-    (``0`` disables it). Every rank computes the same numbers from the same data (no collective after
-    ``setup``); rank zero logs. The reference patterns are part of the checkpoint, so a resumed run
-    measures drift from the original fit start.
+    The measurement is :func:`lightning_poly.geometry.activation_drift`. Every ``every_n_epochs`` epochs the
+    patterns of all hidden neurons on the first ``max_points`` training points are compared with those at
+    fit start and at the previous call, and the empirical NTK's smallest eigenvalue :math:`\\lambda_W` on the
+    first ``ntk_points`` points is logged (``0`` disables it). Every rank computes the same numbers from the
+    same data (no collective after ``setup``); rank zero logs ``drift/*``. The reference patterns are part of
+    the checkpoint, so a resumed run measures drift from the original fit start. The model is measured in
+    eval mode.
+
+    A network that is not a ReLU MLP (a CNN, any network of :func:`~lightning_poly.geometry.pl_regions`) is
+    measured when ``input_shape`` gives a point's shape: the module's own forward (or the ``network``
+    submodule) is traced and checked at ``setup`` (a layer that is not piecewise linear is refused by name);
+    its pattern is the sign of every ReLU/LeakyReLU unit, and its max-pool choices are logged apart
+    (``drift/pool_changed_since_start``, ``drift/pool_changed_since_last``). The NTK is computed for it too
+    (``ntk_points`` gradients of all parameters: lower it, or 0, for large networks).
 
     Args:
         every_n_epochs: measure at the end of every this many epochs.
@@ -40,11 +48,16 @@ class ActivationDriftCallback(HistoryState, Callback):
         network: the submodule holding the ReLU MLP (``None``: found, see
             :func:`~lightning_poly.nn.find_relu_network`); checked against the module's forward at every
             measurement (a derived network, such as a module's export of itself, is fine while it computes it).
+            With ``input_shape``: the submodule to measure (``None``: the module itself).
         batch_to_xy: splits a batch of the data into ``(x, y)`` (default: tuple, list or dict batches).
+        input_shape: a point's shape (e.g. ``(1, 28, 28)``) for a network that is not a ReLU MLP; ``None``: a
+            ReLU MLP.
 
     Example:
         >>> ActivationDriftCallback(every_n_epochs=2).every_n_epochs
         2
+        >>> ActivationDriftCallback(input_shape=(1, 8, 8)).input_shape
+        (1, 8, 8)
     """
 
     def __init__(
@@ -55,26 +68,33 @@ class ActivationDriftCallback(HistoryState, Callback):
         data: Any = None,
         network: str | None = None,
         batch_to_xy: BatchToXY | None = None,
+        input_shape: tuple[int, ...] | None = None,
     ) -> None:
         self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=1)
         self.max_points = check_int("max_points", max_points, minimum=1)
         self.ntk_points = check_int("ntk_points", ntk_points, minimum=0)
         self.data, self.network, self.batch_to_xy = data, network, batch_to_xy
+        self.input_shape = None if input_shape is None else check_int_tuple("input_shape", input_shape)
         self._x: torch.Tensor | None = None
         self.history: list[dict[str, Any]] = []
         self.reference: torch.Tensor | None = None
         self.previous: torch.Tensor | None = None
+        self.reference_pools: torch.Tensor | None = None
+        self.previous_pools: torch.Tensor | None = None
 
     @override
     def state_dict(self) -> dict[str, Any]:
         out = super().state_dict()
         out["reference"], out["previous"] = self.reference, self.previous
+        out["reference_pools"], out["previous_pools"] = self.reference_pools, self.previous_pools
         return out
 
     @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
         self.reference, self.previous = state_dict.get("reference"), state_dict.get("previous")
+        self.reference_pools = state_dict.get("reference_pools")
+        self.previous_pools = state_dict.get("previous_pools")
 
     @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
@@ -86,26 +106,38 @@ class ActivationDriftCallback(HistoryState, Callback):
 
     def _points(self, pl_module: pl.LightningModule) -> torch.Tensor:
         assert self._x is not None, "setup() reads the points"
-        return self._x.flatten(1).to(pl_module.device)
+        x = self._x.flatten(1).to(pl_module.device)
+        return x if self.input_shape is None else x.reshape(-1, *self.input_shape)
 
-    def _net(self, pl_module: pl.LightningModule) -> torch.nn.Sequential:
-        return network_of(pl_module, self.network, self._x, type(self).__name__, own_tensors=False)
+    def _net(self, pl_module: pl.LightningModule) -> torch.nn.Module:
+        return analysed_network(pl_module, self.network, self._x, self.input_shape, type(self).__name__)
+
+    @staticmethod
+    def _pair(patterns: torch.Tensor | None, pools: torch.Tensor | None) -> Patterns | None:
+        return patterns if pools is None or patterns is None else (patterns, pools)
 
     @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.reference is None:
-            pats = activation_patterns(self._net(pl_module), self._points(pl_module)).cpu()
-            self.reference, self.previous = pats, pats
+            with eval_mode(pl_module):
+                pats = network_patterns(self._net(pl_module), self._points(pl_module))
+            self.reference, self.reference_pools = pats if isinstance(pats, tuple) else (pats, None)
+            self.previous, self.previous_pools = self.reference, self.reference_pools
 
     @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if (trainer.current_epoch + 1) % self.every_n_epochs:
             return
         assert self.reference is not None, "on_fit_start() measured the reference"
-        drift = activation_drift(
-            self._net(pl_module), self._points(pl_module), self.reference, self.previous, self.ntk_points
-        )
-        self.previous = drift.patterns
+        with eval_mode(pl_module):
+            drift = activation_drift(
+                self._net(pl_module),
+                self._points(pl_module),
+                self._pair(self.reference, self.reference_pools),  # type: ignore[arg-type]
+                self._pair(self.previous, self.previous_pools),
+                self.ntk_points,
+            )
+        self.previous, self.previous_pools = drift.patterns, drift.pool_choices
         record: dict[str, Any] = {"epoch": trainer.current_epoch, "step": trainer.global_step, **drift.scalars()}
         self.history.append(record)
         if trainer.is_global_zero:

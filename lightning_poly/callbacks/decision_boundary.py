@@ -27,7 +27,8 @@ class DecisionBoundaryCallback(Callback):
     repeat the last epoch's). The figure is
     :func:`lightning_poly.plotting.plot_model_decision_regions` of the module's own forward (class 1
     where its logit is > 0; the last minus the first logit for several outputs). The data is read
-    once at ``setup``; inputs other than 2-D are skipped with a warning.
+    once at ``setup``; inputs other than 2-D are skipped with a warning (for those,
+    :class:`~lightning_poly.callbacks.CrossSectionCallback` draws the regions on a plane through an input).
 
     Args:
         every_n_epochs: also plot every this many epochs (``0``: only at fit end).
@@ -67,7 +68,8 @@ class DecisionBoundaryCallback(Callback):
         x, y = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, type(self).__name__)
         if x.ndim != 2 or x.shape[1] != 2:
             rank_zero_warn(
-                f"DecisionBoundaryCallback draws 2-D inputs only; got inputs of shape {tuple(x.shape[1:])}: skipped"
+                f"DecisionBoundaryCallback draws 2-D inputs only; got inputs of shape {tuple(x.shape[1:])}: skipped "
+                f"(CrossSectionCallback draws the regions on a plane through an input of any shape)"
             )
             return
         self._xy = (x, y)

@@ -13,11 +13,9 @@ from typing_extensions import override
 from lightning_poly._lightning import Callback, MisconfigurationException
 from lightning_poly._validation import check_choice, check_int, check_int_tuple, check_positive
 from lightning_poly.callbacks._history import HistoryState
-from lightning_poly.callbacks._user import network_of, prepare_trainer, trainer_dataloader, user_inputs
+from lightning_poly.callbacks._user import analysed_network, prepare_trainer, trainer_dataloader, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, face_histogram, network_architecture
-from lightning_poly.geometry.pl_regions import pl_activation_patterns
-from lightning_poly.geometry.regions import sample_box
 from lightning_poly.logging import log_figure, log_histogram
 from lightning_poly.nn.outputs import eval_mode
 from lightning_poly.plotting import plot_face_histogram
@@ -224,26 +222,7 @@ class FaceHistogramCallback(HistoryState, Callback):
     def _net(self, pl_module: pl.LightningModule) -> torch.nn.Module:
         """The network, checked against the forward at every run (read-only: a derived network is fine); with
         ``input_shape``, the module (or the ``network`` submodule) traced and checked by pl_regions."""
-        who = type(self).__name__
-        if self.input_shape is None:
-            return network_of(pl_module, self.network, self._check_x, who, own_tensors=False)
-        net = pl_module if self.network is None else pl_module.get_submodule(self.network)
-        x = self._check_x
-        x = sample_box(64, self._dim()).float() if x is None else x[:64].flatten(1)
-        if x.shape[1] != self._dim():
-            raise MisconfigurationException(
-                f"{who}: `input_shape` {self.input_shape} holds {self._dim()} values, the training samples "
-                f"{tuple(self._check_x.shape[1:]) if self._check_x is not None else ()} hold {x.shape[1]}"
-            )
-        try:
-            with eval_mode(pl_module):
-                pl_activation_patterns(net, x.reshape(-1, *self.input_shape))
-        except ValueError as err:
-            raise MisconfigurationException(
-                f"{who} needs a piecewise-linear network that takes points of `input_shape` {self.input_shape} "
-                f"(batches of shape (n, *input_shape)): {err}"
-            ) from err
-        return net
+        return analysed_network(pl_module, self.network, self._check_x, self.input_shape, type(self).__name__)
 
     def _dim(self) -> int:
         assert self.input_shape is not None

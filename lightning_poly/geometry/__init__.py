@@ -1,6 +1,6 @@
 """Geometry of ReLU networks (framework-free core: no Lightning import)."""
 
-from lightning_poly.geometry.activation_drift import ActivationDrift, activation_drift
+from lightning_poly.geometry.activation_drift import ActivationDrift, activation_drift, network_patterns
 from lightning_poly.geometry.bounds import (
     applicable_mean_faces_bound,
     mean_faces_bound_one_layer,
@@ -11,6 +11,7 @@ from lightning_poly.geometry.bounds import (
     simplices_upper_bound,
     simplices_upper_bound_one_layer,
 )
+from lightning_poly.geometry.cross_section import CrossSection, SectionCount, cross_section
 from lightning_poly.geometry.facets import FacetCounts, FacetMethod, clean_rows, count_facets, interior_points
 from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, count_region_faces, face_histogram
 from lightning_poly.geometry.hit_and_run import RayEstimate, certify_facets, hit_and_run_facets
@@ -44,6 +45,8 @@ from lightning_poly.geometry.zonotope import (
 __all__ = [
     "ActivationDrift",
     "activation_drift",
+    "network_patterns",
+    "CrossSection",
     "FaceHistogram",
     "FaceMethod",
     "FacetCounts",
@@ -63,6 +66,7 @@ __all__ = [
     "clean_rows",
     "count_facets",
     "count_region_faces",
+    "cross_section",
     "enumerate_regions",
     "face_histogram",
     "first_vertices",
@@ -76,6 +80,7 @@ __all__ = [
     "pulling_triangulation",
     "region_simplices",
     "sample_box",
+    "SectionCount",
     "simplex_facets",
     "simplices_upper_bound",
     "simplices_lower_bound",

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from lightning_poly._lightning import Callback as SuiteCallback
 from lightning_poly.callbacks import (
     ActivationDriftCallback,
+    CrossSectionCallback,
     DecisionBoundaryCallback,
     FaceHistogramCallback,
     PolishingCallback,
@@ -448,7 +449,8 @@ def test_analysis_callbacks_leave_the_training_run_unchanged(tmp_path: Path) -> 
     # the callbacks read the user's shuffled loaders: that must not move the global RNG the shuffles draw from
     x, y = _data()
     weights = []
-    for cbs in ([], [FaceHistogramCallback(n_points=200, plot=False), ActivationDriftCallback(ntk_points=8)]):
+    analysis = [FaceHistogramCallback(n_points=200, plot=False), ActivationDriftCallback(ntk_points=8)]
+    for cbs in ([], [*analysis, CrossSectionCallback(resolution=20)]):
         pl.seed_everything(0)
         model = UserModule()
         train = DataLoader(TensorDataset(x[:90], y[:90]), batch_size=30, shuffle=True)

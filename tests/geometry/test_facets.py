@@ -160,7 +160,8 @@ def test_cross_section_colours_each_pixel_with_its_regions_face_count() -> None:
 
     torch.manual_seed(0)
     net = ReLUMLP([3, 10, 6, 1], bias_value=0.05).double()
-    cs = cross_section(net, resolution=30)
+    eye = torch.eye(3, dtype=torch.float64)
+    cs = cross_section(net, u=eye[0], v=eye[1], resolution=30, count="region")
     ss, tt = torch.meshgrid(cs.s, cs.t, indexing="xy")
     pts = torch.stack([ss.flatten(), tt.flatten(), torch.zeros(900, dtype=torch.float64)], 1)
     pats = activation_patterns(net, pts)

@@ -1,0 +1,48 @@
+"""CrossSectionCallback on a user's small CNN (1x8x8 images, plain DataLoaders): Figure 10 at several epochs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from lightning_fabric.utilities.exceptions import MisconfigurationException
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from lightning_poly.callbacks import CrossSectionCallback
+from lightning_poly.geometry import cross_section
+from tests.callbacks.test_activation_drift_cnn import TinyCNN, _images
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _fit(tmp_path: Path, cb: CrossSectionCallback, module: pl.LightningModule, epochs: int = 2) -> None:
+    pl.Trainer(
+        max_epochs=epochs, callbacks=[cb], default_root_dir=tmp_path, accelerator="cpu", logger=False,
+        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+    ).fit(module, DataLoader(TensorDataset(*_images()), batch_size=8))  # fmt: skip
+
+
+def test_a_figure_at_fit_start_and_every_epoch_of_the_same_plane(tmp_path: Path) -> None:
+    pl.seed_everything(0)
+    module = TinyCNN()
+    cb = CrossSectionCallback(resolution=60, anchor=5, input_shape=(1, 8, 8), seed=3)
+    _fit(tmp_path, cb, module)
+    assert [(h["when"], h["epoch"]) for h in cb.history] == [("fit_start", 0), ("epoch", 0), ("epoch", 1)]
+    assert len(cb.paths) == 3 and all(p.suffix == ".png" and p.stat().st_size > 5000 for p in cb.paths)
+    assert all(h["regions"] > 1 and h["mean_faces"] >= 3 for h in cb.history)
+    # the last figure is the function on the trained module, through sample 5 along the seeded plane
+    direct = cross_section(module.eval(), _images()[0][5], resolution=60, seed=3)
+    assert cb.last is not None and torch.equal(cb.last.region, direct.region)
+    assert torch.equal(cb.last.faces, direct.faces)  # type: ignore[arg-type]
+
+
+def test_setup_refuses_what_it_cannot_draw(tmp_path: Path) -> None:
+    with pytest.raises(MisconfigurationException, match=r"needs a piecewise-linear network .*'features.2' \(Tanh\)"):
+        _fit(tmp_path, CrossSectionCallback(input_shape=(1, 8, 8)), TinyCNN(nn.Tanh), epochs=1)
+    with pytest.raises(MisconfigurationException, match=r"`anchor` is sample 100, but the training data holds 48"):
+        _fit(tmp_path, CrossSectionCallback(anchor=100, input_shape=(1, 8, 8)), TinyCNN(), epochs=1)
+    with pytest.raises(MisconfigurationException, match=r"CrossSectionCallback needs a ReLU network"):
+        _fit(tmp_path, CrossSectionCallback(), TinyCNN(), epochs=1)
