@@ -392,27 +392,24 @@ def count_facets(
                 a_n[idx], b_n[idx], x0[idx], keep[idx], patience=ray_patience, seed=seed
             ).found
     a_np, b_np, keep_np, x0_np = a_n.numpy(), b_n.numpy(), keep.numpy(), x0.numpy()
-    simplex_open = torch.zeros(r, m, dtype=torch.bool)
     no_vertex = torch.zeros(r, dtype=torch.bool)
     if method == "simplex" or (method == "auto" and d > 6):
-        # every row of every polytope at once; rows it leaves open get one exact LP each below
+        # every row of every polytope at once; the rows it leaves open get one exact LP each, and polytopes
+        # without a simple vertex go to Clarkson's LPs below
         ok = torch.nonzero(status == 0).flatten()
         per_region = 8 * m * (m + d * d + 3 * d)  # bytes of walk state per polytope
         for sl in ok.split(max(1, simplex_memory // per_region)):
             res = simplex_facets(a_n[sl], b_n[sl], x0[sl], keep[sl], margin=max(1e-7, 100 * tol), seed=seed)
             facets[sl] = res.facet
-            simplex_open[sl] = res.open
             no_vertex[sl] = ~res.vertex_found
-            lps += int(res.open.sum())
-    for i in range(r):
-        chosen = ("qhull" if d <= 6 else "simplex") if method == "auto" else method
-        if status[i] != 0:
-            methods.append(chosen)
-            continue
-        if chosen == "simplex" and not bool(no_vertex[i]):
-            for j in torch.nonzero(simplex_open[i]).flatten().tolist():
+            for k, j in torch.nonzero(res.open & res.vertex_found[:, None]).tolist():
+                i = int(sl[k])
                 rows = np.flatnonzero(keep_np[i])
                 facets[i, j] = _full_lp_is_facet(a_np[i, rows], b_np[i, rows], int(np.searchsorted(rows, j)), tol)
+                lps += 1
+    for i in range(r):
+        chosen = ("qhull" if d <= 6 else "simplex") if method == "auto" else method
+        if status[i] != 0 or (chosen == "simplex" and not bool(no_vertex[i])):
             methods.append(chosen)
             continue
         if chosen == "simplex":  # no simple vertex found (degenerate polytope): Clarkson's LPs

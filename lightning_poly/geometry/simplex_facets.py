@@ -203,7 +203,6 @@ def simplex_facets(
     dt = a.dtype
     big = torch.finfo(dt).max
     # a pool of simple vertices per polytope; each walk starts at the one best for its objective
-    # a pool of simple vertices per polytope; each walk starts at the one best for its objective
     verts, bases, ok = first_vertices(a, b, x0.to(a), keep, starts=starts, seed=seed)  # (R, V, d), (R, V, d), (R, V)
     safe = torch.where(ok[..., None], bases, torch.arange(d, device=dev))
     inv_pool, info = torch.linalg.inv_ex(
@@ -214,9 +213,8 @@ def simplex_facets(
     inv_pool = torch.where(ok[..., None, None], inv_pool, 0.0)
     found = ok.any(dim=1)
     facet = torch.zeros(r, m, dtype=torch.bool, device=dev)
-    facet.view(-1)[(torch.arange(r, device=dev)[:, None, None] * m + bases)[ok].flatten()] = (
-        True  # a simple vertex's rows are facets
-    )
+    pr, pv = torch.nonzero(ok, as_tuple=True)
+    facet[pr[:, None].expand(-1, d), bases[pr, pv]] = True  # a simple vertex's rows are facets
     open_ = keep & ~found[:, None]
     redundant = torch.zeros(r, m, dtype=torch.bool, device=dev)
     final_basis = torch.zeros(r, m, d, dtype=torch.long, device=dev)  # of the walks that end optimal
