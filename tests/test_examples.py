@@ -69,3 +69,42 @@ def test_zonotope_theorem43_rows_fit_exactly_with_the_theorems_width() -> None:
     rows = zs.cmd_theorem43(argparse.Namespace(dims=[2, 3], n=[12], gd_steps=10, gd_lr=1e-3))
     assert [(r["d"], r["units"]) for r in rows] == [(2, 8), (3, 6)]  # 2 ceil(N / (d + 1))
     assert all(r["relative_error"] < 1e-6 and r["gd_mse"] > 0 for r in rows)
+
+
+def test_lenet_faces_example_counts_the_regions_of_the_papers_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], one_thread: None
+) -> None:
+    import json
+
+    from lightning_poly.geometry import pl_regions
+
+    fh = _load("face_histograms")
+    argv = ["x", "--out", str(tmp_path), "lenet", "--epochs", "1", "--n-train", "256", "--points", "2"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--max-rays", "256", "--patience", "64", "--max-seconds", "120"])
+    fh.main()
+    out = capsys.readouterr().out
+    res = json.loads(out.strip().splitlines()[-2])  # the JSON line, then the figures line
+    net = fh.lenet5_one_conv().double().eval()
+    rows = pl_regions(net, torch.rand(1, 1, 28, 28, dtype=torch.float64), box=1.0)
+    assert res["rows_per_region"] == rows.a.shape[1] == 6 * 28 * 28 + 120 + 84 + 2 * 784
+    assert res["regions_counted"] == 2 and res["points"] == 2
+    assert 0 < res["box_faces_mean"] <= res["faces_mean"] <= res["faces_max"] <= res["rows_per_region"]
+    assert res["rays_mean"] >= 64 and 0 <= res["stopped_by_rule"] <= 2
+    assert "26,796" in out and (tmp_path / "lenet_faces.png").stat().st_size > 10_000
+
+
+def test_sections_example_draws_the_mlp_at_fit_start_and_every_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], one_thread: None
+) -> None:
+    fh = _load("face_histograms")
+    argv = ["x", "--out", str(tmp_path), "sections", "--epochs", "2", "--n-train", "512", "--resolution", "40"]
+    monkeypatch.setattr(sys, "argv", argv)
+    fh.main()
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split() for line in lines if line.startswith(("fit_start", "epoch "))]
+    assert [r[0] if r[0] == "fit_start" else " ".join(r[:2]) for r in rows] == ["fit_start", "epoch 1", "epoch 2"]
+    for r in rows:
+        offset = 1 if r[0] == "fit_start" else 2
+        regions, mean, share = int(r[offset]), float(r[offset + 1]), r[offset + 2]
+        assert regions > 1 and mean >= 3 and share.endswith("%")
+    assert len(list(tmp_path.glob("section_*.png"))) == 3

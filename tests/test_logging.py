@@ -113,8 +113,17 @@ def test_wandb_run_file_holds_face_histogram_media_under_either_package(package:
     )  # fmt: skip
     trainer.fit(ReLUMLPModule(input_dim=2, hidden=[6]), SyntheticDataModule("xor", n_samples=40))
     run_dir = Path(logger.experiment.dir).parent
+    summary_keys = sorted(
+        dict(logger.experiment.summary)
+    )  # what wandb itself holds: tells a lost row from an unsent one
     logger.experiment.finish()
     items = history_items(run_dir)
+    assert "faces/histogram" in items, (
+        sorted(items),
+        summary_keys,
+        cb.history,
+        (run_dir / "logs" / "debug-internal.log").read_text()[-4000:],
+    )
     assert items["faces/histogram"][-1]["_type"] == "histogram"
     assert sum(items["faces/histogram"][-1]["values"]) == cb.last.n_regions  # type: ignore[union-attr]
     assert items["faces/histogram_plot"][-1]["_type"] == "images/separated"

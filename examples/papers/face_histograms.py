@@ -7,6 +7,8 @@ Small defaults run in seconds to a minute on a 2-core CPU; flags give the paper'
     python examples/papers/face_histograms.py bias        # Figure 6: bias values
     python examples/papers/face_histograms.py train       # Figure 7's protocol during training
     python examples/papers/face_histograms.py table1      # Table I: maximum #simplices vs Theorems 1-2
+    python examples/papers/face_histograms.py lenet       # Section V.C, Figures 8-9: a LeNet-5 on images
+    python examples/papers/face_histograms.py sections    # Figure 10: cross-sections of 784-7-7-6-10 in training
 
 Each prints a table (a row per task as it ends, with the time spent and an estimate of the time left)
 and saves figures under ``--out`` (default ``runs/face_histograms``).
@@ -131,6 +133,130 @@ def cmd_table1(args: argparse.Namespace) -> None:
                                   round(simplices_lower_bound(n, 3, 1)), regions], w)), flush=True)  # fmt: skip
 
 
+# Section V.C: "a modified LeNet-5 ... removing one convolutional layer and replacing all activation functions
+# with ReLU". Reading: LeNet-5's first convolution (6 filters 5x5, padded to keep 28x28, as LeNet-5 sees 32x32)
+# and its subsampling layer (2x2 average pooling, LeNet-5's S2), then its three fully connected layers
+# 120-84-10; the second convolution (C3) is the one removed. Without max pooling every row is a unit's.
+def lenet5_one_conv() -> torch.nn.Sequential:
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(),
+        nn.Linear(6 * 14 * 14, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    )  # fmt: skip
+
+
+def _fashion_mnist(n_train: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Real Fashion-MNIST (10 classes, pixels in [0, 1], flattened) in MNIST's place: the first ``n_train``
+    training images (all by default) and 6,000 held out from the training set."""
+    from lightning_poly.datamodules import FashionMNISTDataModule
+
+    fm = FashionMNISTDataModule(task="all", val_fraction=0.1)
+    fm.prepare_data()
+    fm.setup()
+    x, y = fm.train_tensors()
+    xv, yv = fm.data_val.tensors  # type: ignore[union-attr]
+    return x[:n_train], y[:n_train], xv, yv
+
+
+def _train_classifier(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> None:
+    """Adam (lr 1e-3), batch 128, cross-entropy: the plain loop a user runs."""
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(x), generator=g).split(128):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(x[idx]), y[idx]).backward()
+            opt.step()
+
+
+def cmd_lenet(args: argparse.Namespace) -> None:
+    import json
+    import time
+
+    import matplotlib.pyplot as plt
+
+    torch.manual_seed(args.seed)
+    x, y, xv, yv = _fashion_mnist(args.n_train)
+    net = lenet5_one_conv()
+    t0 = time.perf_counter()
+    _train_classifier(net, x.reshape(-1, 1, 28, 28), y, args.epochs, args.seed)
+    net = net.double().eval()
+    with torch.no_grad():
+        acc = float((net(xv.double().reshape(-1, 1, 28, 28)).argmax(1) == yv).double().mean())
+    print(f"LeNet-5 without C3 on Fashion-MNIST: {args.epochs} epochs in {time.perf_counter() - t0:.0f} s, "
+          f"held-out accuracy {acc:.3f}", flush=True)  # fmt: skip
+    points = torch.rand(args.points, 784, generator=torch.Generator().manual_seed(args.seed), dtype=torch.float64)
+    start = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        spent = time.perf_counter() - start
+        print(f"  {done}/{total} regions counted, {spent:.0f} s", flush=True)
+
+    h = face_histogram(
+        net, points=points, box=args.box, method="estimate", patience=args.patience, max_rays=args.max_rays,
+        max_seconds=args.max_seconds, input_shape=(1, 28, 28), seed=args.seed, on_progress=progress,
+    )  # fmt: skip
+    counted = len(h.counts)
+    rows = 6 * 28 * 28 + 120 + 84 + 2 * 784
+    rays = h.rays.double() if h.rays is not None else torch.zeros(counted, dtype=torch.float64)
+    net_faces = h.counts - (h.box_counts if h.box_counts is not None else 0)
+    print(f"{counted} of {h.n_points} points' regions counted in {h.seconds:.0f} s ({h.n_uncounted} left by "
+          f"--max-seconds {args.max_seconds}; {h.n_degenerate} degenerate); {rows:,} inequalities per region "
+          f"({6 * 28 * 28 + 120 + 84:,} units + {2 * 784:,} box rows of [-{args.box:g}, {args.box:g}]^784)")  # fmt: skip
+    w = [26, 12, 12, 22]
+    print(_row(["", "ours", "paper (MNIST)", "note"], w))
+    if counted:
+        print(_row(["inequalities per region", f"{rows:,}", "26,796", "paper's network is larger"], w))
+        print(_row(["faces per region: mean", f"{h.counts.double().mean():.0f}", "1,677", "box faces included"], w))
+        print(_row(["faces per region: max", int(h.counts.max()), "< 2,000", ""], w))
+        print(_row(["  of them on the box (mean)", f"{(h.counts - net_faces).double().mean():.0f}", "", ""], w))
+        print(_row(["rays to the stopping rule", f"{rays.mean():,.0f}", "~120,000", f"patience {args.patience}"], w))
+        print(_row(["regions stopped by the rule", int((rays < args.max_rays).sum()), "all", f"of {counted}"], w))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    axes[0].hist(h.counts.numpy(), bins=20, color="tab:blue")
+    axes[0].set(xlabel="faces found per region", ylabel="regions", title="Figure 8 (Fashion-MNIST)")
+    axes[1].hist(rays.numpy(), bins=20, color="tab:orange")
+    axes[1].set(xlabel="rays until no new face in the last 1,000", ylabel="regions", title="Figure 9")
+    fig.tight_layout()
+    fig.savefig(args.out / "lenet_faces.png", dpi=110)
+    print(json.dumps({
+        "experiment": "lenet_faces", "accuracy": round(acc, 4), "regions_counted": counted, "points": h.n_points,
+        "rows_per_region": rows, "faces_mean": round(float(h.counts.double().mean()), 1) if counted else None,
+        "faces_max": int(h.counts.max()) if counted else None,
+        "box_faces_mean": round(float((h.counts - net_faces).double().mean()), 1) if counted else None,
+        "rays_mean": round(float(rays.mean()), 1) if counted else None,
+        "stopped_by_rule": int((rays < args.max_rays).sum()), "seconds": round(h.seconds, 1),
+    }))  # fmt: skip
+
+
+def cmd_sections(args: argparse.Namespace) -> None:
+    import pytorch_lightning as pl
+
+    from lightning_poly.callbacks import CrossSectionCallback
+    from lightning_poly.datamodules import ArrayDataModule
+    from lightning_poly.modules import ReLUMLPModule
+
+    x, y, xv, yv = _fashion_mnist(args.n_train)
+    dm = ArrayDataModule(x, y, x_test=xv, y_test=yv, val_fraction=0.0, batch_size=128)
+    pl.seed_everything(args.seed)
+    model = ReLUMLPModule(input_dim=784, hidden=[7, 7, 6], output_dim=10, loss="cross_entropy", lr=1e-3)
+    cb = CrossSectionCallback(every_n_epochs=1, anchor=0, extent=args.extent, resolution=args.resolution,
+                              count="section", seed=args.seed)  # fmt: skip
+    trainer = pl.Trainer(max_epochs=args.epochs, callbacks=[cb], logger=False, enable_progress_bar=False,
+                         enable_checkpointing=False, enable_model_summary=False, accelerator="cpu",
+                         default_root_dir=str(args.out))  # fmt: skip
+    trainer.fit(model, dm)
+    w = [12, 9, 12, 22, 30]
+    print(_row(["when", "regions", "mean edges", "triangles + quads", "regions by edges (3, 4, 5, ...)"], w))
+    for rec, path in zip(cb.history, cb.paths):
+        hist = rec["histogram"]
+        small = sum(hist[3:5]) / max(sum(hist), 1)
+        when = rec["when"] if rec["when"] != "epoch" else f"epoch {rec['epoch'] + 1}"  # after this many epochs
+        print(_row([when, rec["regions"], f"{rec['mean_faces']:.2f}", f"{small:.0%}", hist[3:]], w))
+        (args.out / f"section_{when.replace(' ', '')}.png").write_bytes(Path(path).read_bytes())
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=Path("runs/face_histograms"))
@@ -149,9 +275,26 @@ def main() -> None:
     s.add_argument("--widths", type=int, nargs="+", default=[7, 8, 9, 10])
     s.add_argument("--repeats", type=int, default=3, help="paper: 10")
     s.add_argument("--box", type=float, default=20.0, help="half-width of C(d, B), 'large enough'")
+    s = sub.add_parser("lenet")
+    s.add_argument("--epochs", type=int, default=3)
+    s.add_argument("--points", type=int, default=200, help="paper: 200")
+    s.add_argument("--patience", type=int, default=1000, help="paper: 1000")
+    s.add_argument("--max-rays", type=int, default=400_000, help="most rays per region")
+    s.add_argument("--max-seconds", type=float, default=900.0, help="budget of the counting (regions left uncounted)")
+    s.add_argument("--box", type=float, default=1.0, help="half-width of the box that bounds the regions")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n-train", type=int, default=None, help="first training images (default all 54,000)")
+    s = sub.add_parser("sections")
+    s.add_argument("--epochs", type=int, default=5)
+    s.add_argument("--extent", type=float, default=60.0, help="the plane spans [-extent, extent]^2 around the image")
+    s.add_argument("--resolution", type=int, default=200)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n-train", type=int, default=None, help="first training images (default all 54,000)")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    {"init": cmd_init, "depth": cmd_depth, "bias": cmd_bias, "train": cmd_train, "table1": cmd_table1}[args.cmd](args)
+    commands = {"init": cmd_init, "depth": cmd_depth, "bias": cmd_bias, "train": cmd_train, "table1": cmd_table1}
+    commands.update(lenet=cmd_lenet, sections=cmd_sections)
+    commands[args.cmd](args)
     print(f"figures in {args.out}")
 
 

@@ -34,7 +34,9 @@ class CrossSectionCallback(EpochsOrFitEnd, HistoryState, Callback):
     :func:`lightning_poly.geometry.cross_section`, the figure :func:`lightning_poly.plotting.plot_cross_section`,
     logged as ``cross_section`` (``wandb.Image``, TensorBoard, or a PNG in the log folder; ``paths`` lists
     them) with the scalars ``cross_section/regions`` and ``cross_section/mean_faces``. The model is measured
-    in eval mode and never changed; rank zero alone computes and logs (no collective).
+    in eval mode and never changed; rank zero alone computes and logs (no collective). ``history`` keeps a
+    record per figure: ``when``, ``epoch``, ``step``, ``regions``, ``mean_faces`` and ``histogram`` (regions
+    per face count: ``histogram[4]`` quadrilaterals when counting a section's edges; empty for ``"none"``).
 
     A ReLU MLP is found in the module as by the other callbacks; any other piecewise-linear network (a CNN)
     is analysed when ``input_shape`` gives a point's shape: the module's forward (or the ``network``
@@ -149,7 +151,10 @@ class CrossSectionCallback(EpochsOrFitEnd, HistoryState, Callback):
         self._plotted_step = trainer.global_step
         cs = self.last = self._compute(pl_module)
         record: dict[str, Any] = {"when": when, "epoch": trainer.current_epoch, "step": trainer.global_step}
-        record.update(regions=cs.n_regions, mean_faces=cs.mean_faces)
+        per = cs.region_faces
+        counts = per[per >= 0] if per is not None else per
+        hist = torch.bincount(counts).tolist() if counts is not None and counts.numel() else []
+        record.update(regions=cs.n_regions, mean_faces=cs.mean_faces, histogram=hist)
         self.history.append(record)
         log_scalars(trainer, "cross_section", record)  # (a mean of None is left out)
         title = {"fit_start": "fit start", "epoch": f"after epoch {trainer.current_epoch}"}

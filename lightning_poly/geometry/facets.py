@@ -128,25 +128,55 @@ def clean_rows(
     scale = torch.where(zero, 1.0, norm)
     a_n, b_n = a / scale[..., None], b / scale
     keep = ~zero
-    dup_total = 0
-    m = a.shape[1]
-    tri = torch.tril(torch.ones(m, m, dtype=torch.bool, device=a.device), diagonal=-1)
-    for sl in torch.arange(a.shape[0], device=a.device).split(chunk):
-        v = torch.cat([a_n[sl], b_n[sl, :, None]], dim=2)
-        # direct differences, not the matrix-product formula: identical rows are at distance exactly 0
-        # (the product formula leaves ~1e-8 on them); the tolerance scales with the row's size
-        dist = torch.cdist(v, v, compute_mode="donot_use_mm_for_euclid_dist")
-        size = v.norm(dim=2).clamp_min(1.0)
-        close = (
-            (dist <= dup_tol * torch.maximum(size[:, :, None], size[:, None, :]))
-            & tri
-            & keep[sl][:, None, :]
-            & keep[sl][:, :, None]
-        )
-        dup = close.any(dim=2)  # an earlier kept row equals this one
-        keep[sl] &= ~dup
-        dup_total += int(dup.sum())
+    v = torch.cat([a_n, b_n[..., None]], dim=2)
+    dup = _later_duplicates(v, keep, dup_tol, chunk)
+    keep &= ~dup
+    dup_total = int(dup.sum())
     return a_n, b_n, keep, infeasible, {"zero_rows": int(zero.sum()), "duplicates": dup_total}
+
+
+def _later_duplicates(v: torch.Tensor, nonzero: torch.Tensor, dup_tol: float, chunk: int) -> torch.Tensor:
+    """``(R, m)``: row ``i`` has a nonzero row ``j < i`` with ``|v_i - v_j| <= dup_tol max(|v_i|, |v_j|, 1)``.
+
+    Sort and sweep instead of all ``m^2`` distances: a random unit direction ``r`` gives every row the key
+    ``v r``, and ``|v_i r - v_j r| <= |v_i - v_j|``, so every close pair lies within ``dup_tol`` times the
+    largest size (plus the keys' rounding) of each other in key order. The sweep compares each row with
+    the rows ``1, 2, ...`` places before it in key order while any such gap is that small (one step for
+    rows in general position, the size of the largest group of copies otherwise) and decides each
+    candidate pair by its direct difference (identical rows are at distance exactly 0, as the
+    all-pairs search with direct differences decides them). ``O(m log m + m d)`` per polytope against
+    ``O(m^2 d)``: 9,612 rows of 785 columns take milliseconds instead of a minute.
+    """
+    out = torch.zeros(v.shape[:2], dtype=torch.bool, device=v.device)
+    r_, m, dp1 = v.shape
+    if m < 2:
+        return out
+    direction = torch.randn(dp1, generator=torch.Generator().manual_seed(0), dtype=torch.float64).to(v)
+    direction = direction / direction.norm()
+    size = v.norm(dim=2).clamp_min(1.0)
+    # the keys' rounding: |fl(v r) - v r| <= (d + 1) eps |v| |r| for each key, twice for a gap
+    slack = 2 * (dp1 + 1) * torch.finfo(v.dtype).eps
+    for sl in torch.arange(r_, device=v.device).split(chunk):
+        vs, sz, nz = v[sl], size[sl], nonzero[sl]
+        key = torch.where(nz, vs @ direction, torch.inf)  # zero rows sort last and never pair
+        sk, order = key.sort(dim=1)
+        s_sz = sz.gather(1, order)
+        widest = ((dup_tol + slack) * sz.masked_fill(~nz, 0.0).amax(dim=1))[:, None]  # (n, 1)
+        for k in range(1, m):
+            gap = sk[:, k:] - sk[:, :-k]
+            near = gap <= widest  # inf - inf is nan: never near
+            if not bool(near.any()):
+                break
+            pair_tol = (dup_tol + slack) * torch.maximum(s_sz[:, k:], s_sz[:, :-k])
+            rr, p = torch.nonzero(near & (gap <= pair_tol), as_tuple=True)
+            if rr.numel() == 0:
+                continue
+            i, j = order[rr, p + k], order[rr, p]
+            dist = (vs[rr, i] - vs[rr, j]).norm(dim=1)
+            close = dist <= dup_tol * torch.maximum(sz[rr, i], sz[rr, j])
+            later = torch.maximum(i, j)
+            out[sl[rr[close]], later[close]] = True
+    return out
 
 
 def _chebyshev(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:

@@ -26,6 +26,12 @@ __all__ = ["FaceHistogram", "FaceMethod", "RegionFaces", "count_region_faces", "
 FaceMethod = Literal["auto", "reference", "qhull", "clarkson", "simplex", "estimate"]
 
 
+# Multiply-adds of one Agmon-Motzkin step of `certify_facets` (m^2 d for m rows in d dimensions) up to which the
+# estimator adds its certificates to the rays' facets: 2,000 steps at this size take under a minute on one CPU
+# core; a LeNet region (6,476 rows, d = 784: 3.3e10 a step) would take hours, and there the rays alone count.
+CERTIFY_MAX_WORK = 2**26
+
+
 @dataclass
 class FaceHistogram:
     """Face counts of the linear regions found by a set of points (face-histogram paper).
@@ -324,7 +330,10 @@ def count_region_faces(
             x0, depth, _ = interior_points(a_n.cpu(), b_n.cpu(), keep.cpu(), pts.cpu())
             x0, depth = x0.to(a), depth.to(a.device)
             est = hit_and_run_facets(a_n, b_n, x0, keep, patience=patience, max_rays=max_rays, seed=seed)
-            found = (est.found | certify_facets(a_n, b_n, x0, keep)).cpu()
+            found = est.found
+            if int(keep.sum(dim=1).max()) ** 2 * a_n.shape[2] <= CERTIFY_MAX_WORK:
+                found = found | certify_facets(a_n, b_n, x0, keep)
+            found = found.cpu()
             rays[pos] = est.rays.cpu()
             ok[pos] = ((depth > 1e-9) & ~infeasible).cpu()
         else:
@@ -382,7 +391,8 @@ def face_histogram(
         n_points: number of uniform points when ``points`` is ``None``.
         box: half-width ``B`` of the box ``[-B, B]^d`` that bounds every region.
         method: an exact method of :func:`~lightning_poly.geometry.count_facets` or ``"estimate"``
-            (batched hit-and-run with facet certificates: a lower bound per region).
+            (batched hit-and-run, with facet certificates where a step costs at most ``CERTIFY_MAX_WORK``
+            multiply-adds: a lower bound per region).
         seed: seed of the points and of the rays.
         patience: stopping rule of the estimator (paper: no new face in 1,000 rays).
         max_rays: most rays per region of the estimator.

@@ -37,6 +37,12 @@ def test_a_figure_at_fit_start_and_every_epoch_of_the_same_plane(tmp_path: Path)
     direct = cross_section(module.eval(), _images()[0][5], resolution=60, seed=3)
     assert cb.last is not None and torch.equal(cb.last.region, direct.region)
     assert torch.equal(cb.last.faces, direct.faces)  # type: ignore[arg-type]
+    # the record's histogram: regions per edge count, each region once, the mean its mean
+    per = direct.region_faces
+    assert per is not None
+    hist = cb.history[-1]["histogram"]
+    assert sum(hist) == int((per >= 0).sum()) and hist == torch.bincount(per[per >= 0]).tolist()
+    assert sum(k * n for k, n in enumerate(hist)) / sum(hist) == pytest.approx(cb.history[-1]["mean_faces"])
 
 
 def test_setup_refuses_what_it_cannot_draw(tmp_path: Path) -> None:

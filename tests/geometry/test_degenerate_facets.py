@@ -79,3 +79,64 @@ def test_nearly_equal_parallel_rows_are_one_facet(offset: float) -> None:
     assert truth == 4
     for method in ("reference", "qhull", "clarkson", "simplex"):
         assert count_facets(sq, b, method).counts.tolist() == [truth], method  # type: ignore[arg-type]
+
+
+def _all_pairs_duplicates(a: torch.Tensor, b: torch.Tensor, dup_tol: float = 1e-9) -> torch.Tensor:
+    """The slow reference: every pair's direct distance; a nonzero row with a close earlier nonzero row goes."""
+    norm = a.norm(dim=2)
+    zero = norm <= 1e-12
+    scale = torch.where(zero, 1.0, norm)
+    v = torch.cat([a / scale[..., None], (b / scale)[..., None]], dim=2)
+    dist = torch.cdist(v, v, compute_mode="donot_use_mm_for_euclid_dist")
+    size = v.norm(dim=2).clamp_min(1.0)
+    m = a.shape[1]
+    close = (dist <= dup_tol * torch.maximum(size[:, :, None], size[:, None, :])) & torch.tril(
+        torch.ones(m, m, dtype=torch.bool), diagonal=-1
+    )
+    close &= ~zero[:, None, :] & ~zero[:, :, None]
+    return close.any(dim=2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    m=st.integers(1, 60),
+    d=st.integers(1, 9),
+    groups=st.lists(
+        st.tuples(st.integers(0, 59), st.integers(0, 59), st.sampled_from([0.0, 1e-12, 1e-10, 1e-8])), max_size=30
+    ),
+    zeros=st.lists(st.integers(0, 59), max_size=4),
+    scale=st.sampled_from([1e-3, 1.0, 1e4]),
+    seed=st.integers(0, 10_000),
+)
+def test_sorted_duplicate_search_equals_all_pairs(
+    m: int, d: int, groups: list[tuple[int, int, float]], zeros: list[int], scale: float, seed: int
+) -> None:
+    # copies (exact, positive multiples, or moved by up to 1e-8: on both sides of the 1e-9 tolerance),
+    # zero rows, and offsets far from 1: the sweep over sorted keys drops exactly the rows all pairs drop
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(3, m, d, generator=g, dtype=torch.float64)
+    b = scale * torch.randn(3, m, generator=g, dtype=torch.float64)
+    for src, dst, jitter in groups:
+        src, dst = src % m, dst % m
+        f = float(torch.rand((), generator=g)) * 5 + 0.1
+        a[:, dst] = f * a[:, src] + jitter * torch.randn(3, d, generator=g, dtype=torch.float64)
+        b[:, dst] = f * b[:, src]
+    for z in zeros:
+        a[:, z % m], b[:, z % m] = 0.0, 1.0
+    _, _, keep, _, stats = clean_rows(a, b, chunk=2)
+    ref = _all_pairs_duplicates(a, b)
+    nonzero = a.norm(dim=2) > 1e-12
+    assert torch.equal(keep, nonzero & ~ref)
+    assert stats["duplicates"] == int((nonzero & ref).sum())
+
+
+def test_duplicates_in_thousands_of_rows_and_a_large_group_of_copies() -> None:
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(2, 3000, 30, generator=g, dtype=torch.float64)
+    b = torch.randn(2, 3000, generator=g, dtype=torch.float64)
+    a[:, 1000:1400], b[:, 1000:1400] = a[:, 7:8], b[:, 7:8]  # 400 copies of one row
+    a[:, 2000:2100] = a[:, 100:200] * 2.5
+    b[:, 2000:2100] = b[:, 100:200] * 2.5
+    _, _, keep, _, stats = clean_rows(a, b)
+    assert torch.equal(keep, ~_all_pairs_duplicates(a, b))
+    assert stats["duplicates"] == 2 * 500

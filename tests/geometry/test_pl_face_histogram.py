@@ -43,3 +43,23 @@ def test_a_cnn_needs_the_estimator_and_a_point_shape() -> None:
         face_histogram(nn.Sequential(nn.Conv2d(1, 2, 3), nn.Tanh()), n_points=4, input_shape=(1, 6, 6))
     with pytest.raises(ValueError, match=r"`points` must have shape \(n, 1, 6, 6\) with n >= 1, got \(4, 1, 5, 5\)"):
         face_histogram(net, points=torch.zeros(4, 1, 5, 5), input_shape=(1, 6, 6))
+
+
+def test_above_the_certificate_budget_the_rays_alone_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a LeNet region's certificates cost hours; above CERTIFY_MAX_WORK the counts are the rays' own facets
+    from lightning_poly.geometry import histogram
+    from lightning_poly.geometry.facets import clean_rows, interior_points
+    from lightning_poly.geometry.hit_and_run import hit_and_run_facets
+
+    net = _cnn()
+    points = sample_box(6, 36, seed=0).reshape(-1, 1, 6, 6)
+    with_certificates = face_histogram(net, points=points, patience=100, max_rays=300)
+    monkeypatch.setattr(histogram, "CERTIFY_MAX_WORK", 0)
+    rays_only = face_histogram(net, points=points, patience=100, max_rays=300)
+    regions = pl_enumerate_regions(net, points)
+    rows = pl_regions(net, regions.points.reshape(-1, 1, 6, 6), box=1.0)
+    a_n, b_n, keep, _, _ = clean_rows(rows.a, rows.b)
+    x0, _, _ = interior_points(a_n, b_n, keep, regions.points.to(a_n))
+    est = hit_and_run_facets(a_n, b_n, x0, keep, patience=100, max_rays=300, seed=0)
+    assert torch.equal(rays_only.counts, est.counts)
+    assert bool((rays_only.counts <= with_certificates.counts).all())

@@ -3,12 +3,18 @@
 The file is a LevelDB log (github.com/google/leveldb/blob/main/doc/log_format.md): a 7-byte header
 (ident, magic, version), then 32 KiB blocks of records ``crc32 (4) | length (2) | type (1) | data``,
 a record split over blocks as FIRST / MIDDLE / LAST; each record's data is a protobuf ``Record``.
+
+``wandb.finish()`` returns before the file is complete: it tells the wandb-core service that the run is
+done without waiting (``inform_finish`` only publishes), and the service writes and closes the file
+afterwards. The readers here therefore wait until the file holds the run's ``exit`` record, the last one
+wandb writes, so that every history row logged before ``finish`` is in what they return.
 """
 
 from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +34,8 @@ def records(path: str | Path) -> list[bytes]:
             pos += left
             continue
         _crc, length, kind = struct.unpack("<IHB", raw[pos : pos + HEADER])
+        if pos + HEADER + length > len(raw):  # a record still being written
+            break
         data = raw[pos + HEADER : pos + HEADER + length]
         pos += HEADER + length
         if kind == 0 and length == 0:
@@ -44,15 +52,34 @@ def records(path: str | Path) -> list[bytes]:
     return out
 
 
-def history_items(run_dir: str | Path) -> dict[str, list[Any]]:
-    """Every logged history value of the run in ``run_dir``, by key, in order."""
+def finished_records(run_dir: str | Path, timeout: float = 120.0) -> list[Any]:
+    """The parsed ``Record`` protobufs of the run in ``run_dir``, once the file ends with the run's exit record.
+
+    Raises:
+        AssertionError: no ``.wandb`` file, several, or no exit record within ``timeout`` seconds.
+    """
     from wandb.proto import wandb_internal_pb2
 
-    (path,) = Path(run_dir).glob("*.wandb")
+    deadline = time.monotonic() + timeout
+    while True:
+        paths = list(Path(run_dir).glob("*.wandb"))
+        assert len(paths) <= 1, f"several run files in {run_dir}: {paths}"
+        parsed = []
+        for data in records(paths[0]) if paths else []:
+            rec = wandb_internal_pb2.Record()
+            rec.ParseFromString(data)
+            parsed.append(rec)
+        kinds = [rec.WhichOneof("record_type") for rec in parsed]
+        if "exit" in kinds:
+            return parsed
+        assert time.monotonic() < deadline, f"no finished run file in {run_dir} after {timeout:.0f} s; records: {kinds}"
+        time.sleep(0.05)
+
+
+def history_items(run_dir: str | Path) -> dict[str, list[Any]]:
+    """Every logged history value of the run in ``run_dir``, by key, in order (waits for the finished file)."""
     items: dict[str, list[Any]] = {}
-    for data in records(path):
-        rec = wandb_internal_pb2.Record()
-        rec.ParseFromString(data)
+    for rec in finished_records(run_dir):
         if rec.WhichOneof("record_type") != "history":
             continue
         row: dict[str, Any] = {}
