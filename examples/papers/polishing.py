@@ -6,7 +6,7 @@
     python examples/papers/polishing.py cnn       # Figure 9a: the four-layer CNN on Fashion-MNIST pullover vs coat
 
 Small defaults, except ``cnn``, whose defaults are Figure 9a's protocol (20 epochs, batch 2048, 5 seeds, all
-12,000 training images; about 45 minutes at one thread on a 2-core CPU; ``--n-train`` makes it shorter);
+12,000 training images; about 53 minutes at one thread on a 2-core CPU; ``--n-train`` makes it shorter);
 flags give the paper's sizes. A line per task as it ends says the time spent and an estimate of the time
 left. Figures go under ``--out`` (default runs/polishing).
 """
