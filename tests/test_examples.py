@@ -108,3 +108,53 @@ def test_sections_example_draws_the_mlp_at_fit_start_and_every_epoch(
         regions, mean, share = int(r[offset]), float(r[offset + 1]), r[offset + 2]
         assert regions > 1 and mean >= 3 and share.endswith("%")
     assert len(list(tmp_path.glob("section_*.png"))) == 3
+
+
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").is_file(),
+    reason="real Fashion-MNIST missing: install the Debian package dataset-fashion-mnist",
+)
+@pytest.mark.usefixtures("one_thread")
+def test_polishing_cnn_prints_before_and_after_and_what_the_refit_guarantees(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import re
+
+    pol = _load("polishing")
+    argv = ["x", "--out", str(tmp_path), "cnn", "--seeds", "2", "--epochs", "1", "--n-train", "96", "--n-val", "64",
+            "--batch-size", "32", "--l2", "1e-2"]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    pol.main()
+    out = capsys.readouterr().out.splitlines()
+    num = r"(\d+\.\d+)"
+    pattern = (rf"\] seed (\d): train acc {num} -> {num} \(loss {num} -> {num}\), "
+               rf"val acc {num} -> {num} \(loss {num} -> {num}\) \| elapsed")  # fmt: skip
+    printed = [m.groups() for m in map(re.compile(pattern).search, out) if m]
+    rec = json.loads(next(line for line in out if line.startswith("{")))
+    assert (rec["n_train"], rec["n_val"], rec["epochs"], rec["batch_size"]) == (96, 64, 1, 32)
+    assert [int(p[0]) for p in printed] == [r["seed"] for r in rec["seeds"]] == [0, 1]
+    for p, r in zip(printed, rec["seeds"]):
+        b, a = r["before"], r["after"]
+        values = [b["train_acc"], a["train_acc"], b["train_loss"], a["train_loss"]]
+        values += [b["val_acc"], a["val_acc"], b["val_loss"], a["val_loss"]]
+        assert [float(v) for v in p[1:]] == pytest.approx(values, abs=1e-4)  # the line says what the JSON holds
+        # polish_cnn_and_evaluate does not guarantee a lower loss after polishing (new first-layer features can fit
+        # worse); it refits the head to the certified optimum of the convex refit on the features it ends with,
+        # the trained head is a point of the refit-only problem, and the model's loss is the objective's data term
+        assert r["grad_norm_polished"] < 1e-5 and r["grad_norm_refit_only"] < 1e-5
+        assert r["objective_refit_only"] <= r["objective_trained"] + 1e-9
+        assert b["train_loss"] <= r["objective_trained"] + 1e-5
+        assert a["train_loss"] <= r["objective_polished"] + 1e-5
+        assert r["refit_only"]["train_loss"] <= r["objective_refit_only"] + 1e-5
+        # PolishingCallback's accept="if_better" on the train loss keeps a polish only when it lowers that loss
+        assert r["kept_if_better"] == (a["train_loss"] < b["train_loss"])
+        kept = a if r["kept_if_better"] else b
+        assert kept["train_loss"] <= b["train_loss"]
+    for split in ("train", "val"):
+        changes = [r["after"][f"{split}_acc"] - r["before"][f"{split}_acc"] for r in rec["seeds"]]
+        assert rec[f"{split}_acc_change"] == pytest.approx(sum(changes) / 2)
+        assert rec[f"{split}_improved"] == sum(c > 0 for c in changes)
+    summary = next(line for line in out if line.startswith("summary over 2 seeds"))
+    assert f"(higher in {rec['train_improved']}/2)" in summary and f"{rec['val_acc_change']:+.4f}" in summary
+    assert (tmp_path / "cnn_accuracy.png").is_file()
