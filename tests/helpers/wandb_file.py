@@ -4,10 +4,12 @@ The file is a LevelDB log (github.com/google/leveldb/blob/main/doc/log_format.md
 (ident, magic, version), then 32 KiB blocks of records ``crc32 (4) | length (2) | type (1) | data``,
 a record split over blocks as FIRST / MIDDLE / LAST; each record's data is a protobuf ``Record``.
 
-``wandb.finish()`` returns before the file is complete: it tells the wandb-core service that the run is
-done without waiting (``inform_finish`` only publishes), and the service writes and closes the file
-afterwards. The readers here therefore wait until the file holds the run's ``exit`` record, the last one
-wandb writes, so that every history row logged before ``finish`` is in what they return.
+``wandb.finish()`` can return before the file is complete: wandb-core writes it through a LevelDB record
+writer that keeps the current, partly filled 32 KiB block in memory and writes it out only when the block
+fills or the store is flushed or closed, and ``finish`` tells the service that the run is done without
+waiting for the close (``inform_finish`` only publishes). A file read at once can miss its last records,
+the ones logged at fit end. The readers here therefore wait until the file holds the run's ``exit``
+record, the last one wandb writes, so that every history row logged before ``finish`` is in what they return.
 """
 
 from __future__ import annotations
