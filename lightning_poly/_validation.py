@@ -85,6 +85,8 @@ def check_int_tuple(name: str, values: Iterable[int], *, minimum: int = 1) -> tu
         ...
         ValueError: `hidden[1]` must be an integer >= 1, got 0
     """
+    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+        raise TypeError(f"`{name}` must be a tuple of integers >= {minimum}, got {values!r}")
     out = tuple(check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(values))
     if not out:
         raise ValueError(f"`{name}` must hold at least one integer >= {minimum}, got none")

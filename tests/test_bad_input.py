@@ -555,6 +555,27 @@ CASES = [
         id="cross_section-parallel-directions",
     ),
     pytest.param(
+        lambda: geo.cross_section(_cnn(), input_shape=(1, 6, 6)),
+        ValueError, r"`input_shape` \(1, 6, 6\) is not a shape Sequential takes \(a batch \(1, \*input_shape\) fails",
+        id="cross_section-input-shape-the-model-does-not-take",
+    ),
+    pytest.param(
+        lambda: geo.cross_section(_cnn(), input_shape="1x4x4"),
+        TypeError, r"`input_shape` must be a tuple of integers >= 1, got '1x4x4'", id="cross_section-input-shape-str",
+    ),
+    pytest.param(
+        lambda: geo.face_histogram(_cnn(), n_points=3, input_shape=(1, 6, 6)),
+        ValueError, r"`input_shape` \(1, 6, 6\) is not a shape Sequential takes", id="face_histogram-input-shape-wrong",
+    ),
+    pytest.param(
+        lambda: geo.face_histogram(_cnn(), points=np.zeros((3, 1, 4, 4)), input_shape=(1, 4, 4)),
+        TypeError, r"`points` must be a torch.Tensor, got ndarray", id="face_histogram-numpy-points",
+    ),
+    pytest.param(
+        lambda: geo.face_histogram("cnn"),  # type: ignore[arg-type]
+        TypeError, r"`model` must be a torch.nn.Module, got str", id="face_histogram-model-not-a-module",
+    ),
+    pytest.param(
         lambda: geo.cross_section(_mlp(), count="volume"),
         ValueError, r"`count` must be one of \('section', 'region', 'none'\), got 'volume'", id="cross_section-count",
     ),

@@ -102,7 +102,7 @@ def test_sections_example_draws_the_mlp_at_fit_start_and_every_epoch(
     fh.main()
     lines = capsys.readouterr().out.splitlines()
     rows = [line.split() for line in lines if line.startswith(("fit_start", "epoch "))]
-    assert [r[0] if r[0] == "fit_start" else " ".join(r[:2]) for r in rows] == ["fit_start", "epoch 1", "epoch 2"]
+    assert [r[0] if r[0] == "fit_start" else " ".join(r[:2]) for r in rows] == ["fit_start", "epoch 0", "epoch 1"]
     for r in rows:
         offset = 1 if r[0] == "fit_start" else 2
         regions, mean, share = int(r[offset]), float(r[offset + 1]), r[offset + 2]

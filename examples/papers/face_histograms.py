@@ -211,13 +211,16 @@ def cmd_lenet(args: argparse.Namespace) -> None:
         print(_row(["faces per region: mean", f"{h.counts.double().mean():.0f}", "1,677", "box faces included"], w))
         print(_row(["faces per region: max", int(h.counts.max()), "< 2,000", ""], w))
         print(_row(["  of them on the box (mean)", f"{(h.counts - net_faces).double().mean():.0f}", "", ""], w))
-        print(_row(["rays to the stopping rule", f"{rays.mean():,.0f}", "~120,000", f"patience {args.patience}"], w))
-        print(_row(["regions stopped by the rule", int((rays < args.max_rays).sum()), "all", f"of {counted}"], w))
+        stopped = int((rays < args.max_rays).sum())
+        print(_row(["rays (iterations): mean", f"{rays.mean():,.0f}", "~120,000", f"patience {args.patience}"], w))
+        print(_row(["stopped by the rule", stopped, "all", f"of {counted}; the rest at --max-rays"], w))
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     axes[0].hist(h.counts.numpy(), bins=20, color="tab:blue")
     axes[0].set(xlabel="faces found per region", ylabel="regions", title="Figure 8 (Fashion-MNIST)")
     axes[1].hist(rays.numpy(), bins=20, color="tab:orange")
-    axes[1].set(xlabel="rays until no new face in the last 1,000", ylabel="regions", title="Figure 9")
+    stopped = int((rays < args.max_rays).sum())
+    axes[1].set(xlabel=f"rays used ({stopped} of {counted} regions stopped by the rule)", ylabel="regions",
+                title="Figure 9: rays until no new face in the last --patience")  # fmt: skip
     fig.tight_layout()
     fig.savefig(args.out / "lenet_faces.png", dpi=110)
     print(json.dumps({
@@ -248,11 +251,11 @@ def cmd_sections(args: argparse.Namespace) -> None:
                          default_root_dir=str(args.out))  # fmt: skip
     trainer.fit(model, dm)
     w = [12, 9, 12, 22, 30]
-    print(_row(["when", "regions", "mean edges", "triangles + quads", "regions by edges (3, 4, 5, ...)"], w))
+    print(_row(["after", "regions", "mean edges", "triangles + quads", "regions by edges (3, 4, 5, ...)"], w))
     for rec, path in zip(cb.history, cb.paths):
         hist = rec["histogram"]
         small = sum(hist[3:5]) / max(sum(hist), 1)
-        when = rec["when"] if rec["when"] != "epoch" else f"epoch {rec['epoch'] + 1}"  # after this many epochs
+        when = rec["when"] if rec["when"] != "epoch" else f"epoch {rec['epoch']}"  # Lightning's index, as the figure
         print(_row([when, rec["regions"], f"{rec['mean_faces']:.2f}", f"{small:.0%}", hist[3:]], w))
         (args.out / f"section_{when.replace(' ', '')}.png").write_bytes(Path(path).read_bytes())
 

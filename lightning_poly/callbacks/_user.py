@@ -223,8 +223,9 @@ def piecewise_linear_network_of(
         who: the callback's name, in the error messages.
 
     Raises:
-        MisconfigurationException: for samples of another size than ``input_shape``, and for a network that
-            ``pl_regions`` refuses (the layer named by its name and type).
+        MisconfigurationException: for samples of another size than ``input_shape``, for a network that
+            ``pl_regions`` refuses (the layer named by its name and type), and for a ``name`` submodule that
+            does not compute the module's forward.
     """
     net = pl_module if name is None else pl_module.get_submodule(name)
     d = math.prod(input_shape)
@@ -242,6 +243,16 @@ def piecewise_linear_network_of(
             f"{who} needs a piecewise-linear network that takes points of `input_shape` {input_shape} "
             f"(batches of shape (n, *input_shape)): {err}"
         ) from err
+    if net is not pl_module:  # a submodule named by the user: it must compute the module's forward
+        params = next(net.parameters(), None)
+        batch = pts.reshape(-1, *input_shape)  # the module, too, takes batches of `input_shape`
+        batch = batch.to(params) if params is not None else batch
+        try:
+            check_network_is_model(pl_module, net, batch, own_tensors=False, input_shape=input_shape)
+        except (TypeError, RuntimeError) as err:
+            raise MisconfigurationException(
+                f"{who}: `network` {name!r} is not what the module computes: {err}"
+            ) from err
     return net
 
 

@@ -24,11 +24,11 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
-from lightning_poly._validation import check_choice, check_finite, check_int, check_int_tuple, check_positive
+from lightning_poly._validation import check_choice, check_finite, check_int, check_positive
 from lightning_poly.geometry.activation_drift import _is_relu_mlp
 from lightning_poly.geometry.facets import count_facets
 from lightning_poly.geometry.histogram import FaceMethod, count_region_faces
-from lightning_poly.geometry.pl_regions import pl_enumerate_regions, pl_regions
+from lightning_poly.geometry.pl_regions import _model_input_shape, pl_enumerate_regions, pl_regions
 from lightning_poly.geometry.regions import Regions, enumerate_regions
 from lightning_poly.nn.outputs import module_device
 from lightning_poly.nn.relu_network import get_relu_network, linear_layers
@@ -123,7 +123,7 @@ def _input_shape(
     if mlp:
         return (linear_layers(model)[0].in_features,)
     if input_shape is not None:
-        return check_int_tuple("input_shape", input_shape)
+        return _model_input_shape(model, input_shape)
     if isinstance(origin, torch.Tensor) and origin.ndim >= 1:
         return tuple(origin.shape)
     raise ValueError(

@@ -17,7 +17,13 @@ from lightning_poly._validation import check_choice, check_finite, check_int, ch
 from lightning_poly.geometry.bounds import applicable_mean_faces_bound
 from lightning_poly.geometry.facets import clean_rows, count_facets, interior_points
 from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_facets
-from lightning_poly.geometry.pl_regions import _architecture, _points_per_pass, pl_enumerate_regions, pl_regions
+from lightning_poly.geometry.pl_regions import (
+    _architecture,
+    _model_input_shape,
+    _points_per_pass,
+    pl_enumerate_regions,
+    pl_regions,
+)
 from lightning_poly.geometry.regions import Regions, enumerate_regions, region_hrep, sample_box
 from lightning_poly.nn.relu_network import get_relu_network, linear_layers
 
@@ -416,6 +422,10 @@ def face_histogram(
         >>> h.exact, h.n_regions > 50, 2 < h.mean < 6
         (True, True, True)
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"`model` must be a torch.nn.Module, got {type(model).__name__}")
+    if points is not None and not isinstance(points, torch.Tensor):
+        raise TypeError(f"`points` must be a torch.Tensor, got {type(points).__name__}")
     check_positive("box", box)
     check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "simplex", "estimate"))
     rank, world = shard
@@ -470,7 +480,7 @@ def _piecewise_linear_shape(
         return None
     except TypeError as err:
         if input_shape is not None:
-            return tuple(check_int(f"input_shape[{i}]", v, minimum=1) for i, v in enumerate(input_shape))
+            return _model_input_shape(model, input_shape)
         if points is not None and points.ndim >= 2:
             return tuple(points.shape[1:])
         raise TypeError(

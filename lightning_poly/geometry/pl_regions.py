@@ -33,9 +33,10 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from lightning_poly._validation import check_finite, check_int, check_positive
+from lightning_poly._validation import check_finite, check_int, check_int_tuple, check_positive
 from lightning_poly.geometry._pl_trace import PLGraph
 from lightning_poly.geometry.regions import Regions, _box_rows, _depth
+from lightning_poly.nn.outputs import eval_mode
 
 __all__ = ["PLRegions", "pl_activation_patterns", "pl_enumerate_regions", "pl_regions"]
 
@@ -285,6 +286,22 @@ class _RowsOf(NamedTuple):
     x: torch.Tensor
     a: torch.Tensor
     b: torch.Tensor
+
+
+@torch.no_grad()
+def _model_input_shape(model: nn.Module, input_shape: object) -> tuple[int, ...]:
+    """``input_shape`` as a tuple of ints, once ``model`` has taken a batch of one zero point of that shape."""
+    shape = check_int_tuple("input_shape", input_shape)  # type: ignore[arg-type]
+    param = next(model.parameters(), None)
+    point = torch.zeros(1, *shape, dtype=param.dtype if param is not None else torch.float32)
+    try:
+        with eval_mode(model):
+            model(point.to(param.device) if param is not None else point)
+    except RuntimeError as err:
+        raise ValueError(
+            f"`input_shape` {shape} is not a shape {type(model).__name__} takes (a batch (1, *input_shape) fails: {err})"
+        ) from err
+    return shape
 
 
 def _passes(model: nn.Module, x: torch.Tensor, box: float | None, step: int) -> Iterator[_RowsOf]:

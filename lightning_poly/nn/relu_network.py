@@ -169,18 +169,25 @@ def find_relu_network(model: nn.Module, name: str | None = None) -> nn.Sequentia
 
 @torch.no_grad()
 def check_network_is_model(
-    model: nn.Module, net: nn.Sequential, x: torch.Tensor, rtol: float = 1e-4, own_tensors: bool = True
+    model: nn.Module,
+    net: nn.Module,
+    x: torch.Tensor,
+    rtol: float = 1e-4,
+    own_tensors: bool = True,
+    input_shape: tuple[int, ...] | None = None,
 ) -> None:
     """Check that ``net`` is ``model``'s own network and computes ``model``'s output on ``x``.
 
     Args:
         model: the model (its ``forward`` is called on ``x``).
-        net: the ReLU MLP found in it (fed ``x.flatten(1)``).
+        net: the ReLU MLP found in it (fed ``x.flatten(1)``), or with ``input_shape`` any network (a CNN) fed
+            ``x`` in batches of that shape.
         x: a batch of inputs as the model takes them.
         rtol: relative tolerance of the comparison, on the scale of the outputs.
         own_tensors: require the network's parameters to be the model's own (for callbacks that change
             weights); read-only analysis may take a derived network, e.g. a module's export of itself,
             as long as it computes the forward.
+        input_shape: a point's shape for a network that is not a ReLU MLP; ``None``: a ReLU MLP.
 
     Raises:
         TypeError: if a parameter of ``net`` is not a parameter of ``model`` (a copy), or if the
@@ -209,19 +216,21 @@ def check_network_is_model(
         raise TypeError(
             f"the network's parameters are not the model's own tensors (a copy?): callbacks would change the copy, not {type(model).__name__}"
         )
+    what = "ReLU network" if input_shape is None else "network"
     with eval_mode(model):
         out = model(x)
-        ref = net(x.flatten(1).to(next(net.parameters())))
+        fed = x.flatten(1) if input_shape is None else x.reshape(-1, *input_shape)
+        ref = net(fed.to(next(net.parameters())))
     if not isinstance(out, torch.Tensor) or out.numel() != ref.numel():
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise TypeError(
-            f"{type(model).__name__}'s forward returns {got}, but its ReLU network returns {tuple(ref.shape)} on the same inputs"
+            f"{type(model).__name__}'s forward returns {got}, but its {what} returns {tuple(ref.shape)} on the same inputs"
         )
     diff = float((out.reshape(ref.shape).to(ref) - ref).abs().max())
     scale = float(ref.abs().max()) + 1.0
     if not diff <= rtol * scale:
         raise TypeError(
-            f"{type(model).__name__}'s forward differs from its ReLU network: largest difference {diff:.3g} on "
+            f"{type(model).__name__}'s forward differs from its {what}: largest difference {diff:.3g} on "
             f"{len(x)} inputs; the analysis would describe a network the model does not compute"
         )
 

@@ -52,3 +52,30 @@ def test_setup_refuses_what_it_cannot_draw(tmp_path: Path) -> None:
         _fit(tmp_path, CrossSectionCallback(anchor=100, input_shape=(1, 8, 8)), TinyCNN(), epochs=1)
     with pytest.raises(MisconfigurationException, match=r"CrossSectionCallback needs a ReLU network"):
         _fit(tmp_path, CrossSectionCallback(), TinyCNN(), epochs=1)
+
+
+class _Wrapped(TinyCNN):
+    """The CNN as one ``net`` submodule; ``scale`` and ``shift`` change the forward around it."""
+
+    def __init__(self, scale: float = 1.0, shift: float = 0.0) -> None:
+        super().__init__()
+        self.net = nn.Sequential(self.features, nn.Flatten(), self.head)
+        self.scale, self.shift = scale, shift
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x) * self.scale + self.shift
+
+
+@pytest.mark.parametrize("analyse", ["cross_section", "face_histogram", "drift"])
+def test_a_named_network_must_compute_the_modules_forward(analyse: str, tmp_path: Path) -> None:
+    from lightning_poly.callbacks import ActivationDriftCallback, FaceHistogramCallback
+
+    make = {
+        "cross_section": lambda: CrossSectionCallback(resolution=20, input_shape=(1, 8, 8), network="net"),
+        "face_histogram": lambda: FaceHistogramCallback(n_points=20, input_shape=(1, 8, 8), network="net"),
+        "drift": lambda: ActivationDriftCallback(input_shape=(1, 8, 8), network="net"),
+    }[analyse]
+    pl.seed_everything(0)
+    _fit(tmp_path, make(), _Wrapped(), epochs=1)  # the forward is the submodule's: accepted
+    with pytest.raises(MisconfigurationException, match=r"`network` 'net' is not what the module computes: .*differs"):
+        _fit(tmp_path, make(), _Wrapped(scale=2.0, shift=0.5), epochs=1)
