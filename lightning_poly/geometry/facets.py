@@ -68,7 +68,17 @@ from lightning_poly.solvers.lp import IncrementalLP, LPFailure, maximize
 __all__ = ["FacetCounts", "FacetMethod", "clean_rows", "count_facets", "interior_points"]
 
 FacetMethod = Literal["auto", "reference", "qhull", "clarkson", "simplex"]
+QHULL_MAX_DIM = 10  # Qhull on the dual points in more dimensions can run for hours
 STATUS = ("ok", "empty_interior", "infeasible")
+
+
+def check_qhull_dim(method: str, d: int) -> None:
+    """Refuse ``method="qhull"`` above :data:`QHULL_MAX_DIM` dimensions, before any work is done."""
+    if method == "qhull" and d > QHULL_MAX_DIM:
+        raise ValueError(
+            f"`method` 'qhull' counts in at most {QHULL_MAX_DIM} dimensions (a hull's size grows exponentially with "
+            f"d), got d = {d}; use 'simplex' or 'auto'"
+        )
 
 
 @dataclass
@@ -398,6 +408,7 @@ def count_facets(
         interior = None if interior is None else interior[None]
     if a.ndim != 3 or b.shape != a.shape[:2]:
         raise ValueError(f"`a` must be (R, m, d) and `b` (R, m), got {tuple(a.shape)} and {tuple(b.shape)}")
+    check_qhull_dim(method, a.shape[2])
     a64, b64 = a.detach().cpu().double(), b.detach().cpu().double()
     if not (torch.isfinite(a64).all() and torch.isfinite(b64).all()):
         raise ValueError("`a` and `b` must be finite")

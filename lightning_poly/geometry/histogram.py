@@ -15,7 +15,7 @@ from torch import nn
 from lightning_poly._io import load_plain
 from lightning_poly._validation import check_choice, check_finite, check_int, check_positive
 from lightning_poly.geometry.bounds import applicable_mean_faces_bound
-from lightning_poly.geometry.facets import clean_rows, count_facets, interior_points
+from lightning_poly.geometry.facets import check_qhull_dim, clean_rows, count_facets, interior_points
 from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_facets
 from lightning_poly.geometry.pl_regions import (
     _architecture,
@@ -275,8 +275,9 @@ def count_region_faces(
         on_progress: called as ``on_progress(done, total)`` after each batch.
         input_shape: a point's shape for a network that is not a ReLU MLP (e.g. ``(1, 28, 28)`` for a CNN,
             with ``regions`` from :func:`~lightning_poly.geometry.pl_enumerate_regions`): its rows come from
-            :func:`~lightning_poly.geometry.pl_regions` at each region's point, ``method="estimate"`` only,
-            batches capped to 256 MiB of rows. ``None``: a ReLU MLP, rows from the patterns.
+            :func:`~lightning_poly.geometry.pl_regions` at each region's point (counted by the estimator or,
+            where the dimension allows, an exact method), batches capped to 256 MiB of rows. ``None``: a ReLU
+            MLP, rows from the patterns.
 
     Returns:
         :class:`RegionFaces`: ``counts`` and ``rays`` per region (``rays`` is 0 for exact methods),
@@ -291,10 +292,6 @@ def count_region_faces(
         check_positive("max_seconds", max_seconds)
     if not isinstance(regions, Regions):
         raise TypeError(f"`regions` must be the Regions of enumerate_regions, got {type(regions).__name__}")
-    if input_shape is not None and method != "estimate":
-        raise ValueError(
-            f"`method` must be 'estimate' for a network that is not a ReLU MLP (`input_shape` given), got {method!r}"
-        )
     if indices is not None and (
         indices.ndim != 1
         or indices.is_floating_point()
@@ -383,8 +380,10 @@ def face_histogram(
     A network that is not a ReLU MLP (a CNN such as Section V.C's LeNet-5, any network of
     :func:`~lightning_poly.geometry.pl_regions`) takes the piecewise-linear path: regions by
     :func:`~lightning_poly.geometry.pl_enumerate_regions` (a region is a pattern with its max-pool choices),
-    faces by the estimator only (``"auto"`` means ``"estimate"``), the box ``[-B, B]^d`` over the flattened
-    input; ``input_shape`` gives a point's shape unless ``points`` do.
+    faces by the estimator (``"auto"`` means ``"estimate"``: a region of an image network has thousands of
+    rows in hundreds of dimensions) or by an exact method named in ``method`` (small inputs: exact counts of
+    the same rows), the box ``[-B, B]^d`` over the flattened input; ``input_shape`` gives a point's shape
+    unless ``points`` do.
 
     Several processes share the counting with ``shard=(rank, world)``: each finds the same regions
     from the same points, counts the faces of every ``world``-th region from ``rank`` on, and
@@ -438,6 +437,7 @@ def face_histogram(
     if shape is not None and method == "auto":
         method = "estimate"
     d = network_architecture(model)[0] if shape is None else math.prod(shape)
+    check_qhull_dim(method, d)
     want = (d,) if shape is None else shape
     t0 = time.perf_counter()
     device = next(model.parameters()).device

@@ -33,10 +33,8 @@ def test_face_histogram_of_a_cnn_gives_lower_bounds_of_the_exact_faces() -> None
     assert torch.equal(again.counts, hist.counts)
 
 
-def test_a_cnn_needs_the_estimator_and_a_point_shape() -> None:
+def test_a_cnn_needs_a_point_shape_and_a_piecewise_linear_network() -> None:
     net = _cnn()
-    with pytest.raises(ValueError, match=r"`method` must be 'estimate' for a network that is not a ReLU MLP"):
-        face_histogram(net, n_points=4, input_shape=(1, 6, 6), method="qhull")
     with pytest.raises(TypeError, match=r"Conv2d.*a network that is not a ReLU MLP .* needs `input_shape`"):
         face_histogram(net, n_points=4)
     with pytest.raises(ValueError, match=r"`model` holds layer '1' \(Tanh\)"):
@@ -63,3 +61,17 @@ def test_above_the_certificate_budget_the_rays_alone_count(monkeypatch: pytest.M
     est = hit_and_run_facets(a_n, b_n, x0, keep, patience=100, max_rays=300, seed=0)
     assert torch.equal(rays_only.counts, est.counts)
     assert bool((rays_only.counts <= with_certificates.counts).all())
+
+
+@pytest.mark.parametrize("method", ["simplex", "reference"])
+def test_exact_methods_count_a_small_cnns_regions_exactly(method: str) -> None:
+    # "exact methods where the dimension allows": the same rows, counted exactly, equal one LP per inequality
+    net = _cnn()
+    hist = face_histogram(net, n_points=6, input_shape=(1, 6, 6), method=method)
+    assert hist.exact and hist.method == method
+    regions = pl_enumerate_regions(net, sample_box(6, 36, seed=0).reshape(-1, 1, 6, 6))
+    rows = pl_regions(net, regions.points.reshape(-1, 1, 6, 6))
+    exact = count_facets(rows.a, rows.b, method="reference", interior=regions.points)
+    assert torch.equal(hist.counts, exact.facets.sum(dim=1)[exact.ok])
+    auto = face_histogram(net, n_points=6, input_shape=(1, 6, 6))
+    assert auto.method == "estimate" and bool((auto.counts <= hist.counts).all())
