@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from lightning_poly.geometry import face_histogram, region_simplices
+from lightning_poly.geometry import face_histogram, pl_regions, region_simplices
 from lightning_poly.geometry.bounds import simplices_lower_bound, simplices_upper_bound
 from lightning_poly.nn import ReLUMLP
 from lightning_poly.pipelines import TaskProgress
@@ -198,12 +198,13 @@ def cmd_lenet(args: argparse.Namespace) -> None:
         max_seconds=args.max_seconds, input_shape=(1, 28, 28), seed=args.seed, on_progress=progress,
     )  # fmt: skip
     counted = len(h.counts)
-    rows = 6 * 28 * 28 + 120 + 84 + 2 * 784
+    rows = pl_regions(net, points[:1].reshape(1, 1, 28, 28), box=args.box).a.shape[1]  # the network's, not assumed
     rays = h.rays.double() if h.rays is not None else torch.zeros(counted, dtype=torch.float64)
+    stopped = int((rays < args.max_rays).sum())
     net_faces = h.counts - (h.box_counts if h.box_counts is not None else 0)
     print(f"{counted} of {h.n_points} points' regions counted in {h.seconds:.0f} s ({h.n_uncounted} left by "
           f"--max-seconds {args.max_seconds}; {h.n_degenerate} degenerate); {rows:,} inequalities per region "
-          f"({6 * 28 * 28 + 120 + 84:,} units + {2 * 784:,} box rows of [-{args.box:g}, {args.box:g}]^784)")  # fmt: skip
+          f"({rows - 2 * 784:,} units + {2 * 784:,} box rows of [-{args.box:g}, {args.box:g}]^784)")  # fmt: skip
     w = [26, 12, 12, 22]
     print(_row(["", "ours", "paper (MNIST)", "note"], w))
     if counted:
@@ -211,14 +212,12 @@ def cmd_lenet(args: argparse.Namespace) -> None:
         print(_row(["faces per region: mean", f"{h.counts.double().mean():.0f}", "1,677", "box faces included"], w))
         print(_row(["faces per region: max", int(h.counts.max()), "< 2,000", ""], w))
         print(_row(["  of them on the box (mean)", f"{(h.counts - net_faces).double().mean():.0f}", "", ""], w))
-        stopped = int((rays < args.max_rays).sum())
         print(_row(["rays (iterations): mean", f"{rays.mean():,.0f}", "~120,000", f"patience {args.patience}"], w))
         print(_row(["stopped by the rule", stopped, "all", f"of {counted}; the rest at --max-rays"], w))
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     axes[0].hist(h.counts.numpy(), bins=20, color="tab:blue")
     axes[0].set(xlabel="faces found per region", ylabel="regions", title="Figure 8 (Fashion-MNIST)")
     axes[1].hist(rays.numpy(), bins=20, color="tab:orange")
-    stopped = int((rays < args.max_rays).sum())
     axes[1].set(xlabel=f"rays used ({stopped} of {counted} regions stopped by the rule)", ylabel="regions",
                 title="Figure 9: rays until no new face in the last --patience")  # fmt: skip
     fig.tight_layout()
@@ -229,7 +228,7 @@ def cmd_lenet(args: argparse.Namespace) -> None:
         "faces_max": int(h.counts.max()) if counted else None,
         "box_faces_mean": round(float((h.counts - net_faces).double().mean()), 1) if counted else None,
         "rays_mean": round(float(rays.mean()), 1) if counted else None,
-        "stopped_by_rule": int((rays < args.max_rays).sum()), "seconds": round(h.seconds, 1),
+        "stopped_by_rule": stopped, "seconds": round(h.seconds, 1),
     }))  # fmt: skip
 
 
