@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import inspect
+import os
 import sys
 from typing import Any
 
@@ -44,6 +45,8 @@ __all__ = [
     "MisconfigurationException",
     "destroy_process_group_at_exit",
     "lightning_available",
+    "refuse_sharded_strategy",
+    "rewrite_last_checkpoints",
 ]
 
 lightning_available = lpt is not None
@@ -134,3 +137,75 @@ def destroy_process_group_at_exit() -> None:
     if not _DESTROY_REGISTERED and torch.distributed.is_available() and torch.distributed.is_initialized():
         atexit.register(_destroy_process_group)
         _DESTROY_REGISTERED = True
+
+
+def _strategies(*names: str) -> tuple[type, ...]:
+    """The strategy classes of both packages that exist under ``names``."""
+    from pytorch_lightning import strategies as pl_strategies
+
+    found = [getattr(pl_strategies, n) for n in names if hasattr(pl_strategies, n)]
+    if lpt is not None:
+        from lightning.pytorch import strategies as lpt_strategies
+
+        found += [getattr(lpt_strategies, n) for n in names if hasattr(lpt_strategies, n)]
+    return tuple(found)
+
+
+SHARDED_STRATEGIES = _strategies("FSDPStrategy", "DeepSpeedStrategy", "ModelParallelStrategy")
+
+
+def refuse_sharded_strategy(trainer: Any, who: str) -> None:
+    """Refuse a strategy that shards the parameters over ranks (FSDP, DeepSpeed, model parallel).
+
+    The suite's callbacks read and change whole weight matrices on every rank; under a sharded strategy a
+    rank holds a shard only, so a result would be computed from a part of the network.
+
+    Args:
+        trainer: the Trainer.
+        who: the callback's name, in the message.
+
+    Raises:
+        MisconfigurationException: naming the strategy and what works instead.
+    """
+    strategy = trainer.strategy
+    if isinstance(strategy, SHARDED_STRATEGIES) or "fsdp" in type(strategy).__name__.lower():
+        raise MisconfigurationException(
+            f"{who} does not support the sharded strategy {type(strategy).__name__}: it reads and changes whole "
+            f"weight matrices on every rank, which a sharded strategy splits over ranks; use a strategy that keeps "
+            f"a full copy on every rank (e.g. 'ddp', 'ddp_spawn' or a single device)"
+        )
+
+
+def rewrite_last_checkpoints(trainer: Any) -> list[str]:
+    """Re-write every ``last`` checkpoint that a ``ModelCheckpoint`` of ``trainer`` already wrote in this fit.
+
+    Called in ``on_train_end`` after a callback changed the weights or its records. ``ModelCheckpoint`` runs
+    after every other callback in ``on_train_end`` but writes ``last`` there only when it wrote none in this fit
+    (its ``_last_checkpoint_saved``); when it did (the usual case: the final epoch's save), its ``last`` lacks
+    what happened at the end. The checkpoint is re-written through the public ``trainer.save_checkpoint`` on
+    every rank (it writes on rank zero and waits for all); a ``save_last="link"`` link is replaced by a file, so
+    the top-k checkpoint it pointed to keeps the state it was scored on. Nothing is written under
+    ``fast_dev_run`` (no checkpointing) or where the checkpoint callback will write ``last`` itself.
+
+    Args:
+        trainer: the Trainer.
+
+    Returns:
+        The paths re-written.
+    """
+    if trainer.fast_dev_run:
+        return []
+    written = []
+    for cb in trainer.checkpoint_callbacks:
+        path = getattr(cb, "last_model_path", "")
+        if not getattr(cb, "save_last", False) or not path:
+            continue
+        # "" when this fit wrote nothing yet (e.g. just resumed): ModelCheckpoint.on_train_end writes `last` itself
+        if not getattr(cb, "_last_checkpoint_saved", path):
+            continue
+        if trainer.is_global_zero and os.path.islink(path):
+            os.remove(path)
+        trainer.strategy.barrier("lightning_poly.rewrite_last_checkpoints")
+        trainer.save_checkpoint(path, weights_only=bool(getattr(cb, "save_weights_only", False)))
+        written.append(path)
+    return written

@@ -99,7 +99,8 @@ def media_dir(trainer: pl.Trainer) -> Path:
 
 
 def _global_zero_only(fn: Callable[..., Path]) -> Callable[..., Path | None]:
-    """Run ``fn(trainer, ...)`` on the trainer's global rank zero only (``None`` elsewhere).
+    """Run ``fn(trainer, ...)`` on the trainer's global rank zero only (``None`` elsewhere), and never under
+    ``fast_dev_run`` (Lightning's promise: logging and checkpointing are suppressed; nothing is written).
 
     Decided by the trainer itself, not by a package's global ``rank_zero_only.rank``: the two
     Lightning packages keep separate copies of that global, and the one a Trainer of the other
@@ -109,7 +110,9 @@ def _global_zero_only(fn: Callable[..., Path]) -> Callable[..., Path | None]:
     @functools.wraps(fn)
     def wrapper(trainer: pl.Trainer, *args: Any, **kwargs: Any) -> Path | None:
         _check_trainer(trainer)
-        return fn(trainer, *args, **kwargs) if trainer.is_global_zero else None
+        if not trainer.is_global_zero or getattr(trainer, "fast_dev_run", False):
+            return None
+        return fn(trainer, *args, **kwargs)
 
     return wrapper
 

@@ -39,6 +39,7 @@ __all__ = [
     "network_of",
     "piecewise_linear_network_of",
     "prepare_trainer",
+    "resolve_analysed_network",
     "trainer_dataloader",
     "user_inputs",
 ]
@@ -272,6 +273,48 @@ def analysed_network(
     if input_shape is None:
         return network_of(pl_module, name, x, who, own_tensors=False)
     return piecewise_linear_network_of(pl_module, name, x, input_shape, who)
+
+
+def resolve_analysed_network(
+    pl_module: nn.Module, name: str | None, x: torch.Tensor | None, input_shape: tuple[int, ...] | None, who: str
+) -> tuple[nn.Module, tuple[int, ...] | None]:
+    """:func:`analysed_network`, and the input shape it analyses: ``input_shape`` when given; else ``None`` for a
+    ReLU MLP; else, when the training samples ``x`` are not vectors (images: ``x.ndim > 2``), their shape
+    ``x.shape[1:]``, still checked by tracing the module on them (:func:`piecewise_linear_network_of`). Vector
+    samples are not read as a shape: a network on vectors that is not a ReLU MLP as found (a user's
+    ``relu_network()`` that is not one, say) stays an error rather than being analysed as something else.
+
+    Args:
+        pl_module: the module.
+        name: the submodule (``None``: found for an MLP, the module itself otherwise).
+        x: a sample of the training inputs, or ``None``.
+        input_shape: a point's shape given by the user, or ``None``.
+        who: the callback's name, in the error messages.
+
+    Returns:
+        ``(network, input_shape)`` with ``input_shape`` ``None`` for a ReLU MLP.
+
+    Raises:
+        MisconfigurationException: for a network that is neither a ReLU MLP nor traceable on the samples' shape
+            (both reasons named), or one that is not a ReLU MLP when there is no data to take a shape from.
+    """
+    if input_shape is not None:
+        return piecewise_linear_network_of(pl_module, name, x, input_shape, who), input_shape
+    try:
+        return network_of(pl_module, name, x, who, own_tensors=False), None
+    except MisconfigurationException as mlp_error:
+        if x is None or x.ndim <= 2:
+            raise MisconfigurationException(
+                f"{mlp_error}; for another piecewise-linear network (a CNN) give `input_shape` or training data "
+                f"whose samples have the network's input shape"
+            ) from mlp_error
+        shape = tuple(int(s) for s in x.shape[1:])
+        try:
+            return piecewise_linear_network_of(pl_module, name, x, shape, who), shape
+        except MisconfigurationException as err:
+            raise MisconfigurationException(
+                f"{mlp_error}; taken as a piecewise-linear network of the training samples' shape {shape}: {err}"
+            ) from err
 
 
 def training_data_and_layers(

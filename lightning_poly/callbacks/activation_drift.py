@@ -8,10 +8,9 @@ import pytorch_lightning as pl
 import torch
 from typing_extensions import override
 
-from lightning_poly._lightning import Callback
 from lightning_poly._validation import check_int, check_int_tuple
-from lightning_poly.callbacks._history import HistoryState
-from lightning_poly.callbacks._user import analysed_network, prepare_trainer, user_inputs
+from lightning_poly.callbacks._base import SuiteCallback
+from lightning_poly.callbacks._user import analysed_network, resolve_analysed_network, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.activation_drift import Patterns, activation_drift, network_patterns
 from lightning_poly.nn.outputs import eval_mode
@@ -19,7 +18,7 @@ from lightning_poly.nn.outputs import eval_mode
 __all__ = ["ActivationDriftCallback"]
 
 
-class ActivationDriftCallback(HistoryState, Callback):
+class ActivationDriftCallback(SuiteCallback):
     """Fraction of (point, neuron) activations that changed since fit start and since the last call.
 
     NTK-convex paper, Section 3: changing activation patterns are the only source of non-convexity of
@@ -28,13 +27,15 @@ class ActivationDriftCallback(HistoryState, Callback):
     patterns of all hidden neurons on the first ``max_points`` training points are compared with those at
     fit start and at the previous call, and the empirical NTK's smallest eigenvalue :math:`\\lambda_W` on the
     first ``ntk_points`` points is logged (``0`` disables it). Every rank computes the same numbers from the
-    same data (no collective after ``setup``); rank zero logs ``drift/*``. The reference patterns are part of
-    the checkpoint, so a resumed run measures drift from the original fit start. The model is measured in
-    eval mode.
+    same data (no collective after ``setup``); rank zero logs ``drift/*`` and every rank puts them in
+    ``trainer.callback_metrics``, so ``EarlyStopping(monitor="drift/changed_since_last")`` can stop a run whose
+    patterns have settled. The reference patterns are part of the checkpoint, so a resumed run measures drift
+    from the original fit start. The model is measured in eval mode.
 
     A network that is not a ReLU MLP (a CNN, any network of :func:`~lightning_poly.geometry.pl_regions`) is
-    measured when ``input_shape`` gives a point's shape: the module's own forward (or the ``network``
-    submodule) is traced and checked at ``setup`` (a layer that is not piecewise linear is refused by name);
+    measured at the shape of the training samples, or at ``input_shape`` when given: the module's own forward
+    (or the ``network`` submodule) is traced and checked at ``setup`` (a layer that is not piecewise linear is
+    refused by name);
     its pattern is the sign of every ReLU/LeakyReLU unit, and its max-pool choices are logged apart
     (``drift/pool_changed_since_start``, ``drift/pool_changed_since_last``). The NTK is computed for it too
     (``ntk_points`` gradients of all parameters: lower it, or 0, for large networks).
@@ -51,7 +52,7 @@ class ActivationDriftCallback(HistoryState, Callback):
             With ``input_shape``: the submodule to measure (``None``: the module itself).
         batch_to_xy: splits a batch of the data into ``(x, y)`` (default: tuple, list or dict batches).
         input_shape: a point's shape (e.g. ``(1, 28, 28)``) for a network that is not a ReLU MLP; ``None``: a
-            ReLU MLP.
+            ReLU MLP, or the shape of the training samples for any other network.
 
     Example:
         >>> ActivationDriftCallback(every_n_epochs=2).every_n_epochs
@@ -76,58 +77,62 @@ class ActivationDriftCallback(HistoryState, Callback):
         self.data, self.network, self.batch_to_xy = data, network, batch_to_xy
         self.input_shape = None if input_shape is None else check_int_tuple("input_shape", input_shape)
         self._x: torch.Tensor | None = None
-        self.history: list[dict[str, Any]] = []
+        self._shape: tuple[int, ...] | None = self.input_shape
         self.reference: torch.Tensor | None = None
         self.previous: torch.Tensor | None = None
         self.reference_pools: torch.Tensor | None = None
         self.previous_pools: torch.Tensor | None = None
+        self._schedule(at_fit_start=True, every_n_epochs=self.every_n_epochs)
 
     @override
-    def state_dict(self) -> dict[str, Any]:
-        out = super().state_dict()
-        out["reference"], out["previous"] = self.reference, self.previous
-        out["reference_pools"], out["previous_pools"] = self.reference_pools, self.previous_pools
-        return out
+    def _extra_state(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference, "previous": self.previous,
+            "reference_pools": self.reference_pools, "previous_pools": self.previous_pools,
+        }  # fmt: skip
 
     @override
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        super().load_state_dict(state_dict)
+    def _load_extra_state(self, state_dict: dict[str, Any]) -> None:
         self.reference, self.previous = state_dict.get("reference"), state_dict.get("previous")
         self.reference_pools = state_dict.get("reference_pools")
         self.previous_pools = state_dict.get("previous_pools")
 
     @override
-    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage != "fit":
-            return
-        prepare_trainer(trainer)
-        self._x = user_inputs(trainer, self.data, "train", self.max_points, self.batch_to_xy, type(self).__name__)
-        self._net(pl_module)
+    def _setup_fit(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        who = type(self).__name__
+        self._x = user_inputs(trainer, self.data, "train", self.max_points, self.batch_to_xy, who)
+        _, self._shape = resolve_analysed_network(pl_module, self.network, self._x, self.input_shape, who)
 
     def _points(self, pl_module: pl.LightningModule) -> torch.Tensor:
         assert self._x is not None, "setup() reads the points"
         x = self._x.flatten(1).to(pl_module.device)
-        return x if self.input_shape is None else x.reshape(-1, *self.input_shape)
+        return x if self._shape is None else x.reshape(-1, *self._shape)
 
     def _net(self, pl_module: pl.LightningModule) -> torch.nn.Module:
-        return analysed_network(pl_module, self.network, self._x, self.input_shape, type(self).__name__)
+        return analysed_network(pl_module, self.network, self._x, self._shape, type(self).__name__)
 
     @staticmethod
     def _pair(patterns: torch.Tensor | None, pools: torch.Tensor | None) -> Patterns | None:
         return patterns if pools is None or patterns is None else (patterns, pools)
 
     @override
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.reference is None:
-            with eval_mode(pl_module):
-                pats = network_patterns(self._net(pl_module), self._points(pl_module))
-            self.reference, self.reference_pools = pats if isinstance(pats, tuple) else (pats, None)
-            self.previous, self.previous_pools = self.reference, self.reference_pools
+    def _fit_start_due(self) -> bool:
+        return self.reference is None  # (restored on resume: drift is measured from the original fit start)
 
     @override
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if (trainer.current_epoch + 1) % self.every_n_epochs:
-            return
+    def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
+        if when == "fit_start":
+            self._measure_reference(pl_module)
+        else:
+            self._measure_drift(trainer, pl_module)
+
+    def _measure_reference(self, pl_module: pl.LightningModule) -> None:
+        with eval_mode(pl_module):
+            pats = network_patterns(self._net(pl_module), self._points(pl_module))
+        self.reference, self.reference_pools = pats if isinstance(pats, tuple) else (pats, None)
+        self.previous, self.previous_pools = self.reference, self.reference_pools
+
+    def _measure_drift(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         assert self.reference is not None, "on_fit_start() measured the reference"
         with eval_mode(pl_module):
             drift = activation_drift(
@@ -140,7 +145,4 @@ class ActivationDriftCallback(HistoryState, Callback):
         self.previous, self.previous_pools = drift.patterns, drift.pool_choices
         record: dict[str, Any] = {"epoch": trainer.current_epoch, "step": trainer.global_step, **drift.scalars()}
         self.history.append(record)
-        if trainer.is_global_zero:
-            scalars = {f"drift/{k}": float(v) for k, v in record.items() if k not in ("epoch", "step")}
-            for logger in trainer.loggers:
-                logger.log_metrics(scalars, step=trainer.global_step)
+        self._log_scalars(trainer, pl_module, self._record_scalars("drift", record))

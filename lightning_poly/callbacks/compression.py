@@ -11,14 +11,14 @@ import torch
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from typing_extensions import override
 
-from lightning_poly._lightning import Callback
+from lightning_poly._io import from_json
 from lightning_poly._validation import check_int, check_positive
 from lightning_poly.algorithms.compress import FinaliseReport, compress_, cover_condition_fraction, finalise_
 from lightning_poly.algorithms.cover_extraction import extract_cover
 from lightning_poly.algorithms.cover_network import minimal_cover_network
-from lightning_poly.callbacks._history import HistoryState
+from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._inplace import edit_in_place
-from lightning_poly.callbacks._user import labelled_data, prepare_trainer
+from lightning_poly.callbacks._user import labelled_data
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.logging import log_figure, log_table, media_dir
@@ -28,7 +28,7 @@ from lightning_poly.plotting import plot_cover
 __all__ = ["CompressionCallback"]
 
 
-class CompressionCallback(HistoryState, Callback):
+class CompressionCallback(SuiteCallback):
     """Run the compressing algorithm (Algorithm 1) every ``every_n_steps`` optimiser steps and the
     finalising loop (end of Algorithm 2) at fit end; the cover (Theorem 3.7) is then :attr:`cover`.
 
@@ -38,6 +38,11 @@ class CompressionCallback(HistoryState, Callback):
     :class:`~lightning_poly.nn.CoverNetwork` (``pl_module.cover_network()``) and the training data
     (``data=``, else the Trainer's: see :mod:`lightning_poly.callbacks._user`; at most ``max_samples``,
     read once at ``setup``).
+
+    The finalising loop runs at the end of training in ``on_train_end``, before the strategy's teardown (on the
+    training device), so ``last.ckpt`` holds the finalised weights, the fit-end record and the cover (this
+    callback's state: ``ckpt["callbacks"][cb.state_key]["cover"]``, restored into :attr:`cover` on resume).
+    Step triggers run once per optimizer step, whatever ``accumulate_grad_batches``.
 
     Multi-GPU: every rank computes from the identical full training tensors, then rank zero's
     ``w, b, v`` and mask are broadcast (every rank reaches every broadcast), so all ranks stay
@@ -104,10 +109,10 @@ class CompressionCallback(HistoryState, Callback):
         self.finalise_remove = bool(finalise_remove)
         self.data, self.batch_to_xy = data, batch_to_xy
         self._xy: tuple[torch.Tensor, torch.Tensor] | None = None
-        self.history: list[dict[str, Any]] = []
         self.cover: PolytopeBasisCover | None = None
         self.final_report: FinaliseReport | None = None
         self.minimal_network: torch.nn.Module | None = None
+        self._schedule(every_n_steps=self.every_n_steps, at_end=self.finalise)
 
     # -- hooks decide ---------------------------------------------------------------------------
     @override
@@ -119,23 +124,28 @@ class CompressionCallback(HistoryState, Callback):
                 "CompressionCallback needs a module with `cover_network()` returning a CoverNetwork "
                 f"(e.g. PolytopeCoverModule), got {type(pl_module).__name__}"
             )
-        if stage != "fit":
-            return
-        prepare_trainer(trainer)
+        super().setup(trainer, pl_module, stage)
+
+    @override
+    def _setup_fit(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._xy = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, type(self).__name__)
 
     @override
-    def on_train_batch_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        step = trainer.global_step
-        if self.every_n_steps and step > 0 and step >= self.start_step and step % self.every_n_steps == 0:
-            self._run(trainer, pl_module, "step")
+    def _step_due(self, step: int) -> bool:
+        return step > 0 and step >= self.start_step
 
     @override
-    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.finalise:
-            self._run(trainer, pl_module, "fit_end")
+    def _extra_state(self) -> dict[str, Any]:
+        return {"cover": None if self.cover is None else self.cover.state()}
+
+    @override
+    def _load_extra_state(self, state_dict: dict[str, Any]) -> None:
+        s = state_dict.get("cover")
+        if s is not None:
+            meta = s.get("meta", "{}")
+            self.cover = PolytopeBasisCover(
+                s["a"], s["b"], s["signs"], s["atol"], from_json(meta) if isinstance(meta, str) else meta
+            )
 
     def summary(self) -> str:
         if self.cover is None:
@@ -201,12 +211,6 @@ class CompressionCallback(HistoryState, Callback):
                     record["minimal_network_accuracy"] = minimal.accuracy
                     self.minimal_network = minimal.network
         self.history.append(record)
-        if trainer.is_global_zero:
-            self._log(trainer, record, cover, x, y)
-
-    def _log(
-        self, trainer: pl.Trainer, record: dict[str, Any], cover: PolytopeBasisCover, x: torch.Tensor, y: torch.Tensor
-    ) -> None:
         prefix = "compress/final_" if record["when"] == "fit_end" else "compress/"
         scalars = {
             f"{prefix}{k}": float(v)
@@ -214,8 +218,13 @@ class CompressionCallback(HistoryState, Callback):
             if isinstance(v, int | float | bool) and k not in ("step", "epoch")
         }
         scalars.update({f"{prefix}faces_piece{j}": float(f) for j, f in enumerate(record["faces"])})
-        for logger in trainer.loggers:
-            logger.log_metrics(scalars, step=trainer.global_step)
+        self._log_scalars(trainer, pl_module, scalars)
+        if trainer.is_global_zero:
+            self._log(trainer, record, cover, x, y)
+
+    def _log(
+        self, trainer: pl.Trainer, record: dict[str, Any], cover: PolytopeBasisCover, x: torch.Tensor, y: torch.Tensor
+    ) -> None:
         if record["when"] != "fit_end":
             return
         nonred = record.get("nonredundant_faces", [None] * len(cover))
@@ -229,7 +238,8 @@ class CompressionCallback(HistoryState, Callback):
             ["polytope", "type", "faces", "non-redundant faces", "fraction of data inside"],
             rows,
         )
-        cover.save(media_dir(trainer) / "cover.pt")
+        if not trainer.fast_dev_run:  # (Lightning's promise: a dev run writes nothing)
+            cover.save(media_dir(trainer) / "cover.pt")
         if self.plot and x.shape[1] == 2:
             fig = plot_cover(cover, x.detach().cpu(), y.detach().cpu())
             log_figure(trainer, "compress/cover_figure", fig)

@@ -9,11 +9,10 @@ import pytorch_lightning as pl
 import torch
 from typing_extensions import override
 
-from lightning_poly._lightning import Callback, MisconfigurationException
+from lightning_poly._lightning import MisconfigurationException
 from lightning_poly._validation import check_choice, check_int, check_int_tuple, check_positive
-from lightning_poly.callbacks._history import HistoryState
-from lightning_poly.callbacks._schedule import EpochsOrFitEnd, log_scalars
-from lightning_poly.callbacks._user import analysed_network, prepare_trainer, user_inputs
+from lightning_poly.callbacks._base import SuiteCallback
+from lightning_poly.callbacks._user import analysed_network, resolve_analysed_network, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.cross_section import CrossSection, SectionCount, cross_section
 from lightning_poly.geometry.histogram import FaceMethod
@@ -24,7 +23,7 @@ from lightning_poly.plotting import plot_cross_section
 __all__ = ["CrossSectionCallback"]
 
 
-class CrossSectionCallback(EpochsOrFitEnd, HistoryState, Callback):
+class CrossSectionCallback(SuiteCallback):
     """A figure of the linear regions on a plane through a training input, at fit start, epochs and fit end.
 
     Figure 10 of the face-histogram paper: the plane :math:`x_0 + s u + t v` through an input :math:`x_0` (the
@@ -34,13 +33,16 @@ class CrossSectionCallback(EpochsOrFitEnd, HistoryState, Callback):
     :func:`lightning_poly.geometry.cross_section`, the figure :func:`lightning_poly.plotting.plot_cross_section`,
     logged as ``cross_section`` (``wandb.Image``, TensorBoard, or a PNG in the log folder; ``paths`` lists
     them) with the scalars ``cross_section/regions`` and ``cross_section/mean_faces``. The model is measured
-    in eval mode and never changed; rank zero alone computes and logs (no collective). ``history`` keeps a
+    in eval mode and never changed; rank zero alone computes and logs, and under DDP broadcasts the record, so
+    every rank holds the same ``history`` and ``callback_metrics``. At the end of training (before the strategy's
+    teardown) a figure is drawn unless the weights are bit-identical to the last figure's. ``history`` keeps a
     record per figure: ``when``, ``epoch``, ``step``, ``regions``, ``mean_faces`` and ``histogram`` (regions
     per face count: ``histogram[4]`` quadrilaterals when counting a section's edges; empty for ``"none"``).
 
     A ReLU MLP is found in the module as by the other callbacks; any other piecewise-linear network (a CNN)
-    is analysed when ``input_shape`` gives a point's shape: the module's forward (or the ``network``
-    submodule) is traced and checked at ``setup``, a layer that is not piecewise linear refused by name.
+    is analysed at the shape of the training samples, or at ``input_shape`` when given: the module's forward
+    (or the ``network`` submodule) is traced and checked at ``setup``, a layer that is not piecewise linear
+    refused by name. Several instances (e.g. planes through several anchors) run in one Trainer.
 
     This is a callback of its own rather than a mode of
     :class:`~lightning_poly.callbacks.DecisionBoundaryCallback`: that one draws a classifier's decision on 2-D
@@ -50,7 +52,7 @@ class CrossSectionCallback(EpochsOrFitEnd, HistoryState, Callback):
     Args:
         every_n_epochs: draw at the end of every this many epochs (``0``: never).
         at_fit_start: draw at fit start (skipped on resume, where the restored history holds it).
-        at_fit_end: draw at fit end (unless the last epoch's figure is at the same step).
+        at_fit_end: draw at fit end (unless the weights are those of the last figure).
         resolution: grid points per side.
         extent: the plane is drawn over ``[-extent, extent]^2`` (unit directions: a distance in input space).
         count: ``"section"`` (edges of each region's polygon in the plane, exact), ``"region"`` (faces of the
@@ -61,7 +63,7 @@ class CrossSectionCallback(EpochsOrFitEnd, HistoryState, Callback):
         box: half-width of the box of ``count="region"``.
         method: face-counting method of ``count="region"`` (see :func:`~lightning_poly.geometry.face_histogram`).
         input_shape: a point's shape (e.g. ``(1, 28, 28)``) for a network that is not a ReLU MLP; ``None``: a
-            ReLU MLP.
+            ReLU MLP, or the shape of the training samples (of ``anchor`` when it is a tensor) otherwise.
         network: the submodule holding the network (``None``: found for an MLP, the module itself with
             ``input_shape``).
         data: the training inputs (tensors, a Dataset or a DataLoader); ``None``: the Trainer's.
@@ -72,6 +74,8 @@ class CrossSectionCallback(EpochsOrFitEnd, HistoryState, Callback):
         >>> cb.count, cb.paths
         ('section', [])
     """
+
+    reuse_unchanged = True  # no second figure of the same weights at the end
 
     def __init__(
         self,
@@ -103,38 +107,28 @@ class CrossSectionCallback(EpochsOrFitEnd, HistoryState, Callback):
         self.input_shape = None if input_shape is None else check_int_tuple("input_shape", input_shape)
         self.network, self.data, self.batch_to_xy = network, data, batch_to_xy
         self._origin: torch.Tensor | None = None
-        self._plotted_step: int | None = None
-        self.history: list[dict[str, Any]] = []
+        self._shape: tuple[int, ...] | None = self.input_shape
         self.paths: list[Path] = []
         self.last: CrossSection | None = None
+        self._schedule(self.at_fit_start, self.every_n_epochs, at_end=self.at_fit_end)
 
     @override
-    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage != "fit":
-            return
+    def _setup_fit(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         who = type(self).__name__
-        prepare_trainer(trainer)
         if isinstance(self.anchor, torch.Tensor):
-            x = origin = self.anchor.detach().cpu().reshape(1, -1)
+            x = origin = self.anchor.detach().cpu()[None]
         else:
-            x = user_inputs(trainer, self.data, "train", max(64, self.anchor + 1), self.batch_to_xy, who).flatten(1)
+            x = user_inputs(trainer, self.data, "train", max(64, self.anchor + 1), self.batch_to_xy, who)
             if self.anchor >= len(x):
                 raise MisconfigurationException(
                     f"{who}: `anchor` is sample {self.anchor}, but the training data holds {len(x)} samples"
                 )
             origin = x[self.anchor]
-        self._net(pl_module, x)
-        self._origin = (
-            origin.float().reshape(-1) if self.input_shape is None else origin.float().reshape(self.input_shape)
-        )
+        _, self._shape = resolve_analysed_network(pl_module, self.network, x, self.input_shape, who)
+        self._origin = origin.float().reshape(-1) if self._shape is None else origin.float().reshape(self._shape)
 
     def _net(self, pl_module: pl.LightningModule, x: torch.Tensor) -> torch.nn.Module:
-        return analysed_network(pl_module, self.network, x, self.input_shape, type(self).__name__)
-
-    @override
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.at_fit_start and not self.history:
-            self._run(trainer, pl_module, "fit_start")
+        return analysed_network(pl_module, self.network, x, self._shape, type(self).__name__)
 
     def _compute(self, pl_module: pl.LightningModule) -> CrossSection:
         assert self._origin is not None, "setup() reads the anchor"
@@ -142,23 +136,25 @@ class CrossSectionCallback(EpochsOrFitEnd, HistoryState, Callback):
             net = self._net(pl_module, self._origin.reshape(1, -1))
             return cross_section(
                 net, self._origin, extent=self.extent, resolution=self.resolution, box=self.box,
-                method=self.method, count=self.count, input_shape=self.input_shape, seed=self.seed,
+                method=self.method, count=self.count, input_shape=self._shape, seed=self.seed,
             )  # fmt: skip
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
-        if not trainer.is_global_zero or self._plotted_step == trainer.global_step:
-            return  # (the last epoch's figure is also the fit end's)
-        self._plotted_step = trainer.global_step
-        cs = self.last = self._compute(pl_module)
-        record: dict[str, Any] = {"when": when, "epoch": trainer.current_epoch, "step": trainer.global_step}
-        per = cs.region_faces
-        counts = per[per >= 0] if per is not None else per
-        hist = torch.bincount(counts).tolist() if counts is not None and counts.numel() else []
-        record.update(regions=cs.n_regions, mean_faces=cs.mean_faces, histogram=hist)
+        record: dict[str, Any] | None = None
+        if trainer.is_global_zero:
+            cs = self.last = self._compute(pl_module)
+            record = {"when": when, "epoch": trainer.current_epoch, "step": trainer.global_step}
+            per = cs.region_faces
+            counts = per[per >= 0] if per is not None else per
+            hist = torch.bincount(counts).tolist() if counts is not None and counts.numel() else []
+            record.update(regions=cs.n_regions, mean_faces=cs.mean_faces, histogram=hist)
+            title = {"fit_start": "fit start", "epoch": f"after epoch {trainer.current_epoch}"}
+            fig = plot_cross_section(cs, title.get(when, f"fit end, step {trainer.global_step}"))
+            path = log_figure(trainer, "cross_section", fig)
+            if path is not None:
+                self.paths.append(path)
+        if trainer.world_size > 1:  # every rank reaches it: the same history and callback_metrics everywhere
+            record = trainer.strategy.broadcast(record, src=0)
+        assert record is not None
         self.history.append(record)
-        log_scalars(trainer, "cross_section", record)  # (a mean of None is left out)
-        title = {"fit_start": "fit start", "epoch": f"after epoch {trainer.current_epoch}"}
-        fig = plot_cross_section(cs, title.get(when, f"fit end, step {trainer.global_step}"))
-        path = log_figure(trainer, "cross_section", fig)
-        if path is not None:
-            self.paths.append(path)
+        self._log_scalars(trainer, pl_module, self._record_scalars("cross_section", record))  # (a None mean left out)

@@ -10,9 +10,9 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 from typing_extensions import override
 
-from lightning_poly._lightning import Callback
 from lightning_poly._validation import check_int
-from lightning_poly.callbacks._user import labelled_data, prepare_trainer
+from lightning_poly.callbacks._base import SuiteCallback
+from lightning_poly.callbacks._user import labelled_data
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.logging import log_figure
 from lightning_poly.plotting import plot_model_decision_regions
@@ -20,11 +20,11 @@ from lightning_poly.plotting import plot_model_decision_regions
 __all__ = ["DecisionBoundaryCallback"]
 
 
-class DecisionBoundaryCallback(Callback):
+class DecisionBoundaryCallback(SuiteCallback):
     """Log a figure of the decision regions of a binary classifier on 2-D inputs.
 
-    Runs at fit end and every ``every_n_epochs`` epochs if set, one figure per step (the fit end does not
-    repeat the last epoch's). The figure is
+    Runs at the end of training and every ``every_n_epochs`` epochs if set (the end does not repeat the last
+    figure when the weights are bit-identical to it). The figure is
     :func:`lightning_poly.plotting.plot_model_decision_regions` of the module's own forward (class 1
     where its logit is > 0; the last minus the first logit for several outputs). The data is read
     once at ``setup``; inputs other than 2-D are skipped with a warning (for those,
@@ -44,6 +44,8 @@ class DecisionBoundaryCallback(Callback):
         []
     """
 
+    reuse_unchanged = True
+
     def __init__(
         self,
         every_n_epochs: int = 0,
@@ -57,14 +59,11 @@ class DecisionBoundaryCallback(Callback):
         self.max_samples = None if max_samples is None else check_int("max_samples", max_samples, minimum=1)
         self.data, self.batch_to_xy = data, batch_to_xy
         self._xy: tuple[torch.Tensor, torch.Tensor] | None = None
-        self._plotted_step: int | None = None
         self.paths: list[Path] = []
+        self._schedule(every_n_epochs=self.every_n_epochs, at_end=True)
 
     @override
-    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage != "fit":
-            return
-        prepare_trainer(trainer)
+    def _setup_fit(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         x, y = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, type(self).__name__)
         if x.ndim != 2 or x.shape[1] != 2:
             rank_zero_warn(
@@ -74,21 +73,12 @@ class DecisionBoundaryCallback(Callback):
             return
         self._xy = (x, y)
 
-    def _plot(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.is_global_zero or self._xy is None or self._plotted_step == trainer.global_step:
-            return  # (the last epoch's figure is also the fit end's)
-        self._plotted_step = trainer.global_step
+    @override
+    def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
+        if not trainer.is_global_zero or self._xy is None:
+            return
         x, y = self._xy
         fig = plot_model_decision_regions(pl_module, x, y, f"epoch {trainer.current_epoch}", self.resolution)
         path = log_figure(trainer, "decision_regions", fig)
         if path is not None:
             self.paths.append(path)
-
-    @override
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
-            self._plot(trainer, pl_module)
-
-    @override
-    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._plot(trainer, pl_module)

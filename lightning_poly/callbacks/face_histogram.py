@@ -10,10 +10,10 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 from typing_extensions import override
 
-from lightning_poly._lightning import Callback, MisconfigurationException
+from lightning_poly._lightning import MisconfigurationException
 from lightning_poly._validation import check_choice, check_int, check_int_tuple, check_positive
-from lightning_poly.callbacks._history import HistoryState
-from lightning_poly.callbacks._user import analysed_network, prepare_trainer, trainer_dataloader, user_inputs
+from lightning_poly.callbacks._base import SuiteCallback
+from lightning_poly.callbacks._user import analysed_network, resolve_analysed_network, trainer_dataloader, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, face_histogram, network_architecture
 from lightning_poly.logging import log_figure, log_histogram
@@ -45,7 +45,7 @@ class _ProgressBar:
             self.bar.close()
 
 
-class FaceHistogramCallback(HistoryState, Callback):
+class FaceHistogramCallback(SuiteCallback):
     """Histogram of the faces of the network's linear regions at fit start, during and at fit end.
 
     The work is :func:`lightning_poly.geometry.face_histogram`, split in two: the regions are found
@@ -64,13 +64,17 @@ class FaceHistogramCallback(HistoryState, Callback):
     bounds, logged as ``faces/exact = 0``), and each call counts regions in a seeded random order for
     at most ``max_seconds`` (the rest are logged as ``faces/uncounted_regions``). A progress bar shows
     long calls on rank zero; a call slower than ``warn_seconds`` logs a warning with the measured seconds
-    per region. A fit-end call on the weights of the last call (same step) records that histogram again
-    without counting it twice.
+    per region. The end-of-training call runs before the strategy's teardown (so ``last.ckpt`` holds it);
+    on weights bit-identical to those of the last call it records that histogram again without counting
+    it twice, and after another callback changed the weights at the end it counts them anew (list it after
+    that callback). The ``faces/*`` scalars of epoch and step calls are in ``trainer.callback_metrics``, so
+    ``EarlyStopping`` and ``ModelCheckpoint(monitor="faces/mean_faces")`` can watch them.
 
     A network that is not a ReLU MLP (a CNN such as the paper's LeNet-5 of Section V.C, any network of
-    :func:`~lightning_poly.geometry.pl_regions`) is analysed when ``input_shape`` gives a point's shape: the
-    module's own forward (or the ``network`` submodule) is traced, checked at ``setup`` (a layer that is not
-    piecewise linear is refused by name), and its faces are estimated (``method`` ``"auto"`` or ``"estimate"``).
+    :func:`~lightning_poly.geometry.pl_regions`) is analysed at the shape of the training samples, or at
+    ``input_shape`` when given (needed only without training data): the module's own forward (or the
+    ``network`` submodule) is traced, checked at ``setup`` (a layer that is not piecewise linear is refused by
+    name), and its faces are estimated (``method`` ``"auto"`` or ``"estimate"``).
 
     Args:
         n_points: uniform points in the box (paper: 8,000 in ``[-1, 1]^3``).
@@ -98,13 +102,15 @@ class FaceHistogramCallback(HistoryState, Callback):
             ``input_shape``: the submodule to analyse (``None``: the module itself).
         batch_to_xy: splits a batch into ``(x, y)`` (default: tuple, list or dict batches).
         input_shape: a point's shape (e.g. ``(1, 28, 28)``) for a network that is not a ReLU MLP; ``None``: a
-            ReLU MLP.
+            ReLU MLP, or the shape of the training samples for any other network.
 
     Example:
-        >>> cb = FaceHistogramCallback(n_points=2000, every_n_epochs=5)
-        >>> cb.state_key
-        "FaceHistogramCallback{'n_points': 2000, 'box': 1.0, 'points': 'uniform', 'method': 'auto'}"
+        >>> a, b = FaceHistogramCallback(n_points=2000), FaceHistogramCallback(n_points=2000, seed=1)
+        >>> a.state_key != b.state_key  # two instances in one Trainer, each resumed into its own state
+        True
     """
+
+    reuse_unchanged = True
 
     def __init__(
         self,
@@ -154,21 +160,14 @@ class FaceHistogramCallback(HistoryState, Callback):
             )
         self._train: torch.Tensor | None = None
         self._check_x: torch.Tensor | None = None
-        self.history: list[dict[str, Any]] = []
+        self._shape: tuple[int, ...] | None = self.input_shape
         self.last: FaceHistogram | None = None
-
-    @property
-    @override
-    def state_key(self) -> str:
-        return self._generate_state_key(n_points=self.n_points, box=self.box, points=self.points, method=self.method)
+        self._schedule(self.at_fit_start, self.every_n_epochs, self.every_n_steps, self.at_fit_end)
 
     # -- hooks decide ---------------------------------------------------------------------------
     @override
-    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage != "fit":
-            return
+    def _setup_fit(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         who = type(self).__name__
-        prepare_trainer(trainer)
         sample: torch.Tensor | None = None
         if self.points == "train":
             self._train = sample = user_inputs(trainer, self.data, "train", self.max_samples, self.batch_to_xy, who)
@@ -180,33 +179,18 @@ class FaceHistogramCallback(HistoryState, Callback):
         elif self.data is not None or trainer_dataloader(trainer, "train") is not None:
             sample = user_inputs(trainer, self.data, "train", 64, self.batch_to_xy, who)
         self._check_x = sample
-        self._net(pl_module)
+        _, self._shape = resolve_analysed_network(pl_module, self.network, sample, self.input_shape, who)
+        if self._shape is not None and self.method not in ("auto", "estimate"):
+            raise MisconfigurationException(
+                f"{who}: `method` must be 'auto' or 'estimate' for a network that is not a ReLU MLP (analysed at "
+                f"input shape {self._shape}): its faces are estimated, got {self.method!r}"
+            )
 
     @override
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.at_fit_start and not self.history:
-            self._run(trainer, pl_module, "fit_start")
-
-    @override
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
-            self._run(trainer, pl_module, "epoch")
-
-    @override
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
-        if self.every_n_steps and trainer.global_step % self.every_n_steps == 0:
-            self._run(trainer, pl_module, "step")
-
-    @override
-    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not self.at_fit_end:
-            return
-        if self.history and self.last is not None and self.history[-1]["step"] == trainer.global_step:
-            # the weights have not changed since the last call (e.g. at the end of the last epoch): the same
-            # histogram, recorded again for fit end without counting or logging it twice (same on every rank)
-            self.history.append({**self.history[-1], "when": "fit_end"})
-            return
-        self._run(trainer, pl_module, "fit_end")
+    def _repeat(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
+        # bit-identical weights since the last call (e.g. the last epoch's): the same histogram, recorded again
+        # for the end without counting or logging it twice (same on every rank)
+        self.history.append({**self.history[-1], "when": when, "epoch": trainer.current_epoch})
 
     def summary(self) -> str:
         """One line for the CLI's run summary."""
@@ -222,16 +206,16 @@ class FaceHistogramCallback(HistoryState, Callback):
     def _net(self, pl_module: pl.LightningModule) -> torch.nn.Module:
         """The network, checked against the forward at every run (read-only: a derived network is fine); with
         ``input_shape``, the module (or the ``network`` submodule) traced and checked by pl_regions."""
-        return analysed_network(pl_module, self.network, self._check_x, self.input_shape, type(self).__name__)
+        return analysed_network(pl_module, self.network, self._check_x, self._shape, type(self).__name__)
 
     def _dim(self) -> int:
-        assert self.input_shape is not None
-        return math.prod(self.input_shape)
+        assert self._shape is not None
+        return math.prod(self._shape)
 
     def _method(self, d: int) -> FaceMethod:
         if self.method != "auto":
             return self.method  # type: ignore[return-value]
-        return "auto" if d <= self.exact_max_dim and self.input_shape is None else "estimate"
+        return "auto" if d <= self.exact_max_dim and self._shape is None else "estimate"
 
     def _points(self, d: int) -> torch.Tensor | None:
         """The training points for ``points="train"``; ``None``: the core draws the seeded uniform points."""
@@ -241,7 +225,7 @@ class FaceHistogramCallback(HistoryState, Callback):
         x = self._train.flatten(1)
         if x.shape[1] != d:
             raise MisconfigurationException(f"points='train' needs {d} features per sample, got {x.shape[1]}")
-        return x.double() if self.input_shape is None else x.double().reshape(-1, *self.input_shape)
+        return x.double() if self._shape is None else x.double().reshape(-1, *self._shape)
 
     def _cheaper_hint(self, method: str) -> str:
         hints = ["lower `n_points`", "lower `max_seconds`" if self.max_seconds is not None else "set `max_seconds`"]
@@ -259,7 +243,7 @@ class FaceHistogramCallback(HistoryState, Callback):
 
     def _compute(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> FaceHistogram:
         net = self._net(pl_module)
-        d = network_architecture(net)[0] if self.input_shape is None else self._dim()
+        d = network_architecture(net)[0] if self._shape is None else self._dim()
         method = self._method(d)
         world = trainer.world_size
         bar = self._progress(trainer)
@@ -268,7 +252,7 @@ class FaceHistogramCallback(HistoryState, Callback):
                 net, self._points(d), self.n_points, self.box, method, self.seed, self.patience, self.max_rays,
                 self.max_seconds, shard=(trainer.global_rank, world), on_progress=bar,
                 all_reduce_sum=(lambda t: trainer.strategy.reduce(t, reduce_op="sum")) if world > 1 else None,
-                input_shape=self.input_shape,
+                input_shape=self._shape,
             )  # fmt: skip
         finally:
             if bar is not None:
@@ -291,13 +275,11 @@ class FaceHistogramCallback(HistoryState, Callback):
         record = {"when": when, "epoch": trainer.current_epoch, "step": trainer.global_step, **hist.summary()}
         record["histogram"] = regions.tolist()
         self.history.append(record)
+        self._log_scalars(trainer, pl_module, self._record_scalars("faces", hist.summary()))
         if trainer.is_global_zero:
             self._log(trainer, hist, values, regions)
 
     def _log(self, trainer: pl.Trainer, hist: FaceHistogram, values: torch.Tensor, regions: torch.Tensor) -> None:
-        scalars = {f"faces/{k}": float(v) for k, v in hist.summary().items() if not isinstance(v, str)}
-        for logger in trainer.loggers:
-            logger.log_metrics(scalars, step=trainer.global_step)
         edges = (
             torch.cat([values.double() - 0.5, values[-1:].double() + 0.5]) if len(values) else torch.tensor([0.0, 1.0])
         )

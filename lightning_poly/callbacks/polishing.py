@@ -10,15 +10,14 @@ import torch
 from torch import nn
 from typing_extensions import override
 
-from lightning_poly._lightning import Callback, MisconfigurationException
+from lightning_poly._lightning import MisconfigurationException
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.algorithms.polish_cnn import cnn_layers, polish_cnn_and_evaluate
 from lightning_poly.algorithms.polish_conv import ConvPolishReport, ConvPolishResult
 from lightning_poly.algorithms.polish_network import PolishEvaluation, PolishReport, polish_and_evaluate
-from lightning_poly.callbacks._history import HistoryState
+from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._inplace import edit_in_place
-from lightning_poly.callbacks._schedule import EpochsOrFitEnd, log_scalars
-from lightning_poly.callbacks._user import labelled_data, prepare_trainer, training_data_and_layers
+from lightning_poly.callbacks._user import labelled_data, training_data_and_layers
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.logging import log_table
 from lightning_poly.nn.outputs import module_outputs
@@ -31,11 +30,12 @@ Monitor = Literal["val_loss", "val_acc", "train_loss", "train_acc"]
 _LOSS_OF_MODULE = {"bce": "logistic", "cross_entropy": "cross_entropy", "mse": "squared"}
 
 
-class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
+class PolishingCallback(SuiteCallback):
     """Polishing (wedge-products paper, Section 4.1) as a callback: the work is
     :func:`lightning_poly.algorithms.polish_network`.
 
-    At fit end (default) or every ``every_n_epochs`` epochs: polish the chosen hidden layers, refit the
+    At the end of training (default; in ``on_train_end``, before the strategy's teardown, so the polished
+    weights and the record are in ``last.ckpt``) or every ``every_n_epochs`` epochs: polish the chosen hidden layers, refit the
     last layer convexly on the training data, rescale, then compare the monitored metric before and
     after. The metric is computed by the module itself: its ``forward`` on the monitored data, scored
     with the refit's loss (or accuracy), so "kept" always means the model as the Trainer holds it got
@@ -112,17 +112,15 @@ class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
         self.data, self.val_data, self.network, self.batch_to_xy = data, val_data, network, batch_to_xy
         self.max_patches = check_int("max_patches", max_patches, minimum=2)
         self._cnn = False
-        self.history: list[dict[str, Any]] = []
         self.last_report: PolishReport | ConvPolishReport | None = None
         self._train: tuple[torch.Tensor, torch.Tensor] | None = None
         self._monitored: tuple[torch.Tensor, torch.Tensor] | None = None
         self._loss: RefitLoss | None = None
+        self._schedule(every_n_epochs=self.every_n_epochs, at_end=self.at_fit_end)
 
     # -- hooks decide ---------------------------------------------------------------------------
     @override
-    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage != "fit":
-            return
+    def _setup_fit(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         who = type(self).__name__
         self._cnn = any(isinstance(m, nn.Conv2d) for m in self._cnn_network(pl_module).modules())
         if self._cnn:
@@ -170,7 +168,6 @@ class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, who: str
     ) -> tuple[tuple[torch.Tensor, torch.Tensor], int]:
         """The training data and the head's outputs of a CNN, checked: traced, its forward the module's."""
-        prepare_trainer(trainer)
         train = labelled_data(trainer, self.data, "train", self.max_samples, self.batch_to_xy, who)
         net = self._cnn_network(pl_module)
         try:
@@ -236,11 +233,11 @@ class PolishingCallback(HistoryState, EpochsOrFitEnd, Callback):
             "grad_norm": report.grad_norm,
         }  # fmt: skip
         self.history.append(record)
+        self._log_scalars(trainer, pl_module, self._record_scalars("polish", record))
         if trainer.is_global_zero:
-            self._log(trainer, record, report)
+            self._log(trainer, report)
 
-    def _log(self, trainer: pl.Trainer, record: dict[str, Any], report: PolishReport | ConvPolishReport) -> None:
-        log_scalars(trainer, "polish", record)
+    def _log(self, trainer: pl.Trainer, report: PolishReport | ConvPolishReport) -> None:
         res = report.results[0]
         if isinstance(res, ConvPolishResult):  # a filter's patches as image:row,column of the layer's output
             cols = ["filter", "patches (image:row,column)", "residual"]

@@ -8,16 +8,16 @@ import pytorch_lightning as pl
 import torch
 from typing_extensions import override
 
-from lightning_poly._lightning import Callback, MisconfigurationException
+from lightning_poly._lightning import MisconfigurationException
 from lightning_poly._validation import check_choice, check_int
 from lightning_poly.algorithms.vertex_search import SearchRecord, greedy_local_search, modified_greedy_local_search
-from lightning_poly.callbacks._history import HistoryState
+from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._inplace import edit_in_place
-from lightning_poly.callbacks._schedule import EpochsOrFitEnd, log_scalars, module_outputs
 from lightning_poly.callbacks._user import training_data_and_layers
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.zonotope import activation_pattern, is_vertex
 from lightning_poly.logging import log_figure
+from lightning_poly.nn.outputs import module_outputs
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers, write_shallow_weights
 from lightning_poly.solvers.vertex_program import VertexLoss, vertex_loss, vertex_program
 
@@ -26,10 +26,11 @@ __all__ = ["VertexSearchCallback"]
 _LOSS_OF_MODULE = {"bce": "logistic", "mse": "squared"}
 
 
-class VertexSearchCallback(HistoryState, EpochsOrFitEnd, Callback):
+class VertexSearchCallback(SuiteCallback):
     """Activation-pattern search (zonotope paper, Algorithms 2-3) from the network the Trainer trained.
 
-    At fit end (default) or every ``every_n_epochs`` epochs: take the activation pattern of the
+    At the end of training (default; before the strategy's teardown, so ``last.ckpt`` holds the result) or
+    every ``every_n_epochs`` epochs: take the activation pattern of the
     module's one-hidden-layer ReLU network on its training data, solve program (3) there with the
     network's own second layer ``v`` fixed (and its output bias optimised), run mGLS (or GLS) from that
     vertex, and write the first layer and output bias back in place if the training loss of the
@@ -81,15 +82,13 @@ class VertexSearchCallback(HistoryState, EpochsOrFitEnd, Callback):
         self.at_fit_end = bool(at_fit_end)
         self.max_samples = None if max_samples is None else check_int("max_samples", max_samples, minimum=3)
         self.data, self.network, self.batch_to_xy = data, network, batch_to_xy
-        self.history: list[dict[str, Any]] = []
         self.last_search: SearchRecord | None = None
         self._train: tuple[torch.Tensor, torch.Tensor] | None = None
         self._loss: VertexLoss | None = None
+        self._schedule(every_n_epochs=self.every_n_epochs, at_end=self.at_fit_end)
 
     @override
-    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage != "fit":
-            return
+    def _setup_fit(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         who = type(self).__name__
         self._train, lins = training_data_and_layers(
             trainer, pl_module, self.data, self.max_samples, self.batch_to_xy, self.network, who
@@ -165,11 +164,11 @@ class VertexSearchCallback(HistoryState, EpochsOrFitEnd, Callback):
             programs=rec.programs, steps=rec.steps, stopped=rec.stopped, seconds=rec.seconds,
         )  # fmt: skip
         self.history.append(record)
+        self._log_scalars(trainer, pl_module, self._record_scalars("vertex_search", record))
         if trainer.is_global_zero:
             self._log(trainer, record, rec)
 
     def _log(self, trainer: pl.Trainer, record: dict[str, Any], rec: SearchRecord) -> None:
-        log_scalars(trainer, "vertex_search", record)
         import matplotlib
 
         matplotlib.use("Agg")

@@ -126,15 +126,14 @@ def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path: Path) -> None:
     def cb() -> CompressionCallback:
         return CompressionCallback(every_n_steps=6, count_facets=False)
 
+    # the uninterrupted run keeps the checkpoint of every epoch; the resumed one starts from the third's
     full = cb()
     m_full = _module(hard_sign=True)
-    _fit(m_full, _dm(), [full], tmp_path / "full", max_epochs=6)
-    first = cb()
-    ck = ModelCheckpoint(dirpath=tmp_path / "ck", save_last=True)
-    _fit(_module(hard_sign=True), _dm(), [first, ck], tmp_path / "a", max_epochs=3, ckpt=True)
+    every = ModelCheckpoint(dirpath=tmp_path / "ck", save_top_k=-1, every_n_epochs=1, filename="{epoch}")
+    _fit(m_full, _dm(), [full, every], tmp_path / "full", max_epochs=6, ckpt=True)
     resumed = cb()
     m_res = _module(hard_sign=True)
-    _fit(m_res, _dm(), [resumed], tmp_path / "b", max_epochs=6, ckpt_path=str(tmp_path / "ck" / "last.ckpt"))
+    _fit(m_res, _dm(), [resumed], tmp_path / "b", max_epochs=6, ckpt_path=str(tmp_path / "ck" / "epoch=2.ckpt"))
     assert torch.equal(m_res.net.mask, m_full.net.mask)
     for name in ("w", "b", "v"):
         assert torch.allclose(getattr(m_res.net, name), getattr(m_full.net, name), atol=1e-6), name

@@ -18,9 +18,11 @@ from tests.callbacks.test_activation_drift_cnn import TinyCNN, _images
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def _fit(tmp_path: Path, cb: CrossSectionCallback, module: pl.LightningModule, epochs: int = 2) -> None:
+def _fit(
+    tmp_path: Path, cb: CrossSectionCallback | list[CrossSectionCallback], module: pl.LightningModule, epochs: int = 2
+) -> None:
     pl.Trainer(
-        max_epochs=epochs, callbacks=[cb], default_root_dir=tmp_path, accelerator="cpu", logger=False,
+        max_epochs=epochs, callbacks=cb if isinstance(cb, list) else [cb], default_root_dir=tmp_path, accelerator="cpu", logger=False,
         enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
     ).fit(module, DataLoader(TensorDataset(*_images()), batch_size=8))  # fmt: skip
 
@@ -50,8 +52,16 @@ def test_setup_refuses_what_it_cannot_draw(tmp_path: Path) -> None:
         _fit(tmp_path, CrossSectionCallback(input_shape=(1, 8, 8)), TinyCNN(nn.Tanh), epochs=1)
     with pytest.raises(MisconfigurationException, match=r"`anchor` is sample 100, but the training data holds 48"):
         _fit(tmp_path, CrossSectionCallback(anchor=100, input_shape=(1, 8, 8)), TinyCNN(), epochs=1)
-    with pytest.raises(MisconfigurationException, match=r"CrossSectionCallback needs a ReLU network"):
-        _fit(tmp_path, CrossSectionCallback(), TinyCNN(), epochs=1)
+    with pytest.raises(MisconfigurationException, match=r"CrossSectionCallback needs a ReLU network.*give `input_shape`"):
+        _fit(tmp_path, CrossSectionCallback(anchor=torch.zeros(64)), TinyCNN(), epochs=1)  # a flat anchor: no shape
+
+
+def test_the_input_shape_is_taken_from_the_training_samples(tmp_path: Path) -> None:
+    given, taken = CrossSectionCallback(input_shape=(1, 8, 8), at_fit_start=False), CrossSectionCallback(anchor=1)
+    _fit(tmp_path, [given, taken], TinyCNN(), epochs=1)
+    assert taken.input_shape is None and taken._shape == (1, 8, 8)
+    assert [h["when"] for h in taken.history] == ["fit_start", "epoch"] and [h["when"] for h in given.history] == ["epoch"]
+    assert all(h["regions"] > 1 for h in taken.history)
 
 
 class _Wrapped(TinyCNN):

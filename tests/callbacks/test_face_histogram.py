@@ -94,12 +94,15 @@ def test_checkpoint_resume_gives_the_uninterrupted_history(tmp_path: Path) -> No
     full_cb = FaceHistogramCallback(n_points=800)
     _trainer(tmp_path / "full", [full_cb], max_epochs=4).fit(_model(), _data())
 
-    ckpt = ModelCheckpoint(dirpath=tmp_path / "ck", save_last=True)
-    first = FaceHistogramCallback(n_points=800)
-    _trainer(tmp_path / "a", [first, ckpt], max_epochs=2, ckpt=True).fit(_model(), _data())
+    # an interrupted run: the checkpoint of the second epoch of a four-epoch run (a finished run's last.ckpt
+    # holds its fit-end record too)
+    every = ModelCheckpoint(dirpath=tmp_path / "ck", save_top_k=-1, every_n_epochs=1, filename="{epoch}")
+    _trainer(tmp_path / "a", [FaceHistogramCallback(n_points=800), every], max_epochs=4, ckpt=True).fit(
+        _model(), _data()
+    )
     resumed = FaceHistogramCallback(n_points=800)
     _trainer(tmp_path / "b", [resumed, ModelCheckpoint(dirpath=tmp_path / "ck2")], max_epochs=4, ckpt=True).fit(
-        _model(), _data(), ckpt_path=str(tmp_path / "ck" / "last.ckpt")
+        _model(), _data(), ckpt_path=str(tmp_path / "ck" / "epoch=1.ckpt")
     )
     assert [h["when"] for h in resumed.history] == ["fit_start", "epoch", "epoch", "epoch", "epoch", "fit_end"]
     assert _strip(resumed.history) == _strip(full_cb.history)
