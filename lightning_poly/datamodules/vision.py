@@ -178,7 +178,9 @@ class VisionDataModule(TensorDataModule):
             dst = raw / f
             if dst.is_file():
                 continue
-            tmp = dst.with_suffix(".tmp")
+            # a name of this process's own: processes arranging the same cache at once (test workers, DDP ranks
+            # without a shared prepare_data) each write theirs, and the atomic replace leaves one whole file
+            tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
             if (source / f).is_file():
                 shutil.copyfile(source / f, tmp)
             else:

@@ -361,21 +361,25 @@ class PLGraph:
         )
 
     @torch.no_grad()
-    def run(self, x: torch.Tensor, maps: bool = True) -> tuple[Affine, Records]:
+    def run(self, x: torch.Tensor, maps: bool = True, columns: torch.Tensor | None = None) -> tuple[Affine, Records]:
         """Push the points ``x`` ``(n, *shape)`` (float64, on the graph's device) through the graph.
 
         Args:
             x: the points.
             maps: carry the maps; ``False``: values and patterns only (the maps have no columns, the
                 offsets ``c`` are the values and the rows' ``b`` the signed pre-activations).
+            columns: ``(d, k)`` directions the maps carry instead of the ``d`` coordinates: every map and row
+                is then the full one times ``columns`` (all are linear in them), e.g. a block of the identity's
+                columns; ``None``: the identity.
 
         Returns:
             The output's :class:`Affine` and the :class:`Records` of the pass.
         """
         n, d = x.shape[0], math.prod(x.shape[1:]) if maps else 0
         if maps:
-            eye = torch.eye(d, dtype=x.dtype, device=x.device)
-            start = Affine(x, eye.reshape(*x.shape[1:], d).expand(n, *x.shape[1:], d), torch.zeros_like(x))
+            eye = torch.eye(d, dtype=x.dtype, device=x.device) if columns is None else columns.to(x)
+            k = eye.shape[1]
+            start = Affine(x, eye.reshape(*x.shape[1:], k).expand(n, *x.shape[1:], k), torch.zeros_like(x))
         else:
             start = Affine(x, x.new_zeros(*x.shape, 0), x)
         env: dict[fx.Node, Any] = {}

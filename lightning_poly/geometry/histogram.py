@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
@@ -18,10 +19,12 @@ from lightning_poly.geometry.bounds import applicable_mean_faces_bound
 from lightning_poly.geometry.facets import check_qhull_dim, clean_rows, count_facets, interior_points
 from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_facets
 from lightning_poly.geometry.pl_regions import (
+    _CHUNK_BYTES,
+    RegionCost,
     _architecture,
     _model_input_shape,
-    _points_per_pass,
     pl_enumerate_regions,
+    pl_region_cost,
     pl_regions,
 )
 from lightning_poly.geometry.regions import Regions, enumerate_regions, region_hrep, sample_box
@@ -256,6 +259,7 @@ def count_region_faces(
     max_seconds: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     input_shape: tuple[int, ...] | None = None,
+    cost: RegionCost | None = None,
 ) -> RegionFaces:
     """Faces of the regions ``regions[indices]`` (all by default), chunked to bound memory.
 
@@ -271,13 +275,17 @@ def count_region_faces(
         chunk: most regions per batch.
         max_seconds: time budget: regions are counted in a seeded random order, in batches sized
             from the measured time per region, until the budget is spent; the rest are reported as
-            not ``counted`` (so what is counted is a random subset, not the first regions found).
+            not ``counted`` (so what is counted is a random subset, not the first regions found). A
+            piecewise-linear network's batch starts only if its rows' measured cost (``cost``) fits in what is
+            left, the first one included, and the estimator's rays stop at the budget (lower bounds).
         on_progress: called as ``on_progress(done, total)`` after each batch.
         input_shape: a point's shape for a network that is not a ReLU MLP (e.g. ``(1, 28, 28)`` for a CNN,
             with ``regions`` from :func:`~lightning_poly.geometry.pl_enumerate_regions`): its rows come from
             :func:`~lightning_poly.geometry.pl_regions` at each region's point (counted by the estimator or,
             where the dimension allows, an exact method), batches capped to 256 MiB of rows. ``None``: a ReLU
             MLP, rows from the patterns.
+        cost: a piecewise-linear network's :func:`~lightning_poly.geometry.pl_region_cost` (measured here when
+            ``None``).
 
     Returns:
         :class:`RegionFaces`: ``counts`` and ``rays`` per region (``rays`` is 0 for exact methods),
@@ -314,16 +322,24 @@ def count_region_faces(
         reg = pl_regions(model, regions.points[sl.to(regions.points.device)].reshape(-1, *input_shape), box, len(sl))
         return reg.a, reg.b
 
+    t0 = time.perf_counter()
+    deadline = None if max_seconds is None else t0 + max_seconds
     if input_shape is not None and n:  # a batch's rows within 256 MiB (a LeNet region: 168 MB)
-        chunk = min(chunk, _points_per_pass(pl_regions(model, regions.points[:1].reshape(-1, *input_shape), None), box))
+        if cost is None:
+            cost = pl_region_cost(model, regions.points[:1].reshape(-1, *input_shape), box)
+        chunk = min(chunk, max(1, _CHUNK_BYTES // max(cost.bytes, 1)))
     order = (
         torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if max_seconds is not None else torch.arange(n)
     )
     # with a budget, a first batch of one region measures the cost before larger batches are sized from it
-    t0, done, size = time.perf_counter(), 0, chunk if max_seconds is None else 1
+    done, size = 0, chunk if max_seconds is None else 1
     while done < n:
-        if max_seconds is not None and done and time.perf_counter() - t0 >= max_seconds:
-            break
+        if deadline is not None:
+            left = deadline - time.perf_counter()
+            if left <= 0 and done:
+                break
+            if cost is not None and min(size, n - done) * cost.rows_seconds > left:  # its rows would not fit
+                break
         pos = order[done : done + size]
         sl = idx[pos]
         a, b = rows(sl)
@@ -332,9 +348,12 @@ def count_region_faces(
             a_n, b_n, keep, infeasible, _ = clean_rows(a, b)
             x0, depth, _ = interior_points(a_n.cpu(), b_n.cpu(), keep.cpu(), pts.cpu())
             x0, depth = x0.to(a), depth.to(a.device)
-            est = hit_and_run_facets(a_n, b_n, x0, keep, patience=patience, max_rays=max_rays, seed=seed)
+            est = hit_and_run_facets(
+                a_n, b_n, x0, keep, patience=patience, max_rays=max_rays, seed=seed, deadline=deadline
+            )
             found = est.found
-            if int(keep.sum(dim=1).max()) ** 2 * a_n.shape[2] <= CERTIFY_MAX_WORK:
+            in_time = deadline is None or time.perf_counter() < deadline
+            if in_time and int(keep.sum(dim=1).max()) ** 2 * a_n.shape[2] <= CERTIFY_MAX_WORK:
                 found = found | certify_facets(a_n, b_n, x0, keep)
             found = found.cpu()
             rays[pos] = est.rays.cpu()
@@ -371,6 +390,7 @@ def face_histogram(
     all_reduce_sum: Callable[[torch.Tensor], torch.Tensor] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     input_shape: tuple[int, ...] | None = None,
+    max_memory: int | None = None,
 ) -> FaceHistogram:
     """Histogram of the number of faces of the linear regions of a ReLU network.
 
@@ -401,7 +421,15 @@ def face_histogram(
         seed: seed of the points and of the rays.
         patience: stopping rule of the estimator (paper: no new face in 1,000 rays).
         max_rays: most rays per region of the estimator.
-        max_seconds: time budget of the counting (see :func:`count_region_faces`); ``None``: no budget.
+        max_seconds: time budget of the whole call (see :func:`count_region_faces` for how the counting keeps it);
+            ``None``: no budget. A piecewise-linear network's regions are measured first
+            (:func:`~lightning_poly.geometry.pl_region_cost`): when one region's rows do not fit in the budget
+            none is counted, and the points searched for regions are as many as half of what is left after one
+            region allows (both with a warning that names the cost; the histogram's ``n_points`` and ``notes``
+            say what was done).
+        max_memory: bytes a piecewise-linear network's region may take (its float64 rows, three times over for
+            the estimator's copies); a network whose regions need more is not counted (with a warning naming the
+            size). ``None``: no bound.
         shard: ``(rank, world)``: the share of the regions this process counts.
         all_reduce_sum: sums a ``(5, R)`` integer tensor over the processes; needed when ``world > 1``.
         on_progress: called as ``on_progress(done, total)`` with this process's regions counted so far.
@@ -450,14 +478,27 @@ def face_histogram(
     elif bool((check_finite("points", points).abs() > box).any()):
         out = int((points.abs() > box).flatten(1).any(1).sum())
         raise ValueError(f"`points` must lie in the box [-{box}, {box}]^{d}; {out} do not")
+    cost, notes = None, []
     if shape is None:
         regions = enumerate_regions(model, points.to(device), box)
     else:
-        regions = pl_enumerate_regions(model, points.reshape(-1, *shape).to(device), box)
+        pts = points.reshape(-1, *shape).to(device)
+        cost = pl_region_cost(model, pts[:1], box)
+        n_use, note = _points_within_budget(cost, len(pts), t0, max_seconds, max_memory)
+        if world > 1:  # every rank takes the same decision (timings differ between ranks): the smallest
+            share = torch.zeros(world, dtype=torch.long)
+            share[rank] = n_use
+            n_use = int(all_reduce_sum(share.to(device)).min())  # type: ignore[misc]
+        if note:
+            warnings.warn(note, stacklevel=3)
+            notes.append(note)
+        points = pts[:n_use]
+        regions = pl_enumerate_regions(model, points, box, depth=False) if n_use else _no_regions(shape, device)
     mine = None if world == 1 else torch.arange(rank, len(regions), world)
+    left = None if max_seconds is None else max(max_seconds - (time.perf_counter() - t0), 0.0)
     res = count_region_faces(
-        model, regions, box, method, mine, patience, max_rays, seed, max_seconds=max_seconds, on_progress=on_progress,
-        input_shape=shape,
+        model, regions, box, method, mine, patience, max_rays, seed, max_seconds=left, on_progress=on_progress,
+        input_shape=shape, cost=cost,
     )  # fmt: skip
     if mine is not None and all_reduce_sum is not None:  # every process reaches this collective
         packed = torch.zeros(5, len(regions), dtype=torch.long)
@@ -467,7 +508,53 @@ def face_histogram(
         res = RegionFaces(packed[0], packed[1].bool(), packed[2], res.notes, packed[3], packed[4].bool())
     return FaceHistogram.from_counts(
         model, regions.counts, res.counts, res.ok, res.rays, box, method, len(points), time.perf_counter() - t0,
-        res.notes, res.box, res.counted, shape,
+        notes + res.notes, res.box, res.counted, shape,
+    )  # fmt: skip
+
+
+def _points_within_budget(
+    cost: RegionCost, n: int, t0: float, max_seconds: float | None, max_memory: int | None
+) -> tuple[int, str]:
+    """How many of ``n`` points a piecewise-linear face count searches for regions, and why fewer (``""``: all).
+
+    None when one region's rows exceed ``max_memory`` (three copies) or the time left; else at most as many as
+    half the time left after one region's rows allows (the values-only pass of a point costs
+    ``cost.values_seconds``), so that the regions found can be counted.
+    """
+    one = (
+        f"one region of this network has {cost.rows:,} rows of {cost.dim:,} ({cost.bytes / 2**30:.2f} GiB in "
+        f"float64) and its rows take about {cost.rows_seconds:.1f} s"
+    )
+    if max_memory is not None and 3 * cost.bytes > max_memory:
+        return 0, (
+            f"face_histogram: no region counted: {one}; the estimator needs about three times its rows, "
+            f"{3 * cost.bytes / 2**30:.1f} GiB, above max_memory={max_memory / 2**30:.1f} GiB"
+        )
+    if max_seconds is None:
+        return n, ""
+    left = max_seconds - (time.perf_counter() - t0)
+    if cost.rows_seconds > left:
+        return 0, (
+            f"face_histogram: no region counted: {one}, more than the {max(left, 0):.1f} s left of "
+            f"max_seconds={max_seconds:g}; raise max_seconds above about {cost.rows_seconds * 1.5 + max_seconds - left:.0f} s"
+        )
+    afford = int((left - cost.rows_seconds) / 2 / max(cost.values_seconds, 1e-9))
+    if afford >= n:
+        return n, ""
+    afford = max(afford, 1)
+    return afford, (
+        f"face_histogram: {afford} of the {n} points searched for regions, to leave time to count them within "
+        f"max_seconds={max_seconds:g} ({cost.values_seconds * 1000:.0f} ms a point; {one})"
+    )
+
+
+def _no_regions(shape: tuple[int, ...], device: torch.device) -> Regions:
+    """No region found (none searched)."""
+    d = math.prod(shape)
+    empty = torch.zeros(0, dtype=torch.long, device=device)
+    return Regions(
+        torch.zeros(0, 0, dtype=torch.bool, device=device), empty, empty,
+        torch.zeros(0, d, dtype=torch.float64, device=device), torch.zeros(0, dtype=torch.float64, device=device),
     )  # fmt: skip
 
 

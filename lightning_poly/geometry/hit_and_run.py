@@ -15,6 +15,7 @@ per step (chunk ``R`` to bound it).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import torch
@@ -77,6 +78,7 @@ def hit_and_run_facets(
     chains: int = 64,
     seed: int = 0,
     margin: float = 1e-9,
+    deadline: float | None = None,
 ) -> RayEstimate:
     """Hit-and-run facet detection for ``R`` polytopes ``{x : a_r x <= b_r}`` with interior points ``x0``.
 
@@ -91,6 +93,8 @@ def hit_and_run_facets(
         seed: seed of the directions (a ``torch.Generator`` on ``a``'s device).
         margin: a hit counts only if every other row has slack above ``margin`` at the hit point
             (rows of unit norm: a distance).
+        deadline: a ``time.perf_counter()`` value after which no new step starts (the polytopes still
+            active then are not ``converged``: their counts are lower bounds from fewer rays); ``None``: none.
 
     Example:
         >>> sq = torch.tensor([[[1.0, 0], [-1, 0], [0, 1], [0, -1], [1, 1]]])
@@ -113,6 +117,8 @@ def hit_and_run_facets(
     active = torch.ones(r, dtype=torch.bool, device=dev)
     big = torch.finfo(a.dtype).max
     while bool(active.any()):
+        if deadline is not None and time.perf_counter() >= deadline and bool((rays > 0).all()):
+            break  # (every polytope has had one step of rays)
         idx = torch.nonzero(active).flatten()
         ai, bi, ki, xi = a[idx], b[idx], keep[idx], x[idx]
         u = torch.randn(len(idx), chains, d, generator=g, device=dev, dtype=a.dtype)

@@ -97,14 +97,18 @@ def _weight_changing_case(name: str) -> tuple[pl.LightningModule, SuiteCallback,
     if name == "vertex_search":
         return UserModule(hidden=(6,)), VertexSearchCallback(accept="always", max_steps=3), _loaders()
     dm = SyntheticDataModule("two_circles", n_samples=200, batch_size=50, val_fraction=0.0)
-    return PolytopeCoverModule(input_dim=2, pieces=2, width=8, lr=0.02, hard_sign=True), CompressionCallback(
-        every_n_steps=0, count_facets=False, plot=False
-    ), (dm,)
+    return (
+        PolytopeCoverModule(input_dim=2, pieces=2, width=8, lr=0.02, hard_sign=True),
+        CompressionCallback(every_n_steps=0, count_facets=False, plot=False),
+        (dm,),
+    )
 
 
 @pytest.mark.parametrize("save_last", [True, "link"])
 @pytest.mark.parametrize("name", ["polishing", "compression", "vertex_search"])
-def test_last_checkpoint_holds_the_end_of_training_weights_and_record(name: str, save_last: Any, tmp_path: Path) -> None:
+def test_last_checkpoint_holds_the_end_of_training_weights_and_record(
+    name: str, save_last: Any, tmp_path: Path
+) -> None:
     module, cb, data = _weight_changing_case(name)
     snap = SnapshotBeforeEnd()
     ck = ModelCheckpoint(dirpath=tmp_path / "ck", save_last=save_last)
@@ -238,7 +242,9 @@ def test_early_stopping_and_model_checkpoint_monitor_the_suites_metrics(tmp_path
     assert Path(best.best_model_path).is_file()
 
 
-def test_fast_dev_run_runs_each_callback_once_and_writes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fast_dev_run_runs_each_callback_once_and_writes_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     callbacks = [
         FaceHistogramCallback(n_points=200),
@@ -283,3 +289,25 @@ def test_a_sharded_strategy_is_refused_at_setup(package: str) -> None:
         module = PolytopeCoverModule(input_dim=2) if isinstance(cb, CompressionCallback) else UserModule()
         with pytest.raises(MisconfigurationException, match="does not support the sharded strategy FSDPStrategy"):
             cb.setup(trainer, module, "fit")  # type: ignore[arg-type]
+
+
+class CompiledModule(UserModule):
+    """A user who compiles the network (``torch.compile``; the eager backend keeps the test fast)."""
+
+    def __init__(self) -> None:
+        super().__init__(hidden=(12, 12))
+        self.net = torch.compile(self.net, backend="eager")  # type: ignore[assignment]
+
+
+def test_a_compiled_network_is_analysed_and_polished_into_last_ckpt(tmp_path: Path) -> None:
+    pl.seed_everything(0)
+    module = CompiledModule()
+    polish = PolishingCallback(accept="always", monitor="train_loss")
+    faces = FaceHistogramCallback(n_points=400, at_fit_start=False)
+    ck = ModelCheckpoint(dirpath=tmp_path / "ck", save_last=True)
+    _trainer(tmp_path, [polish, faces, ck], enable_checkpointing=True).fit(module, *_loaders())
+    assert polish.history[-1]["accepted"] and faces.history[-1]["when"] == "fit_end"
+    saved = torch.load(ck.last_model_path, weights_only=False)["state_dict"]
+    assert all(torch.equal(saved[k], v) for k, v in module.state_dict().items())
+    plain = module.net._orig_mod  # type: ignore[union-attr]
+    assert faces.history[-1]["histogram"] == face_histogram(plain, n_points=400).histogram()[1].tolist()
