@@ -495,7 +495,7 @@ def face_histogram(
         points = pts[:n_use]
         regions = pl_enumerate_regions(model, points, box, depth=False) if n_use else _no_regions(shape, device)
     mine = None if world == 1 else torch.arange(rank, len(regions), world)
-    left = None if max_seconds is None else max(max_seconds - (time.perf_counter() - t0), 0.0)
+    left = None if max_seconds is None else max(max_seconds - (time.perf_counter() - t0), 1e-9)
     res = count_region_faces(
         model, regions, box, method, mine, patience, max_rays, seed, max_seconds=left, on_progress=on_progress,
         input_shape=shape, cost=cost,
@@ -522,13 +522,13 @@ def _points_within_budget(
     ``cost.values_seconds``), so that the regions found can be counted.
     """
     one = (
-        f"one region of this network has {cost.rows:,} rows of {cost.dim:,} ({cost.bytes / 2**30:.2f} GiB in "
-        f"float64) and its rows take about {cost.rows_seconds:.1f} s"
+        f"one region of this network has {cost.rows:,} rows of {cost.dim:,} ({_size(cost.bytes)} in float64) and "
+        f"its rows take about {cost.rows_seconds:.2g} s"
     )
     if max_memory is not None and 3 * cost.bytes > max_memory:
         return 0, (
             f"face_histogram: no region counted: {one}; the estimator needs about three times its rows, "
-            f"{3 * cost.bytes / 2**30:.1f} GiB, above max_memory={max_memory / 2**30:.1f} GiB"
+            f"{_size(3 * cost.bytes)}, above max_memory={_size(max_memory)}"
         )
     if max_seconds is None:
         return n, ""
@@ -546,6 +546,11 @@ def _points_within_budget(
         f"face_histogram: {afford} of the {n} points searched for regions, to leave time to count them within "
         f"max_seconds={max_seconds:g} ({cost.values_seconds * 1000:.0f} ms a point; {one})"
     )
+
+
+def _size(nbytes: float) -> str:
+    """Bytes as GiB or MiB."""
+    return f"{nbytes / 2**30:.2f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.2f} MiB"
 
 
 def _no_regions(shape: tuple[int, ...], device: torch.device) -> Regions:

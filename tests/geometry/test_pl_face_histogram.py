@@ -75,3 +75,59 @@ def test_exact_methods_count_a_small_cnns_regions_exactly(method: str) -> None:
     assert torch.equal(hist.counts, exact.facets.sum(dim=1)[exact.ok])
     auto = face_histogram(net, n_points=6, input_shape=(1, 6, 6))
     assert auto.method == "estimate" and bool((auto.counts <= hist.counts).all())
+
+
+def test_region_cost_names_the_rows_pl_regions_computes() -> None:
+    from lightning_poly.geometry.pl_regions import pl_region_cost
+
+    net = _cnn()
+    x = sample_box(3, 36, seed=0).reshape(-1, 1, 6, 6).float()
+    for box in (1.0, None):
+        cost = pl_region_cost(net, x, box)
+        a = pl_regions(net, x[:1], box).a
+        assert (cost.rows, cost.dim, cost.bytes) == (a.shape[1], a.shape[2], a.shape[1] * a.shape[2] * 8)
+        assert cost.rows_seconds > 0 and cost.values_seconds > 0
+
+
+def test_a_budget_too_small_for_one_region_counts_none_and_says_why() -> None:
+    net = _cnn()
+    size = 128 * 36 * 8  # 32 unit rows, 24 max-pool rows and 72 box rows of 36 columns
+    with pytest.warns(
+        UserWarning, match=r"no region counted: one region of this network has 128 rows of 36 .* max_memory"
+    ):
+        hist = face_histogram(net, n_points=50, input_shape=(1, 6, 6), max_memory=3 * size - 1)
+    assert (hist.n_regions, hist.n_uncounted, hist.n_points) == (0, 0, 0) and "max_memory" in hist.notes[0]
+    with pytest.warns(UserWarning, match=r"no region counted: .* more than the .* s left of max_seconds=1e-06"):
+        hist = face_histogram(net, n_points=50, input_shape=(1, 6, 6), max_seconds=1e-6)
+    assert hist.n_regions == 0 and hist.n_points == 0
+    # a bound that holds three copies of the rows counts as before
+    ok = face_histogram(net, n_points=50, input_shape=(1, 6, 6), max_memory=3 * size, patience=50)
+    assert ok.n_regions > 0 and ok.notes == [] and ok.n_points == 50
+
+
+def test_the_points_searched_fit_the_budget_after_one_region() -> None:
+    import time
+
+    from lightning_poly.geometry.histogram import _points_within_budget
+    from lightning_poly.geometry.pl_regions import RegionCost
+
+    cost = RegionCost(values_seconds=0.01, rows_seconds=1.0, rows=100, dim=10)
+    n, note = _points_within_budget(cost, 1000, time.perf_counter(), 11.0, None)
+    assert 490 <= n <= 500 and f"{n} of the 1000 points" in note and "10 ms a point" in note
+    assert _points_within_budget(cost, 100, time.perf_counter(), 11.0, None) == (100, "")
+    assert _points_within_budget(cost, 100, time.perf_counter(), None, 3 * 8000) == (100, "")
+    assert _points_within_budget(cost, 100, time.perf_counter(), None, 3 * 8000 - 1)[0] == 0
+
+
+def test_rays_stop_at_the_deadline_after_one_step() -> None:
+    import time
+
+    from lightning_poly.geometry import hit_and_run_facets
+
+    sq = torch.tensor([[[1.0, 0], [-1, 0], [0, 1], [0, -1]]] * 2, dtype=torch.float64)
+    b = torch.ones(2, 4, dtype=torch.float64)
+    x0 = torch.zeros(2, 2, dtype=torch.float64)
+    est = hit_and_run_facets(sq, b, x0, patience=10_000, chains=8, deadline=time.perf_counter())
+    assert est.rays.tolist() == [8, 8] and not bool(est.converged.any())
+    full = hit_and_run_facets(sq, b, x0, patience=200, chains=8)
+    assert full.counts.tolist() == [4, 4] and bool(full.converged.all())
