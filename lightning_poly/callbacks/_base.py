@@ -257,7 +257,10 @@ class SuiteCallback(Callback):
         options = _LOG_OPTIONS.get(self._hook or "")
         if options is not None:
             for key, value in scalars.items():
-                pl_module.log(key, float(value), logger=False, prog_bar=False, sync_dist=False, **options)
+                # identical on every rank: the mean over ranks (sync_dist) changes nothing but keeps Lightning's
+                # advice for epoch-level values under DDP
+                sync = trainer.world_size > 1
+                pl_module.log(key, float(value), logger=False, prog_bar=False, sync_dist=sync, **options)
 
     @staticmethod
     def _record_scalars(prefix: str, record: dict[str, Any]) -> dict[str, float]:

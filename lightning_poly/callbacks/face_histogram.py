@@ -261,7 +261,7 @@ class FaceHistogramCallback(SuiteCallback):
             hist = face_histogram(
                 net, self._points(d), self.n_points, self.box, method, self.seed, self.patience, self.max_rays,
                 left, shard=(trainer.global_rank, world), on_progress=bar,
-                all_reduce_sum=(lambda t: trainer.strategy.reduce(t, reduce_op="sum")) if world > 1 else None,
+                all_reduce_sum=(lambda t: self._sum_over_ranks(trainer, t)) if world > 1 else None,
                 input_shape=self._shape, max_memory=self.max_memory,
             )  # fmt: skip
         finally:
@@ -277,6 +277,11 @@ class FaceHistogramCallback(SuiteCallback):
                 f"{self._cheaper_hint(method)}"
             )
         return hist
+
+    @staticmethod
+    def _sum_over_ranks(trainer: pl.Trainer, t: torch.Tensor) -> torch.Tensor:
+        """The sum over the ranks, on the strategy's root device (NCCL refuses CPU tensors; gloo takes both)."""
+        return trainer.strategy.reduce(t.to(trainer.strategy.root_device), reduce_op="sum").to(t.device)
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
         with eval_mode(pl_module):

@@ -75,6 +75,13 @@ def _loaders(batch: int = 20) -> tuple[DataLoader, DataLoader]:
     return DataLoader(TensorDataset(x[:120], y[:120]), batch_size=batch), DataLoader(TensorDataset(x[120:], y[120:]))
 
 
+class TrainData(pl.LightningDataModule):
+    """The training loader of :func:`_loaders` as a data module (picklable, for ``ddp_spawn``)."""
+
+    def train_dataloader(self) -> DataLoader:
+        return _loaders()[0]
+
+
 def _trainer(tmp_path: Path, callbacks: list[Any], **kw: Any) -> pl.Trainer:
     kw = {"max_epochs": 2, "logger": False, "enable_checkpointing": False, **kw}
     return pl.Trainer(
@@ -311,3 +318,39 @@ def test_a_compiled_network_is_analysed_and_polished_into_last_ckpt(tmp_path: Pa
     assert all(torch.equal(saved[k], v) for k, v in module.state_dict().items())
     plain = module.net._orig_mod  # type: ignore[union-attr]
     assert faces.history[-1]["histogram"] == face_histogram(plain, n_points=400).histogram()[1].tolist()
+
+
+@pytest.mark.ddp
+def test_two_process_ddp_end_work_lands_in_last_ckpt_and_resumes(tmp_path: Path) -> None:
+    from tests.helpers.ddp import assert_same_tensors, run_ddp_fit
+
+    polish = PolishingCallback(accept="always", monitor="train_loss")
+    faces = FaceHistogramCallback(n_points=400, at_fit_start=False)
+    ck = ModelCheckpoint(dirpath=tmp_path / "ck", save_last=True)
+    pl.seed_everything(0)
+    states = run_ddp_fit(
+        UserModule(hidden=(12, 12)), TrainData(), tmp_path, callbacks=[polish, faces, ck], max_epochs=2,
+        enable_checkpointing=True,
+    )  # fmt: skip
+    assert_same_tensors(states[0]["model"], states[1]["model"])
+    saved = torch.load(tmp_path / "ck" / "last.ckpt", weights_only=False)
+    for k, v in states[0]["model"].items():
+        assert torch.equal(saved["state_dict"][k], v), k
+    for cb in (polish, faces):
+        history = saved["callbacks"][cb.state_key]["history"]
+        assert history[-1]["when"] == "fit_end" and history == states[0]["callbacks"][type(cb).__name__]["history"]
+    # the end histogram was counted on the polished weights, which the checkpoint holds
+    final = UserModule(hidden=(12, 12))
+    final.load_state_dict(saved["state_dict"])
+    end = saved["callbacks"][faces.state_key]["history"][-1]
+    assert end["histogram"] == face_histogram(final.net, n_points=400).histogram()[1].tolist()
+    # resumed in one process, each callback finds its records
+    again = [
+        PolishingCallback(accept="always", monitor="train_loss"),
+        FaceHistogramCallback(n_points=400, at_fit_start=False),
+    ]
+    _trainer(tmp_path / "b", again, max_epochs=3).fit(
+        UserModule(hidden=(12, 12)), TrainData(), ckpt_path=str(tmp_path / "ck" / "last.ckpt")
+    )
+    assert again[1].history[:3] == saved["callbacks"][faces.state_key]["history"]
+    assert [h["when"] for h in again[0].history] == ["fit_end", "fit_end"]
