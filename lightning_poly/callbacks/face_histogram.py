@@ -95,8 +95,9 @@ class FaceHistogramCallback(SuiteCallback):
             and counting them (``None``: count every region). A network whose one region does not fit (a large
             CNN: torchvision's ResNet-18 at 3x32x32 has 86,016 rows of 3,072 a region) counts none, and one whose
             regions are costly searches fewer points, each with a warning naming the cost.
-        max_memory: bytes one region of a network that is not a ReLU MLP may take (three copies of its float64
-            rows); above, no region is counted, with a warning naming the size (``None``: no bound).
+        max_memory: bytes one region of a network that is not a ReLU MLP may take (six copies of its float64
+            rows: what counting it holds at its peak); above, no region is counted, with a warning naming the size
+            (``None``: no bound).
         exact_max_dim: largest input dimension counted exactly by ``method="auto"``.
         warn_seconds: warn when a call takes longer than this.
         progress: show a progress bar on rank zero for calls of many regions that last over 2 s (never when
@@ -205,6 +206,8 @@ class FaceHistogramCallback(SuiteCallback):
         if self.last is None:
             return ""
         h = self.last
+        if h.n_regions == 0 and h.notes:  # nothing counted: say why (e.g. the budget)
+            return h.notes[0]
         b = f", {h.bound[0]} bound {h.bound[1]:.2f} (network faces {h.mean_network_faces:.2f})" if h.bound else ""
         kind = "exact" if h.exact else "estimated (lower bounds)"
         left = f" ({h.n_uncounted} more not counted: time budget)" if h.n_uncounted else ""

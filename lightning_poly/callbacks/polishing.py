@@ -35,9 +35,9 @@ class PolishingCallback(SuiteCallback):
     :func:`lightning_poly.algorithms.polish_network`.
 
     At the end of training (default; in ``on_train_end``, before the strategy's teardown, so the polished
-    weights and the record are in ``last.ckpt``) or every ``every_n_epochs`` epochs: polish the chosen hidden layers, refit the
-    last layer convexly on the training data, rescale, then compare the monitored metric before and
-    after. The metric is computed by the module itself: its ``forward`` on the monitored data, scored
+    weights and the record are in ``last.ckpt``) or every ``every_n_epochs`` epochs: polish the chosen hidden
+    layers, refit the last layer convexly on the training data, rescale, then compare the monitored metric
+    before and after. The metric is computed by the module itself: its ``forward`` on the monitored data, scored
     with the refit's loss (or accuracy), so "kept" always means the model as the Trainer holds it got
     better. With ``accept="if_better"`` a result that does not improve it is undone exactly;
     ``"always"`` keeps it. Weights change in place (same tensors, so DDP and the optimizer keep
