@@ -118,9 +118,16 @@ def _global_zero_only(fn: Callable[..., Path]) -> Callable[..., Path | None]:
 
 
 def _file(trainer: pl.Trainer, key: str, step: int, suffix: str) -> Path:
+    """A new file for ``key`` at ``step``: a second one at the same step (e.g. the last epoch's and the end's,
+    on other weights) gets a counter, never the first one's name."""
     d = media_dir(trainer)
     d.mkdir(parents=True, exist_ok=True)
-    return d / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', key)}_step{step:07d}{suffix}"
+    stem = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', key)}_step{step:07d}"
+    path, k = d / f"{stem}{suffix}", 1
+    while path.exists():
+        k += 1
+        path = d / f"{stem}_{k}{suffix}"
+    return path
 
 
 def _step(trainer: pl.Trainer, step: int | None) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from lightning_fabric.utilities.exceptions import MisconfigurationException
+from pytorch_lightning.utilities import rank_zero_warn
 from typing_extensions import override
 
 from lightning_poly._io import from_json
@@ -186,6 +187,7 @@ class CompressionCallback(SuiteCallback):
             changed.copy_((net.mask != snapshot[3]) | (net.v.detach() != snapshot[2]))
             return [changed[..., None].expand_as(net.w), changed, changed, changed]
 
+        accuracy_before = _network_accuracy(net, x, y) if when == "fit_end" else None
         report, _ = edit_in_place(trainer, tensors, change, changed_entries=changed_neurons, what="compression")
         seconds = time.perf_counter() - start
         cover = extract_cover(net, x, y, self.tol)
@@ -200,6 +202,8 @@ class CompressionCallback(SuiteCallback):
         }  # fmt: skip
         if report is not None:
             record.update(rounds=report.rounds, converged=report.converged, reason=report.reason)
+            record["network_accuracy_before"] = accuracy_before
+            self._warn_if_accuracy_fell(trainer, record)
             self.final_report = report
             self.cover = cover
             if len(cover):  # Theorem 3.4's network from the pruned cover alone
@@ -222,6 +226,19 @@ class CompressionCallback(SuiteCallback):
         if trainer.is_global_zero:
             self._log(trainer, record, cover, x, y)
 
+    @staticmethod
+    def _warn_if_accuracy_fell(trainer: pl.Trainer, record: dict[str, Any]) -> None:
+        """Say so when the finalising loop cost the network more than one point of training accuracy."""
+        before, after = record["network_accuracy_before"], record["network_accuracy"]
+        if before - after > 0.01:
+            rank_zero_warn(
+                f"CompressionCallback: the finalising loop (end of Algorithm 2) lowered the network's training "
+                f"accuracy from {before:.4f} to {after:.4f}: it scales neurons until condition (7) holds "
+                f"({record['rounds']} rounds), with no gradient step in between. Compress during training too "
+                f"(`every_n_steps`, Algorithm 2's 'once every thousand iterations'), so gradient descent adapts "
+                f"before the end, or set `finalise=False`"
+            )
+
     def _log(
         self, trainer: pl.Trainer, record: dict[str, Any], cover: PolytopeBasisCover, x: torch.Tensor, y: torch.Tensor
     ) -> None:
@@ -243,3 +260,11 @@ class CompressionCallback(SuiteCallback):
         if self.plot and x.shape[1] == 2:
             fig = plot_cover(cover, x.detach().cpu(), y.detach().cpu())
             log_figure(trainer, "compress/cover_figure", fig)
+
+
+@torch.no_grad()
+def _network_accuracy(net: CoverNetwork, x: torch.Tensor, y: torch.Tensor) -> float:
+    """The training accuracy of the cover network's sign, as :func:`~lightning_poly.algorithms.extract_cover`
+    reports it (``network_accuracy``)."""
+    pred = (net(x.to(net.w)).squeeze(1) > 0).long().cpu()
+    return float((pred == (y.detach().cpu() > 0).long()).double().mean())

@@ -35,7 +35,8 @@ class CrossSectionCallback(SuiteCallback):
     them) with the scalars ``cross_section/regions`` and ``cross_section/mean_faces``. The model is measured
     in eval mode and never changed; rank zero alone computes and logs, and under DDP broadcasts the record, so
     every rank holds the same ``history`` and ``callback_metrics``. At the end of training (before the strategy's
-    teardown) a figure is drawn unless the weights are bit-identical to the last figure's. ``history`` keeps a
+    teardown) a figure is drawn unless the weights are bit-identical to the last figure's (then its record is
+    repeated for the end, without a figure). ``history`` keeps a
     record per figure: ``when``, ``epoch``, ``step``, ``regions``, ``mean_faces`` and ``histogram`` (regions
     per face count: ``histogram[4]`` quadrilaterals when counting a section's edges; empty for ``"none"``).
 
@@ -52,7 +53,7 @@ class CrossSectionCallback(SuiteCallback):
     Args:
         every_n_epochs: draw at the end of every this many epochs (``0``: never).
         at_fit_start: draw at fit start (skipped on resume, where the restored history holds it).
-        at_fit_end: draw at fit end (unless the weights are those of the last figure).
+        at_fit_end: draw at fit end (on the weights of the last figure: its record again, no figure).
         resolution: grid points per side.
         extent: the plane is drawn over ``[-extent, extent]^2`` (unit directions: a distance in input space).
         count: ``"section"`` (edges of each region's polygon in the plane, exact), ``"region"`` (faces of the
@@ -75,7 +76,7 @@ class CrossSectionCallback(SuiteCallback):
         ('section', [])
     """
 
-    reuse_unchanged = True  # no second figure of the same weights at the end
+    reuse_unchanged = True  # no second figure of the same weights at the end (see `_repeat`)
 
     def __init__(
         self,
@@ -126,6 +127,12 @@ class CrossSectionCallback(SuiteCallback):
             origin = x[self.anchor]
         _, self._shape = resolve_analysed_network(pl_module, self.network, x, self.input_shape, who)
         self._origin = origin.float().reshape(-1) if self._shape is None else origin.float().reshape(self._shape)
+
+    @override
+    def _repeat(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
+        # bit-identical weights since the last figure: its record again for the end (as the face histogram
+        # does), no second figure
+        self.history.append({**self.history[-1], "when": when, "epoch": trainer.current_epoch})
 
     def _net(self, pl_module: pl.LightningModule, x: torch.Tensor) -> torch.nn.Module:
         return analysed_network(pl_module, self.network, x, self._shape, type(self).__name__)

@@ -32,7 +32,14 @@ def test_a_figure_at_fit_start_and_every_epoch_of_the_same_plane(tmp_path: Path)
     module = TinyCNN()
     cb = CrossSectionCallback(resolution=60, anchor=5, input_shape=(1, 8, 8), seed=3)
     _fit(tmp_path, cb, module)
-    assert [(h["when"], h["epoch"]) for h in cb.history] == [("fit_start", 0), ("epoch", 0), ("epoch", 1)]
+    # the end on the last epoch's weights: that record again, no second figure
+    assert [(h["when"], h["epoch"]) for h in cb.history] == [
+        ("fit_start", 0),
+        ("epoch", 0),
+        ("epoch", 1),
+        ("fit_end", 2),
+    ]
+    assert {**cb.history[-1], "when": "epoch", "epoch": 1} == cb.history[-2]
     assert len(cb.paths) == 3 and all(p.suffix == ".png" and p.stat().st_size > 5000 for p in cb.paths)
     assert all(h["regions"] > 1 and h["mean_faces"] >= 3 for h in cb.history)
     # the last figure is the function on the trained module, through sample 5 along the seeded plane
@@ -52,7 +59,9 @@ def test_setup_refuses_what_it_cannot_draw(tmp_path: Path) -> None:
         _fit(tmp_path, CrossSectionCallback(input_shape=(1, 8, 8)), TinyCNN(nn.Tanh), epochs=1)
     with pytest.raises(MisconfigurationException, match=r"`anchor` is sample 100, but the training data holds 48"):
         _fit(tmp_path, CrossSectionCallback(anchor=100, input_shape=(1, 8, 8)), TinyCNN(), epochs=1)
-    with pytest.raises(MisconfigurationException, match=r"CrossSectionCallback needs a ReLU network.*give `input_shape`"):
+    with pytest.raises(
+        MisconfigurationException, match=r"CrossSectionCallback needs a ReLU network.*give `input_shape`"
+    ):
         _fit(tmp_path, CrossSectionCallback(anchor=torch.zeros(64)), TinyCNN(), epochs=1)  # a flat anchor: no shape
 
 
@@ -60,7 +69,8 @@ def test_the_input_shape_is_taken_from_the_training_samples(tmp_path: Path) -> N
     given, taken = CrossSectionCallback(input_shape=(1, 8, 8), at_fit_start=False), CrossSectionCallback(anchor=1)
     _fit(tmp_path, [given, taken], TinyCNN(), epochs=1)
     assert taken.input_shape is None and taken._shape == (1, 8, 8)
-    assert [h["when"] for h in taken.history] == ["fit_start", "epoch"] and [h["when"] for h in given.history] == ["epoch"]
+    assert [h["when"] for h in taken.history] == ["fit_start", "epoch", "fit_end"]
+    assert [h["when"] for h in given.history] == ["epoch", "fit_end"]
     assert all(h["regions"] > 1 for h in taken.history)
 
 

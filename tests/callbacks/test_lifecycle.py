@@ -354,3 +354,33 @@ def test_two_process_ddp_end_work_lands_in_last_ckpt_and_resumes(tmp_path: Path)
     )
     assert again[1].history[:3] == saved["callbacks"][faces.state_key]["history"]
     assert [h["when"] for h in again[0].history] == ["fit_end", "fit_end"]
+
+
+def test_a_finalise_that_costs_accuracy_says_so_and_records_both(tmp_path: Path) -> None:
+    # the finalising loop alone (no compression during training) on a net trained to fit: it scales neurons
+    # until (7) holds with no gradient step in between; the record keeps the accuracy before and after
+    pl.seed_everything(0)
+    module = PolytopeCoverModule(input_dim=2, pieces=16, width=20, lr=0.02)
+    cb = CompressionCallback(every_n_steps=0, count_facets=False, plot=False)
+    x, y = _data(400)
+    with pytest.warns(UserWarning, match=r"finalising loop .* lowered the network's training accuracy from"):
+        _trainer(tmp_path, [cb], max_epochs=8).fit(module, DataLoader(TensorDataset(x, y), batch_size=40))
+    end = cb.history[-1]
+    assert end["network_accuracy_before"] - end["network_accuracy"] > 0.01
+    pred = (module(x)[:, 0] > 0).long()
+    assert float((pred == y).double().mean()) == pytest.approx(end["network_accuracy"])
+
+
+def test_two_records_at_one_step_keep_two_media_files(tmp_path: Path) -> None:
+    from pytorch_lightning.loggers import CSVLogger
+
+    pl.seed_everything(0)
+    faces = FaceHistogramCallback(n_points=300, at_fit_start=False, plot=False)
+    polish = PolishingCallback(accept="always", monitor="train_loss")
+    trainer = _trainer(tmp_path, [polish, faces], logger=CSVLogger(tmp_path, name="csv"), max_epochs=1)
+    trainer.fit(UserModule(hidden=(12, 12)), *_loaders())
+    assert [h["when"] for h in faces.history] == ["epoch", "fit_end"] and faces.history[0]["step"] == faces.history[1][
+        "step"
+    ]
+    files = sorted(p.name for p in (Path(trainer.log_dir) / "media").glob("faces_histogram_step*.npz"))
+    assert files == ["faces_histogram_step0000006.npz", "faces_histogram_step0000006_2.npz"]
