@@ -169,6 +169,7 @@ def _pairs() -> list[tuple[SuiteCallback, SuiteCallback]]:
         (PolishingCallback(every_n_epochs=1, monitor="train_loss"), PolishingCallback(every_n_epochs=1, l2=1e-3)),
         (CrossSectionCallback(resolution=20, anchor=0), CrossSectionCallback(resolution=20, anchor=3)),
         (DecisionBoundaryCallback(every_n_epochs=1, resolution=20), DecisionBoundaryCallback(resolution=30)),
+        (VertexSearchCallback(every_n_epochs=1, max_steps=2), VertexSearchCallback(every_n_epochs=1, max_steps=3)),
     ]
 
 
@@ -197,16 +198,36 @@ def test_two_instances_of_every_callback_run_and_resume_into_their_own_state(tmp
     )
 
 
-def test_two_compression_instances_keep_their_own_state(tmp_path: Path) -> None:
-    a, b = CompressionCallback(every_n_steps=2, finalise=False), CompressionCallback(every_n_steps=3, finalise=False)
-    ck = ModelCheckpoint(dirpath=tmp_path / "ck", save_last=True)
-    pl.seed_everything(0)
-    module = PolytopeCoverModule(input_dim=2, pieces=2, width=8, lr=0.02, hard_sign=True)
-    dm = SyntheticDataModule("two_circles", n_samples=200, batch_size=50, val_fraction=0.0)
-    _trainer(tmp_path, [a, b, ck], enable_checkpointing=True).fit(module, dm)
-    saved = torch.load(ck.last_model_path, weights_only=False)["callbacks"]
-    assert [h["step"] for h in saved[a.state_key]["history"]] == [2, 4, 6, 8]
-    assert [h["step"] for h in saved[b.state_key]["history"]] == [3, 6]
+def test_two_compression_instances_keep_and_resume_their_own_state(tmp_path: Path) -> None:
+    def pair() -> list[CompressionCallback]:
+        return [CompressionCallback(every_n_steps=2, finalise=False), CompressionCallback(every_n_steps=3)]
+
+    def fit(callbacks: list[Any], root: Path, ckpt_path: str | None = None, **kw: Any) -> None:
+        pl.seed_everything(0)
+        module = PolytopeCoverModule(input_dim=2, pieces=2, width=8, lr=0.02, hard_sign=True)
+        dm = SyntheticDataModule("two_circles", n_samples=200, batch_size=50, val_fraction=0.0)
+        _trainer(root, callbacks, **kw).fit(module, dm, ckpt_path=ckpt_path)
+
+    (a, b), every = pair(), ModelCheckpoint(dirpath=tmp_path / "ck", save_top_k=-1, filename="{epoch}")
+    fit([a, b, every], tmp_path / "a", enable_checkpointing=True)
+    assert [h["step"] for h in a.history] == [2, 4, 6, 8]
+    assert [(h["when"], h["step"]) for h in b.history] == [("step", 3), ("step", 6), ("fit_end", 8)]
+    saved = torch.load(tmp_path / "ck" / "epoch=0.ckpt", weights_only=False)["callbacks"]
+    assert [h["step"] for h in saved[a.state_key]["history"]] == [2, 4]
+    assert [h["step"] for h in saved[b.state_key]["history"]] == [3]
+    # listed in the other order, each finds its own state by its key (the weights then differ from the first
+    # run's from step 6 on, where the two edit in the other order: the records' schedule is what compares)
+    resumed = pair()[::-1]
+    fit(resumed, tmp_path / "b", ckpt_path=str(tmp_path / "ck" / "epoch=0.ckpt"))
+    assert resumed[1].history[:2] == a.history[:2] and resumed[0].history[:1] == b.history[:1]
+    assert [h["step"] for h in resumed[1].history] == [2, 4, 6, 8]
+    assert [(h["when"], h["step"]) for h in resumed[0].history] == [("step", 3), ("step", 6), ("fit_end", 8)]
+    # in the first run's order, the resumed run ends where the uninterrupted one ends
+    again = pair()
+    fit(again, tmp_path / "c", ckpt_path=str(tmp_path / "ck" / "epoch=0.ckpt"))
+    strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
+    assert strip(again[0].history) == strip(a.history) and strip(again[1].history) == strip(b.history)
+    assert again[1].cover is not None and again[1].cover.faces == b.cover.faces  # type: ignore[union-attr]
 
 
 def test_step_triggers_run_once_per_optimizer_step_under_accumulation(tmp_path: Path) -> None:
