@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from lightning_poly import datamodules as _datamodules  # noqa: F401  (registers data modules)
 from lightning_poly import modules as _modules  # noqa: F401  (registers modules)
-from lightning_poly._lightning import WANDB_LOGGERS
+from lightning_poly._compat import WANDB_LOGGERS
 from lightning_poly._validation import check_choice
 from lightning_poly.logging import local_log_dir, media_dir
 

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lightning_poly._lightning import CSV_LOGGERS, TENSORBOARD_LOGGERS, WANDB_LOGGERS
+from lightning_poly._compat import (
+    CSV_LOGGERS,
+    TENSORBOARD_LOGGERS,
+    WANDB_LOGGERS,
+    wandb_attach_id,
+    wandb_reattach_run,
+)
 
 if TYPE_CHECKING:
     import pytorch_lightning as pl
@@ -69,7 +75,7 @@ def pin_wandb_run_dir(trainer: pl.Trainer) -> None:
     """
     _check_trainer(trainer)
     for logger in trainer.loggers:
-        if not isinstance(logger, WANDB_LOGGERS) or not getattr(logger, "_attach_id", None) or not logger.save_dir:
+        if not isinstance(logger, WANDB_LOGGERS) or not wandb_attach_id(logger) or not logger.save_dir:
             continue
         root = str(Path(logger.save_dir).resolve())
         if os.environ.setdefault("WANDB_DIR", root) != root:
@@ -77,9 +83,7 @@ def pin_wandb_run_dir(trainer: pl.Trainer) -> None:
         import wandb
 
         wandb.setup(settings=wandb.Settings(root_dir=root))
-        run = getattr(logger, "_experiment", None)
-        if run is not None and Path(root) not in Path(run.dir).resolve().parents:
-            wandb._attach(run=run)
+        wandb_reattach_run(logger, Path(root))
 
 
 def media_dir(trainer: pl.Trainer) -> Path:

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lightning_poly._compat import conv_padding
 from lightning_poly._validation import check_int
 from lightning_poly.algorithms.polish import PolishResult, polish_layer, polish_layer_reference
 
@@ -122,7 +123,7 @@ def _patches(conv: nn.Conv2d, inputs: torch.Tensor, max_patches: int, seed: int)
     positions, and those positions ``(P, 3)`` as ``(image, row, column)``; on the layer's device."""
     device = conv.weight.device
     x = inputs.detach().to(device)
-    pads = conv._reversed_padding_repeated_twice  # the layer's own widths, also for padding="same"
+    pads = conv_padding(conv)  # the layer's own widths, also for padding="same"
     if any(pads):
         x = F.pad(x, pads, mode="constant" if conv.padding_mode == "zeros" else conv.padding_mode)
     (kh, kw), (sh, sw), (dh, dw) = conv.kernel_size, conv.stride, conv.dilation

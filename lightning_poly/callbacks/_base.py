@@ -17,7 +17,7 @@ Every suite callback derives from :class:`SuiteCallback` and writes only its wor
   it is and every collective sees tensors on ``trainer.strategy.root_device``. ``ModelCheckpoint`` writes
   ``last`` in its ``on_train_end`` only if it wrote none before, which is the usual case after the final
   epoch's save; so after the suite's end work the last suite callback of the Trainer re-writes every
-  ``last`` checkpoint already written (:func:`~lightning_poly._lightning.rewrite_last_checkpoints`, through
+  ``last`` checkpoint already written (:func:`~lightning_poly._compat.rewrite_last_checkpoints`, through
   the public ``trainer.save_checkpoint``; a ``save_last="link"`` link becomes a file): ``last.ckpt``
   holds the final weights and every end record.
 * **unchanged weights**: an analysis callback whose end comes on bit-identical weights (a fingerprint of
@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 from typing_extensions import override
 
-from lightning_poly._lightning import Callback, refuse_sharded_strategy, rewrite_last_checkpoints
+from lightning_poly._compat import Callback, refuse_sharded_strategy, rewrite_last_checkpoints
 from lightning_poly.callbacks._user import prepare_trainer
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ class SuiteCallback(Callback):
     def state_key(self) -> str:
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
         args = {n: _key_value(getattr(self, n, None)) for n in names if n not in self._presentation_args}
-        return self._generate_state_key(**args)
+        return f"{type(self).__qualname__}{args!r}"  # the format of Lightning's own keys (e.g. EarlyStopping's)
 
     @override
     def state_dict(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import torch
 
-from lightning_poly._lightning import destroy_process_group_at_exit
+from lightning_poly._compat import destroy_process_group_at_exit
 
 if TYPE_CHECKING:
     import pytorch_lightning as pl

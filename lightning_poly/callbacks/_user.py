@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 from torch import nn
 
-from lightning_poly._lightning import MisconfigurationException, destroy_process_group_at_exit
+from lightning_poly._compat import MisconfigurationException, destroy_process_group_at_exit, fit_dataloader
 from lightning_poly.data.samples import BatchToXY, read_samples
 from lightning_poly.geometry.pl_regions import pl_activation_patterns
 from lightning_poly.geometry.regions import sample_box
@@ -49,7 +49,7 @@ Split = Literal["train", "val"]
 
 def prepare_trainer(trainer: pl.Trainer) -> None:
     """What every suite callback does first in ``setup``, on every rank: the process group is destroyed
-    at exit (:func:`~lightning_poly._lightning.destroy_process_group_at_exit`) and a re-attached wandb
+    at exit (:func:`~lightning_poly._compat.destroy_process_group_at_exit`) and a re-attached wandb
     run keeps its files in the logger's folder (:func:`~lightning_poly.logging.pin_wandb_run_dir`).
 
     Args:
@@ -96,11 +96,7 @@ def trainer_dataloader(trainer: pl.Trainer, split: Split) -> Any | None:
         trainer: the Trainer.
         split: ``"train"`` or ``"val"``.
     """
-    loop: Any = trainer.fit_loop if split == "train" else trainer.fit_loop.epoch_loop.val_loop
-    source = getattr(loop, "_data_source", None)
-    if source is None or source.instance is None or not source.is_defined():
-        return None
-    loader = _first_loader(source.dataloader())
+    loader = _first_loader(fit_dataloader(trainer, split))
     return loader if loader not in ([], ()) else None
 
 

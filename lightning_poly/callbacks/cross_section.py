@@ -9,7 +9,7 @@ import pytorch_lightning as pl
 import torch
 from typing_extensions import override
 
-from lightning_poly._lightning import MisconfigurationException
+from lightning_poly._compat import MisconfigurationException
 from lightning_poly._validation import check_choice, check_int, check_int_tuple, check_positive
 from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._user import analysed_network, resolve_analysed_network, user_inputs

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from typing_extensions import override
 
-from lightning_poly._lightning import MisconfigurationException
+from lightning_poly._compat import MisconfigurationException
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.algorithms.polish_cnn import cnn_layers, polish_cnn_and_evaluate
 from lightning_poly.algorithms.polish_conv import ConvPolishReport, ConvPolishResult

@@ -8,7 +8,7 @@ import pytorch_lightning as pl
 import torch
 from typing_extensions import override
 
-from lightning_poly._lightning import MisconfigurationException
+from lightning_poly._compat import MisconfigurationException
 from lightning_poly._validation import check_choice, check_int
 from lightning_poly.algorithms.vertex_search import SearchRecord, greedy_local_search, modified_greedy_local_search
 from lightning_poly.callbacks._base import SuiteCallback

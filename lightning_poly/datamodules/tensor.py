@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 from typing_extensions import override
 
-from lightning_poly._lightning import LightningDataModule
+from lightning_poly._compat import LightningDataModule
 from lightning_poly._validation import check_choice, check_finite, check_fraction, check_int
 
 __all__ = [

@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
-from torch.nn.modules.utils import _pair, _single
 
+from lightning_poly._compat import conv_forward
 from lightning_poly.geometry.regions import _gate_map, _linear_map, _sign_rows, _weight_bias
 
 __all__ = ["Affine", "PLGraph", "Records", "SUPPORTED_FUNCTIONS", "SUPPORTED_LAYERS"]
@@ -127,7 +127,11 @@ def pool_windows(
 def _max_pool(s: Affine, mod: nn.MaxPool1d | nn.MaxPool2d, name: str, rec: Records) -> Affine:
     """A max pool: the chosen entry's map passes; ``value(choice) >= value(other)`` for every other entry of
     each window is recorded as a row ``(j_other - j_choice) x <= c_choice - c_other``."""
-    nd, tup = (1, _single) if isinstance(mod, nn.MaxPool1d) else (2, _pair)
+    nd = 1 if isinstance(mod, nn.MaxPool1d) else 2
+
+    def tup(value: Any) -> tuple[int, ...]:
+        return tuple(value) if isinstance(value, tuple | list) else (value,) * nd
+
     if s.v.ndim != nd + 2:
         raise ValueError(
             f"layer {name!r} ({type(mod).__name__}) gets shape {tuple(s.v.shape)}; pl_regions needs "
@@ -284,7 +288,7 @@ class PLGraph:
         if isinstance(mod, nn.Conv1d | nn.Conv2d):
             w, b = (t.to(self.device) for t in _weight_bias(mod, torch.float64))
             shift = b.reshape(-1, *[1] * (w.ndim - 2))
-            return lambda args, kw, rec: _columns(args[0], lambda t: mod._conv_forward(t, w, None), shift)
+            return lambda args, kw, rec: _columns(args[0], lambda t: conv_forward(mod, t, w), shift)
         if isinstance(mod, nn.ReLU | nn.LeakyReLU):
             slope = float(getattr(mod, "negative_slope", 0.0))
             return lambda args, kw, rec: _gate(args[0], slope, name, rec)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import torch
 from typing_extensions import override
 
-from lightning_poly._lightning import LightningModule
+from lightning_poly._compat import LightningModule, attached_trainer
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.callbacks._user import labelled_data, prepare_trainer
 from lightning_poly.geometry.cones import data_gates, gaussian_gates
@@ -134,7 +134,7 @@ class ConvexGatedReLUModule(LightningModule):
     @torch.no_grad()
     def solution(self) -> torch.Tensor:
         """The current sparse iterate (the proximal point for ``optimizer="proximal"``)."""
-        if not self.automatic_optimization and self._trainer is not None and self.trainer.optimizers:
+        if not self.automatic_optimization and attached_trainer(self) is not None and self.trainer.optimizers:
             return self.trainer.optimizers[0].solution(self.net.weight)  # type: ignore[attr-defined]
         return self.net.weight.detach()
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from typing_extensions import override
 
-from lightning_poly._lightning import MisconfigurationException
+from lightning_poly._compat import MisconfigurationException
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.algorithms.vertex_search import VertexSearch
 from lightning_poly.callbacks._user import labelled_data

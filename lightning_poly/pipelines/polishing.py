@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from typing_extensions import override
 
-from lightning_poly._lightning import Callback
+from lightning_poly._compat import Callback
 from lightning_poly._validation import check_choice, check_int, check_int_tuple, check_positive
 from lightning_poly.algorithms.polish import neuron_sample_cosines
 from lightning_poly.algorithms.polish_network import polish_network

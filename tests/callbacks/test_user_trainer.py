@@ -15,7 +15,7 @@ from lightning_fabric.utilities.exceptions import MisconfigurationException as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from lightning_poly._lightning import Callback as SuiteCallback
+from lightning_poly._compat import Callback as SuiteCallback
 from lightning_poly.callbacks import (
     ActivationDriftCallback,
     CrossSectionCallback,

@@ -12,7 +12,7 @@ import torch
 from lightning_fabric.plugins.environments.lightning import find_free_network_port
 from pytorch_lightning.callbacks import Callback
 
-from lightning_poly._lightning import destroy_process_group_at_exit
+from lightning_poly._compat import destroy_process_group_at_exit
 
 
 class DumpRankState(Callback):
