@@ -3,7 +3,7 @@
 The network (PyTorch's initialisation, seed 0): ``Conv2d(1, 6, 5)``, ReLU, ``MaxPool2d(2)``, ``Conv2d(6, 16, 5)``,
 ReLU, ``MaxPool2d(2)``, flatten, 256-120-84-10 with ReLU, on 1x28x28 inputs. The regions are those of
 ``--regions`` points uniform in ``[0, 1]^784`` (seed 0) inside the box ``[-1, 1]^784``: each region's rows from
-``pl_regions`` (4,684 unit rows, 3,360 max-pool rows and 1,568 box rows of 784 columns), cleaned by
+``pwl_regions`` (4,684 unit rows, 3,360 max-pool rows and 1,568 box rows of 784 columns), cleaned by
 ``clean_rows`` (zero rows and duplicates dropped) as ``count_region_faces`` cleans them; the estimator starts
 from the points themselves (interior), with the paper's patience of 1,000 rays, 64 chains and at most
 ``--max-rays`` rays per region. Timed: ``hit_and_run_facets`` alone (as ``benchmarks/faces.py`` times it at
@@ -26,7 +26,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import add_timing_args, apply_threads, machine, print_json, timed
 
-from lightning_poly.geometry import RayEstimate, clean_rows, hit_and_run_facets, interior_points, pl_regions
+from lightning_poly.geometry import RayEstimate, clean_rows, hit_and_run_facets, interior_points, pwl_regions
 
 
 def lenet() -> nn.Sequential:
@@ -50,7 +50,7 @@ def main() -> None:
     net = lenet().to(dev)
     x = torch.rand(args.regions, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     t0 = time.perf_counter()
-    reg = pl_regions(net, x.to(dev), box=1.0, chunk_size=1)
+    reg = pwl_regions(net, x.to(dev), box=1.0, chunk_size=1)
     rows_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     a_n, b_n, keep, infeasible, stats = clean_rows(reg.a, reg.b, chunk=1)  # one region's distances at a time

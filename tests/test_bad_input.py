@@ -17,7 +17,7 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
   ``PolishEvaluation`` (built by ``polish_and_evaluate``), ``ActivationDrift`` (built by ``activation_drift``),
   ``MinimalNetworkReport`` (built by ``minimal_cover_network``), ``FittedPolytope`` (built by ``fit_polytope``),
   ``TwoPolytopeCover`` (built by ``two_polytope_cover``), ``RegionSimplices`` (built by ``region_simplices``),
-  ``PLRegions`` (built by ``pl_regions``), ``ConvPolishResult`` (built by ``polish_conv2d``), ``ConvPolishReport``
+  ``PWLRegions`` (built by ``pwl_regions``), ``ConvPolishResult`` (built by ``polish_conv2d``), ``ConvPolishReport``
   (built by ``polish_cnn``), ``CrossSection`` (built by ``cross_section``),
   ``CompressedCover`` (built by ``compressed_cover``), ``OptimumComparison`` (built by ``compare_to_optimum``),
   ``PolishedTraining`` (built by ``train_and_polish``);
@@ -355,7 +355,7 @@ CASES = [
     ),
     pytest.param(
         lambda: geo.network_patterns(_cnn(nn.Tanh), torch.zeros(4, 1, 4, 4)),
-        ValueError, r"`model` holds layer '1' \(Tanh\), which pl_regions does not support",
+        ValueError, r"`model` holds layer '1' \(Tanh\), which pwl_regions does not support",
         id="network_patterns-tanh-cnn",
     ),
     pytest.param(
@@ -378,63 +378,63 @@ CASES = [
     ),
     # regions of any piecewise-linear network
     pytest.param(
-        lambda: geo.pl_regions(_mlp(), torch.zeros(4, 3)),
-        ValueError, r"`x` must have shape \(n, 2\), got \(4, 3\)", id="pl_regions-wrong-features",
+        lambda: geo.pwl_regions(_mlp(), torch.zeros(4, 3)),
+        ValueError, r"`x` must have shape \(n, 2\), got \(4, 3\)", id="pwl_regions-wrong-features",
     ),
     pytest.param(
-        lambda: geo.pl_regions(_conv(), torch.zeros(4, 2, 5, 5)),
+        lambda: geo.pwl_regions(_conv(), torch.zeros(4, 2, 5, 5)),
         ValueError, r"`x` must have shape \(n, 1, H, W\) for layer '0' \(Conv2d\), got \(4, 2, 5, 5\)",
-        id="pl_regions-wrong-channels",
+        id="pwl_regions-wrong-channels",
     ),
     pytest.param(
-        lambda: geo.pl_regions(_mlp(), torch.zeros(4, 2, dtype=torch.long)),
+        lambda: geo.pwl_regions(_mlp(), torch.zeros(4, 2, dtype=torch.long)),
         ValueError, r"`x` must be a float batch of n >= 1 points \(n, ...\) as the model takes them, got shape \(4, 2\) \(torch.int64\)",
-        id="pl_regions-integer-points",
+        id="pwl_regions-integer-points",
     ),
     pytest.param(
-        lambda: geo.pl_regions(_mlp(), _with(X, (2, 0), NAN)),
-        ValueError, r"`x` must be finite, got 1 NaN/inf entries out of 8", id="pl_regions-nan-input",
+        lambda: geo.pwl_regions(_mlp(), _with(X, (2, 0), NAN)),
+        ValueError, r"`x` must be finite, got 1 NaN/inf entries out of 8", id="pwl_regions-nan-input",
     ),
     pytest.param(
-        lambda: geo.pl_regions(_nan_weights(), X),
-        ValueError, r"`model` must have finite weights, got 1 NaN/inf entries in '0.weight'", id="pl_regions-nan-weights",
+        lambda: geo.pwl_regions(_nan_weights(), X),
+        ValueError, r"`model` must have finite weights, got 1 NaN/inf entries in '0.weight'", id="pwl_regions-nan-weights",
     ),
     pytest.param(
-        lambda: geo.pl_regions(_tanh(), X),
-        ValueError, r"`model` holds layer '1' \(Tanh\), which pl_regions does not support", id="pl_regions-tanh",
+        lambda: geo.pwl_regions(_tanh(), X),
+        ValueError, r"`model` holds layer '1' \(Tanh\), which pwl_regions does not support", id="pwl_regions-tanh",
     ),
     pytest.param(
-        lambda: geo.pl_regions(_mlp(), X, chunk_size=0),
-        ValueError, r"`chunk_size` must be an integer >= 1, got 0", id="pl_regions-chunk-zero",
+        lambda: geo.pwl_regions(_mlp(), X, chunk_size=0),
+        ValueError, r"`chunk_size` must be an integer >= 1, got 0", id="pwl_regions-chunk-zero",
     ),
     pytest.param(
-        lambda: geo.pl_regions(_mlp(), X, rtol=0.0),
-        ValueError, r"`rtol` must be a finite number > 0, got 0.0", id="pl_regions-zero-rtol",
+        lambda: geo.pwl_regions(_mlp(), X, rtol=0.0),
+        ValueError, r"`rtol` must be a finite number > 0, got 0.0", id="pwl_regions-zero-rtol",
     ),
     pytest.param(
-        lambda: geo.pl_regions(_mlp(), X, box=-1.0),
-        ValueError, r"`box` must be a finite number > 0, got -1.0", id="pl_regions-negative-box",
+        lambda: geo.pwl_regions(_mlp(), X, box=-1.0),
+        ValueError, r"`box` must be a finite number > 0, got -1.0", id="pwl_regions-negative-box",
     ),
     pytest.param(
-        lambda: geo.pl_regions(lambda x: x, X),
-        TypeError, r"`model` must be an nn.Module, got function", id="pl_regions-not-a-module",
+        lambda: geo.pwl_regions(lambda x: x, X),
+        TypeError, r"`model` must be an nn.Module, got function", id="pwl_regions-not-a-module",
     ),
     pytest.param(
-        lambda: geo.pl_activation_patterns(_conv(), torch.zeros(4, 1, 5, 6)),
+        lambda: geo.pwl_activation_patterns(_conv(), torch.zeros(4, 1, 5, 6)),
         ValueError, r"`x` \(points of shape \(1, 5, 6\)\) is not an input of the model: mat1 and mat2 shapes",
-        id="pl_activation_patterns-wrong-features-after-conv",
+        id="pwl_activation_patterns-wrong-features-after-conv",
     ),
     pytest.param(
-        lambda: geo.pl_activation_patterns(_mlp(), X, chunk_size=0),
-        ValueError, r"`chunk_size` must be an integer >= 1, got 0", id="pl_activation_patterns-chunk-zero",
+        lambda: geo.pwl_activation_patterns(_mlp(), X, chunk_size=0),
+        ValueError, r"`chunk_size` must be an integer >= 1, got 0", id="pwl_activation_patterns-chunk-zero",
     ),
     pytest.param(
-        lambda: geo.pl_enumerate_regions(_mlp(), X, box=0.0),
-        ValueError, r"`box` must be a finite number > 0, got 0.0", id="pl_enumerate_regions-zero-box",
+        lambda: geo.pwl_enumerate_regions(_mlp(), X, box=0.0),
+        ValueError, r"`box` must be a finite number > 0, got 0.0", id="pwl_enumerate_regions-zero-box",
     ),
     pytest.param(
-        lambda: geo.pl_enumerate_regions(_tanh(), X),
-        ValueError, r"`model` holds layer '1' \(Tanh\)", id="pl_enumerate_regions-tanh",
+        lambda: geo.pwl_enumerate_regions(_tanh(), X),
+        ValueError, r"`model` holds layer '1' \(Tanh\)", id="pwl_enumerate_regions-tanh",
     ),
     pytest.param(
         lambda: geo.enumerate_regions(_mlp(), X, box=-1.0),
@@ -930,7 +930,7 @@ CASES = [
     ),
     pytest.param(
         lambda: alg.polish_cnn(_cnn(nn.Tanh), torch.zeros(4, 1, 4, 4), Y),
-        ValueError, r"layer '1' \(Tanh\), which pl_regions does not support", id="polish_cnn-tanh",
+        ValueError, r"layer '1' \(Tanh\), which pwl_regions does not support", id="polish_cnn-tanh",
     ),
     pytest.param(
         lambda: alg.polish_cnn(_cnn(), torch.zeros(4, 1, 4, 4), Y, loss="cross_entropy", max_patches=0),
@@ -1840,7 +1840,7 @@ SKIPPED = {
     "ExactFit", "VertexLoss", "GatedCertificate", "PolishEvaluation", "ActivationDrift", "MinimalNetworkReport",
     "FittedPolytope", "TwoPolytopeCover", "SMOOTH_HEAD_TRAINING", "quiet_lightning", "RegionSimplices",
     "CompressedCover", "OptimumComparison", "PolishedTraining", "SPIRAL_TRAINING", "BaselineRecord", "SimplexFacets",
-    "PLRegions", "ConvPolishResult", "ConvPolishReport", "CrossSection", "SectionCount",
+    "PWLRegions", "ConvPolishResult", "ConvPolishReport", "CrossSection", "SectionCount",
 }  # fmt: skip
 
 

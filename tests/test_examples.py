@@ -76,7 +76,7 @@ def test_lenet_faces_example_counts_the_regions_of_the_papers_network(
 ) -> None:
     import json
 
-    from lightning_poly.geometry import pl_regions
+    from lightning_poly.geometry import pwl_regions
 
     fh = _load("face_histograms")
     argv = ["x", "--out", str(tmp_path), "lenet", "--epochs", "1", "--n-train", "256", "--points", "2"]
@@ -85,7 +85,7 @@ def test_lenet_faces_example_counts_the_regions_of_the_papers_network(
     out = capsys.readouterr().out
     res = json.loads(out.strip().splitlines()[-2])  # the JSON line, then the figures line
     net = fh.lenet5_one_conv().double().eval()
-    rows = pl_regions(net, torch.rand(1, 1, 28, 28, dtype=torch.float64), box=1.0)
+    rows = pwl_regions(net, torch.rand(1, 1, 28, 28, dtype=torch.float64), box=1.0)
     assert res["rows_per_region"] == rows.a.shape[1] == 6 * 28 * 28 + 120 + 84 + 2 * 784
     assert res["regions_counted"] == 2 and res["points"] == 2
     assert 0 < res["box_faces_mean"] <= res["faces_mean"] <= res["faces_max"] <= res["rows_per_region"]

@@ -46,3 +46,21 @@ def test_highs_writes_nothing_to_stdout() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "", out.stdout
+
+
+def test_no_public_name_reads_as_pytorch_lightning() -> None:
+    """``pl`` is ``pytorch_lightning`` in every glue file: piecewise-linear names say ``pwl``."""
+    import importlib
+    import pkgutil
+
+    import lightning_poly
+
+    bad = []
+    for info in pkgutil.walk_packages(lightning_poly.__path__, "lightning_poly."):
+        module = importlib.import_module(info.name)
+        bad += [
+            f"{info.name}.{n}"
+            for n in getattr(module, "__all__", [])
+            if n.lower().startswith("pl_") or n.startswith("PL")
+        ]
+    assert bad == []

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from lightning_poly.geometry import face_histogram, pl_regions, region_simplices
+from lightning_poly.geometry import face_histogram, pwl_regions, region_simplices
 from lightning_poly.geometry.bounds import simplices_lower_bound, simplices_upper_bound
 from lightning_poly.nn import ReLUMLP
 from lightning_poly.pipelines import TaskProgress
@@ -198,7 +198,7 @@ def cmd_lenet(args: argparse.Namespace) -> None:
         max_seconds=args.max_seconds, input_shape=(1, 28, 28), seed=args.seed, on_progress=progress,
     )  # fmt: skip
     counted = len(h.counts)
-    rows = pl_regions(net, points[:1].reshape(1, 1, 28, 28), box=args.box).a.shape[1]  # the network's, not assumed
+    rows = pwl_regions(net, points[:1].reshape(1, 1, 28, 28), box=args.box).a.shape[1]  # the network's, not assumed
     rays = h.rays.double() if h.rays is not None else torch.zeros(counted, dtype=torch.float64)
     stopped = int((rays < args.max_rays).sum())
     net_faces = h.counts - (h.box_counts if h.box_counts is not None else 0)

@@ -1,6 +1,6 @@
 r"""Polish a CNN: polish its convolutional filters, then refit its last layer convexly (Section 4.1, Figure 9a).
 
-The network is any piecewise-linear one that :func:`~lightning_poly.geometry.pl_regions` traces (``Conv2d``,
+The network is any piecewise-linear one that :func:`~lightning_poly.geometry.pwl_regions` traces (``Conv2d``,
 pools, eval ``BatchNorm``, ReLU, reshapes, ``Linear``, ...; other layers are refused by name) whose forward
 returns the output of a ``Linear`` layer, its head. :func:`polish_cnn` polishes the chosen ``Conv2d``
 layers (default the first) on the patches of what reaches them (:func:`~lightning_poly.algorithms.polish_conv2d`),
@@ -44,8 +44,8 @@ from lightning_poly.algorithms.polish_network import (
     _refit_head,
     _scored,
 )
-from lightning_poly.geometry._pl_trace import PLGraph
-from lightning_poly.geometry.pl_regions import pl_activation_patterns
+from lightning_poly.geometry._pwl_trace import PWLGraph
+from lightning_poly.geometry.pwl_regions import pwl_activation_patterns
 from lightning_poly.nn.outputs import eval_mode, module_device, module_outputs
 from lightning_poly.solvers.refit import RefitLoss, check_refit_loss
 
@@ -60,7 +60,7 @@ def cnn_layers(
     Args:
         model: the network.
         x: a batch of inputs as the model takes them; if given, the model is run on (up to 64 of) them and
-            checked against its trace (:func:`~lightning_poly.geometry.pl_activation_patterns`).
+            checked against its trace (:func:`~lightning_poly.geometry.pwl_activation_patterns`).
 
     Returns:
         ``([(name, conv), ...], (name, head))``.
@@ -80,9 +80,9 @@ def cnn_layers(
     if not isinstance(model, nn.Module):
         raise TypeError(f"`model` must be an nn.Module, got {type(model).__name__}")
     with eval_mode(model):
-        graph = PLGraph(model, module_device(model))  # refuses what is not piecewise linear, by name
+        graph = PWLGraph(model, module_device(model))  # refuses what is not piecewise linear, by name
         if x is not None:
-            pl_activation_patterns(model, x[:64])
+            pwl_activation_patterns(model, x[:64])
     calls = [n for n in graph.nodes if n.op == "call_module" and n in graph.path]
     uses = Counter(str(n.target) for n in calls)
     convs = [(str(n.target), model.get_submodule(str(n.target))) for n in calls]

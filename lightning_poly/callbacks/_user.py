@@ -22,7 +22,7 @@ from torch import nn
 
 from lightning_poly._compat import MisconfigurationException, destroy_process_group_at_exit, fit_dataloader
 from lightning_poly.data.samples import BatchToXY, read_samples
-from lightning_poly.geometry.pl_regions import pl_activation_patterns
+from lightning_poly.geometry.pwl_regions import pwl_activation_patterns
 from lightning_poly.geometry.regions import sample_box
 from lightning_poly.logging import pin_wandb_run_dir
 from lightning_poly.nn.outputs import eval_mode
@@ -208,7 +208,7 @@ def piecewise_linear_network_of(
     pl_module: nn.Module, name: str | None, x: torch.Tensor | None, input_shape: tuple[int, ...], who: str
 ) -> nn.Module:
     """The module (or its ``name`` submodule) as a piecewise-linear network of points of ``input_shape`` (a
-    CNN), traced by :func:`~lightning_poly.geometry.pl_activation_patterns` in eval mode on the first 64 of
+    CNN), traced by :func:`~lightning_poly.geometry.pwl_activation_patterns` in eval mode on the first 64 of
     ``x`` (64 seeded uniform points in ``[-1, 1]^d`` when there is no data), which also checks that its
     forward is the traced map.
 
@@ -221,7 +221,7 @@ def piecewise_linear_network_of(
 
     Raises:
         MisconfigurationException: for samples of another size than ``input_shape``, for a network that
-            ``pl_regions`` refuses (the layer named by its name and type), and for a ``name`` submodule that
+            ``pwl_regions`` refuses (the layer named by its name and type), and for a ``name`` submodule that
             does not compute the module's forward.
     """
     net = pl_module if name is None else pl_module.get_submodule(name)
@@ -234,7 +234,7 @@ def piecewise_linear_network_of(
         )
     try:
         with eval_mode(pl_module):
-            pl_activation_patterns(net, pts.reshape(-1, *input_shape))
+            pwl_activation_patterns(net, pts.reshape(-1, *input_shape))
     except ValueError as err:
         raise MisconfigurationException(
             f"{who} needs a piecewise-linear network that takes points of `input_shape` {input_shape} "

@@ -32,7 +32,7 @@ class ActivationDriftCallback(SuiteCallback):
     patterns have settled. The reference patterns are part of the checkpoint, so a resumed run measures drift
     from the original fit start. The model is measured in eval mode.
 
-    A network that is not a ReLU MLP (a CNN, any network of :func:`~lightning_poly.geometry.pl_regions`) is
+    A network that is not a ReLU MLP (a CNN, any network of :func:`~lightning_poly.geometry.pwl_regions`) is
     measured at the shape of the training samples, or at ``input_shape`` when given: the module's own forward
     (or the ``network`` submodule) is traced and checked at ``setup`` (a layer that is not piecewise linear is
     refused by name);

@@ -72,7 +72,7 @@ class FaceHistogramCallback(SuiteCallback):
     ``EarlyStopping`` and ``ModelCheckpoint(monitor="faces/mean_faces")`` can watch them.
 
     A network that is not a ReLU MLP (a CNN such as the paper's LeNet-5 of Section V.C, any network of
-    :func:`~lightning_poly.geometry.pl_regions`) is analysed at the shape of the training samples, or at
+    :func:`~lightning_poly.geometry.pwl_regions`) is analysed at the shape of the training samples, or at
     ``input_shape`` when given (needed only without training data): the module's own forward (or the
     ``network`` submodule) is traced, checked at ``setup`` (a layer that is not piecewise linear is refused by
     name), and its faces are estimated (``method`` ``"auto"`` or ``"estimate"``).
@@ -216,7 +216,7 @@ class FaceHistogramCallback(SuiteCallback):
     # -- private methods compute ----------------------------------------------------------------
     def _net(self, pl_module: pl.LightningModule) -> torch.nn.Module:
         """The network, checked against the forward at every run (read-only: a derived network is fine); with
-        ``input_shape``, the module (or the ``network`` submodule) traced and checked by pl_regions."""
+        ``input_shape``, the module (or the ``network`` submodule) traced and checked by pwl_regions."""
         return analysed_network(pl_module, self.network, self._check_x, self._shape, type(self).__name__)
 
     def _dim(self) -> int:

@@ -21,8 +21,8 @@ from lightning_poly.geometry.multiclass_cover import (
     multiclass_counts,
     multiclass_predict,
 )
-from lightning_poly.geometry.pl_regions import PLRegions, pl_activation_patterns, pl_enumerate_regions, pl_regions
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
+from lightning_poly.geometry.pwl_regions import PWLRegions, pwl_activation_patterns, pwl_enumerate_regions, pwl_regions
 from lightning_poly.geometry.regions import Regions, activation_patterns, enumerate_regions, region_hrep, sample_box
 from lightning_poly.geometry.simplex_facets import SimplexFacets, first_vertices, simplex_facets
 from lightning_poly.geometry.triangulation import RegionSimplices, pulling_triangulation, region_simplices
@@ -51,7 +51,7 @@ __all__ = [
     "FaceMethod",
     "FacetCounts",
     "FacetMethod",
-    "PLRegions",
+    "PWLRegions",
     "PolytopeBasisCover",
     "RayEstimate",
     "complement",
@@ -72,9 +72,9 @@ __all__ = [
     "first_vertices",
     "hit_and_run_facets",
     "interior_points",
-    "pl_activation_patterns",
-    "pl_enumerate_regions",
-    "pl_regions",
+    "pwl_activation_patterns",
+    "pwl_enumerate_regions",
+    "pwl_regions",
     "region_hrep",
     "RegionSimplices",
     "pulling_triangulation",

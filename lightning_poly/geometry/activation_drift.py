@@ -6,7 +6,7 @@ the patterns :math:`\mathbf 1[w_j^\top x_i + b_j > 0]` stay fixed, training is t
 reference patterns (e.g. at the start of training) and with the previous measurement, and gives the
 smallest eigenvalue :math:`\lambda_W` of the empirical NTK Gram matrix on the first points.
 
-Any piecewise-linear network that :func:`~lightning_poly.geometry.pl_regions` traces (a CNN, a residual
+Any piecewise-linear network that :func:`~lightning_poly.geometry.pwl_regions` traces (a CNN, a residual
 block) is measured the same way: its pattern is the sign of every ReLU/LeakyReLU unit, and the choices of
 its max pools, the other half of what fixes its linear region, are compared apart.
 """
@@ -20,7 +20,7 @@ from torch import nn
 
 from lightning_poly._validation import check_int
 from lightning_poly.geometry.ntk_empirical import empirical_ntk
-from lightning_poly.geometry.pl_regions import pl_activation_patterns
+from lightning_poly.geometry.pwl_regions import pwl_activation_patterns
 from lightning_poly.geometry.regions import activation_patterns
 from lightning_poly.nn.relu_network import get_relu_network
 
@@ -73,10 +73,10 @@ def _is_relu_mlp(model: nn.Module) -> bool:
 def network_patterns(model: nn.Module, x: torch.Tensor) -> Patterns:
     """The activation patterns :func:`activation_drift` compares: of a ReLU MLP
     (:func:`~lightning_poly.geometry.activation_patterns`, ``(n, H)`` bool), else of the piecewise-linear
-    network (:func:`~lightning_poly.geometry.pl_activation_patterns`: ``(patterns, pool_choices)``), on the CPU.
+    network (:func:`~lightning_poly.geometry.pwl_activation_patterns`: ``(patterns, pool_choices)``), on the CPU.
 
     Args:
-        model: a ReLU MLP or a network that ``pl_regions`` traces (in eval mode where it matters).
+        model: a ReLU MLP or a network that ``pwl_regions`` traces (in eval mode where it matters).
         x: ``(n, d)`` points of an MLP; ``(n, *shape)`` as the model takes them otherwise.
 
     Example:
@@ -87,7 +87,7 @@ def network_patterns(model: nn.Module, x: torch.Tensor) -> Patterns:
     """
     if _is_relu_mlp(model):
         return activation_patterns(model, x).cpu()
-    pats, choices = pl_activation_patterns(model, x)
+    pats, choices = pwl_activation_patterns(model, x)
     return pats.cpu(), choices.cpu()
 
 
@@ -125,9 +125,9 @@ def activation_drift(
     """The activation patterns of ``model`` on ``x`` compared with ``reference`` and ``previous`` ones.
 
     A ReLU MLP's pattern is that of its hidden neurons (:func:`~lightning_poly.geometry.activation_patterns`);
-    any other network that :func:`~lightning_poly.geometry.pl_regions` traces (a CNN) has the pattern of all
+    any other network that :func:`~lightning_poly.geometry.pwl_regions` traces (a CNN) has the pattern of all
     its ReLU/LeakyReLU units and, reported apart, its max-pool choices
-    (:func:`~lightning_poly.geometry.pl_activation_patterns`; :func:`network_patterns` gives either kind).
+    (:func:`~lightning_poly.geometry.pwl_activation_patterns`; :func:`network_patterns` gives either kind).
 
     The empirical NTK (:func:`~lightning_poly.geometry.ntk_empirical.empirical_ntk`, of the first output) is
     defined for any network and is computed for CNNs too: its cost is ``ntk_points`` gradients of all
@@ -148,7 +148,7 @@ def activation_drift(
 
     Raises:
         ValueError: if ``reference`` or ``previous`` are not patterns (or max-pool choices) of these points
-            and units, and for a network that ``pl_regions`` refuses (the layer named).
+            and units, and for a network that ``pwl_regions`` refuses (the layer named).
 
     Example:
         >>> _ = torch.manual_seed(0)

@@ -7,7 +7,7 @@ activation pattern (with the max-pool choices of a CNN). Faces are counted in on
 * ``"section"`` (Figure 10's reading: "almost all the polytopes are triangles or quadrilaterals"): the edges
   of the polygon a region cuts from the plane window, exact. The network composed with the plane map
   :math:`(s, t) \mapsto x_0 + s u + t v` is itself piecewise linear in two inputs, so
-  :func:`~lightning_poly.geometry.pl_regions` of that composition gives each region's rows in the plane
+  :func:`~lightning_poly.geometry.pwl_regions` of that composition gives each region's rows in the plane
   directly (``Γ + Q + 4`` rows of 2 columns, whatever the input's size) and Qhull counts them.
 * ``"region"``: the faces of the whole :math:`d`-dimensional region in the box :math:`[-B, B]^d`: exact for a
   ReLU MLP (:func:`~lightning_poly.geometry.count_region_faces`' methods), estimated (hit-and-run, lower
@@ -28,7 +28,7 @@ from lightning_poly._validation import check_choice, check_finite, check_int, ch
 from lightning_poly.geometry.activation_drift import _is_relu_mlp
 from lightning_poly.geometry.facets import count_facets
 from lightning_poly.geometry.histogram import FaceMethod, count_region_faces
-from lightning_poly.geometry.pl_regions import _model_input_shape, pl_enumerate_regions, pl_regions
+from lightning_poly.geometry.pwl_regions import _model_input_shape, pwl_enumerate_regions, pwl_regions
 from lightning_poly.geometry.regions import Regions, enumerate_regions
 from lightning_poly.nn.outputs import module_device
 from lightning_poly.nn.relu_network import get_relu_network, linear_layers
@@ -163,7 +163,7 @@ def cross_section(
 ) -> CrossSection:
     """The regions met by a 2-D plane through ``origin`` along ``u`` and ``v``, and their face counts.
 
-    Works on a ReLU MLP and on any network that :func:`~lightning_poly.geometry.pl_regions` traces (a CNN: then
+    Works on a ReLU MLP and on any network that :func:`~lightning_poly.geometry.pwl_regions` traces (a CNN: then
     ``origin`` is an input as the model takes it, e.g. an image ``(1, 28, 28)``, or ``input_shape`` gives its
     shape). A grid point's region is its activation pattern (and max-pool choices). With ``count="region"``
     grid points outside the box are clipped to it (the regions are those of the box); the other counts take
@@ -198,7 +198,7 @@ def cross_section(
 
     Raises:
         ValueError: for a plane that is not one (points of the wrong size, parallel directions), a network
-            that ``pl_regions`` refuses (the layer named), and an exact ``method`` for a network that is not a
+            that ``pwl_regions`` refuses (the layer named), and an exact ``method`` for a network that is not a
             ReLU MLP.
 
     Example:
@@ -245,7 +245,7 @@ def _section_faces(
     plane: nn.Module, st: torch.Tensor, extent: float, counted: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Region of every plane point, and the edges of each region's polygon in ``[-extent, extent]^2``."""
-    regions = pl_enumerate_regions(plane, st, box=extent)
+    regions = pwl_enumerate_regions(plane, st, box=extent)
     if not counted:
         return regions.inverse.cpu(), None
     counts = [_polygon_edges(plane, pts, extent) for pts in regions.points.split(_REGIONS_PER_PASS)]
@@ -263,7 +263,7 @@ def _polygon_edges(plane: nn.Module, pts: torch.Tensor, extent: float) -> torch.
     own four, go to Qhull (a LeNet's 8,048 rows per region come down to the few dozen its polygon's lines
     are among), in batches whose duplicate search stays within 256 MiB.
     """
-    rows = pl_regions(plane, pts, box=extent, chunk_size=len(pts))
+    rows = pwl_regions(plane, pts, box=extent, chunk_size=len(pts))
     a, b = rows.a.cpu(), rows.b.cpu()
     crosses = b < extent * a.abs().sum(dim=2)
     crosses[:, -4:] = True  # the window's rows (the box rows of the plane's two inputs)
@@ -289,7 +289,7 @@ def _region_faces(
         res = count_region_faces(model, regions, box, method)
         exact = method != "estimate"
     else:
-        regions = pl_enumerate_regions(model, pts.reshape(-1, *shape), box)
+        regions = pwl_enumerate_regions(model, pts.reshape(-1, *shape), box)
         res = count_region_faces(model, regions, box, "estimate", input_shape=shape)
         exact = False
     return regions.inverse.cpu(), torch.where(res.ok, res.counts, -1), exact

@@ -18,14 +18,14 @@ from lightning_poly._validation import check_choice, check_finite, check_int, ch
 from lightning_poly.geometry.bounds import applicable_mean_faces_bound
 from lightning_poly.geometry.facets import check_qhull_dim, clean_rows, count_facets, interior_points
 from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_facets
-from lightning_poly.geometry.pl_regions import (
+from lightning_poly.geometry.pwl_regions import (
     _CHUNK_BYTES,
     RegionCost,
     _architecture,
     _model_input_shape,
-    pl_enumerate_regions,
-    pl_region_cost,
-    pl_regions,
+    pwl_enumerate_regions,
+    pwl_region_cost,
+    pwl_regions,
 )
 from lightning_poly.geometry.regions import Regions, enumerate_regions, region_hrep, sample_box
 from lightning_poly.nn.relu_network import get_relu_network, linear_layers
@@ -62,7 +62,7 @@ class FaceHistogram:
         n_uncounted: regions found but not counted because the time budget ran out (the histogram
             is then over a seeded random subset of the regions).
         network: ``"mlp"`` (a ReLU MLP) or ``"piecewise-linear"`` (any network of
-            :func:`~lightning_poly.geometry.pl_regions`, e.g. a CNN: ``hidden_widths`` are the units of its
+            :func:`~lightning_poly.geometry.pwl_regions`, e.g. a CNN: ``hidden_widths`` are the units of its
             (leaky) ReLU layers, ``zero_bias`` whether every linear and convolutional layer lacks a bias).
         pool_rows: the max-pool inequalities of a piecewise-linear network (part of Γ).
     """
@@ -280,11 +280,11 @@ def count_region_faces(
             left, the first one included, and the estimator's rays stop at the budget (lower bounds).
         on_progress: called as ``on_progress(done, total)`` after each batch.
         input_shape: a point's shape for a network that is not a ReLU MLP (e.g. ``(1, 28, 28)`` for a CNN,
-            with ``regions`` from :func:`~lightning_poly.geometry.pl_enumerate_regions`): its rows come from
-            :func:`~lightning_poly.geometry.pl_regions` at each region's point (counted by the estimator or,
+            with ``regions`` from :func:`~lightning_poly.geometry.pwl_enumerate_regions`): its rows come from
+            :func:`~lightning_poly.geometry.pwl_regions` at each region's point (counted by the estimator or,
             where the dimension allows, an exact method), batches capped to 256 MiB of rows. ``None``: a ReLU
             MLP, rows from the patterns.
-        cost: a piecewise-linear network's :func:`~lightning_poly.geometry.pl_region_cost` (measured here when
+        cost: a piecewise-linear network's :func:`~lightning_poly.geometry.pwl_region_cost` (measured here when
             ``None``).
 
     Returns:
@@ -319,14 +319,14 @@ def count_region_faces(
     def rows(sl: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if input_shape is None:
             return region_hrep(model, regions.patterns[sl.to(regions.patterns.device)], box)
-        reg = pl_regions(model, regions.points[sl.to(regions.points.device)].reshape(-1, *input_shape), box, len(sl))
+        reg = pwl_regions(model, regions.points[sl.to(regions.points.device)].reshape(-1, *input_shape), box, len(sl))
         return reg.a, reg.b
 
     t0 = time.perf_counter()
     deadline = None if max_seconds is None else t0 + max_seconds
     if input_shape is not None and n:  # a batch's rows within 256 MiB (a LeNet region: 168 MB)
         if cost is None:
-            cost = pl_region_cost(model, regions.points[:1].reshape(-1, *input_shape), box)
+            cost = pwl_region_cost(model, regions.points[:1].reshape(-1, *input_shape), box)
         chunk = min(chunk, max(1, _CHUNK_BYTES // max(cost.bytes, 1)))
     order = (
         torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if max_seconds is not None else torch.arange(n)
@@ -398,8 +398,8 @@ def face_histogram(
     by ``points`` (e.g. the training data); each region counts once, weighted by its points.
 
     A network that is not a ReLU MLP (a CNN such as Section V.C's LeNet-5, any network of
-    :func:`~lightning_poly.geometry.pl_regions`) takes the piecewise-linear path: regions by
-    :func:`~lightning_poly.geometry.pl_enumerate_regions` (a region is a pattern with its max-pool choices),
+    :func:`~lightning_poly.geometry.pwl_regions`) takes the piecewise-linear path: regions by
+    :func:`~lightning_poly.geometry.pwl_enumerate_regions` (a region is a pattern with its max-pool choices),
     faces by the estimator (``"auto"`` means ``"estimate"``: a region of an image network has thousands of
     rows in hundreds of dimensions) or by an exact method named in ``method`` (small inputs: exact counts of
     the same rows), the box ``[-B, B]^d`` over the flattened input; ``input_shape`` gives a point's shape
@@ -423,7 +423,7 @@ def face_histogram(
         max_rays: most rays per region of the estimator.
         max_seconds: time budget of the whole call (see :func:`count_region_faces` for how the counting keeps it);
             ``None``: no budget. A piecewise-linear network's regions are measured first
-            (:func:`~lightning_poly.geometry.pl_region_cost`): when one region's rows do not fit in the budget
+            (:func:`~lightning_poly.geometry.pwl_region_cost`): when one region's rows do not fit in the budget
             none is counted, and the points searched for regions are as many as half of what is left after one
             region allows (both with a warning that names the cost; the histogram's ``n_points`` and ``notes``
             say what was done).
@@ -484,7 +484,7 @@ def face_histogram(
         regions = enumerate_regions(model, points.to(device), box)
     else:
         pts = points.reshape(-1, *shape).to(device)
-        cost = pl_region_cost(model, pts[:1], box)
+        cost = pwl_region_cost(model, pts[:1], box)
         n_use, note = _points_within_budget(cost, len(pts), t0, max_seconds, max_memory)
         if world > 1:  # every rank takes the same decision (timings differ between ranks): the smallest
             share = torch.zeros(world, dtype=torch.long)
@@ -494,7 +494,7 @@ def face_histogram(
             warnings.warn(note, stacklevel=3)
             notes.append(note)
         points = pts[:n_use]
-        regions = pl_enumerate_regions(model, points, box, depth=False) if n_use else _no_regions(shape, device)
+        regions = pwl_enumerate_regions(model, points, box, depth=False) if n_use else _no_regions(shape, device)
     mine = None if world == 1 else torch.arange(rank, len(regions), world)
     left = None if max_seconds is None else max(max_seconds - (time.perf_counter() - t0), 1e-9)
     res = count_region_faces(
@@ -582,6 +582,6 @@ def _piecewise_linear_shape(
         if points is not None and points.ndim >= 2:
             return tuple(points.shape[1:])
         raise TypeError(
-            f"{err}; a network that is not a ReLU MLP (a CNN, any network of pl_regions) needs `input_shape`, "
+            f"{err}; a network that is not a ReLU MLP (a CNN, any network of pwl_regions) needs `input_shape`, "
             f"a point's shape, or `points`"
         ) from None

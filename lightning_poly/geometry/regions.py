@@ -43,7 +43,7 @@ def _layers(model: nn.Module, dtype: torch.dtype) -> list[tuple[torch.Tensor, to
     return [_weight_bias(lin, dtype) for lin in lins]
 
 
-# One step each of the exact linearisation, shared by region_hrep and lightning_poly.geometry.pl_regions
+# One step each of the exact linearisation, shared by region_hrep and lightning_poly.geometry.pwl_regions
 # (the same arithmetic in the same order, so that both give bit-identical rows on an MLP). ``m`` is the
 # batch of local affine maps ``(R, n, d)`` of the layer's input and ``c`` their offsets ``(R, n)``.
 def _identity_map(r: int, d: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

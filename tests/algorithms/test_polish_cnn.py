@@ -120,7 +120,7 @@ class _TwiceHead(nn.Module):
 def test_what_polish_cnn_cannot_take_is_refused_by_name() -> None:
     x = torch.zeros(4, 1, 5, 5)
     tanh = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Tanh(), nn.Flatten(), nn.Linear(18, 1))
-    with pytest.raises(ValueError, match=r"layer '1' \(Tanh\), which pl_regions does not support"):
+    with pytest.raises(ValueError, match=r"layer '1' \(Tanh\), which pwl_regions does not support"):
         cnn_layers(tanh)
     with pytest.raises(ValueError, match=r"applies no Conv2d to its input; polish an MLP with polish_network"):
         cnn_layers(nn.Sequential(nn.Flatten(), nn.Linear(25, 1)))

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from lightning_poly.geometry import activation_drift, activation_patterns, network_patterns, pl_activation_patterns
+from lightning_poly.geometry import activation_drift, activation_patterns, network_patterns, pwl_activation_patterns
 from lightning_poly.geometry.ntk_empirical import empirical_ntk
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -26,11 +26,11 @@ def test_the_drift_of_a_cnn_counts_unit_signs_and_pool_choices_apart() -> None:
     assert isinstance(start, tuple) and [t.shape for t in start] == [torch.Size([40, 3 * 36 + 8]), (40, 27)]
     with torch.no_grad():  # new filters: other signs and other window maxima
         net[0].weight.add_(0.3 * torch.randn(net[0].weight.shape, generator=torch.Generator().manual_seed(2)))
-    middle = pl_activation_patterns(net, x)
+    middle = pwl_activation_patterns(net, x)
     with torch.no_grad():
         net[5].weight.mul_(-1.0)
     drift = activation_drift(net, x, start, middle, ntk_points=16)
-    end, end_choices = pl_activation_patterns(net, x)
+    end, end_choices = pwl_activation_patterns(net, x)
     assert torch.equal(drift.patterns, end) and torch.equal(drift.pool_choices, end_choices)  # type: ignore[arg-type]
     assert drift.changed_since_start == float((end != start[0]).double().mean()) > 0
     assert drift.changed_since_last == float((end != middle[0]).double().mean()) > 0
@@ -53,7 +53,7 @@ def test_a_relu_mlp_keeps_its_patterns_and_the_traced_path_agrees() -> None:
     x = torch.randn(30, 3)
     start = network_patterns(mlp, x)
     assert torch.equal(start, activation_patterns(mlp, x))  # type: ignore[arg-type]
-    assert torch.equal(start, pl_activation_patterns(mlp, x)[0])  # type: ignore[arg-type]
+    assert torch.equal(start, pwl_activation_patterns(mlp, x)[0])  # type: ignore[arg-type]
     drift = activation_drift(mlp, x, start, ntk_points=0)
     assert drift.pool_choices is None and set(drift.scalars()) == {"changed_since_start", "changed_since_last"}
 

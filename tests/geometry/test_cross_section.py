@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from lightning_poly.geometry import count_facets, cross_section, pl_activation_patterns, pl_regions
+from lightning_poly.geometry import count_facets, cross_section, pwl_activation_patterns, pwl_regions
 from lightning_poly.plotting import plot_cross_section
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -34,7 +34,7 @@ def test_each_pixel_gets_the_region_of_its_point_and_its_polygons_edges() -> Non
     assert torch.allclose(cs.origin, image.flatten().double())  # type: ignore[arg-type]
     ss, tt = torch.meshgrid(cs.s, cs.t, indexing="xy")
     pts = cs.origin + ss.reshape(-1, 1) * cs.u + tt.reshape(-1, 1) * cs.v  # type: ignore[operator]
-    pats, choices = pl_activation_patterns(net, pts.reshape(-1, 1, 8, 8))
+    pats, choices = pwl_activation_patterns(net, pts.reshape(-1, 1, 8, 8))
     key = torch.cat([pats.long(), choices], dim=1)
     same = (key[:, None] == key[None]).all(-1)
     assert torch.equal(same, cs.region.flatten()[:, None] == cs.region.flatten()[None, :])
@@ -44,7 +44,7 @@ def test_each_pixel_gets_the_region_of_its_point_and_its_polygons_edges() -> Non
     plane = torch.stack([cs.u, cs.v], dim=1)  # type: ignore[list-item]
     window = torch.cat([torch.eye(2), -torch.eye(2)]).double()
     for i in (0, 333, 820, 1599):
-        rows = pl_regions(net, pts[i].reshape(1, 1, 8, 8), box=None)
+        rows = pwl_regions(net, pts[i].reshape(1, 1, 8, 8), box=None)
         a2 = torch.cat([rows.a[0] @ plane, window])
         b2 = torch.cat([rows.b[0] - rows.a[0] @ cs.origin, torch.full((4,), 0.6, dtype=torch.float64)])
         ref = count_facets(a2, b2, "reference", interior=torch.stack([ss.flatten()[i], tt.flatten()[i]]))
@@ -71,7 +71,7 @@ def test_the_faces_of_a_cnns_regions_are_estimated_lower_bounds() -> None:
     first = torch.unique(cs.region.flatten(), return_inverse=True)[1]
     for r in range(cs.n_regions):
         i = int(torch.nonzero(first == r)[0])
-        rows = pl_regions(net, pts[i].reshape(1, 1, 3, 3))
+        rows = pwl_regions(net, pts[i].reshape(1, 1, 3, 3))
         exact = int(count_facets(rows.a, rows.b, "reference", interior=pts[i : i + 1]).counts[0])
         assert 3 <= int(cs.faces.flatten()[i]) <= exact  # type: ignore[union-attr]
 

@@ -3,7 +3,7 @@ r"""Linear regions of any piecewise-linear network (CNNs, residual blocks), foun
 The face-histogram paper estimates the faces of the regions of a LeNet-5 with ReLU on MNIST
 (Section V.C, 784 inputs, 26,796 inequalities per region); that needs the region of a point of a
 convolutional network, not only of an MLP (:func:`~lightning_poly.geometry.region_hrep`).
-:func:`pl_regions` traces the model with ``torch.fx`` and linearises it exactly at each point: every node
+:func:`pwl_regions` traces the model with ``torch.fx`` and linearises it exactly at each point: every node
 carries the local affine map :math:`v = J x + c` of the flattened input :math:`x`, through
 
 * ``Linear``, ``Conv1d``/``Conv2d`` (any stride, padding, dilation, groups, padding mode, bias or not),
@@ -35,17 +35,17 @@ import torch
 from torch import nn
 
 from lightning_poly._validation import check_finite, check_int, check_int_tuple, check_positive
-from lightning_poly.geometry._pl_trace import PLGraph
+from lightning_poly.geometry._pwl_trace import PWLGraph
 from lightning_poly.geometry.regions import Regions, _box_rows, _depth
 from lightning_poly.nn.outputs import eval_mode
 
-__all__ = ["PLRegions", "RegionCost", "pl_activation_patterns", "pl_enumerate_regions", "pl_region_cost", "pl_regions"]
+__all__ = ["PWLRegions", "RegionCost", "pwl_activation_patterns", "pwl_enumerate_regions", "pwl_region_cost", "pwl_regions"]
 
 _CHUNK_BYTES = 2**28  # the rows of one pass when `chunk_size` is None
 
 
 @dataclass
-class PLRegions:
+class PWLRegions:
     """The regions of a piecewise-linear network at ``n`` points, and its affine map on each.
 
     Attributes:
@@ -86,7 +86,7 @@ class PLRegions:
         return sum(rows for _, rows in self.pool_layers)
 
 
-def _check_points(graph: PLGraph, x: torch.Tensor) -> None:
+def _check_points(graph: PWLGraph, x: torch.Tensor) -> None:
     """Refuse points that are not a finite batch the model's first layer takes, saying what it takes."""
     if not isinstance(x, torch.Tensor) or x.ndim < 2 or not x.is_floating_point() or len(x) == 0:
         got = f"shape {tuple(x.shape)} ({x.dtype})" if isinstance(x, torch.Tensor) else type(x).__name__
@@ -114,13 +114,13 @@ def _check_weights(model: nn.Module) -> None:
 
 
 @torch.no_grad()
-def pl_regions(
+def pwl_regions(
     model: nn.Module,
     x: torch.Tensor,
     box: float | None = 1.0,
     chunk_size: int | None = None,
     rtol: float = 1e-4,
-) -> PLRegions:
+) -> PWLRegions:
     r"""The activation pattern, region :math:`A x \le b` and affine map :math:`J x + c` of a
     piecewise-linear network at each point (see the module docstring for the supported layers).
 
@@ -146,7 +146,7 @@ def pl_regions(
             points, on the scale ``max |output| + 1``.
 
     Returns:
-        :class:`PLRegions`.
+        :class:`PWLRegions`.
 
     Raises:
         ValueError: for a layer or function that is not piecewise linear or not supported (named with its
@@ -159,11 +159,11 @@ def pl_regions(
         >>> net = nn.Sequential(
         ...     nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 1)
         ... ).eval()
-        >>> reg = pl_regions(net, torch.rand(3, 1, 4, 4))
+        >>> reg = pwl_regions(net, torch.rand(3, 1, 4, 4))
         >>> reg.patterns.shape, reg.pool_choices.shape, reg.a.shape, reg.jacobian.shape
         (torch.Size([3, 32]), torch.Size([3, 8]), torch.Size([3, 88, 16]), torch.Size([3, 1, 16]))
         >>> x = torch.rand(2, 1, 4, 4)
-        >>> pl_regions(net, x, box=None).a.shape[1]  # 32 units, 2*2 windows of 4 in 2 channels: 3 rows each
+        >>> pwl_regions(net, x, box=None).a.shape[1]  # 32 units, 2*2 windows of 4 in 2 channels: 3 rows each
         56
     """
     if box is not None:
@@ -180,33 +180,33 @@ def pl_regions(
         a, b = torch.cat([a, a_box], dim=1), torch.cat([b, b_box], dim=1)
     patterns, choices = torch.cat([p.patterns for p in parts]), torch.cat([p.pool_choices for p in parts])
     jac, off = torch.cat([p.jacobian for p in parts]), torch.cat([p.offset for p in parts])
-    return PLRegions(patterns, choices, a, b, jac, off, parts[0].unit_layers, parts[0].pool_layers)
+    return PWLRegions(patterns, choices, a, b, jac, off, parts[0].unit_layers, parts[0].pool_layers)
 
 
 @torch.no_grad()
-def pl_activation_patterns(
+def pwl_activation_patterns(
     model: nn.Module, x: torch.Tensor, chunk_size: int = 4096, rtol: float = 1e-4
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The activation patterns and max-pool choices of a piecewise-linear network, without the rows.
 
-    The values-only pass of :func:`pl_regions` (no map carried: the memory of a forward pass), with the same
+    The values-only pass of :func:`pwl_regions` (no map carried: the memory of a forward pass), with the same
     refusals and the same check of the model's own output (against the trace's values). On an MLP the
     patterns equal :func:`~lightning_poly.geometry.activation_patterns`'.
 
     Args:
-        model: the network (see :func:`pl_regions`).
+        model: the network (see :func:`pwl_regions`).
         x: ``(n, *shape)`` points as the model takes them.
         chunk_size: points per pass.
         rtol: relative tolerance of the check of the model's output.
 
     Returns:
-        ``(patterns, pool_choices)``: ``(n, Γ)`` bool and ``(n, P)`` long, as in :class:`PLRegions`.
+        ``(patterns, pool_choices)``: ``(n, Γ)`` bool and ``(n, P)`` long, as in :class:`PWLRegions`.
 
     Example:
         >>> net = nn.Sequential(nn.Conv1d(1, 1, 2, bias=False), nn.ReLU(), nn.MaxPool1d(2), nn.Flatten())
         >>> with torch.no_grad():
         ...     _ = net[0].weight.fill_(1.0)
-        >>> pl_activation_patterns(net, torch.tensor([[[1.0, -3.0, 1.0]]]))  # z = (-2, -2): both off, tied
+        >>> pwl_activation_patterns(net, torch.tensor([[[1.0, -3.0, 1.0]]]))  # z = (-2, -2): both off, tied
         (tensor([[False, False]]), tensor([[0]]))
     """
     check_int("chunk_size", chunk_size, minimum=1)
@@ -216,7 +216,7 @@ def pl_activation_patterns(
 
 
 class RegionCost(NamedTuple):
-    """What one region of a piecewise-linear network costs, measured by :func:`pl_region_cost`.
+    """What one region of a piecewise-linear network costs, measured by :func:`pwl_region_cost`.
 
     Attributes:
         values_seconds: the values-only pass of one point (its pattern: what finding a region costs).
@@ -237,15 +237,15 @@ class RegionCost(NamedTuple):
 
 
 @torch.no_grad()
-def pl_region_cost(model: nn.Module, x: torch.Tensor, box: float | None = 1.0, block: int = 4) -> RegionCost:
+def pwl_region_cost(model: nn.Module, x: torch.Tensor, box: float | None = 1.0, block: int = 4) -> RegionCost:
     """Measure, without computing a region, what one costs: a values-only pass and two passes carrying ``block``
     and ``4 * block`` of the ``d`` columns at the first point of ``x``, the rows' time extrapolated linearly to
-    ``d`` columns (every map and row is linear in the columns, :meth:`~lightning_poly.geometry._pl_trace.PLGraph.run`).
+    ``d`` columns (every map and row is linear in the columns, :meth:`~lightning_poly.geometry._pwl_trace.PWLGraph.run`).
     A face count's budget decides from it whether a region fits before spending the pass (ResNet-18 at 3x32x32:
     86,016 rows of 3,072, 2.1 GB, about 35 s a region on one CPU core).
 
     Args:
-        model: the network (see :func:`pl_regions`).
+        model: the network (see :func:`pwl_regions`).
         x: ``(n, *shape)`` points; the first is measured.
         box: half-width of the box (``None``: no box rows).
         block: columns of the first measuring pass.
@@ -255,7 +255,7 @@ def pl_region_cost(model: nn.Module, x: torch.Tensor, box: float | None = 1.0, b
 
     Example:
         >>> net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(32, 1)).eval()
-        >>> cost = pl_region_cost(net, torch.rand(1, 1, 4, 4))
+        >>> cost = pwl_region_cost(net, torch.rand(1, 1, 4, 4))
         >>> cost.rows, cost.dim, cost.bytes  # 32 units and 2 * 16 box rows, in 16 dimensions
         (64, 16, 8192)
     """
@@ -280,17 +280,17 @@ def pl_region_cost(model: nn.Module, x: torch.Tensor, box: float | None = 1.0, b
 
 
 @torch.no_grad()
-def pl_enumerate_regions(
+def pwl_enumerate_regions(
     model: nn.Module, x: torch.Tensor, box: float = 1.0, chunk_size: int = 4096, depth: bool = True
 ) -> Regions:
     """The distinct regions of a piecewise-linear network hit by the points ``x``, each counted once.
 
-    The twin of :func:`~lightning_poly.geometry.enumerate_regions` for the networks of :func:`pl_regions`: a
+    The twin of :func:`~lightning_poly.geometry.enumerate_regions` for the networks of :func:`pwl_regions`: a
     region is a pattern together with its max-pool choices. Patterns come from the values-only pass; the
     rows only for one point per region (the first that falls in it), to measure its depth.
 
     Args:
-        model: the network (see :func:`pl_regions`).
+        model: the network (see :func:`pwl_regions`).
         x: ``(n, *shape)`` points as the model takes them.
         box: half-width of the box (the depth of each region's point counts the box).
         chunk_size: points per values-only pass.
@@ -305,12 +305,12 @@ def pl_enumerate_regions(
     Example:
         >>> _ = torch.manual_seed(0)
         >>> net = nn.Sequential(nn.Conv1d(1, 2, 2), nn.ReLU(), nn.MaxPool1d(2), nn.Flatten(), nn.Linear(4, 1))
-        >>> reg = pl_enumerate_regions(net.eval(), torch.rand(500, 1, 5) * 2 - 1)
+        >>> reg = pwl_enumerate_regions(net.eval(), torch.rand(500, 1, 5) * 2 - 1)
         >>> int(reg.counts.sum()), bool((reg.depth > 0).all())
         (500, True)
     """
     check_positive("box", box)
-    patterns, choices = pl_activation_patterns(model, x, chunk_size)
+    patterns, choices = pwl_activation_patterns(model, x, chunk_size)
     key = torch.cat([patterns.long(), choices], dim=1)
     _, inverse, counts = torch.unique(key, dim=0, return_inverse=True, return_counts=True)
     n = torch.arange(len(x), device=inverse.device)
@@ -319,12 +319,12 @@ def pl_enumerate_regions(
     if not depth:
         nan = torch.full((len(points),), torch.nan, dtype=torch.float64, device=points.device)
         return Regions(patterns[first], counts, inverse, points.flatten(1).to(torch.float64), nan)
-    step = _points_per_pass(pl_regions(model, points[:1], None), box)
+    step = _points_per_pass(pwl_regions(model, points[:1], None), box)
     depths = [_depth(r.a, r.b, r.x) for r in _passes(model, points, box, step)]
     return Regions(patterns[first], counts, inverse, points.flatten(1).to(torch.float64), torch.cat(depths))
 
 
-def _prepare(model: nn.Module, x: torch.Tensor, rtol: float) -> tuple[PLGraph, torch.device, torch.dtype]:
+def _prepare(model: nn.Module, x: torch.Tensor, rtol: float) -> tuple[PWLGraph, torch.device, torch.dtype]:
     """Check the arguments, trace the model: the graph, the device of the work and the model's dtype."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"`model` must be an nn.Module, got {type(model).__name__}")
@@ -332,7 +332,7 @@ def _prepare(model: nn.Module, x: torch.Tensor, rtol: float) -> tuple[PLGraph, t
     tensors = [*model.parameters(), *model.buffers()]
     device = tensors[0].device if tensors else x.device if isinstance(x, torch.Tensor) else torch.device("cpu")
     dtype = next((t.dtype for t in tensors if t.is_floating_point()), torch.float32)
-    graph = PLGraph(model, device)
+    graph = PWLGraph(model, device)
     _check_points(graph, x)
     _check_weights(model)
     return graph, device, dtype
@@ -350,7 +350,7 @@ def _architecture(model: nn.Module, shape: tuple[int, ...]) -> tuple[int, list[i
     return math.prod(shape), [units for _, units in reg.unit_layers], zero_bias, reg.offset.shape[1], reg.n_pool_rows
 
 
-def _points_per_pass(one: PLRegions, box: float | None) -> int:
+def _points_per_pass(one: PWLRegions, box: float | None) -> int:
     """Points whose rows (box rows included) fit in ``_CHUNK_BYTES``, from one point's pass."""
     d = one.a.shape[2]
     rows = one.a.shape[1] + (2 * d if box is not None else 0)
@@ -382,13 +382,13 @@ def _model_input_shape(model: nn.Module, input_shape: object) -> tuple[int, ...]
 def _passes(model: nn.Module, x: torch.Tensor, box: float | None, step: int) -> Iterator[_RowsOf]:
     """The rows of the points ``x``, ``step`` points at a time (flattened float64 points with their rows)."""
     for xs in x.split(step):
-        reg = pl_regions(model, xs, box, chunk_size=step)
+        reg = pwl_regions(model, xs, box, chunk_size=step)
         yield _RowsOf(xs.flatten(1).to(reg.a), reg.a, reg.b)
 
 
 def _chunk(
-    model: nn.Module, graph: PLGraph, xs: torch.Tensor, dtype: torch.dtype, rtol: float, maps: bool = True
-) -> PLRegions:
+    model: nn.Module, graph: PWLGraph, xs: torch.Tensor, dtype: torch.dtype, rtol: float, maps: bool = True
+) -> PWLRegions:
     """One pass: the model's own output, the linearised pass, their comparison, the rows concatenated.
     ``maps=False``: values and patterns only (no columns: ``a`` is ``(n, rows, 0)``)."""
     try:
@@ -417,4 +417,4 @@ def _chunk(
     b = torch.cat([r[1] for r in rows], dim=1) if rows else empty
     patterns = torch.cat(rec.patterns, dim=1) if rec.patterns else empty.bool()
     choices = torch.cat(rec.choices, dim=1) if rec.choices else empty.long()
-    return PLRegions(patterns, choices, a, b, jac, off, rec.unit_layers, rec.pool_layers)
+    return PWLRegions(patterns, choices, a, b, jac, off, rec.unit_layers, rec.pool_layers)

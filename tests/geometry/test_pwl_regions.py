@@ -1,4 +1,4 @@
-"""pl_regions against references: autograd Jacobians, the network on its own region, region_hrep on MLPs."""
+"""pwl_regions against references: autograd Jacobians, the network on its own region, region_hrep on MLPs."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from torch import nn
 from lightning_poly.geometry import (
     activation_patterns,
     enumerate_regions,
-    pl_activation_patterns,
-    pl_enumerate_regions,
-    pl_regions,
+    pwl_activation_patterns,
+    pwl_enumerate_regions,
+    pwl_regions,
     region_hrep,
     sample_box,
 )
@@ -181,7 +181,7 @@ def _capture(net: nn.Module, x: torch.Tensor, kinds: tuple[type, ...]) -> list[t
 @pytest.mark.parametrize("name", NETS)
 def test_rows_and_map_match_autograd_and_the_network(name: str) -> None:
     net, shape, x, d = _points(name, 12, seed=1)
-    reg = pl_regions(net, x, box=1.0, chunk_size=5)
+    reg = pwl_regions(net, x, box=1.0, chunk_size=5)
     n_units = reg.n_units
     assert reg.a.shape == (12, n_units + reg.n_pool_rows + 2 * d, d)
     # the affine map is the network's value and autograd Jacobian at every point
@@ -226,10 +226,10 @@ def _windows(pool: nn.Module, size: tuple[int, ...], out: tuple[int, ...]) -> to
 @pytest.mark.parametrize("name", NETS)
 def test_patterns_and_regions_without_rows_match_pl_regions(name: str) -> None:
     net, shape, x, d = _points(name, 40, seed=6)
-    reg = pl_regions(net, x, chunk_size=9)
-    patterns, choices = pl_activation_patterns(net, x, chunk_size=9)
+    reg = pwl_regions(net, x, chunk_size=9)
+    patterns, choices = pwl_activation_patterns(net, x, chunk_size=9)
     assert torch.equal(patterns, reg.patterns) and torch.equal(choices, reg.pool_choices)
-    regions = pl_enumerate_regions(net, x, chunk_size=9)
+    regions = pwl_enumerate_regions(net, x, chunk_size=9)
     assert int(regions.counts.sum()) == 40 and torch.equal(regions.patterns[regions.inverse], reg.patterns)
     first = [int((regions.inverse == r).nonzero()[0]) for r in range(len(regions))]
     assert torch.equal(regions.points, x.reshape(40, d)[first])
@@ -241,7 +241,7 @@ def test_patterns_and_regions_without_rows_match_pl_regions(name: str) -> None:
 @pytest.mark.parametrize("name", POOLED)
 def test_max_pool_rows_compare_each_window_with_its_maximum(name: str) -> None:
     net, shape, x, d = _points(name, 6, seed=2)
-    reg = pl_regions(net, x, box=None)
+    reg = pwl_regions(net, x, box=None)
     pool = next(m for m in net.modules() if isinstance(m, POOLS))
     (inp,) = _capture(net, x, POOLS)
     ch, size = inp.shape[1], tuple(inp.shape[2:])
@@ -291,12 +291,12 @@ def _hit_and_run(a: torch.Tensor, b: torch.Tensor, x: torch.Tensor, steps: int, 
 def test_inside_its_region_the_network_is_its_affine_map(name: str) -> None:
     net, shape, x, d = _points(name, 3, seed=3)
     gen = torch.Generator().manual_seed(3)
-    reg = pl_regions(net, x)
+    reg = pwl_regions(net, x)
     for i in range(3):
         walk = _hit_and_run(reg.a[i], reg.b[i], x[i].reshape(d), 8, gen)
         assert bool((walk @ reg.a[i].T <= reg.b[i] + 1e-12).all())
         assert float((walk - x[i].reshape(d)).norm(dim=1).max()) > 1e-3  # the walk leaves the point
-        there = pl_regions(net, walk.reshape(-1, *shape))
+        there = pwl_regions(net, walk.reshape(-1, *shape))
         assert _close(net(walk.reshape(-1, *shape)).reshape(len(walk), -1), walk @ reg.jacobian[i].T + reg.offset[i])
         assert bool((there.patterns == reg.patterns[i]).all()) and bool(
             (there.pool_choices == reg.pool_choices[i]).all()
@@ -320,16 +320,16 @@ def test_mlp_patterns_and_rows_are_bit_identical_to_region_hrep(make: Callable[[
     x = sample_box(150, 3, seed=4)
     pats = activation_patterns(net, x)
     for box in (1.0, 2.5, None):
-        reg = pl_regions(net, x, box=box, chunk_size=150)
+        reg = pwl_regions(net, x, box=box, chunk_size=150)
         a, b = region_hrep(net, pats, box=box)
         assert torch.equal(reg.patterns, pats) and torch.equal(reg.a, a) and torch.equal(reg.b, b)
         assert reg.pool_choices.shape == (150, 0) and reg.n_pool_rows == 0
-    assert torch.equal(pl_regions(net, x).a, region_hrep(net, pats)[0])  # the default chunk holds them all
-    assert torch.equal(pl_activation_patterns(net, x, chunk_size=40)[0], pats)
-    reg, ref = pl_enumerate_regions(net, x), enumerate_regions(net, x)
+    assert torch.equal(pwl_regions(net, x).a, region_hrep(net, pats)[0])  # the default chunk holds them all
+    assert torch.equal(pwl_activation_patterns(net, x, chunk_size=40)[0], pats)
+    reg, ref = pwl_enumerate_regions(net, x), enumerate_regions(net, x)
     assert torch.equal(reg.patterns, ref.patterns) and torch.equal(reg.counts, ref.counts)
     assert torch.equal(reg.inverse, ref.inverse) and bool((reg.depth > 0).all())
-    chunked = pl_regions(net, x, chunk_size=7)  # other chunkings: the same up to rounding
+    chunked = pwl_regions(net, x, chunk_size=7)  # other chunkings: the same up to rounding
     assert torch.equal(chunked.patterns, pats) and _close(chunked.a, region_hrep(net, pats)[0], 1e-12)
 
 
@@ -370,7 +370,7 @@ def _nested_tanh() -> nn.Module:
 
 REFUSED = [
     pytest.param(
-        lambda: _cnn_with(nn.Tanh()), r"holds layer '1' \(Tanh\), which pl_regions does not support", id="tanh"
+        lambda: _cnn_with(nn.Tanh()), r"holds layer '1' \(Tanh\), which pwl_regions does not support", id="tanh"
     ),
     pytest.param(lambda: _cnn_with(nn.GELU()), r"holds layer '1' \(GELU\)", id="gelu"),
     pytest.param(lambda: _nested_tanh(), r"holds layer 'features.4.act' \(Tanh\)", id="nested-tanh"),
@@ -406,19 +406,19 @@ def test_what_is_not_piecewise_linear_is_refused_by_name(make: Callable[[], nn.M
     net = make()
     x = {nn.Sequential: torch.rand(2, 1, 5, 5), SmallCNN: torch.rand(2, 2, 7, 7)}.get(type(net), torch.rand(2, 2))
     with pytest.raises(ValueError, match=match):
-        pl_regions(net, x)
+        pwl_regions(net, x)
 
 
 def test_what_the_trace_does_not_see_is_caught_by_comparing_outputs() -> None:
     torch.manual_seed(5)
     net = _cnn_with(nn.ReLU())
     x = torch.rand(4, 1, 5, 5)
-    pl_regions(net, x)  # a plain network passes the check
+    pwl_regions(net, x)  # a plain network passes the check
     hook = net[0].register_forward_hook(lambda m, inp, out: torch.tanh(out))  # fx keeps the call, not the hook
     with pytest.raises(ValueError, match=r"forward differs from its traced piecewise-linear map J x \+ c by"):
-        pl_regions(net, x)
+        pwl_regions(net, x)
     hook.remove()
-    pl_regions(net, x, rtol=1e-6)
+    pwl_regions(net, x, rtol=1e-6)
 
 
 def test_bad_points_are_refused() -> None:
@@ -426,15 +426,15 @@ def test_bad_points_are_refused() -> None:
     with pytest.raises(
         ValueError, match=r"`x` must have shape \(n, 1, H, W\) for layer '0' \(Conv2d\), got \(4, 3, 5, 5\)"
     ):
-        pl_regions(net, torch.rand(4, 3, 5, 5))
+        pwl_regions(net, torch.rand(4, 3, 5, 5))
     x = torch.rand(2, 1, 5, 5)
     x[1, 0, 2, 3] = float("nan")
     with pytest.raises(ValueError, match=r"`x` must be finite, got 1 NaN/inf entries out of 50"):
-        pl_regions(net, x)
+        pwl_regions(net, x)
     with pytest.raises(
         ValueError,
         match=r"`x` must be a float batch of n >= 1 points \(n, ...\) as the model takes them, got shape \(25,\)",
     ):
-        pl_regions(net, torch.rand(25))
+        pwl_regions(net, torch.rand(25))
     with pytest.raises(ValueError, match=r"is not an input of the model"):  # too small for the 3x3 kernel
-        pl_regions(net, torch.rand(2, 1, 2, 2))
+        pwl_regions(net, torch.rand(2, 1, 2, 2))

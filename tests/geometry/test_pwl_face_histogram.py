@@ -1,4 +1,4 @@
-"""Face histograms of a CNN through pl_regions: the estimator's counts against one LP per inequality."""
+"""Face histograms of a CNN through pwl_regions: the estimator's counts against one LP per inequality."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from lightning_poly.geometry import count_facets, face_histogram, pl_enumerate_regions, pl_regions, sample_box
+from lightning_poly.geometry import count_facets, face_histogram, pwl_enumerate_regions, pwl_regions, sample_box
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -23,8 +23,8 @@ def test_face_histogram_of_a_cnn_gives_lower_bounds_of_the_exact_faces() -> None
     assert (hist.input_dim, hist.hidden_widths, hist.pool_rows, hist.gamma) == (36, [32], 24, 56)
     assert hist.architecture == "36-32-1 (+24 max-pool rows)"
     # the same regions, their rows at each region's point, one LP per inequality
-    regions = pl_enumerate_regions(net, sample_box(6, 36, seed=0).reshape(-1, 1, 6, 6))
-    rows = pl_regions(net, regions.points.reshape(-1, 1, 6, 6))
+    regions = pwl_enumerate_regions(net, sample_box(6, 36, seed=0).reshape(-1, 1, 6, 6))
+    rows = pwl_regions(net, regions.points.reshape(-1, 1, 6, 6))
     exact = count_facets(rows.a, rows.b, method="reference", interior=regions.points).facets.sum(dim=1)
     assert torch.equal(hist.weights, regions.counts) and hist.n_regions == len(regions)
     assert bool((hist.counts <= exact).all()) and int(hist.counts.sum()) >= 0.95 * int(exact.sum())
@@ -54,8 +54,8 @@ def test_above_the_certificate_budget_the_rays_alone_count(monkeypatch: pytest.M
     with_certificates = face_histogram(net, points=points, patience=100, max_rays=300)
     monkeypatch.setattr(histogram, "CERTIFY_MAX_WORK", 0)
     rays_only = face_histogram(net, points=points, patience=100, max_rays=300)
-    regions = pl_enumerate_regions(net, points)
-    rows = pl_regions(net, regions.points.reshape(-1, 1, 6, 6), box=1.0)
+    regions = pwl_enumerate_regions(net, points)
+    rows = pwl_regions(net, regions.points.reshape(-1, 1, 6, 6), box=1.0)
     a_n, b_n, keep, _, _ = clean_rows(rows.a, rows.b)
     x0, _, _ = interior_points(a_n, b_n, keep, regions.points.to(a_n))
     est = hit_and_run_facets(a_n, b_n, x0, keep, patience=100, max_rays=300, seed=0)
@@ -69,8 +69,8 @@ def test_exact_methods_count_a_small_cnns_regions_exactly(method: str) -> None:
     net = _cnn()
     hist = face_histogram(net, n_points=6, input_shape=(1, 6, 6), method=method)
     assert hist.exact and hist.method == method
-    regions = pl_enumerate_regions(net, sample_box(6, 36, seed=0).reshape(-1, 1, 6, 6))
-    rows = pl_regions(net, regions.points.reshape(-1, 1, 6, 6))
+    regions = pwl_enumerate_regions(net, sample_box(6, 36, seed=0).reshape(-1, 1, 6, 6))
+    rows = pwl_regions(net, regions.points.reshape(-1, 1, 6, 6))
     exact = count_facets(rows.a, rows.b, method="reference", interior=regions.points)
     assert torch.equal(hist.counts, exact.facets.sum(dim=1)[exact.ok])
     auto = face_histogram(net, n_points=6, input_shape=(1, 6, 6))
@@ -78,13 +78,13 @@ def test_exact_methods_count_a_small_cnns_regions_exactly(method: str) -> None:
 
 
 def test_region_cost_names_the_rows_pl_regions_computes() -> None:
-    from lightning_poly.geometry.pl_regions import pl_region_cost
+    from lightning_poly.geometry.pwl_regions import pwl_region_cost
 
     net = _cnn()
     x = sample_box(3, 36, seed=0).reshape(-1, 1, 6, 6).float()
     for box in (1.0, None):
-        cost = pl_region_cost(net, x, box)
-        a = pl_regions(net, x[:1], box).a
+        cost = pwl_region_cost(net, x, box)
+        a = pwl_regions(net, x[:1], box).a
         assert (cost.rows, cost.dim, cost.bytes) == (a.shape[1], a.shape[2], a.shape[1] * a.shape[2] * 8)
         assert cost.rows_seconds > 0 and cost.values_seconds > 0
 
@@ -109,7 +109,7 @@ def test_the_points_searched_fit_the_budget_after_one_region() -> None:
     import time
 
     from lightning_poly.geometry.histogram import _points_within_budget
-    from lightning_poly.geometry.pl_regions import RegionCost
+    from lightning_poly.geometry.pwl_regions import RegionCost
 
     cost = RegionCost(values_seconds=0.01, rows_seconds=1.0, rows=100, dim=10)
     n, note = _points_within_budget(cost, 1000, time.perf_counter(), 11.0, None)

@@ -1,7 +1,7 @@
-r"""Exact linearisation of a traced piecewise-linear network at a batch of points (for ``pl_regions``).
+r"""Exact linearisation of a traced piecewise-linear network at a batch of points (for ``pwl_regions``).
 
-:class:`PLGraph` traces a model with ``torch.fx``, checks every node that touches the input against the
-supported layers and functions (refusing the others by name), and :meth:`PLGraph.run` pushes a batch of
+:class:`PWLGraph` traces a model with ``torch.fx``, checks every node that touches the input against the
+supported layers and functions (refusing the others by name), and :meth:`PWLGraph.run` pushes a batch of
 points through the graph as triples :class:`Affine` ``(v, j, c)``: the values ``v`` at the points and
 the local affine map ``v = j x + c`` of the flattened input ``x``, all in float64. Every (leaky) ReLU
 records its sign pattern and rows, every max pool its choices and rows (:class:`Records`).
@@ -22,7 +22,7 @@ from torch import fx, nn
 from lightning_poly._compat import conv_forward
 from lightning_poly.geometry.regions import _gate_map, _linear_map, _sign_rows, _weight_bias
 
-__all__ = ["Affine", "PLGraph", "Records", "SUPPORTED_FUNCTIONS", "SUPPORTED_LAYERS"]
+__all__ = ["Affine", "PWLGraph", "Records", "SUPPORTED_FUNCTIONS", "SUPPORTED_LAYERS"]
 
 SUPPORTED_LAYERS = (
     "Linear, Conv1d, Conv2d, ReLU, LeakyReLU, AvgPool1d/2d, AdaptiveAvgPool1d/2d, MaxPool1d/2d, "
@@ -99,7 +99,7 @@ def _reshape(s: Affine, v: torch.Tensor, name: str) -> Affine:
     if v.ndim == 0 or v.shape[0] != s.v.shape[0] or v.numel() != s.v.numel():
         raise ValueError(
             f"graph node {name!r} reshapes {tuple(s.v.shape)} to {tuple(v.shape)}, across the batch of points; "
-            f"pl_regions needs the first dimension to stay the batch"
+            f"pwl_regions needs the first dimension to stay the batch"
         )
     return Affine(v, s.j.reshape(*v.shape, s.j.shape[-1]), s.c.reshape(v.shape))
 
@@ -134,7 +134,7 @@ def _max_pool(s: Affine, mod: nn.MaxPool1d | nn.MaxPool2d, name: str, rec: Recor
 
     if s.v.ndim != nd + 2:
         raise ValueError(
-            f"layer {name!r} ({type(mod).__name__}) gets shape {tuple(s.v.shape)}; pl_regions needs "
+            f"layer {name!r} ({type(mod).__name__}) gets shape {tuple(s.v.shape)}; pwl_regions needs "
             f"(n, channels, {nd} spatial dims)"
         )
     pool = F.max_pool1d if nd == 1 else F.max_pool2d
@@ -163,7 +163,7 @@ def _add(x: Any, y: Any, sign: float, name: str) -> Affine:
         if x.v.shape != y.v.shape:
             raise ValueError(
                 f"graph node {name!r} adds branches of shapes {tuple(x.v.shape)} and {tuple(y.v.shape)}; "
-                f"pl_regions adds branches of equal shape only"
+                f"pwl_regions adds branches of equal shape only"
             )
         return Affine(x.v + sign * y.v, x.j + sign * y.j, x.c + sign * y.c)
     if isinstance(x, Affine):
@@ -181,7 +181,7 @@ def _keep_shape(before: Affine, after: Affine, name: str) -> Affine:
     if after.v.shape != before.v.shape:
         raise ValueError(
             f"graph node {name!r} broadcasts the values from {tuple(before.v.shape)} to {tuple(after.v.shape)} "
-            f"with a constant; pl_regions needs the constant to keep the shape"
+            f"with a constant; pwl_regions needs the constant to keep the shape"
         )
     return after
 
@@ -210,7 +210,7 @@ def _fetch(model: nn.Module, target: str) -> Any:
     return obj.detach() if isinstance(obj, torch.Tensor) else obj
 
 
-class PLGraph:
+class PWLGraph:
     """A model traced by ``torch.fx``, every node on the input's path checked against the supported steps.
 
     Args:
@@ -229,7 +229,7 @@ class PLGraph:
         except Exception as err:  # fx raises many kinds (TraceError, TypeError, AttributeError, ...)
             raise ValueError(
                 f"`model` ({type(model).__name__}) cannot be traced by torch.fx ({type(err).__name__}: {err}); "
-                f"pl_regions reads the layers from the trace: its forward must not branch on the input's values"
+                f"pwl_regions reads the layers from the trace: its forward must not branch on the input's values"
             ) from err
         self.model, self.device = model, device
         self.nodes = list(gm.graph.nodes)
@@ -254,7 +254,7 @@ class PLGraph:
         if node.op == "placeholder":
             if self.input is not None and not node.args:  # a second input without a default value
                 raise ValueError(
-                    f"`model`'s forward takes several inputs ({self.input.name!r}, {node.name!r}); pl_regions "
+                    f"`model`'s forward takes several inputs ({self.input.name!r}, {node.name!r}); pwl_regions "
                     f"takes one batch of points"
                 )
             if self.input is None:
@@ -303,7 +303,7 @@ class PLGraph:
         if isinstance(mod, nn.Identity | _DROPOUT):
             return lambda args, kw, rec: args[0]
         raise ValueError(
-            f"`model` holds layer {name!r} ({kind}), which pl_regions does not support (not piecewise linear, "
+            f"`model` holds layer {name!r} ({kind}), which pwl_regions does not support (not piecewise linear, "
             f"or not known to be); supported layers: {SUPPORTED_LAYERS}"
         )
 
@@ -311,7 +311,7 @@ class PLGraph:
         if mod.running_mean is None or mod.running_var is None:
             raise ValueError(
                 f"`model` holds layer {name!r} ({type(mod).__name__}) without running statistics "
-                f"(track_running_stats=False): it normalises by each batch; pl_regions needs a fixed map"
+                f"(track_running_stats=False): it normalises by each batch; pwl_regions needs a fixed map"
             )
         var, mean = mod.running_var.detach().to(self.device, torch.float64), mod.running_mean.detach()
         scale = 1.0 / torch.sqrt(var + mod.eps)
@@ -359,7 +359,7 @@ class PLGraph:
                 args[0], args[1].to(torch.float64), _bias(args[1], args[2] if len(args) > 2 else kw.get("bias"))
             )
         raise ValueError(
-            f"`model`'s forward calls {what} (graph node {name!r}) on the input, which pl_regions does not "
+            f"`model`'s forward calls {what} (graph node {name!r}) on the input, which pwl_regions does not "
             f"support (not piecewise linear, or not known to be); supported functions: {SUPPORTED_FUNCTIONS}; "
             f"supported layers: {SUPPORTED_LAYERS}"
         )
