@@ -73,6 +73,7 @@ __all__ = [
     "rewrite_last_checkpoints",
 ]
 
+
 @functools.cache
 def _lightning() -> dict[str, Any]:
     """What imports Lightning, built once on first use: the framework-free core imports this module for its torch

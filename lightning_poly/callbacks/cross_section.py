@@ -15,7 +15,7 @@ from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._user import analysed_network, resolve_analysed_network, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.cross_section import CrossSection, SectionCount, cross_section
-from lightning_poly.geometry.histogram import FaceMethod
+from lightning_poly.geometry.histogram import FACE_METHODS, FaceMethod
 from lightning_poly.logging import log_figure
 from lightning_poly.nn.outputs import eval_mode
 from lightning_poly.plotting import plot_cross_section
@@ -104,7 +104,7 @@ class CrossSectionCallback(SuiteCallback):
             check_int("anchor", anchor, minimum=0)
         self.anchor, self.seed = anchor, int(seed)
         self.box = float(check_positive("box", box))
-        self.method = check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "simplex", "estimate"))
+        self.method = check_choice("method", method, FACE_METHODS)
         self.input_shape = None if input_shape is None else check_int_tuple("input_shape", input_shape)
         self.network, self.data, self.batch_to_xy = network, data, batch_to_xy
         self._origin: torch.Tensor | None = None

@@ -16,7 +16,13 @@ from lightning_poly._validation import check_choice, check_int, check_int_tuple,
 from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._user import analysed_network, resolve_analysed_network, trainer_dataloader, user_inputs
 from lightning_poly.data.samples import BatchToXY
-from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, face_histogram, network_architecture
+from lightning_poly.geometry.histogram import (
+    FACE_METHODS,
+    FaceHistogram,
+    FaceMethod,
+    face_histogram,
+    network_architecture,
+)
 from lightning_poly.logging import log_figure, log_histogram
 from lightning_poly.nn.outputs import eval_mode
 from lightning_poly.plotting import plot_face_histogram
@@ -147,7 +153,7 @@ class FaceHistogramCallback(SuiteCallback):
         self.n_points = check_int("n_points", n_points, minimum=1)
         self.box = float(check_positive("box", box))
         self.points = check_choice("points", points, ("uniform", "train"))
-        self.method = check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "simplex", "estimate"))
+        self.method = check_choice("method", method, FACE_METHODS)
         self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=0)
         self.every_n_steps = check_int("every_n_steps", every_n_steps, minimum=0)
         self.at_fit_start, self.at_fit_end = bool(at_fit_start), bool(at_fit_end)

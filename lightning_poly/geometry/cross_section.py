@@ -27,7 +27,7 @@ from torch.nn.utils import skip_init
 from lightning_poly._validation import check_choice, check_finite, check_int, check_positive
 from lightning_poly.geometry.activation_drift import _is_relu_mlp
 from lightning_poly.geometry.facets import count_facets
-from lightning_poly.geometry.histogram import FaceMethod, count_region_faces
+from lightning_poly.geometry.histogram import FACE_METHODS, FaceMethod, count_region_faces
 from lightning_poly.geometry.pwl_regions import _model_input_shape, pwl_enumerate_regions, pwl_regions
 from lightning_poly.geometry.regions import Regions, enumerate_regions
 from lightning_poly.nn.outputs import module_device
@@ -217,7 +217,7 @@ def cross_section(
     check_positive("extent", extent)
     check_positive("box", box)
     check_choice("count", count, ("section", "region", "none"))
-    check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "simplex", "estimate"))
+    check_choice("method", method, FACE_METHODS)
     mlp = _is_relu_mlp(model)
     if not mlp and count == "region" and method not in ("auto", "estimate"):
         raise ValueError(

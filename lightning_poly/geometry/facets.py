@@ -53,7 +53,7 @@ so ``tol`` is a distance):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -65,9 +65,10 @@ from lightning_poly.geometry.hit_and_run import certify_facets, check_polytopes,
 from lightning_poly.geometry.simplex_facets import simplex_facets
 from lightning_poly.solvers.lp import IncrementalLP, LPFailure, maximize
 
-__all__ = ["FacetCounts", "FacetMethod", "clean_rows", "count_facets", "interior_points"]
+__all__ = ["FACET_METHODS", "FacetCounts", "FacetMethod", "clean_rows", "count_facets", "interior_points"]
 
 FacetMethod = Literal["auto", "reference", "qhull", "clarkson", "simplex"]
+FACET_METHODS: tuple[str, ...] = get_args(FacetMethod)  # the one list of exact methods, from the Literal
 QHULL_MAX_DIM = 10  # Qhull on the dual points in more dimensions can run for hours
 STATUS = ("ok", "empty_interior", "infeasible")
 
@@ -399,7 +400,7 @@ def count_facets(
         >>> count_facets(sq, torch.tensor([1.0, 1, 1, 1, 5], dtype=torch.float64)).counts.tolist()
         [4]
     """
-    check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "simplex"))
+    check_choice("method", method, FACET_METHODS)
     check_positive("tol", tol)
     check_int("simplex_memory", simplex_memory, minimum=1)
     single = a.ndim == 2

@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import torch
 from torch import nn
@@ -16,7 +16,7 @@ from torch import nn
 from lightning_poly._io import load_plain
 from lightning_poly._validation import check_choice, check_finite, check_int, check_positive
 from lightning_poly.geometry.bounds import applicable_mean_faces_bound
-from lightning_poly.geometry.facets import check_qhull_dim, clean_rows, count_facets, interior_points
+from lightning_poly.geometry.facets import FacetMethod, check_qhull_dim, clean_rows, count_facets, interior_points
 from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_facets
 from lightning_poly.geometry.pwl_regions import (
     _CHUNK_BYTES,
@@ -30,9 +30,18 @@ from lightning_poly.geometry.pwl_regions import (
 from lightning_poly.geometry.regions import Regions, enumerate_regions, region_hrep, sample_box
 from lightning_poly.nn.relu_network import get_relu_network, linear_layers
 
-__all__ = ["FaceHistogram", "FaceMethod", "RegionFaces", "count_region_faces", "face_histogram", "network_architecture"]
+__all__ = [
+    "FACE_METHODS",
+    "FaceHistogram",
+    "FaceMethod",
+    "RegionFaces",
+    "count_region_faces",
+    "face_histogram",
+    "network_architecture",
+]
 
-FaceMethod = Literal["auto", "reference", "qhull", "clarkson", "simplex", "estimate"]
+FaceMethod = Literal[FacetMethod, "estimate"]
+FACE_METHODS: tuple[str, ...] = get_args(FaceMethod)  # the exact methods and the estimator, from the Literal
 
 
 # Multiply-adds of one Agmon-Motzkin step of `certify_facets` (m^2 d for m rows in d dimensions) up to which the
@@ -292,7 +301,7 @@ def count_region_faces(
         ``ok`` false for regions with an empty interior, ``box`` the faces on the box,
         ``counted`` false where the budget ran out.
     """
-    check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "simplex", "estimate"))
+    check_choice("method", method, FACE_METHODS)
     check_int("chunk", chunk, minimum=1)
     check_int("patience", patience, minimum=1)
     check_int("max_rays", max_rays, minimum=1)
@@ -455,7 +464,7 @@ def face_histogram(
     if points is not None and not isinstance(points, torch.Tensor):
         raise TypeError(f"`points` must be a torch.Tensor, got {type(points).__name__}")
     check_positive("box", box)
-    check_choice("method", method, ("auto", "reference", "qhull", "clarkson", "simplex", "estimate"))
+    check_choice("method", method, FACE_METHODS)
     rank, world = shard
     check_int("shard[1]", world, minimum=1)
     if not 0 <= check_int("shard[0]", rank, minimum=0) < world:

@@ -39,7 +39,14 @@ from lightning_poly.geometry._pwl_trace import PWLGraph
 from lightning_poly.geometry.regions import Regions, _box_rows, _depth
 from lightning_poly.nn.outputs import eval_mode
 
-__all__ = ["PWLRegions", "RegionCost", "pwl_activation_patterns", "pwl_enumerate_regions", "pwl_region_cost", "pwl_regions"]
+__all__ = [
+    "PWLRegions",
+    "RegionCost",
+    "pwl_activation_patterns",
+    "pwl_enumerate_regions",
+    "pwl_region_cost",
+    "pwl_regions",
+]
 
 _CHUNK_BYTES = 2**28  # the rows of one pass when `chunk_size` is None
 
