@@ -21,7 +21,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = (
-    "algorithms", "callbacks", "data", "datamodules", "geometry", "logging", "modules", "nn", "pipelines", "plotting",
+    "algorithms", "callbacks", "data", "datamodules", "geometry", "media", "modules", "nn", "pipelines", "plotting",
     "solvers",
 )  # fmt: skip
 

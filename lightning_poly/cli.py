@@ -18,7 +18,7 @@ from lightning_poly import datamodules as _datamodules  # noqa: F401  (registers
 from lightning_poly import modules as _modules  # noqa: F401  (registers modules)
 from lightning_poly._compat import WANDB_LOGGERS
 from lightning_poly._validation import check_choice
-from lightning_poly.logging import local_log_dir, media_dir
+from lightning_poly.media import local_log_dir, media_dir
 
 __all__ = ["LightningPolyCLI", "cli_class", "main", "summarize"]
 

@@ -45,7 +45,7 @@ from lightning_poly import callbacks as cbs
 from lightning_poly import data, plotting, solvers
 from lightning_poly import datamodules as dms
 from lightning_poly import geometry as geo
-from lightning_poly import logging as lplog
+from lightning_poly import media as lplog
 from lightning_poly import modules as mods
 from lightning_poly import nn as lpnn
 from lightning_poly import pipelines as pipes
@@ -1611,7 +1611,7 @@ CASES = [
         lambda: plotting.plot_cover(_cover(), X, Y[:2]),
         ValueError, r"`y` must have one label per point of `x`, got \(2,\)", id="plot_cover-short-labels",
     ),
-    # == lightning_poly.logging ====================================================================
+    # == lightning_poly.media ====================================================================
     pytest.param(
         lambda: lplog.local_log_dir(mods.ReLUMLPModule(hidden=[3])),
         TypeError, r"`trainer` must be a Lightning Trainer, got ReLUMLPModule", id="local_log_dir-module-not-trainer",

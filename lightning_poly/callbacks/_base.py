@@ -33,7 +33,7 @@ Every suite callback derives from :class:`SuiteCallback` and writes only its wor
   ``trainer.global_step``) and, in the hooks where Lightning allows it (epoch and batch ends), through
   ``pl_module.log(..., logger=False)`` into ``trainer.callback_metrics``, so ``EarlyStopping`` and
   ``ModelCheckpoint(monitor=...)`` can watch them. Media go to the logger's experiment
-  (:mod:`lightning_poly.logging`).
+  (:mod:`lightning_poly.media`).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from lightning_poly._compat import MisconfigurationException, destroy_process_gr
 from lightning_poly.data.samples import BatchToXY, read_samples
 from lightning_poly.geometry.pwl_regions import pwl_activation_patterns
 from lightning_poly.geometry.regions import sample_box
-from lightning_poly.logging import pin_wandb_run_dir
+from lightning_poly.media import pin_wandb_run_dir
 from lightning_poly.nn.outputs import eval_mode
 from lightning_poly.nn.relu_network import check_network_is_model, find_relu_network, linear_layers
 
@@ -50,7 +50,7 @@ Split = Literal["train", "val"]
 def prepare_trainer(trainer: pl.Trainer) -> None:
     """What every suite callback does first in ``setup``, on every rank: the process group is destroyed
     at exit (:func:`~lightning_poly._compat.destroy_process_group_at_exit`) and a re-attached wandb
-    run keeps its files in the logger's folder (:func:`~lightning_poly.logging.pin_wandb_run_dir`).
+    run keeps its files in the logger's folder (:func:`~lightning_poly.media.pin_wandb_run_dir`).
 
     Args:
         trainer: the Trainer.

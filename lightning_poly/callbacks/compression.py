@@ -22,7 +22,7 @@ from lightning_poly.callbacks._inplace import edit_in_place
 from lightning_poly.callbacks._user import labelled_data
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
-from lightning_poly.logging import log_figure, log_table, media_dir
+from lightning_poly.media import log_figure, log_table, media_dir
 from lightning_poly.nn.cover_net import CoverNetwork
 from lightning_poly.plotting import plot_cover
 

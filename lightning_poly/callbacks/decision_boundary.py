@@ -14,7 +14,7 @@ from lightning_poly._validation import check_int
 from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._user import labelled_data
 from lightning_poly.data.samples import BatchToXY
-from lightning_poly.logging import log_figure
+from lightning_poly.media import log_figure
 from lightning_poly.plotting import plot_model_decision_regions
 
 __all__ = ["DecisionBoundaryCallback"]

@@ -23,7 +23,7 @@ from lightning_poly.geometry.histogram import (
     face_histogram,
     network_architecture,
 )
-from lightning_poly.logging import log_figure, log_histogram
+from lightning_poly.media import log_figure, log_histogram
 from lightning_poly.nn.outputs import eval_mode
 from lightning_poly.plotting import plot_face_histogram
 

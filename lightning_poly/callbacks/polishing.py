@@ -19,7 +19,7 @@ from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._inplace import edit_in_place
 from lightning_poly.callbacks._user import labelled_data, training_data_and_layers
 from lightning_poly.data.samples import BatchToXY
-from lightning_poly.logging import log_table
+from lightning_poly.media import log_table
 from lightning_poly.nn.outputs import module_outputs
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers
 from lightning_poly.solvers.refit import RefitLoss, check_refit_loss, infer_refit_loss

@@ -16,7 +16,7 @@ from lightning_poly.callbacks._inplace import edit_in_place
 from lightning_poly.callbacks._user import training_data_and_layers
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.zonotope import activation_pattern, is_vertex
-from lightning_poly.logging import log_figure
+from lightning_poly.media import log_figure
 from lightning_poly.nn.outputs import module_outputs
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers, write_shallow_weights
 from lightning_poly.solvers.vertex_program import VertexLoss, vertex_loss, vertex_program

@@ -8,7 +8,7 @@ from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 
 from lightning_poly.datamodules import SyntheticDataModule
-from lightning_poly.logging import log_figure, log_histogram, log_table, media_dir
+from lightning_poly.media import log_figure, log_histogram, log_table, media_dir
 from lightning_poly.modules import ReLUMLPModule
 from tests.helpers.wandb_file import history_items
 
