@@ -268,11 +268,21 @@ class FaceHistogramCallback(SuiteCallback):
         left = None if self.max_seconds is None else max(self.max_seconds - (time.perf_counter() - start), 1e-3)
         try:
             hist = face_histogram(
-                net, self._points(d), self.n_points, self.box, method, self.seed, self.patience, self.max_rays,
-                left, shard=(trainer.global_rank, world), on_progress=bar,
+                net,
+                self._points(d),
+                n_points=self.n_points,
+                box=self.box,
+                method=method,
+                seed=self.seed,
+                patience=self.patience,
+                max_rays=self.max_rays,
+                max_seconds=left,
+                shard=(trainer.global_rank, world),
+                on_progress=bar,
                 all_reduce_sum=(lambda t: self._sum_over_ranks(trainer, t)) if world > 1 else None,
-                input_shape=self._shape, max_memory=self.max_memory,
-            )  # fmt: skip
+                input_shape=self._shape,
+                max_memory=self.max_memory,
+            )
         finally:
             if bar is not None:
                 bar.close()

@@ -286,10 +286,10 @@ def _region_faces(
     pts = pts.clamp(-box, box).to(module_device(model))
     if mlp:
         regions: Regions = enumerate_regions(model, pts, box)
-        res = count_region_faces(model, regions, box, method)
+        res = count_region_faces(model, regions, box=box, method=method)
         exact = method != "estimate"
     else:
         regions = pwl_enumerate_regions(model, pts.reshape(-1, *shape), box)
-        res = count_region_faces(model, regions, box, "estimate", input_shape=shape)
+        res = count_region_faces(model, regions, box=box, method="estimate", input_shape=shape)
         exact = False
     return regions.inverse.cpu(), torch.where(res.ok, res.counts, -1), exact

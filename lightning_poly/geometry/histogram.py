@@ -258,6 +258,7 @@ class RegionFaces(NamedTuple):
 def count_region_faces(
     model: nn.Module,
     regions: Regions,
+    *,
     box: float = 1.0,
     method: FaceMethod = "auto",
     indices: torch.Tensor | None = None,
@@ -388,6 +389,7 @@ def count_region_faces(
 def face_histogram(
     model: nn.Module,
     points: torch.Tensor | None = None,
+    *,
     n_points: int = 8000,
     box: float = 1.0,
     method: FaceMethod = "auto",
@@ -507,9 +509,19 @@ def face_histogram(
     mine = None if world == 1 else torch.arange(rank, len(regions), world)
     left = None if max_seconds is None else max(max_seconds - (time.perf_counter() - t0), 1e-9)
     res = count_region_faces(
-        model, regions, box, method, mine, patience, max_rays, seed, max_seconds=left, on_progress=on_progress,
-        input_shape=shape, cost=cost,
-    )  # fmt: skip
+        model,
+        regions,
+        box=box,
+        method=method,
+        indices=mine,
+        patience=patience,
+        max_rays=max_rays,
+        seed=seed,
+        max_seconds=left,
+        on_progress=on_progress,
+        input_shape=shape,
+        cost=cost,
+    )
     if mine is not None and all_reduce_sum is not None:  # every process reaches this collective
         packed = torch.zeros(5, len(regions), dtype=torch.long)
         packed[0, mine], packed[1, mine], packed[2, mine] = res.counts, res.ok.long(), res.rays
