@@ -462,6 +462,21 @@ CASES = [
         id="count_facets-unknown-method",
     ),
     pytest.param(
+        lambda: geo.count_faces(SQUARE[None], ONES4[None], method="lrs"),
+        ValueError,
+        r"`method` must be one of \('auto', 'reference', 'qhull', 'clarkson', 'simplex', 'estimate'\), got 'lrs'",
+        id="count_faces-unknown-method",
+    ),
+    pytest.param(
+        lambda: geo.estimate_facets(SQUARE[None], ONES4[None], patience=0),
+        ValueError, r"`patience` must be an integer >= 1, got 0", id="estimate_facets-no-patience",
+    ),
+    pytest.param(
+        lambda: geo.estimate_facets(SQUARE, ONES4),
+        ValueError, r"`a` must be \(R, m, d\) \(a batch of constraint matrices\), got shape \(4, 2\)",
+        id="estimate_facets-one-polytope-unbatched",
+    ),
+    pytest.param(
         lambda: geo.count_facets(SQUARE, ONES4, simplex_memory=0),
         ValueError, r"`simplex_memory` must be an integer >= 1, got 0", id="count_facets-no-simplex-memory",
     ),
@@ -1833,7 +1848,7 @@ def test_bad_input_gives_a_clear_error(call: Any, exc: type[BaseException], matc
 
 
 SKIPPED = {
-    "FaceMethod", "FacetMethod", "InitName", "CoverLoss", "HasReLUNetwork", "LossName", "SyntheticName", "TaskName",
+    "FaceMethod", "FacetMethod", "FACE_METHODS", "InitName", "CoverLoss", "HasReLUNetwork", "LossName", "SyntheticName", "TaskName",
     "SYNTHETIC_DATASETS", "SYNTHETIC_DIMS", "DATA_ENV_VAR", "FacetCounts", "RayEstimate", "Regions", "FaceHistogram",
     "CoverRefineReport", "FaceEliminationReport", "CompressReport", "FinaliseReport", "MarginRefineReport",
     "PolishReport", "PolishResult", "LevelSetCover", "GeneralPosition", "Flip", "VertexSolution", "SearchRecord",

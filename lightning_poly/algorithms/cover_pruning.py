@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from lightning_poly._validation import check_fraction, check_points, check_positive
-from lightning_poly.geometry.facets import count_facets
+from lightning_poly.geometry.faces import count_facets
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover, check_cover
 
 __all__ = ["drop_cover_faces", "drop_cover_polytopes", "nonredundant_cover_faces", "prune_cover"]

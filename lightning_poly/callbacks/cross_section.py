@@ -15,7 +15,7 @@ from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._user import analysed_network, resolve_analysed_network, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.cross_section import CrossSection, SectionCount, cross_section
-from lightning_poly.geometry.histogram import FACE_METHODS, FaceMethod
+from lightning_poly.geometry.faces import FACE_METHODS, FaceMethod
 from lightning_poly.media import log_figure
 from lightning_poly.nn.outputs import eval_mode
 from lightning_poly.plotting import plot_cross_section

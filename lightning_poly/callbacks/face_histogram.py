@@ -16,13 +16,8 @@ from lightning_poly._validation import check_choice, check_int, check_int_tuple,
 from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._user import analysed_network, resolve_analysed_network, trainer_dataloader, user_inputs
 from lightning_poly.data.samples import BatchToXY
-from lightning_poly.geometry.histogram import (
-    FACE_METHODS,
-    FaceHistogram,
-    FaceMethod,
-    face_histogram,
-    network_architecture,
-)
+from lightning_poly.geometry.faces import FACE_METHODS, FaceMethod
+from lightning_poly.geometry.histogram import FaceHistogram, face_histogram, network_architecture
 from lightning_poly.media import log_figure, log_histogram
 from lightning_poly.nn.outputs import eval_mode
 from lightning_poly.plotting import plot_face_histogram

@@ -12,9 +12,24 @@ from lightning_poly.geometry.bounds import (
     simplices_upper_bound_one_layer,
 )
 from lightning_poly.geometry.cross_section import CrossSection, SectionCount, cross_section
-from lightning_poly.geometry.facets import FacetCounts, FacetMethod, clean_rows, count_facets, interior_points
-from lightning_poly.geometry.histogram import FaceHistogram, FaceMethod, count_region_faces, face_histogram
-from lightning_poly.geometry.hit_and_run import RayEstimate, certify_facets, hit_and_run_facets
+from lightning_poly.geometry.faces import (
+    FACE_METHODS,
+    FaceMethod,
+    FacetCounts,
+    FacetMethod,
+    RayEstimate,
+    SimplexFacets,
+    certify_facets,
+    clean_rows,
+    count_faces,
+    count_facets,
+    estimate_facets,
+    first_vertices,
+    hit_and_run_facets,
+    interior_points,
+    simplex_facets,
+)
+from lightning_poly.geometry.histogram import FaceHistogram, count_region_faces, face_histogram
 from lightning_poly.geometry.multiclass_cover import (
     complement,
     multiclass_architecture,
@@ -24,7 +39,6 @@ from lightning_poly.geometry.multiclass_cover import (
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.geometry.pwl_regions import PWLRegions, pwl_activation_patterns, pwl_enumerate_regions, pwl_regions
 from lightning_poly.geometry.regions import Regions, activation_patterns, enumerate_regions, region_hrep, sample_box
-from lightning_poly.geometry.simplex_facets import SimplexFacets, first_vertices, simplex_facets
 from lightning_poly.geometry.triangulation import RegionSimplices, pulling_triangulation, region_simplices
 from lightning_poly.geometry.zonotope import (
     Flip,
@@ -47,6 +61,7 @@ __all__ = [
     "activation_drift",
     "network_patterns",
     "CrossSection",
+    "FACE_METHODS",
     "FaceHistogram",
     "FaceMethod",
     "FacetCounts",
@@ -64,7 +79,9 @@ __all__ = [
     "applicable_mean_faces_bound",
     "certify_facets",
     "clean_rows",
+    "count_faces",
     "count_facets",
+    "estimate_facets",
     "count_region_faces",
     "cross_section",
     "enumerate_regions",

@@ -26,8 +26,8 @@ from torch.nn.utils import skip_init
 
 from lightning_poly._validation import check_choice, check_finite, check_int, check_positive
 from lightning_poly.geometry.activation_drift import _is_relu_mlp
-from lightning_poly.geometry.facets import count_facets
-from lightning_poly.geometry.histogram import FACE_METHODS, FaceMethod, count_region_faces
+from lightning_poly.geometry.faces import FACE_METHODS, FaceMethod, count_facets
+from lightning_poly.geometry.histogram import count_region_faces
 from lightning_poly.geometry.pwl_regions import _model_input_shape, pwl_enumerate_regions, pwl_regions
 from lightning_poly.geometry.regions import Regions, enumerate_regions
 from lightning_poly.nn.outputs import module_device

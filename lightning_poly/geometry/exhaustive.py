@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from lightning_poly._validation import check_int
-from lightning_poly.geometry.facets import clean_rows, count_facets
+from lightning_poly.geometry.faces import clean_rows, count_facets
 from lightning_poly.geometry.regions import activation_patterns, region_hrep, sample_box
 from lightning_poly.nn.relu_network import linear_layers
 from lightning_poly.solvers.lp import LPFailure, maximize

@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, get_args
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -16,8 +16,7 @@ from torch import nn
 from lightning_poly._io import load_plain
 from lightning_poly._validation import check_choice, check_finite, check_int, check_positive
 from lightning_poly.geometry.bounds import applicable_mean_faces_bound
-from lightning_poly.geometry.facets import FacetMethod, check_qhull_dim, clean_rows, count_facets, interior_points
-from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_facets
+from lightning_poly.geometry.faces import FACE_METHODS, FaceMethod, check_qhull_dim, count_faces
 from lightning_poly.geometry.pwl_regions import (
     _CHUNK_BYTES,
     RegionCost,
@@ -31,23 +30,12 @@ from lightning_poly.geometry.regions import Regions, enumerate_regions, region_h
 from lightning_poly.nn.relu_network import get_relu_network, linear_layers
 
 __all__ = [
-    "FACE_METHODS",
     "FaceHistogram",
-    "FaceMethod",
     "RegionFaces",
     "count_region_faces",
     "face_histogram",
     "network_architecture",
 ]
-
-FaceMethod = Literal[FacetMethod, "estimate"]
-FACE_METHODS: tuple[str, ...] = get_args(FaceMethod)  # the exact methods and the estimator, from the Literal
-
-
-# Multiply-adds of one Agmon-Motzkin step of `certify_facets` (m^2 d for m rows in d dimensions) up to which the
-# estimator adds its certificates to the rays' facets: 2,000 steps at this size take under a minute on one CPU
-# core; a LeNet region (6,476 rows, d = 784: 3.3e10 a step) would take hours, and there the rays alone count.
-CERTIFY_MAX_WORK = 2**26
 
 
 @dataclass
@@ -354,24 +342,13 @@ def count_region_faces(
         sl = idx[pos]
         a, b = rows(sl)
         pts = regions.points[sl.to(regions.points.device)].to(a)
-        if method == "estimate":
-            a_n, b_n, keep, infeasible, _ = clean_rows(a, b)
-            x0, depth, _ = interior_points(a_n.cpu(), b_n.cpu(), keep.cpu(), pts.cpu())
-            x0, depth = x0.to(a), depth.to(a.device)
-            est = hit_and_run_facets(
-                a_n, b_n, x0, keep, patience=patience, max_rays=max_rays, seed=seed, deadline=deadline
-            )
-            found = est.found
-            in_time = deadline is None or time.perf_counter() < deadline
-            if in_time and int(keep.sum(dim=1).max()) ** 2 * a_n.shape[2] <= CERTIFY_MAX_WORK:
-                found = found | certify_facets(a_n, b_n, x0, keep)
-            found = found.cpu()
-            rays[pos] = est.rays.cpu()
-            ok[pos] = ((depth > 1e-9) & ~infeasible).cpu()
-        else:
-            res = count_facets(a, b, method=method, interior=pts, seed=seed)  # type: ignore[arg-type]
-            found, ok[pos] = res.facets.cpu(), res.ok
-            notes += res.notes
+        res = count_faces(
+            a, b, method, pts, seed=seed, patience=patience, max_rays=max_rays, deadline=deadline
+        )  # (the estimator on the rows' device, an exact method on the CPU)
+        found, ok[pos] = res.facets.cpu(), res.ok.cpu()
+        if res.rays is not None:
+            rays[pos] = res.rays
+        notes += res.notes
         counts[pos] = found.sum(dim=1)
         box_faces[pos] = found[:, -2 * d :].sum(dim=1) if box is not None else 0
         counted[pos] = True

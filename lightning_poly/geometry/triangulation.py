@@ -32,7 +32,7 @@ from torch import nn
 
 from lightning_poly._validation import check_finite, check_int, check_points, check_positive
 from lightning_poly.geometry.exhaustive import all_regions
-from lightning_poly.geometry.facets import clean_rows, interior_points
+from lightning_poly.geometry.faces import clean_rows, interior_points
 from lightning_poly.geometry.regions import region_hrep
 from lightning_poly.nn.relu_network import linear_layers
 

@@ -10,7 +10,7 @@ Equation (2). The patterns of one unit are the chambers of the central hyperplan
   :math:`s_i = 2 a_i - 1`, has an interior: one LP, :func:`cone_margin`.
 * Flipping example :math:`i` of a unit is an **edge** of :math:`\mathcal Z` iff row :math:`i` is a
   facet of that unit's cone (the chambers on both sides of a facet share it). The facets are
-  counted by :func:`~lightning_poly.geometry.facets.count_facets` (Clarkson's method) on the cone's
+  counted by :func:`~lightning_poly.geometry.faces.count_facets` (Clarkson's method) on the cone's
   bounded section by a hyperplane :math:`g^\top w = 1` with :math:`g` inside the dual cone: its
   facets are the cone's, and unlike the cone (all hyperplanes through its apex) the section lets a
   bounding box discard most rows before any LP. Identical examples give one hyperplane and flip
@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from lightning_poly._validation import check_finite, check_int, check_positive
-from lightning_poly.geometry.facets import count_facets
+from lightning_poly.geometry.faces import count_facets
 from lightning_poly.solvers.lp import IncrementalLP, LPFailure, maximize
 
 __all__ = [

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lightning_poly.geometry import count_facets, enumerate_regions, region_hrep, sample_box
-from lightning_poly.geometry.facets import clean_rows
+from lightning_poly.geometry.faces import clean_rows
 from lightning_poly.geometry.histogram import count_region_faces
 from tests.helpers.facet_oracle import degenerate_network, oracle_facets
 

@@ -13,9 +13,14 @@ from lightning_poly.geometry import (
     region_hrep,
     sample_box,
 )
-from lightning_poly.geometry.facets import clean_rows, interior_points
-from lightning_poly.geometry.hit_and_run import certify_facets, hit_and_run_facets
-from lightning_poly.geometry.simplex_facets import first_vertices, simplex_facets
+from lightning_poly.geometry.faces import (
+    certify_facets,
+    clean_rows,
+    first_vertices,
+    hit_and_run_facets,
+    interior_points,
+    simplex_facets,
+)
 from lightning_poly.nn import ReLUMLP
 
 
@@ -236,3 +241,20 @@ def test_simplex_in_memory_bounded_batches_gives_the_same_counts() -> None:
     whole = count_facets(a, b, "simplex", interior=pts)
     pieces = count_facets(a, b, "simplex", interior=pts, simplex_memory=1)  # one polytope per batch
     assert torch.equal(whole.facets, pieces.facets)
+
+
+def test_one_dispatcher_counts_by_every_method() -> None:
+    # count_faces: the exact methods as count_facets gives them, the estimator a subset of the exact facets
+    from lightning_poly.geometry import FACE_METHODS, count_faces
+
+    torch.manual_seed(0)
+    a, b, pts = _regions_hrep(ReLUMLP([3, 8, 8, 1]), 3, 300, 0, 12)
+    exact = count_facets(a, b, method="reference", interior=pts)
+    for method in FACE_METHODS:
+        res = count_faces(a, b, method, pts, patience=300)
+        assert torch.equal(res.ok, exact.ok), method
+        if method == "estimate":
+            assert bool((res.facets <= exact.facets).all()) and res.rays is not None and bool((res.rays > 0).all())
+            assert int(res.counts.sum()) >= 0.95 * int(exact.counts.sum())
+        else:
+            assert torch.equal(res.facets, exact.facets) and res.rays is None, method

@@ -45,14 +45,12 @@ def test_a_cnn_needs_a_point_shape_and_a_piecewise_linear_network() -> None:
 
 def test_above_the_certificate_budget_the_rays_alone_count(monkeypatch: pytest.MonkeyPatch) -> None:
     # a LeNet region's certificates cost hours; above CERTIFY_MAX_WORK the counts are the rays' own facets
-    from lightning_poly.geometry import histogram
-    from lightning_poly.geometry.facets import clean_rows, interior_points
-    from lightning_poly.geometry.hit_and_run import hit_and_run_facets
+    from lightning_poly.geometry.faces import clean_rows, estimate, hit_and_run_facets, interior_points
 
     net = _cnn()
     points = sample_box(6, 36, seed=0).reshape(-1, 1, 6, 6)
     with_certificates = face_histogram(net, points=points, patience=100, max_rays=300)
-    monkeypatch.setattr(histogram, "CERTIFY_MAX_WORK", 0)
+    monkeypatch.setattr(estimate, "CERTIFY_MAX_WORK", 0)
     rays_only = face_histogram(net, points=points, patience=100, max_rays=300)
     regions = pwl_enumerate_regions(net, points)
     rows = pwl_regions(net, regions.points.reshape(-1, 1, 6, 6), box=1.0)

@@ -1,7 +1,7 @@
 r"""Facets of many polytopes at once by a batched primal simplex method in torch.
 
-Row :math:`k` of :math:`P = \{x : A x \le b\}` is a facet iff it is not implied by the others:
-:math:`\max\{a_k^\top x : a_j^\top x \le b_j\ (j \ne k),\ a_k^\top x \le b_k + 1\} > b_k`
+Row :math:`k` of :math:`P = \\{x : A x \\le b\\}` is a facet iff it is not implied by the others:
+:math:`\\max\\{a_k^\top x : a_j^\top x \\le b_j\\ (j \ne k),\\ a_k^\top x \\le b_k + 1\\} > b_k`
 (the one-LP-per-row test behind pycddlib's ``redundant_rows`` and Clarkson's method; the relaxed own
 row keeps the LP bounded). This module solves that LP for *every* row of *every* polytope in one batch
 of tensor operations, by the primal simplex method:
@@ -13,12 +13,12 @@ of tensor operations, by the primal simplex method:
    the loop), the leaving basis row is the most negative multiplier (Dantzig's rule), the entering row
    the ratio test over all rows. A walk stops as soon as its answer is certain: a feasible point with
    :math:`a_k^\top x > b_k +` ``margin`` proves the row a facet; optimal multipliers with value
-   :math:`\le b_k -` ``margin`` prove it redundant.
+   :math:`\\le b_k -` ``margin`` prove it redundant.
 3. **Facets for free**: every vertex a walk meets inside :math:`P` with exactly ``d`` tight rows (a
    simple vertex) proves those ``d`` rows facets (the edge that keeps one of them tight and leaves the
    others enters its facet's relative interior), and the walks of those rows stop.
 4. **Checks**: every redundancy is re-derived from a fresh solve of its final basis (multipliers
-   :math:`\lambda \ge 0` bound the maximum by :math:`\lambda^\top b_B`, weak duality), every witness
+   :math:`\\lambda \\ge 0` bound the maximum by :math:`\\lambda^\top b_B`, weak duality), every witness
    from a fresh product with all rows, with half the margin.
 
 Walks are packed into rows of 16 slots of one polytope each, and repacked when a fifth of the slots
@@ -39,9 +39,10 @@ from dataclasses import dataclass
 import torch
 
 from lightning_poly._validation import check_int, check_positive
-from lightning_poly.geometry.hit_and_run import check_polytopes
+from lightning_poly.geometry.faces.cleaning import check_polytopes
 
 __all__ = ["SimplexFacets", "first_vertices", "simplex_facets"]
+
 
 _FAR = 1e300  # slack of rows outside `keep`: never the nearest in a ratio test
 

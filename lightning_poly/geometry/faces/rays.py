@@ -21,29 +21,9 @@ from dataclasses import dataclass
 import torch
 
 from lightning_poly._validation import check_int
+from lightning_poly.geometry.faces.cleaning import check_polytopes
 
-__all__ = ["RayEstimate", "check_polytopes", "hit_and_run_facets"]
-
-
-def check_polytopes(a: torch.Tensor, b: torch.Tensor, **others: torch.Tensor | None) -> None:
-    """Refuse batches that are not ``a`` ``(R, m, d)``, ``b`` ``(R, m)`` and, by name, ``x0`` ``(R, d)``
-    or ``keep`` ``(R, m)`` (the shapes every batched polytope function takes).
-
-    Args:
-        a: ``(R, m, d)`` rows.
-        b: ``(R, m)`` offsets.
-        **others: ``x0`` ``(R, d)`` and ``keep`` ``(R, m)``, checked when given.
-    """
-    if a.ndim != 3:
-        raise ValueError(f"`a` must be (R, m, d) (a batch of constraint matrices), got shape {tuple(a.shape)}")
-    r, m, d = a.shape
-    expected = {"b": (r, m), "x0": (r, d), "keep": (r, m)}
-    for name, t in {"b": b, **others}.items():
-        if t is not None and tuple(t.shape) != expected[name]:
-            dims = {"b": "(R, m)", "x0": "(R, d)", "keep": "(R, m)"}[name]
-            raise ValueError(
-                f"`{name}` must be {dims} = {expected[name]} for `a` {tuple(a.shape)}, got {tuple(t.shape)}"
-            )
+__all__ = ["RayEstimate", "certify_facets", "hit_and_run_facets"]
 
 
 @dataclass
@@ -173,7 +153,7 @@ def certify_facets(
     step can certify), are left undecided, so the result is a lower bound that never contains a
     redundant row: the final check asks for slack above ``margin / 2`` on every other row (far above
     the exact methods' ``tol``), so rounding cannot pass two nearly equal rows. Rows must have unit
-    norm (see :func:`~lightning_poly.geometry.facets.clean_rows`).
+    norm (see :func:`~lightning_poly.geometry.faces.clean_rows`).
 
     Args:
         a: ``(R, m, d)`` unit-norm rows.

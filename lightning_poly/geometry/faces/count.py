@@ -1,0 +1,199 @@
+"""The face count: one dispatcher over the methods (see the package docstring), their names listed once."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+import numpy as np
+import torch
+from scipy.spatial import QhullError
+
+from lightning_poly._validation import check_choice, check_int, check_positive
+from lightning_poly.geometry.faces.clarkson import _clarkson
+from lightning_poly.geometry.faces.cleaning import clean_rows, interior_points
+from lightning_poly.geometry.faces.estimate import estimate_facets
+from lightning_poly.geometry.faces.lp import _full_lp_is_facet, _reference
+from lightning_poly.geometry.faces.qhull import _qhull, check_qhull_dim
+from lightning_poly.geometry.faces.rays import certify_facets, hit_and_run_facets
+from lightning_poly.geometry.faces.result import STATUS, FacetCounts
+from lightning_poly.geometry.faces.simplex import simplex_facets
+
+__all__ = [
+    "FACET_METHODS",
+    "FACE_METHODS",
+    "STATUS",
+    "FaceMethod",
+    "FacetCounts",
+    "FacetMethod",
+    "count_faces",
+    "count_facets",
+]
+
+
+FacetMethod = Literal["auto", "reference", "qhull", "clarkson", "simplex"]
+
+
+FACET_METHODS: tuple[str, ...] = get_args(FacetMethod)  # the one list of exact methods, from the Literal
+FaceMethod = Literal[FacetMethod, "estimate"]
+FACE_METHODS: tuple[str, ...] = get_args(FaceMethod)  # the exact methods and the estimator, from the Literal
+
+
+@torch.no_grad()
+def count_facets(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    method: FacetMethod = "auto",
+    interior: torch.Tensor | None = None,
+    tol: float = 1e-9,
+    interior_tol: float = 1e-9,
+    dup_tol: float = 1e-9,
+    ray_patience: int = 200,
+    seed: int = 0,
+    certify: bool = True,
+    simplex_memory: int = 2**28,
+) -> FacetCounts:
+    r"""Count the facets (non-redundant rows) of the polytopes :math:`\{x : a_r x \le b_r\}`.
+
+    Args:
+        a: ``(R, m, d)`` or ``(m, d)`` constraint matrices.
+        b: ``(R, m)`` or ``(m,)`` right-hand sides.
+        method: ``"auto"``, ``"reference"``, ``"qhull"``, ``"clarkson"`` or ``"simplex"`` (see the module
+            docstring).
+        interior: optional ``(R, d)`` candidate interior points (e.g. the samples that found the
+            regions); used when at distance ``> 1e-7`` from every hyperplane, else replaced by the
+            Chebyshev centre (one LP).
+        tol: a row is a facet if it can be made tight with slack ``> tol`` on the others.
+        interior_tol: polytopes with inradius ``<= interior_tol`` are reported ``"empty_interior"``.
+        dup_tol: rows equal within this (after normalisation) count once.
+        ray_patience: ``clarkson`` first certifies facets for all polytopes at once (batched
+            certificates, then hit-and-run rays with this patience); LPs run only on the rest.
+        seed: seed of those rays.
+        certify: run those batched certificates and rays before the LPs of ``clarkson``. They pay off
+            on many polytopes at once; for a few, the LPs alone are faster.
+        simplex_memory: bytes of walk state of ``simplex`` per batch of polytopes (the batch is
+            split to stay below it).
+
+    Example:
+        >>> sq = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1], [1, 1]], dtype=torch.float64)
+        >>> count_facets(sq, torch.tensor([1.0, 1, 1, 1, 5], dtype=torch.float64)).counts.tolist()
+        [4]
+    """
+    check_choice("method", method, FACET_METHODS)
+    check_positive("tol", tol)
+    check_int("simplex_memory", simplex_memory, minimum=1)
+    single = a.ndim == 2
+    if single:
+        a, b = a[None], b[None]
+        interior = None if interior is None else interior[None]
+    if a.ndim != 3 or b.shape != a.shape[:2]:
+        raise ValueError(f"`a` must be (R, m, d) and `b` (R, m), got {tuple(a.shape)} and {tuple(b.shape)}")
+    check_qhull_dim(method, a.shape[2])
+    a64, b64 = a.detach().cpu().double(), b.detach().cpu().double()
+    if not (torch.isfinite(a64).all() and torch.isfinite(b64).all()):
+        raise ValueError("`a` and `b` must be finite")
+    r, m, d = a64.shape
+    a_n, b_n, keep, infeasible, stats = clean_rows(a64, b64, dup_tol=dup_tol)
+    x0, depth, lps = interior_points(a_n, b_n, keep, interior, interior_tol)
+    status = torch.zeros(r, dtype=torch.long)
+    status[depth <= interior_tol] = 1
+    status[infeasible] = 2
+    facets = torch.zeros(r, m, dtype=torch.bool)
+    methods: list[str] = []
+    notes = [f"{v} {k.replace('_', ' ')} dropped" for k, v in stats.items() if v]
+    fallbacks = fallbacks_simplex = 0
+    known = torch.zeros(r, m, dtype=torch.bool)
+    if certify and method == "clarkson":
+        # certain facets for all polytopes at once (batched tensor ops): certificates + rays
+        ok = status == 0
+        if bool(ok.any()):
+            idx = torch.nonzero(ok).flatten()
+            known[idx] = certify_facets(a_n[idx], b_n[idx], x0[idx], keep[idx])
+            known[idx] |= hit_and_run_facets(
+                a_n[idx], b_n[idx], x0[idx], keep[idx], patience=ray_patience, seed=seed
+            ).found
+    a_np, b_np, keep_np, x0_np = a_n.numpy(), b_n.numpy(), keep.numpy(), x0.numpy()
+    no_vertex = torch.zeros(r, dtype=torch.bool)
+    if method == "simplex" or (method == "auto" and d > 6):
+        # every row of every polytope at once; the rows it leaves open get one exact LP each, and polytopes
+        # without a simple vertex go to Clarkson's LPs below
+        ok = torch.nonzero(status == 0).flatten()
+        per_region = 8 * m * (m + d * d + 3 * d)  # bytes of walk state per polytope
+        for sl in ok.split(max(1, simplex_memory // per_region)):
+            res = simplex_facets(a_n[sl], b_n[sl], x0[sl], keep[sl], margin=max(1e-7, 100 * tol), seed=seed)
+            facets[sl] = res.facet
+            no_vertex[sl] = ~res.vertex_found
+            for k, j in torch.nonzero(res.open & res.vertex_found[:, None]).tolist():
+                i = int(sl[k])
+                rows = np.flatnonzero(keep_np[i])
+                facets[i, j] = _full_lp_is_facet(a_np[i, rows], b_np[i, rows], int(np.searchsorted(rows, j)), tol)
+                lps += 1
+    for i in range(r):
+        chosen = ("qhull" if d <= 6 else "simplex") if method == "auto" else method
+        if status[i] != 0 or (chosen == "simplex" and not bool(no_vertex[i])):
+            methods.append(chosen)
+            continue
+        if chosen == "simplex":  # no simple vertex found (degenerate polytope): Clarkson's LPs
+            chosen, fallbacks_simplex = "clarkson", fallbacks_simplex + 1
+        rows = np.flatnonzero(keep_np[i])
+        ai, bi = a_np[i, rows], b_np[i, rows]
+        if chosen == "reference":
+            f, n = _reference(ai, bi, tol)
+            lps += n
+        elif chosen == "qhull":
+            try:
+                f = _qhull(ai, bi, x0_np[i])
+            except QhullError:
+                if method == "qhull":
+                    raise
+                chosen, fallbacks = "clarkson", fallbacks + 1
+        if chosen == "clarkson":
+            f, n = _clarkson(ai, bi, x0_np[i], tol, known[i, rows].numpy())
+            lps += n
+        facets[i, torch.as_tensor(rows)] = torch.as_tensor(f)
+        methods.append(chosen)
+    if fallbacks:
+        notes.append(f"Qhull failed on {fallbacks} polytopes; counted by clarkson instead")
+    if fallbacks_simplex:
+        notes.append(f"no simple vertex found on {fallbacks_simplex} polytopes; counted by clarkson instead")
+    n_empty = int((status == 1).sum())
+    if n_empty:
+        notes.append(f"{n_empty} polytopes have an empty interior (inradius <= {interior_tol}); count 0")
+    counts = facets.sum(dim=1)
+    return FacetCounts(counts, facets, status, methods, lps, notes)
+
+
+def count_faces(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    method: FaceMethod = "auto",
+    interior: torch.Tensor | None = None,
+    *,
+    seed: int = 0,
+    patience: int = 1000,
+    max_rays: int = 100_000,
+    deadline: float | None = None,
+) -> FacetCounts:
+    r"""The faces of the polytopes :math:`\{x : a_r x \le b_r\}` by any method: an exact one of
+    :func:`count_facets` (on the CPU) or ``"estimate"``, the rays' lower bounds of
+    :func:`~lightning_poly.geometry.faces.estimate.estimate_facets` (on ``a``'s device).
+
+    Args:
+        a: ``(R, m, d)`` rows.
+        b: ``(R, m)`` offsets.
+        method: one of :data:`FACE_METHODS`.
+        interior: ``(R, d)`` candidate interior points, or ``None``.
+        seed: seed of the rays (both the estimator's and Clarkson's).
+        patience: the estimator's stopping rule: rays without a new facet.
+        max_rays: the estimator's most rays per polytope.
+        deadline: a ``time.perf_counter()`` value at which the estimator's rays stop (exact methods ignore it).
+
+    Example:
+        >>> sq = torch.tensor([[[1.0, 0], [-1, 0], [0, 1], [0, -1], [1, 1]]], dtype=torch.float64)
+        >>> b = torch.tensor([[1.0, 1, 1, 1, 5]], dtype=torch.float64)
+        >>> count_faces(sq, b).counts.tolist(), count_faces(sq, b, "estimate", patience=200).counts.tolist()
+        ([4], [4])
+    """
+    check_choice("method", method, FACE_METHODS)
+    if method == "estimate":
+        return estimate_facets(a, b, interior, patience=patience, max_rays=max_rays, seed=seed, deadline=deadline)
+    return count_facets(a, b, method=method, interior=interior, seed=seed)  # type: ignore[arg-type]
