@@ -4,7 +4,7 @@ import torch
 
 from lightning_poly.datamodules import ArrayDataModule
 from lightning_poly.modules import ConvexGatedReLUModule
-from lightning_poly.nn.gated import augment
+from lightning_poly.nn.homogeneous import augment
 from lightning_poly.solvers.gated_lasso import gated_lasso_cvxpy
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
-from lightning_poly.geometry.zonotope import augment, general_position
+from lightning_poly.geometry.zonotope import general_position
+from lightning_poly.nn.homogeneous import homogeneous_points
 
 __all__ = ["ExactFit", "exact_fit_network"]
 
@@ -30,7 +31,7 @@ class ExactFit:
     weight_norms: torch.Tensor
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(augment(x) @ self.weight.T) @ self.v
+        return torch.relu(homogeneous_points(x) @ self.weight.T) @ self.v
 
 
 def exact_fit_network(x: torch.Tensor, y: torch.Tensor) -> ExactFit:
@@ -55,7 +56,7 @@ def exact_fit_network(x: torch.Tensor, y: torch.Tensor) -> ExactFit:
         >>> len(fit.v), fit.max_abs_error < 1e-6
         (6, True)
     """
-    xb = augment(x)
+    xb = homogeneous_points(x)
     n, k = xb.shape
     d = k - 1
     if y.shape != (n,):

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import torch
 
 from lightning_poly._validation import check_finite, check_int
+from lightning_poly.nn.homogeneous import augment
 
 __all__ = ["PolishResult", "neuron_sample_cosines", "polish_layer", "polish_layer_reference"]
 
@@ -80,7 +81,7 @@ def _augmented(
     w = weight.detach().double()
     if bias is not None:
         check_finite("bias", bias)
-        x = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype, device=x.device)], dim=1)
+        x = augment(x)
         w = torch.cat([w, bias.detach().double().to(w.device)[:, None]], dim=1)
     return x, w
 

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 import torch
 
 from lightning_poly._validation import check_finite, check_int, check_positive
-from lightning_poly.geometry.zonotope import augment, random_vertex
+from lightning_poly.geometry.zonotope import random_vertex
+from lightning_poly.nn.homogeneous import augment, homogeneous_points
 from lightning_poly.solvers.vertex_program import VertexLoss, vertex_loss, vertex_program
 
 __all__ = ["BaselineRecord", "random_vertex_alternating", "shallow_gradient_descent"]
@@ -126,7 +127,7 @@ def shallow_gradient_descent(
     if v is not None and v.shape != (m,):
         raise ValueError(f"`v` must have shape ({m},), one output weight per unit, got {tuple(v.shape)}")
     t0 = time.perf_counter()
-    xb = augment(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], x.shape[-1] + 1)
+    xb = homogeneous_points(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], x.shape[-1] + 1)
     xb = xb.expand(seeds, *xb.shape[-2:]) if x.ndim == 2 else xb
     yd = y.detach().double().to(xb.device).expand(seeds, xb.shape[1])
     k = xb.shape[-1]
@@ -197,7 +198,7 @@ def random_vertex_alternating(
     check_int("max_rounds", max_rounds, minimum=1)
     check_positive("tol", tol)
     t0 = time.perf_counter()
-    xb = augment(x)
+    xb = homogeneous_points(x)
     yd = y.detach().double().to(xb.device)
     weights, vs, cs, traces = [], [], [], []
     rounds = 0
@@ -210,7 +211,7 @@ def random_vertex_alternating(
         trace = [float(sol.loss[0])]
         for _ in range(max_rounds):
             rounds += 1
-            feats = torch.cat([(w @ xb.T).clamp_min(0).T, torch.ones(len(xb), 1, dtype=xb.dtype, device=xb.device)], 1)
+            feats = augment((w @ xb.T).clamp_min(0).T)
             coef = torch.linalg.lstsq(feats, yd[:, None]).solution[:, 0]
             v_new = coef[:-1]
             sol = vertex_program(x, yd, pattern, v_new, loss="squared", output_bias=True, ridge=ridge, warn=False)

@@ -36,7 +36,6 @@ import torch
 from lightning_poly._validation import check_choice, check_fraction, check_int, check_positive
 from lightning_poly.geometry.zonotope import (
     Flip,
-    augment,
     cone_margin,
     facet_rows,
     flip_margins,
@@ -44,6 +43,7 @@ from lightning_poly.geometry.zonotope import (
     unit_flips,
     unit_vertices,
 )
+from lightning_poly.nn.homogeneous import homogeneous_points
 from lightning_poly.solvers.vertex_program import VertexLoss, VertexSolution, vertex_program
 
 __all__ = [
@@ -153,7 +153,7 @@ def neighbour_programs(
         raise ValueError(f"flip {bad} of `pattern` does not lead to a vertex: it is not an edge")
     starts = current.weight[0].expand(len(flips), -1, -1).clone()
     # the flipped unit: from its current weights towards the new cone's deepest point, just far enough in
-    xb = augment(x).to(starts)
+    xb = homogeneous_points(x).to(starts)
     sign = torch.where(pats[rows, units], 1.0, -1.0).to(starts)
     old, deep = starts[rows, units], witness.to(starts)
     alpha, beta = sign * (old @ xb.T), sign * (deep @ xb.T)  # slack along the segment: (1 - t) alpha + t beta
@@ -187,7 +187,7 @@ def neighbour_programs(
 def _flipped_cones(x: torch.Tensor, pattern: torch.Tensor, flips: list[Flip]) -> tuple[torch.Tensor, torch.Tensor]:
     """The depth and deepest point of each flip's new cone for the flipped unit (one LP model per unit)."""
     depth = torch.zeros(len(flips), dtype=torch.float64)
-    witness = torch.zeros(len(flips), augment(x).shape[1], dtype=torch.float64)
+    witness = torch.zeros(len(flips), homogeneous_points(x).shape[1], dtype=torch.float64)
     for j in sorted({f.unit for f in flips}):
         idx = [i for i, f in enumerate(flips) if f.unit == j]
         depth[idx], witness[idx] = flip_margins(x, pattern[j], [flips[i].examples for i in idx])
@@ -464,7 +464,7 @@ def _tight(
     r"""``(m, N)`` bool tight constraints of the solution (scaled slack), none on dead units, and the ``(m,)``
     dead units: those whose output :math:`|v_j| \max_i |w_j^\top \bar x_i|` is below ``1e-4`` (a unit at
     its cone's apex, where every constraint holds with equality)."""
-    xb = augment(x)
+    xb = homogeneous_points(x)
     w = sol.weight[0]
     norms = w.norm(dim=1)
     pre = w @ xb.T

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import torch
 
 from lightning_poly._validation import check_choice, check_int, check_positive
+from lightning_poly.nn.homogeneous import augment
 
 __all__ = [
     "SYNTHETIC_DATASETS",
@@ -372,7 +373,7 @@ def teacher_relu(
     w = torch.randn(m_gen, d + 1, generator=g, dtype=torch.float64)
     v = torch.randn(m_gen, generator=g, dtype=torch.float64)
     c = torch.randn((), generator=g, dtype=torch.float64)
-    xb = torch.cat([x, torch.ones(n, 1, dtype=torch.float64)], dim=1)
+    xb = augment(x)
     out = torch.relu(xb @ w.T) @ v + c
     if task == "regression":
         return x.float(), out.float()

@@ -32,13 +32,13 @@ import torch
 
 from lightning_poly._validation import check_finite, check_int, check_positive
 from lightning_poly.geometry.faces import count_facets
+from lightning_poly.nn.homogeneous import homogeneous_points
 from lightning_poly.solvers.lp import IncrementalLP, LPFailure, maximize
 
 __all__ = [
     "Flip",
     "GeneralPosition",
     "activation_pattern",
-    "augment",
     "cone_margin",
     "facet_rows",
     "flip_margins",
@@ -52,20 +52,6 @@ __all__ = [
 ]
 
 
-def augment(x: torch.Tensor) -> torch.Tensor:
-    r"""Homogeneous coordinates :math:`\bar x = (x, 1)` in float64, ``(N, d + 1)``.
-
-    Example:
-        >>> augment(torch.tensor([[2.0, 3.0]])).tolist()
-        [[2.0, 3.0, 1.0]]
-    """
-    if x.ndim != 2 or x.shape[0] == 0:
-        raise ValueError(f"`x` must be (N, d) with N >= 1, got shape {tuple(x.shape)}")
-    check_finite("x", x)
-    x = x.detach().double()
-    return torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype, device=x.device)], dim=1)
-
-
 def activation_pattern(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     r"""The activation pattern :math:`A = 1[W \bar X > 0]`, ``(m, N)`` bool, Equation (2).
 
@@ -77,7 +63,7 @@ def activation_pattern(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         >>> activation_pattern(torch.tensor([[1.0, 0.0], [-1.0, 0.5]]), torch.tensor([[1.0], [-1.0]])).tolist()
         [[True, False], [False, True]]
     """
-    xb = augment(x)
+    xb = homogeneous_points(x)
     if weight.ndim != 2 or weight.shape[1] != xb.shape[1]:
         raise ValueError(f"`weight` must be (m, {xb.shape[1]}) (bias as last column), got {tuple(weight.shape)}")
     check_finite("weight", weight)
@@ -115,7 +101,7 @@ def general_position(x: torch.Tensor, tol: float = 1e-9, max_subsets: int = 20_0
     """
     check_positive("tol", tol)
     check_int("max_subsets", max_subsets, minimum=1)
-    xb = augment(x).cpu()
+    xb = homogeneous_points(x).cpu()
     n, k = xb.shape
     duplicates = n - len(torch.unique(xb, dim=0))
     if n < k:
@@ -161,7 +147,7 @@ def cone_margin(x: torch.Tensor, pattern: torch.Tensor) -> tuple[torch.Tensor, t
         >>> (margin > 0).tolist()
         [True, True]
     """
-    xb = augment(x).cpu().numpy()
+    xb = homogeneous_points(x).cpu().numpy()
     pats = _check_pattern(pattern, len(xb)).cpu().numpy()
     n, k = xb.shape
     margins, witnesses = [], []
@@ -207,10 +193,10 @@ def flip_margins(
     Example:
         >>> x = torch.tensor([[-1.0], [0.5], [1.0]])
         >>> margin, w = flip_margins(x, torch.tensor([False, True, True]), [(0,), (1,)])
-        >>> (margin > 0).tolist(), bool(((w[1] @ augment(x).T > 0) == torch.tensor([False, False, True])).all())
+        >>> (margin > 0).tolist(), bool(((w[1] @ homogeneous_points(x).T > 0) == torch.tensor([False, False, True])).all())
         ([True, True], True)
     """
-    xb = augment(x).cpu().numpy()
+    xb = homogeneous_points(x).cpu().numpy()
     pat = _check_pattern(pattern, len(xb))
     if pat.shape[0] != 1:
         raise ValueError(f"`pattern` must be one unit's pattern (N,), got shape {tuple(pattern.shape)}")
@@ -329,7 +315,7 @@ def unit_flips(
         >>> unit_flips(x, torch.tensor([[False, True, True]]))  # a threshold between -1 and 0.5
         [[(0,), (1,)]]
     """
-    xb = augment(x)
+    xb = homogeneous_points(x)
     pats = _check_pattern(pattern, len(xb)).to(xb.device)
     m, n = pats.shape
     if witness is None:
@@ -398,7 +384,7 @@ def unit_vertices(x: torch.Tensor, max_vertices: int = 100_000, seed: int = 0) -
         (32, 32)
     """
     check_int("max_vertices", max_vertices, minimum=1)
-    xb = augment(x)
+    xb = homogeneous_points(x)
     g = torch.Generator().manual_seed(seed)
     start = (torch.randn(1, xb.shape[1], generator=g, dtype=torch.float64) @ xb.T > 0)[0]
     seen = {bytes(start.numpy().astype(np.uint8))}
@@ -434,7 +420,7 @@ def random_vertex(x: torch.Tensor, m: int, seed: int = 0) -> tuple[torch.Tensor,
         (torch.Size([4, 10]), torch.Size([4, 4]))
     """
     check_int("m", m, minimum=1)
-    xb = augment(x)
+    xb = homogeneous_points(x)
     g = torch.Generator().manual_seed(seed)
     w = torch.randn(m, xb.shape[1], generator=g, dtype=torch.float64).to(xb.device)
     return w @ xb.T > 0, w

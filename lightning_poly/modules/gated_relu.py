@@ -11,7 +11,8 @@ from lightning_poly._compat import LightningModule, attached_trainer
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.callbacks._user import labelled_data, prepare_trainer
 from lightning_poly.geometry.cones import data_gates, gaussian_gates
-from lightning_poly.nn.gated import GatedReLU, augment
+from lightning_poly.nn.gated import GatedReLU
+from lightning_poly.nn.homogeneous import augment
 from lightning_poly.solvers.gated_certificate import (
     gated_certificate,
     gated_data_loss,

@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from lightning_poly._validation import check_points
-from lightning_poly.nn.gated import GatedReLU, augment
+from lightning_poly.nn.gated import GatedReLU
+from lightning_poly.nn.homogeneous import augment
 from lightning_poly.nn.relu_network import linear_layers
 
 __all__ = ["gated_to_relu", "relu_to_gated"]

@@ -13,7 +13,7 @@ from torch import nn
 from typing_extensions import override
 
 from lightning_poly._validation import check_finite
-from lightning_poly.nn.gated import augment
+from lightning_poly.nn.homogeneous import augment
 
 __all__ = ["ConvexReLU"]
 

@@ -18,18 +18,9 @@ from torch import nn
 from typing_extensions import override
 
 from lightning_poly._validation import check_finite, check_int
+from lightning_poly.nn.homogeneous import augment
 
-__all__ = ["GatedReLU", "augment"]
-
-
-def augment(x: torch.Tensor, bias: bool) -> torch.Tensor:
-    """``(x, 1)`` when ``bias`` else ``x``.
-
-    Args:
-        x: ``(..., d)`` inputs.
-        bias: append the constant column.
-    """
-    return torch.cat([x, torch.ones(*x.shape[:-1], 1, dtype=x.dtype, device=x.device)], dim=-1) if bias else x
+__all__ = ["GatedReLU"]
 
 
 class GatedReLU(nn.Module):

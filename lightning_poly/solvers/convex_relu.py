@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from lightning_poly._validation import check_positive
-from lightning_poly.nn.gated import augment
+from lightning_poly.nn.homogeneous import augment
 
 __all__ = ["ConvexReLUSolution", "convex_relu_cvxpy", "patterns_from_gates", "to_relu_network"]
 

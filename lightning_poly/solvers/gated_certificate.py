@@ -29,7 +29,8 @@ import torch
 import torch.nn.functional as F
 
 from lightning_poly._validation import check_choice, check_positive
-from lightning_poly.nn.gated import GatedReLU, augment
+from lightning_poly.nn.gated import GatedReLU
+from lightning_poly.nn.homogeneous import augment
 from lightning_poly.solvers.gated_lasso import lipschitz, relative_gap
 from lightning_poly.solvers.proximal import group_prox
 

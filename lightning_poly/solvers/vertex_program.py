@@ -89,10 +89,10 @@ def _check(
     x: torch.Tensor, y: torch.Tensor, patterns: torch.Tensor, v: torch.Tensor, loss: str
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     # imported here: the geometry package uses the LP solver of this package
-    from lightning_poly.geometry.zonotope import augment
+    from lightning_poly.nn.homogeneous import homogeneous_points
 
     check_choice("loss", loss, ("squared", "logistic"))
-    xb = augment(x)
+    xb = homogeneous_points(x)
     n = len(xb)
     if y.shape != (n,):
         raise ValueError(f"`y` must have shape ({n},) like `x`, got {tuple(y.shape)}")

@@ -15,18 +15,18 @@ from lightning_poly.algorithms.vertex_search import (
 from lightning_poly.data import teacher_relu
 from lightning_poly.geometry.zonotope import (
     activation_pattern,
-    augment,
     cone_margin,
     facet_rows,
     random_vertex,
     vertex_neighbors,
 )
+from lightning_poly.nn.homogeneous import homogeneous_points
 from lightning_poly.solvers.vertex_program import vertex_loss, vertex_program, vertex_program_cvxpy
 
 
 def _relu_loss(x, y, weight, c, v, loss):  # type: ignore[no-untyped-def]
     """The loss of the real network v^T relu(W x) + c."""
-    return float(vertex_loss(torch.relu(augment(x) @ weight.T) @ v + c, y.double(), loss))
+    return float(vertex_loss(torch.relu(homogeneous_points(x) @ weight.T) @ v + c, y.double(), loss))
 
 
 @pytest.mark.parametrize("loss", ["squared", "logistic"])
@@ -45,7 +45,7 @@ def test_batched_solver_matches_cvxpy_with_a_certificate_and_returns_a_real_netw
         assert abs(float(sol.objective[b] - ref.objective[0])) <= 1e-6 * abs(float(ref.objective[0])) + 1e-9
         assert float(sol.gap[b]) <= 1e-9 * (1 + abs(float(sol.objective[b])))
         # the weights are a real network: strictly inside the region, and its ReLU loss is the reported one
-        assert torch.equal(augment(x) @ sol.weight[b].T > 0, pats[b].T)
+        assert torch.equal(homogeneous_points(x) @ sol.weight[b].T > 0, pats[b].T)
         real = _relu_loss(x, y, sol.weight[b], sol.output_bias[b], v, loss)
         assert real == pytest.approx(float(sol.loss[b]), rel=1e-9, abs=1e-12)
 
@@ -63,7 +63,7 @@ def test_facet_rows_alone_give_the_same_optimum_inside_every_row() -> None:
     assert bool(((few.objective - full.objective).abs() <= few.gap + full.gap).all())  # both certified
     assert bool((few.multipliers[~rows] == 0).all())
     for b in range(len(pats)):  # every row, not only the facets, holds strictly
-        assert torch.equal(augment(x) @ few.weight[b].T > 0, pats[b].T)
+        assert torch.equal(homogeneous_points(x) @ few.weight[b].T > 0, pats[b].T)
     with pytest.raises(ValueError, match="`rows` must keep at least one row of every unit"):
         vertex_program(x, y, pats, v, loss="logistic", rows=torch.zeros_like(rows))
     with pytest.raises(ValueError, match=r"`rows` must be bool \(4, 16\) or \(5, 4, 16\)"):
@@ -99,7 +99,7 @@ def test_searches_on_a_tiny_problem_respect_the_order_exact_gls_start_and_beat_g
         opt = torch.optim.Adam([w, c], lr=0.02)
         for _ in range(1500):
             opt.zero_grad()
-            out = vertex_loss(torch.relu(augment(x) @ w.T) @ v + c, y, "squared")
+            out = vertex_loss(torch.relu(homogeneous_points(x) @ w.T) @ v + c, y, "squared")
             out.backward()
             opt.step()
         best_gd = min(best_gd, _relu_loss(x, y, w.detach(), c.detach(), v, "squared"))

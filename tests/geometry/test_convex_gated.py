@@ -12,7 +12,8 @@ from lightning_poly.geometry.cones import (
     ntk_gram_finite,
     smallest_eigenvalue,
 )
-from lightning_poly.nn.gated import GatedReLU, augment
+from lightning_poly.nn.gated import GatedReLU
+from lightning_poly.nn.homogeneous import augment
 from lightning_poly.solvers.gated_lasso import duality_gap, gated_lasso_admm, gated_lasso_cvxpy, gated_lasso_fista
 from lightning_poly.solvers.margin import ntk_margin
 

@@ -7,7 +7,6 @@ import torch
 
 from lightning_poly.geometry.zonotope import (
     Flip,
-    augment,
     cone_margin,
     flip_margins,
     general_position,
@@ -18,6 +17,7 @@ from lightning_poly.geometry.zonotope import (
     vertex_neighbors,
     zonotope_vertex_count,
 )
+from lightning_poly.nn.homogeneous import homogeneous_points
 
 
 def _data(n: int, d: int, seed: int) -> torch.Tensor:
@@ -59,7 +59,7 @@ def test_flip_margins_on_one_model_equal_one_lp_per_flipped_cone() -> None:
     ref, _ = cone_margin(x, flipped)
     assert torch.allclose(margin, ref, atol=1e-12)
     deep = margin > 1e-9  # the flips that are edges: the witness is strictly inside the new cone
-    assert torch.equal((witness[deep] @ augment(x).T > 0), flipped[deep])
+    assert torch.equal((witness[deep] @ homogeneous_points(x).T > 0), flipped[deep])
     with pytest.raises(ValueError, match=r"a group must hold example indices in 0..11, got \(12,\)"):
         flip_margins(x, pattern[0], [(12,)])
     with pytest.raises(ValueError, match=r"`pattern` must be one unit's pattern \(N,\)"):
