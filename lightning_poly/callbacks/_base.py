@@ -46,7 +46,7 @@ import torch
 from typing_extensions import override
 
 from lightning_poly._compat import Callback, refuse_sharded_strategy, rewrite_last_checkpoints
-from lightning_poly.callbacks._user import prepare_trainer
+from lightning_poly._user import prepare_trainer
 
 if TYPE_CHECKING:
     import pytorch_lightning as pl

@@ -8,9 +8,9 @@ import pytorch_lightning as pl
 import torch
 from typing_extensions import override
 
+from lightning_poly._user import analysed_network, resolve_analysed_network, user_inputs
 from lightning_poly._validation import check_int, check_int_tuple
 from lightning_poly.callbacks._base import SuiteCallback
-from lightning_poly.callbacks._user import analysed_network, resolve_analysed_network, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.activation_drift import Patterns, activation_drift, network_patterns
 from lightning_poly.nn.outputs import eval_mode
@@ -45,7 +45,7 @@ class ActivationDriftCallback(SuiteCallback):
         max_points: the points are the first this many training samples.
         ntk_points: points of the empirical NTK (``0``: no NTK).
         data: the points' source: tensors, a Dataset or a DataLoader; ``None``: the Trainer's training
-            data (see :mod:`lightning_poly.callbacks._user`), read once at ``setup``.
+            data (see :mod:`lightning_poly._user`), read once at ``setup``.
         network: the submodule holding the ReLU MLP (``None``: found, see
             :func:`~lightning_poly.nn.find_relu_network`); checked against the module's forward at every
             measurement (a derived network, such as a module's export of itself, is fine while it computes it).

@@ -13,13 +13,13 @@ from pytorch_lightning.utilities import rank_zero_warn
 from typing_extensions import override
 
 from lightning_poly._io import from_json
+from lightning_poly._user import labelled_data
 from lightning_poly._validation import check_int, check_positive
 from lightning_poly.algorithms.compress import FinaliseReport, compress_, cover_condition_fraction, finalise_
 from lightning_poly.algorithms.cover_extraction import extract_cover
 from lightning_poly.algorithms.cover_network import minimal_cover_network
 from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._inplace import edit_in_place
-from lightning_poly.callbacks._user import labelled_data
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.media import log_figure, log_table, media_dir
@@ -37,7 +37,7 @@ class CompressionCallback(SuiteCallback):
     :func:`~lightning_poly.algorithms.finalise_`, :func:`~lightning_poly.algorithms.extract_cover` and
     (at fit end) :func:`~lightning_poly.algorithms.minimal_cover_network` on the module's
     :class:`~lightning_poly.nn.CoverNetwork` (``pl_module.cover_network()``) and the training data
-    (``data=``, else the Trainer's: see :mod:`lightning_poly.callbacks._user`; at most ``max_samples``,
+    (``data=``, else the Trainer's: see :mod:`lightning_poly._user`; at most ``max_samples``,
     read once at ``setup``).
 
     The finalising loop runs at the end of training in ``on_train_end``, before the strategy's teardown (on the

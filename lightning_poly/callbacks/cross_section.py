@@ -10,9 +10,9 @@ import torch
 from typing_extensions import override
 
 from lightning_poly._compat import MisconfigurationException
+from lightning_poly._user import analysed_network, resolve_analysed_network, user_inputs
 from lightning_poly._validation import check_choice, check_int, check_int_tuple, check_positive
 from lightning_poly.callbacks._base import SuiteCallback
-from lightning_poly.callbacks._user import analysed_network, resolve_analysed_network, user_inputs
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.cross_section import CrossSection, SectionCount, cross_section
 from lightning_poly.geometry.faces import FACE_METHODS, FaceMethod

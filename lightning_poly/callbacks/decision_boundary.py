@@ -10,9 +10,9 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 from typing_extensions import override
 
+from lightning_poly._user import labelled_data
 from lightning_poly._validation import check_int
 from lightning_poly.callbacks._base import SuiteCallback
-from lightning_poly.callbacks._user import labelled_data
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.media import log_figure
 from lightning_poly.plotting import plot_model_decision_regions

@@ -9,11 +9,11 @@ import torch
 from typing_extensions import override
 
 from lightning_poly._compat import MisconfigurationException
+from lightning_poly._user import training_data_and_layers
 from lightning_poly._validation import check_choice, check_int
 from lightning_poly.algorithms.vertex_search import SearchRecord, greedy_local_search, modified_greedy_local_search
 from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._inplace import edit_in_place
-from lightning_poly.callbacks._user import training_data_and_layers
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.zonotope import activation_pattern, is_vertex
 from lightning_poly.media import log_figure

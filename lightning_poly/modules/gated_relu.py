@@ -8,8 +8,8 @@ import torch
 from typing_extensions import override
 
 from lightning_poly._compat import LightningModule, attached_trainer
+from lightning_poly._user import labelled_data, prepare_trainer
 from lightning_poly._validation import check_choice, check_int, check_positive
-from lightning_poly.callbacks._user import labelled_data, prepare_trainer
 from lightning_poly.geometry.cones import data_gates, gaussian_gates
 from lightning_poly.nn.gated import GatedReLU
 from lightning_poly.nn.homogeneous import augment
@@ -29,7 +29,7 @@ class ConvexGatedReLUModule(LightningModule):
 
     Every epoch the module logs a certificate of distance to the global optimum, computed on the
     whole training data (read once at ``setup`` from whatever the Trainer was given: a DataModule,
-    the loaders passed to ``fit``; see :mod:`lightning_poly.callbacks._user`) by
+    the loaders passed to ``fit``; see :mod:`lightning_poly._user`) by
     :func:`~lightning_poly.solvers.gated_certificate`: ``certificate/prox_residual``
     :math:`= \|W - \mathrm{prox}_{\lambda/L}(W - \nabla f(W)/L)\| L` (zero exactly at the optimum, for
     every loss), and for the squared loss ``certificate/rel_gap``

@@ -12,8 +12,8 @@ from torch import nn
 from typing_extensions import override
 
 from lightning_poly._compat import LightningModule
+from lightning_poly._user import check_data_input_dim
 from lightning_poly._validation import check_choice, check_positive
-from lightning_poly.callbacks._user import check_data_input_dim
 from lightning_poly.modules._steps import StageSteps
 from lightning_poly.nn.cover_losses import CoverLoss, cover_loss
 from lightning_poly.nn.cover_net import CoverNetwork

@@ -11,9 +11,9 @@ from torch import nn
 from typing_extensions import override
 
 from lightning_poly._compat import MisconfigurationException
+from lightning_poly._user import labelled_data
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.algorithms.vertex_search import VertexSearch
-from lightning_poly.callbacks._user import labelled_data
 from lightning_poly.geometry.zonotope import activation_pattern, is_vertex
 from lightning_poly.nn.relu_network import write_shallow_weights
 from lightning_poly.solvers.vertex_program import VertexLoss, vertex_loss

@@ -193,7 +193,7 @@ def test_callbacks_on_a_user_module_give_what_the_suites_data_module_gives(kind:
 
 
 def test_data_read_from_user_loaders_equals_the_data_module_tensors(tmp_path: Path) -> None:
-    from lightning_poly.callbacks._user import labelled_data
+    from lightning_poly._user import labelled_data
 
     x, y = _data()
     seen: dict[str, Any] = {}
