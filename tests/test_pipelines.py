@@ -26,7 +26,7 @@ from lightning_poly.pipelines import (
 
 LOWER = {
     "core": ["nn", "data", "geometry", "algorithms", "solvers", "plotting"],
-    "glue": ["modules", "callbacks", "datamodules", "logging"],
+    "glue": ["modules", "callbacks", "datamodules", "media"],
 }
 
 
