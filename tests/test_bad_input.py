@@ -462,6 +462,19 @@ CASES = [
         id="count_facets-unknown-method",
     ),
     pytest.param(
+        lambda: geo.network_view(nn.Sequential(nn.Conv1d(1, 1, 2), nn.Flatten())),
+        TypeError, r"a network that is not a ReLU MLP \(Sequential\) needs `input_shape` or points",
+        id="network_view-no-shape",
+    ),
+    pytest.param(
+        lambda: geo.network_view(nn.Sequential(nn.Conv1d(1, 1, 2), nn.Flatten()), input_shape=(2, 2, 2)),
+        ValueError, r"`input_shape` \(2, 2, 2\) is not a shape Sequential takes", id="network_view-wrong-shape",
+    ),
+    pytest.param(
+        lambda: geo.is_relu_mlp("net"),  # type: ignore[arg-type]
+        TypeError, r"`model` must be a torch.nn.Module, got str", id="is_relu_mlp-not-a-module",
+    ),
+    pytest.param(
         lambda: geo.count_faces(SQUARE[None], ONES4[None], method="lrs"),
         ValueError,
         r"`method` must be one of \('auto', 'reference', 'qhull', 'clarkson', 'simplex', 'estimate'\), got 'lrs'",
@@ -1848,7 +1861,7 @@ def test_bad_input_gives_a_clear_error(call: Any, exc: type[BaseException], matc
 
 
 SKIPPED = {
-    "FaceMethod", "FacetMethod", "FACE_METHODS", "InitName", "CoverLoss", "HasReLUNetwork", "LossName", "SyntheticName", "TaskName",
+    "FaceMethod", "FacetMethod", "FACE_METHODS", "NetworkView", "InputShapeNeeded", "InitName", "CoverLoss", "HasReLUNetwork", "LossName", "SyntheticName", "TaskName",
     "SYNTHETIC_DATASETS", "SYNTHETIC_DIMS", "DATA_ENV_VAR", "FacetCounts", "RayEstimate", "Regions", "FaceHistogram",
     "CoverRefineReport", "FaceEliminationReport", "CompressReport", "FinaliseReport", "MarginRefineReport",
     "PolishReport", "PolishResult", "LevelSetCover", "GeneralPosition", "Flip", "VertexSolution", "SearchRecord",

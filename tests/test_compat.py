@@ -118,3 +118,19 @@ def test_a_missing_private_name_says_which_package_and_version() -> None:
 
     with pytest.raises(FrameworkChanged, match=r"NotAConv._reversed_padding_repeated_twice of torch 2\.\d+"):
         conv_padding(NotAConv())
+
+
+def test_geometry_modules_share_no_private_names_but_the_faces_package_internals() -> None:
+    """Across ``geometry/`` modules, private names are imported only inside ``geometry/faces/`` (its methods'
+    internals); everything shared otherwise has a public name (``network_view``, ``_rows``' helpers)."""
+    geometry = PACKAGE / "geometry"
+    bad = []
+    for path in sorted(geometry.rglob("*.py")):
+        inside_faces = (geometry / "faces") in path.parents
+        for n in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(n, ast.ImportFrom) and n.module and n.module.startswith("lightning_poly.geometry")):
+                continue
+            if inside_faces and n.module.startswith("lightning_poly.geometry.faces"):
+                continue
+            bad += [f"{path.relative_to(PACKAGE)}:{n.lineno}: {n.module}.{a.name}" for a in n.names if _private(a.name)]
+    assert bad == []

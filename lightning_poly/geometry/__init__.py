@@ -36,6 +36,7 @@ from lightning_poly.geometry.multiclass_cover import (
     multiclass_counts,
     multiclass_predict,
 )
+from lightning_poly.geometry.network_view import InputShapeNeeded, NetworkView, is_relu_mlp, network_view
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.geometry.pwl_regions import PWLRegions, pwl_activation_patterns, pwl_enumerate_regions, pwl_regions
 from lightning_poly.geometry.regions import Regions, activation_patterns, enumerate_regions, region_hrep, sample_box
@@ -63,6 +64,8 @@ __all__ = [
     "CrossSection",
     "FACE_METHODS",
     "FaceHistogram",
+    "InputShapeNeeded",
+    "NetworkView",
     "FaceMethod",
     "FacetCounts",
     "FacetMethod",
@@ -80,6 +83,8 @@ __all__ = [
     "certify_facets",
     "clean_rows",
     "count_faces",
+    "is_relu_mlp",
+    "network_view",
     "count_facets",
     "estimate_facets",
     "count_region_faces",

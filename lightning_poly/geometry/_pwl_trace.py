@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from lightning_poly._compat import conv_forward
-from lightning_poly.geometry.regions import _gate_map, _linear_map, _sign_rows, _weight_bias
+from lightning_poly.geometry._rows import gate_map, linear_map, sign_rows, weight_bias
 
 __all__ = ["Affine", "PWLGraph", "Records", "SUPPORTED_FUNCTIONS", "SUPPORTED_LAYERS"]
 
@@ -61,10 +61,10 @@ Step = Callable[[list[Any], dict[str, Any], Records], Any]
 
 # -- the affine steps ---------------------------------------------------------------------------------
 def _linear(s: Affine, w: torch.Tensor, b: torch.Tensor) -> Affine:
-    """A linear layer on the last dimension, with region_hrep's arithmetic (``_linear_map``)."""
+    """A linear layer on the last dimension, with region_hrep's arithmetic (``linear_map``)."""
     lead, d = s.v.shape[:-1], s.j.shape[-1]
     r = math.prod(lead)  # sizes spelled out: a map of no columns (d = 0) has no -1 to infer
-    m, c = _linear_map(w, b, s.j.reshape(r, w.shape[1], d), s.c.reshape(r, w.shape[1]))
+    m, c = linear_map(w, b, s.j.reshape(r, w.shape[1], d), s.c.reshape(r, w.shape[1]))
     return Affine(s.v @ w.T + b, m.reshape(*lead, w.shape[0], d), c.reshape(*lead, w.shape[0]))
 
 
@@ -87,9 +87,9 @@ def _gate(s: Affine, slope: float, name: str, rec: Records) -> Affine:
     pos = (s.v > 0).reshape(n, -1)
     mz, cz = s.j.reshape(n, pos.shape[1], d), s.c.reshape(pos.shape)
     rec.patterns.append(pos)
-    rec.unit_rows.append(_sign_rows(pos, mz, cz))
+    rec.unit_rows.append(sign_rows(pos, mz, cz))
     rec.unit_layers.append((name, pos.shape[1]))
-    m, c = _gate_map(pos, mz, cz, slope)
+    m, c = gate_map(pos, mz, cz, slope)
     v = torch.relu(s.v) if slope == 0 else F.leaky_relu(s.v, slope)
     return Affine(v, m.reshape(s.j.shape), c.reshape(s.c.shape))
 
@@ -282,11 +282,11 @@ class PWLGraph:
                 f"point; call `model.eval()` first"
             )
         if isinstance(mod, nn.Linear):
-            w, b = _weight_bias(mod, torch.float64)
+            w, b = weight_bias(mod, torch.float64)
             w, b = w.to(self.device), b.to(self.device)
             return lambda args, kw, rec: _linear(args[0], w, b)
         if isinstance(mod, nn.Conv1d | nn.Conv2d):
-            w, b = (t.to(self.device) for t in _weight_bias(mod, torch.float64))
+            w, b = (t.to(self.device) for t in weight_bias(mod, torch.float64))
             shift = b.reshape(-1, *[1] * (w.ndim - 2))
             return lambda args, kw, rec: _columns(args[0], lambda t: conv_forward(mod, t, w), shift)
         if isinstance(mod, nn.ReLU | nn.LeakyReLU):

@@ -19,10 +19,10 @@ import torch
 from torch import nn
 
 from lightning_poly._validation import check_int
+from lightning_poly.geometry.network_view import is_relu_mlp
 from lightning_poly.geometry.ntk_empirical import empirical_ntk
 from lightning_poly.geometry.pwl_regions import pwl_activation_patterns
 from lightning_poly.geometry.regions import activation_patterns
-from lightning_poly.nn.relu_network import get_relu_network
 
 __all__ = ["ActivationDrift", "activation_drift", "network_patterns"]
 
@@ -61,14 +61,6 @@ class ActivationDrift:
         return out
 
 
-def _is_relu_mlp(model: nn.Module) -> bool:
-    try:
-        get_relu_network(model)
-    except TypeError:
-        return False
-    return True
-
-
 @torch.no_grad()
 def network_patterns(model: nn.Module, x: torch.Tensor) -> Patterns:
     """The activation patterns :func:`activation_drift` compares: of a ReLU MLP
@@ -85,7 +77,7 @@ def network_patterns(model: nn.Module, x: torch.Tensor) -> Patterns:
         >>> pats.shape, choices.shape
         (torch.Size([5, 2]), torch.Size([5, 1]))
     """
-    if _is_relu_mlp(model):
+    if is_relu_mlp(model):
         return activation_patterns(model, x).cpu()
     pats, choices = pwl_activation_patterns(model, x)
     return pats.cpu(), choices.cpu()

@@ -25,13 +25,13 @@ from torch import nn
 from torch.nn.utils import skip_init
 
 from lightning_poly._validation import check_choice, check_finite, check_int, check_positive
-from lightning_poly.geometry.activation_drift import _is_relu_mlp
 from lightning_poly.geometry.faces import FACE_METHODS, FaceMethod, count_facets
 from lightning_poly.geometry.histogram import count_region_faces
-from lightning_poly.geometry.pwl_regions import _model_input_shape, pwl_enumerate_regions, pwl_regions
+from lightning_poly.geometry.network_view import is_relu_mlp, network_view
+from lightning_poly.geometry.pwl_regions import pwl_enumerate_regions, pwl_regions
 from lightning_poly.geometry.regions import Regions, enumerate_regions
 from lightning_poly.nn.outputs import module_device
-from lightning_poly.nn.relu_network import get_relu_network, linear_layers
+from lightning_poly.nn.relu_network import get_relu_network
 
 __all__ = ["CrossSection", "SectionCount", "cross_section"]
 
@@ -115,21 +115,6 @@ def _plane(
     if not area > 1e-12 * float((u_ @ u_) * (v_ @ v_)):
         raise ValueError(f"`u` and `v` must span a plane (two independent directions), got |u x v|^2 = {area:.3g}")
     return o, u_, v_
-
-
-def _input_shape(
-    model: nn.Module, mlp: bool, origin: torch.Tensor | None, input_shape: tuple[int, ...] | None
-) -> tuple[int, ...]:
-    if mlp:
-        return (linear_layers(model)[0].in_features,)
-    if input_shape is not None:
-        return _model_input_shape(model, input_shape)
-    if isinstance(origin, torch.Tensor) and origin.ndim >= 1:
-        return tuple(origin.shape)
-    raise ValueError(
-        f"a network that is not a ReLU MLP ({type(model).__name__}) needs `origin`, a point of the shape it takes "
-        f"(e.g. an image (1, 28, 28)), or `input_shape`"
-    )
 
 
 def _plane_network(
@@ -218,13 +203,15 @@ def cross_section(
     check_positive("box", box)
     check_choice("count", count, ("section", "region", "none"))
     check_choice("method", method, FACE_METHODS)
-    mlp = _is_relu_mlp(model)
+    mlp = is_relu_mlp(model)
     if not mlp and count == "region" and method not in ("auto", "estimate"):
         raise ValueError(
             f"`method` must be 'auto' or 'estimate' for the regions of a network that is not a ReLU MLP (their "
             f"faces are estimated), got {method!r}"
         )
-    shape = _input_shape(model, mlp, origin, input_shape)
+    one = origin[None] if isinstance(origin, torch.Tensor) and origin.ndim >= 1 else None
+    needs = "`origin`, a point of the shape it takes (e.g. an image (1, 28, 28)), or `input_shape`"
+    shape = network_view(model, input_shape, one, needs=needs).input_shape
     o, u_, v_ = _plane(math.prod(shape), origin, u, v, seed)
     s = torch.linspace(-extent, extent, resolution, dtype=torch.float64)
     ss, tt = torch.meshgrid(s, s, indexing="xy")

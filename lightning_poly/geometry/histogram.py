@@ -17,17 +17,17 @@ from lightning_poly._io import load_plain
 from lightning_poly._validation import check_choice, check_finite, check_int, check_positive
 from lightning_poly.geometry.bounds import applicable_mean_faces_bound
 from lightning_poly.geometry.faces import FACE_METHODS, FaceMethod, check_qhull_dim, count_faces
+from lightning_poly.geometry.network_view import network_view
 from lightning_poly.geometry.pwl_regions import (
-    _CHUNK_BYTES,
+    ROWS_CHUNK_BYTES,
     RegionCost,
-    _architecture,
-    _model_input_shape,
+    pwl_architecture,
     pwl_enumerate_regions,
     pwl_region_cost,
     pwl_regions,
 )
 from lightning_poly.geometry.regions import Regions, enumerate_regions, region_hrep, sample_box
-from lightning_poly.nn.relu_network import get_relu_network, linear_layers
+from lightning_poly.nn.relu_network import linear_layers
 
 __all__ = [
     "FaceHistogram",
@@ -169,7 +169,7 @@ class FaceHistogram:
         if input_shape is None:
             (d, widths, zero_bias), k, pools = network_architecture(model), linear_layers(model)[-1].out_features, 0
         else:
-            d, widths, zero_bias, k, pools = _architecture(model, input_shape)
+            d, widths, zero_bias, k, pools = pwl_architecture(model, input_shape)
         counted = torch.ones_like(ok) if counted is None else counted.bool()
         keep = ok & counted
         return cls(
@@ -325,7 +325,7 @@ def count_region_faces(
     if input_shape is not None and n:  # a batch's rows within 256 MiB (a LeNet region: 168 MB)
         if cost is None:
             cost = pwl_region_cost(model, regions.points[:1].reshape(-1, *input_shape), box)
-        chunk = min(chunk, max(1, _CHUNK_BYTES // max(cost.bytes, 1)))
+        chunk = min(chunk, max(1, ROWS_CHUNK_BYTES // max(cost.bytes, 1)))
     order = (
         torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if max_seconds is not None else torch.arange(n)
     )
@@ -450,7 +450,8 @@ def face_histogram(
         raise ValueError(f"`shard` must be (rank, world) with 0 <= rank < world, got {shard}")
     if world > 1 and all_reduce_sum is None:
         raise ValueError(f"`all_reduce_sum` must gather the counts of the {world} processes of `shard`, got None")
-    shape = _piecewise_linear_shape(model, points, input_shape)  # None: a ReLU MLP
+    view = network_view(model, input_shape, points, needs="`input_shape`, a point's shape, or `points`")
+    shape = None if view.mlp else view.input_shape
     if shape is not None and method == "auto":
         method = "estimate"
     d = network_architecture(model)[0] if shape is None else math.prod(shape)
@@ -565,21 +566,3 @@ def _no_regions(shape: tuple[int, ...], device: torch.device) -> Regions:
         torch.zeros(0, 0, dtype=torch.bool, device=device), empty, empty,
         torch.zeros(0, d, dtype=torch.float64, device=device), torch.zeros(0, dtype=torch.float64, device=device),
     )  # fmt: skip
-
-
-def _piecewise_linear_shape(
-    model: nn.Module, points: torch.Tensor | None, input_shape: tuple[int, ...] | None
-) -> tuple[int, ...] | None:
-    """``None`` for a ReLU MLP; else a point's shape, from ``input_shape`` or the ``points``."""
-    try:
-        get_relu_network(model)
-        return None
-    except TypeError as err:
-        if input_shape is not None:
-            return _model_input_shape(model, input_shape)
-        if points is not None and points.ndim >= 2:
-            return tuple(points.shape[1:])
-        raise TypeError(
-            f"{err}; a network that is not a ReLU MLP (a CNN, any network of pwl_regions) needs `input_shape`, "
-            f"a point's shape, or `points`"
-        ) from None

@@ -34,10 +34,10 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from lightning_poly._validation import check_finite, check_int, check_int_tuple, check_positive
+from lightning_poly._validation import check_finite, check_int, check_positive
 from lightning_poly.geometry._pwl_trace import PWLGraph
-from lightning_poly.geometry.regions import Regions, _box_rows, _depth
-from lightning_poly.nn.outputs import eval_mode
+from lightning_poly.geometry._rows import box_rows, point_depth
+from lightning_poly.geometry.regions import Regions
 
 __all__ = [
     "PWLRegions",
@@ -48,7 +48,7 @@ __all__ = [
     "pwl_regions",
 ]
 
-_CHUNK_BYTES = 2**28  # the rows of one pass when `chunk_size` is None
+ROWS_CHUNK_BYTES = 2**28  # the rows of one pass when `chunk_size` is None
 
 
 @dataclass
@@ -183,7 +183,7 @@ def pwl_regions(
     parts = [_chunk(model, graph, xs.to(device), dtype, rtol) for xs in x.split(chunk_size)]
     a, b = torch.cat([p.a for p in parts]), torch.cat([p.b for p in parts])
     if box is not None:
-        a_box, b_box = _box_rows(len(a), a.shape[2], box, a.dtype, a.device)
+        a_box, b_box = box_rows(len(a), a.shape[2], box, a.dtype, a.device)
         a, b = torch.cat([a, a_box], dim=1), torch.cat([b, b_box], dim=1)
     patterns, choices = torch.cat([p.patterns for p in parts]), torch.cat([p.pool_choices for p in parts])
     jac, off = torch.cat([p.jacobian for p in parts]), torch.cat([p.offset for p in parts])
@@ -327,7 +327,7 @@ def pwl_enumerate_regions(
         nan = torch.full((len(points),), torch.nan, dtype=torch.float64, device=points.device)
         return Regions(patterns[first], counts, inverse, points.flatten(1).to(torch.float64), nan)
     step = _points_per_pass(pwl_regions(model, points[:1], None), box)
-    depths = [_depth(r.a, r.b, r.x) for r in _passes(model, points, box, step)]
+    depths = [point_depth(r.a, r.b, r.x) for r in _passes(model, points, box, step)]
     return Regions(patterns[first], counts, inverse, points.flatten(1).to(torch.float64), torch.cat(depths))
 
 
@@ -345,7 +345,7 @@ def _prepare(model: nn.Module, x: torch.Tensor, rtol: float) -> tuple[PWLGraph, 
     return graph, device, dtype
 
 
-def _architecture(model: nn.Module, shape: tuple[int, ...]) -> tuple[int, list[int], bool, int, int]:
+def pwl_architecture(model: nn.Module, shape: tuple[int, ...]) -> tuple[int, list[int], bool, int, int]:
     """``(d, units of each activation layer, zero_bias, outputs, max-pool rows)`` of a piecewise-linear
     network, from one values-only pass at the origin (the counts do not need the columns); ``zero_bias``: no
     linear or convolutional layer has a bias."""
@@ -358,32 +358,16 @@ def _architecture(model: nn.Module, shape: tuple[int, ...]) -> tuple[int, list[i
 
 
 def _points_per_pass(one: PWLRegions, box: float | None) -> int:
-    """Points whose rows (box rows included) fit in ``_CHUNK_BYTES``, from one point's pass."""
+    """Points whose rows (box rows included) fit in ``ROWS_CHUNK_BYTES``, from one point's pass."""
     d = one.a.shape[2]
     rows = one.a.shape[1] + (2 * d if box is not None else 0)
-    return max(1, _CHUNK_BYTES // max(rows * d * 8, 1))
+    return max(1, ROWS_CHUNK_BYTES // max(rows * d * 8, 1))
 
 
 class _RowsOf(NamedTuple):
     x: torch.Tensor
     a: torch.Tensor
     b: torch.Tensor
-
-
-@torch.no_grad()
-def _model_input_shape(model: nn.Module, input_shape: object) -> tuple[int, ...]:
-    """``input_shape`` as a tuple of ints, once ``model`` has taken a batch of one zero point of that shape."""
-    shape = check_int_tuple("input_shape", input_shape)  # type: ignore[arg-type]
-    param = next(model.parameters(), None)
-    point = torch.zeros(1, *shape, dtype=param.dtype if param is not None else torch.float32)
-    try:
-        with eval_mode(model):
-            model(point.to(param.device) if param is not None else point)
-    except RuntimeError as err:
-        raise ValueError(
-            f"`input_shape` {shape} is not a shape {type(model).__name__} takes (a batch (1, *input_shape) fails: {err})"
-        ) from err
-    return shape
 
 
 def _passes(model: nn.Module, x: torch.Tensor, box: float | None, step: int) -> Iterator[_RowsOf]:

@@ -24,60 +24,29 @@ import torch
 from torch import nn
 
 from lightning_poly._validation import check_finite, check_finite_layers, check_int, check_positive
+from lightning_poly.geometry._rows import (
+    box_rows,
+    gate_map,
+    identity_map,
+    linear_map,
+    point_depth,
+    sign_rows,
+    weight_bias,
+)
 from lightning_poly.nn.relu_network import linear_layers
 
 __all__ = ["Regions", "activation_patterns", "enumerate_regions", "region_hrep", "sample_box"]
 
 
-def _weight_bias(layer: nn.Module, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """A layer's ``weight`` and ``bias`` (zeros when it has none), detached, in ``dtype``."""
-    w = layer.weight.detach().to(dtype)
-    bias = getattr(layer, "bias", None)
-    b = bias.detach().to(dtype) if bias is not None else torch.zeros(w.shape[0], dtype=dtype, device=w.device)
-    return w, b
-
-
 def _layers(model: nn.Module, dtype: torch.dtype) -> list[tuple[torch.Tensor, torch.Tensor]]:
     lins = linear_layers(model)
     check_finite_layers("model", lins)
-    return [_weight_bias(lin, dtype) for lin in lins]
+    return [weight_bias(lin, dtype) for lin in lins]
 
 
 # One step each of the exact linearisation, shared by region_hrep and lightning_poly.geometry.pwl_regions
 # (the same arithmetic in the same order, so that both give bit-identical rows on an MLP). ``m`` is the
 # batch of local affine maps ``(R, n, d)`` of the layer's input and ``c`` their offsets ``(R, n)``.
-def _identity_map(r: int, d: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """The map ``x -> x`` for ``r`` points: ``(eye, 0)``, the eye expanded (not copied) over the points."""
-    return torch.eye(d, dtype=dtype, device=device).expand(r, d, d), torch.zeros(r, d, dtype=dtype, device=device)
-
-
-def _linear_map(
-    w: torch.Tensor, bias: torch.Tensor, m: torch.Tensor, c: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``x -> w (m x + c) + bias`` as ``(w m, w c + bias)``."""
-    return torch.einsum("ij,rjk->rik", w, m), c @ w.T + bias
-
-
-def _sign_rows(s: torch.Tensor, mz: torch.Tensor, cz: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows ``A x <= b`` that keep every pre-activation ``z = mz x + cz`` on its side ``s`` (``z >= 0`` if active)."""
-    sign = torch.where(s, 1.0, -1.0).to(mz.dtype)
-    return -sign[..., None] * mz, sign * cz
-
-
-def _gate_map(
-    s: torch.Tensor, mz: torch.Tensor, cz: torch.Tensor, slope: float = 0.0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The map after a (leaky) ReLU of pattern ``s``: active units pass, the others are scaled by ``slope``."""
-    gate = torch.full_like(cz, slope).masked_fill_(s, 1.0)  # the slope in the rows' dtype, not float32
-    return gate[..., None] * mz, gate * cz
-
-
-def _box_rows(
-    r: int, d: int, box: float, dtype: torch.dtype, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The ``2d`` rows ``x_i <= box``, ``-x_i <= box`` for ``r`` points."""
-    eye = torch.eye(d, dtype=dtype, device=device)
-    return torch.cat([eye, -eye]).expand(r, 2 * d, d), torch.full((r, 2 * d), float(box), dtype=dtype, device=device)
 
 
 @torch.no_grad()
@@ -153,19 +122,19 @@ def region_hrep(model: nn.Module, patterns: torch.Tensor, box: float | None = 1.
     pats = patterns.to(device=device, dtype=torch.bool)
     r = pats.shape[0]
     rows_a, rows_b = [], []
-    m, c = _identity_map(r, d, torch.float64, device)  # current affine map of x
+    m, c = identity_map(r, d, torch.float64, device)  # current affine map of x
     start = 0
     for w, bias in layers[:-1]:
         n = w.shape[0]
-        mz, cz = _linear_map(w, bias, m, c)  # (R, n, d), (R, n)
+        mz, cz = linear_map(w, bias, m, c)  # (R, n, d), (R, n)
         s = pats[:, start : start + n]
-        a_s, b_s = _sign_rows(s, mz, cz)
+        a_s, b_s = sign_rows(s, mz, cz)
         rows_a.append(a_s)
         rows_b.append(b_s)
-        m, c = _gate_map(s, mz, cz)
+        m, c = gate_map(s, mz, cz)
         start += n
     if box is not None:
-        a_box, b_box = _box_rows(r, d, box, torch.float64, device)
+        a_box, b_box = box_rows(r, d, box, torch.float64, device)
         rows_a.append(a_box)
         rows_b.append(b_box)
     return torch.cat(rows_a, dim=1), torch.cat(rows_b, dim=1)
@@ -192,14 +161,6 @@ def sample_box(
     check_positive("box", box)
     g = torch.Generator().manual_seed(int(seed))
     return ((torch.rand(n, d, generator=g, dtype=torch.float64) * 2 - 1) * box).to(device or "cpu")
-
-
-def _depth(a: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``(R,)`` distance of each point ``x[r]`` to the nearest hyperplane of its rows ``a[r] y <= b[r]``
-    (zero rows left out): ``min (b - a.x) / |a|``."""
-    norm = a.norm(dim=2)
-    slack = (b - torch.einsum("rmd,rd->rm", a, x)) / norm.clamp_min(1e-300)
-    return torch.where(norm > 0, slack, torch.inf).min(dim=1).values
 
 
 @dataclass
@@ -250,7 +211,7 @@ def enumerate_regions(model: nn.Module, x: torch.Tensor, box: float = 1.0, chunk
     xd = x.to(pats.device, torch.float64)
     depth_pt = torch.empty(len(x), dtype=torch.float64, device=pats.device)
     for sl in torch.arange(len(x), device=pats.device).split(chunk_size):
-        depth_pt[sl] = _depth(*region_hrep(model, pats[sl], box), xd[sl])
+        depth_pt[sl] = point_depth(*region_hrep(model, pats[sl], box), xd[sl])
     best = torch.full((len(uniq),), -torch.inf, dtype=torch.float64, device=pats.device)
     best.scatter_reduce_(0, inverse, depth_pt, reduce="amax")
     is_best = depth_pt == best[inverse]
