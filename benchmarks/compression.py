@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import Timing, add_timing_args, apply_threads, machine, print_json, timed
 
-from lightning_poly.algorithms import refine_polytope
+from lightning_poly.algorithms import polytope_hinge_refit
 from lightning_poly.algorithms.compress import redundant_neurons
 from lightning_poly.callbacks import CompressionCallback
 from lightning_poly.datamodules import SyntheticDataModule
@@ -144,7 +144,7 @@ def main() -> None:
         a, b = fit_polytope(x, y, training).module.cover_network().polytope_faces(0, training.beta)
         timings = {}
         for ws in (True, False):
-            _, _, rep = refine_polytope(a, b, x, y > 0, working_set=ws)
+            _, _, rep = polytope_hinge_refit(a, b, x, y > 0, working_set=ws)
             timings[ws] = rep
         ws_rep, full_rep = timings[True], timings[False]
         figures.update(

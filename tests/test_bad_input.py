@@ -12,7 +12,7 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
   ``SYNTHETIC_DIMS``, ``DATA_ENV_VAR``, ``SMOOTH_HEAD_TRAINING``, ``SPIRAL_TRAINING``;
 * result and report dataclasses that the library builds and users only read: ``FacetCounts``,
   ``RayEstimate``, ``SimplexFacets``, ``Regions``, ``FaceHistogram``, ``CoverRefineReport``, ``FaceEliminationReport``,
-  ``CompressReport``, ``FinaliseReport``, ``MarginRefineReport``, ``PolishReport``, ``PolishResult``,
+  ``CompressReport``, ``FinaliseReport``, ``HingeRefitReport``, ``PolishReport``, ``PolishResult``,
   ``LevelSetCover`` (built by ``two_layer_cover``), ``GatedCertificate`` (built by ``gated_certificate``),
   ``PolishEvaluation`` (built by ``polish_and_evaluate``), ``ActivationDrift`` (built by ``activation_drift``),
   ``MinimalNetworkReport`` (built by ``minimal_cover_network``), ``FittedPolytope`` (built by ``fit_polytope``),
@@ -265,12 +265,12 @@ CASES = [
         ValueError, r"`x` must have shape \(n, 2\), got \(3, 3\)", id="nonredundant_cover_faces-wrong-features",
     ),
     pytest.param(
-        lambda: alg.cover_network(geo.PolytopeBasisCover([], [], [])),
-        ValueError, r"the cover has no polytopes; there is no network to build", id="cover_network-empty-cover",
+        lambda: alg.network_from_cover(geo.PolytopeBasisCover([], [], [])),
+        ValueError, r"the cover has no polytopes; there is no network to build", id="network_from_cover-empty-cover",
     ),
     pytest.param(
-        lambda: alg.cover_network(_cover(), resolution=0.0),
-        ValueError, r"`resolution` must be a finite number > 0, got 0.0", id="cover_network-zero-resolution",
+        lambda: alg.network_from_cover(_cover(), resolution=0.0),
+        ValueError, r"`resolution` must be a finite number > 0, got 0.0", id="network_from_cover-zero-resolution",
     ),
     pytest.param(
         lambda: alg.minimal_cover_network(_cover(), torch.zeros(3, 3), torch.zeros(3)),
@@ -788,17 +788,17 @@ CASES = [
         id="redundant_neurons-mismatched-pieces",
     ),
     pytest.param(
-        lambda: alg.refine_polytope(*_polytope(inside=torch.ones(4, dtype=torch.bool))),
+        lambda: alg.polytope_hinge_refit(*_polytope(inside=torch.ones(4, dtype=torch.bool))),
         ValueError, r"`inside` must mark some points inside and some outside, got all one kind",
-        id="refine_polytope-one-class",
+        id="polytope_hinge_refit-one-class",
     ),
     pytest.param(
-        lambda: alg.refine_polytope(*_polytope(b=_with(ONES4, (2,), INF))),
-        ValueError, r"`a`, `b` and `x` must be finite", id="refine_polytope-inf-offset",
+        lambda: alg.polytope_hinge_refit(*_polytope(b=_with(ONES4, (2,), INF))),
+        ValueError, r"`a`, `b` and `x` must be finite", id="polytope_hinge_refit-inf-offset",
     ),
     pytest.param(
-        lambda: alg.refine_polytope(*_polytope(), band=-1.0),
-        ValueError, r"`band` must be a finite number >= 0, got -1.0", id="refine_polytope-negative-band",
+        lambda: alg.polytope_hinge_refit(*_polytope(), band=-1.0),
+        ValueError, r"`band` must be a finite number >= 0, got -1.0", id="polytope_hinge_refit-negative-band",
     ),
     pytest.param(
         lambda: alg.polytope_hinge_loss(SQUARE, ONES4, X, torch.zeros(2, 3)),
@@ -1471,10 +1471,10 @@ CASES = [
         lambda: pipes.train_and_polish(dms.ArrayDataModule(X, Y), 2, {"hidden": (4,)}),  # type: ignore[arg-type]
         TypeError, r"`training` must be an MLPTraining, got dict", id="train_and_polish-not-training",
     ),
-    pytest.param(lambda: mods.to_mlp_module(_tanh()), TypeError, TANH, id="to_mlp_module-tanh"),
+    pytest.param(lambda: mods.mlp_module_from_sequential(_tanh()), TypeError, TANH, id="mlp_module_from_sequential-tanh"),
     pytest.param(
-        lambda: mods.to_mlp_module(_mlp(), loss="l1"),
-        ValueError, r"`loss` must be one of \('bce', 'cross_entropy', 'mse'\), got 'l1'", id="to_mlp_module-unknown-loss",
+        lambda: mods.mlp_module_from_sequential(_mlp(), loss="l1"),
+        ValueError, r"`loss` must be one of \('bce', 'cross_entropy', 'mse'\), got 'l1'", id="mlp_module_from_sequential-unknown-loss",
     ),
     # == lightning_poly.callbacks ==================================================================
     pytest.param(
@@ -1863,7 +1863,7 @@ def test_bad_input_gives_a_clear_error(call: Any, exc: type[BaseException], matc
 SKIPPED = {
     "FaceMethod", "FacetMethod", "FACE_METHODS", "NetworkView", "InputShapeNeeded", "InitName", "CoverLoss", "HasReLUNetwork", "LossName", "SyntheticName", "TaskName",
     "SYNTHETIC_DATASETS", "SYNTHETIC_DIMS", "DATA_ENV_VAR", "FacetCounts", "RayEstimate", "Regions", "FaceHistogram",
-    "CoverRefineReport", "FaceEliminationReport", "CompressReport", "FinaliseReport", "MarginRefineReport",
+    "CoverRefineReport", "FaceEliminationReport", "CompressReport", "FinaliseReport", "HingeRefitReport",
     "PolishReport", "PolishResult", "LevelSetCover", "GeneralPosition", "Flip", "VertexSolution", "SearchRecord",
     "ExactFit", "VertexLoss", "GatedCertificate", "PolishEvaluation", "ActivationDrift", "MinimalNetworkReport",
     "FittedPolytope", "TwoPolytopeCover", "SMOOTH_HEAD_TRAINING", "quiet_lightning", "RegionSimplices",

@@ -4,7 +4,7 @@ import warnings
 
 import torch
 
-from lightning_poly.algorithms import cover_network, prune_cover
+from lightning_poly.algorithms import network_from_cover, prune_cover
 from lightning_poly.data import make_synthetic
 from lightning_poly.pipelines import PolytopeTraining, sequential_cover
 
@@ -37,6 +37,6 @@ def test_algorithm4_covers_the_swiss_roll_with_few_alternating_polytopes() -> No
     kept = [s for s in cover.meta["steps"] if s["covered"] == 1.0]
     assert len(kept) >= len(cover) - 1
     # the pruned cover is Theorem 3.4's network and classifies every point
-    net = cover_network(prune_cover(cover, x), x)
+    net = network_from_cover(prune_cover(cover, x), x)
     with torch.no_grad():
         assert torch.equal((net(x.double()).squeeze(-1) > 0).long(), y.long())

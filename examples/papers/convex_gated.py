@@ -23,7 +23,7 @@ from lightning_poly.modules import ConvexGatedReLUModule, ReLUMLPModule
 from lightning_poly.nn.gated import augment
 from lightning_poly.pipelines import TaskProgress, quiet_trainer
 from lightning_poly.solvers.gated_lasso import gated_lasso_admm, gated_output
-from lightning_poly.solvers.margin import ntk_margin
+from lightning_poly.solvers.ntk_margin import ntk_margin
 
 
 def cmd_circle(args: argparse.Namespace) -> None:

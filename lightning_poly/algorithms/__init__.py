@@ -9,12 +9,6 @@ from lightning_poly.algorithms.compress import (
     redundant_neurons,
 )
 from lightning_poly.algorithms.cover_extraction import LevelSetCover, extract_cover, two_layer_cover
-from lightning_poly.algorithms.cover_network import (
-    MinimalNetworkReport,
-    cover_network,
-    minimal_cover_network,
-    multiclass_cover_network,
-)
 from lightning_poly.algorithms.cover_pruning import (
     drop_cover_faces,
     drop_cover_polytopes,
@@ -31,6 +25,12 @@ from lightning_poly.algorithms.face_elimination import (
     face_removal_errors,
     polytope_errors,
 )
+from lightning_poly.algorithms.network_from_cover import (
+    MinimalNetworkReport,
+    minimal_cover_network,
+    multiclass_cover_network,
+    network_from_cover,
+)
 from lightning_poly.algorithms.polish import PolishResult, neuron_sample_cosines, polish_layer, polish_layer_reference
 from lightning_poly.algorithms.polish_cnn import cnn_layers, polish_cnn, polish_cnn_and_evaluate
 from lightning_poly.algorithms.polish_conv import (
@@ -46,7 +46,7 @@ from lightning_poly.algorithms.polish_network import (
     polish_and_evaluate,
     polish_network,
 )
-from lightning_poly.algorithms.polytope_margin import MarginRefineReport, polytope_hinge_loss, refine_polytope
+from lightning_poly.algorithms.polytope_hinge_refit import HingeRefitReport, polytope_hinge_loss, polytope_hinge_refit
 from lightning_poly.algorithms.scaling import balance_, equalising_scales, optimal_scales
 from lightning_poly.algorithms.vertex_baselines import (
     BaselineRecord,
@@ -85,7 +85,7 @@ __all__ = [
     "LevelSetCover",
     "extract_cover",
     "MinimalNetworkReport",
-    "cover_network",
+    "network_from_cover",
     "minimal_cover_network",
     "multiclass_cover_network",
     "drop_cover_faces",
@@ -102,9 +102,9 @@ __all__ = [
     "compress_",
     "cover_condition_fraction",
     "redundant_neurons",
-    "MarginRefineReport",
+    "HingeRefitReport",
     "polytope_hinge_loss",
-    "refine_polytope",
+    "polytope_hinge_refit",
     "PolishEvaluation",
     "PolishReport",
     "PolishResult",

@@ -6,7 +6,7 @@ decides a point only where :math:`c(x) = 0` for a :math:`P` (inside means class 
 :math:`Q` (inside means class 0); everywhere else the point is right or wrong whatever :math:`C_k` does. So
 the cover's errors split exactly into the errors of :math:`C_k` on the points it decides plus a count that
 :math:`C_k` cannot change (:func:`polytope_targets`), and refitting :math:`C_k` with
-:func:`~lightning_poly.algorithms.refine_polytope` on those points is block-coordinate descent on the
+:func:`~lightning_poly.algorithms.polytope_hinge_refit` on those points is block-coordinate descent on the
 cover's errors. Our addition, for the last few points near the faces that gradient descent on (6) leaves
 wrong (the hexagon with a pentagonal hole: 4 of 1,000 points at 0.006-0.015 from the true faces).
 """
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from lightning_poly._validation import check_int, check_positive
-from lightning_poly.algorithms.polytope_margin import refine_polytope
+from lightning_poly.algorithms.polytope_hinge_refit import polytope_hinge_refit
 
 if TYPE_CHECKING:
     from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
@@ -101,7 +101,7 @@ def refine_cover(
         margin: the faces are refit at norm ``1 / margin``, so the hinge's margin is ``margin`` in input
             units (``None``: 1). On the hexagon with a hole (1,000 points in ``[-1, 1]^2``, true faces pushed
             out by 0.01, 0.02, 0.04) margins 0.03 and 0.1 took every start to 0 errors; 0.01 left 19 on one.
-        inside_weight: of :func:`~lightning_poly.algorithms.refine_polytope`.
+        inside_weight: of :func:`~lightning_poly.algorithms.polytope_hinge_refit`.
         l2: weight of :math:`\|A\|_F^2` for faces measured in units of ``margin``: the refinement gets
             ``l2 * margin**2`` (faces of norm ``1 / margin`` would otherwise make a fixed ``l2`` outweigh
             the hinge: the doctest's frame keeps 12 errors at margin 0.1 with ``l2 = 1e-4``, 0 at the default).
@@ -149,7 +149,7 @@ def refine_cover(
             if len(a[k]) == 0 or bool(inside.all()) or not bool(inside.any()):
                 continue
             xs = x[decides].to(a[k])  # the cover lives on the CPU in float64
-            ak, bk, rep = refine_polytope(a[k], b[k], xs, inside, l2=l2 / scale**2, inside_weight=inside_weight)
+            ak, bk, rep = polytope_hinge_refit(a[k], b[k], xs, inside, l2=l2 / scale**2, inside_weight=inside_weight)
             trial_a, trial_b = list(a), list(b)
             trial_a[k], trial_b[k] = ak.detach(), bk.detach()
             candidate = type(cover)(trial_a, trial_b, cover.signs, cover.atol, cover.meta)

@@ -2,7 +2,7 @@ r"""Fewer faces for one polytope: drop the cheapest face, refit the others, repe
 
 :func:`~lightning_poly.algorithms.drop_cover_faces` drops faces of a fixed polytope; every face it
 keeps was placed for a polytope that had all of them. Here each drop is followed by a refit
-of the remaining faces (:func:`~lightning_poly.algorithms.refine_polytope`, warm-started), so the
+of the remaining faces (:func:`~lightning_poly.algorithms.polytope_hinge_refit`, warm-started), so the
 faces left move to do the dropped face's work. This is backward elimination with refitting, our
 addition: the paper's Algorithm 1 removes a neuron only when its removal changes no prediction, and
 Table 1's face counts (e.g. 4 faces for Trouser, {1}) are what a smaller polytope reaches, not what
@@ -27,7 +27,7 @@ import torch
 
 from lightning_poly._validation import check_fraction, check_int, check_positive
 from lightning_poly.algorithms.cover_refinement import polytope_targets
-from lightning_poly.algorithms.polytope_margin import refine_polytope
+from lightning_poly.algorithms.polytope_hinge_refit import polytope_hinge_refit
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover, check_cover
 
 __all__ = [
@@ -113,7 +113,7 @@ def eliminate_faces(
         a: ``(m, d)`` face normals. b: ``(m,)`` offsets.
         x: ``(n, d)`` points. inside: ``(n,)`` bool.
         max_errors: errors allowed (points of ``inside`` outside plus the others inside).
-        inside_weight: the refit's weight on its inside term (:func:`refine_polytope`).
+        inside_weight: the refit's weight on its inside term (:func:`polytope_hinge_refit`).
         min_faces: fewest faces to keep.
         max_iter: L-BFGS iterations per refit round.
         tries: faces tried per round, cheapest first, before the elimination stops (a refit can fail
@@ -158,7 +158,9 @@ def eliminate_faces(
         failed: list[int] = []
         for f in removal.argsort(stable=True)[:tries].tolist():  # cheapest first
             keep = torch.arange(len(a), device=a.device) != f
-            a2, b2, rep = refine_polytope(a[keep], b[keep], x, inside, max_iter=max_iter, inside_weight=inside_weight)
+            a2, b2, rep = polytope_hinge_refit(
+                a[keep], b[keep], x, inside, max_iter=max_iter, inside_weight=inside_weight
+            )
             after = rep.outside_inside_points + rep.inside_outside_points
             report.rounds.append({"faces": len(a2), "errors_dropped": int(removal[f]), "errors_refit": after,
                                   "seconds": rep.seconds})  # fmt: skip
@@ -217,7 +219,7 @@ def eliminate_cover_faces(
         x: ``(n, d)`` points.
         y: ``(n,)`` labels (``{0, 1}`` or ``{-1, +1}``).
         budget: errors the cover may have (:func:`error_budget`).
-        inside_weights: the refits' inside weight (:func:`refine_polytope`), one per polytope.
+        inside_weights: the refits' inside weight (:func:`polytope_hinge_refit`), one per polytope.
         tries: faces tried per round before a polytope stops (:func:`eliminate_faces`).
         passes: bound on the turns of each polytope.
 

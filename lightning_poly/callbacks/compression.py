@@ -17,7 +17,7 @@ from lightning_poly._user import labelled_data
 from lightning_poly._validation import check_int, check_positive
 from lightning_poly.algorithms.compress import FinaliseReport, compress_, cover_condition_fraction, finalise_
 from lightning_poly.algorithms.cover_extraction import extract_cover
-from lightning_poly.algorithms.cover_network import minimal_cover_network
+from lightning_poly.algorithms.network_from_cover import minimal_cover_network
 from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._inplace import edit_in_place
 from lightning_poly.data.samples import BatchToXY

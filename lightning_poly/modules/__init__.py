@@ -1,6 +1,6 @@
 """LightningModules (thin: losses, metrics, logging)."""
 
-from lightning_poly.modules.export import to_mlp_module
+from lightning_poly.modules.from_sequential import mlp_module_from_sequential
 from lightning_poly.modules.gated_relu import ConvexGatedReLUModule
 from lightning_poly.modules.mlp import LossName, ReLUMLPModule
 from lightning_poly.modules.polytope_cover import PolytopeCoverModule
@@ -12,5 +12,5 @@ __all__ = [
     "PolytopeCoverModule",
     "ReLUMLPModule",
     "VertexSearchModule",
-    "to_mlp_module",
+    "mlp_module_from_sequential",
 ]

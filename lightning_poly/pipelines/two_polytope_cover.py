@@ -6,7 +6,7 @@ no training details):
 1. ``P``: one piece of (6) trained by a Lightning ``Trainer`` through its ``"polytope"`` head (the
    smooth limit of the network at condition (7), where the cover *is* the network; BCE (14), Adam),
    then its faces refined on the squared-hinge polytope objective
-   (:func:`~lightning_poly.algorithms.refine_polytope`, the convex polytope machine of Kantchelian et
+   (:func:`~lightning_poly.algorithms.polytope_hinge_refit`, the convex polytope machine of Kantchelian et
    al. 2014 that the paper cites), which drives down the last errors the mean BCE no longer sees;
 2. if ``P`` misses the target, ``Q`` (sign -1, Algorithm 4's Q step) trained the same way on the
    points inside ``P``: the paper's "a+b";
@@ -31,7 +31,7 @@ import torch
 
 from lightning_poly.algorithms.cover_pruning import drop_cover_faces, drop_cover_polytopes
 from lightning_poly.algorithms.face_elimination import eliminate_cover_faces, error_budget
-from lightning_poly.algorithms.polytope_margin import refine_polytope
+from lightning_poly.algorithms.polytope_hinge_refit import polytope_hinge_refit
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.pipelines.training import PolytopeTraining, check_training, fit_polytope
 
@@ -60,7 +60,7 @@ def refined_polytope(
        compression here: its finalising loop scales faces by powers of :math:`\\lambda_\\mathrm{scale}`,
        which keeps the polytope but not the faces' relative scale, and that scale is the margin of
        step 2; redundant faces go in the last step of :func:`two_polytope_cover`;
-    2. :func:`~lightning_poly.algorithms.refine_polytope` refines the faces on the squared-hinge polytope
+    2. :func:`~lightning_poly.algorithms.polytope_hinge_refit` refines the faces on the squared-hinge polytope
        objective (L-BFGS on the points near their margin). It runs with each weight of
        ``inside_weights`` in turn, each starting from the last one's faces, until at most ``max_missed``
        points of class 1 are left outside (a later polytope ``Q`` can take points out of ``P`` but never
@@ -95,7 +95,7 @@ def refined_polytope(
         if unit_margin:
             norm = a.norm(dim=1)
             a, b = a / norm[:, None], b / norm
-        a, b, rep = refine_polytope(a, b, xf, inside, max_iter=refine_iter, inside_weight=weight)
+        a, b, rep = polytope_hinge_refit(a, b, xf, inside, max_iter=refine_iter, inside_weight=weight)
         missed, errors = rep.outside_inside_points, rep.outside_inside_points + rep.inside_outside_points
         refined.append({"inside_weight": weight, "refine_s": rep.seconds, "missed": missed,
                         "wrongly_inside": rep.inside_outside_points, "working_set": rep.active_max})  # fmt: skip

@@ -12,7 +12,6 @@ from lightning_poly.algorithms import (
     betti_architecture,
     betti_widths_feasible,
     complex_first_width_bound,
-    cover_network,
     drop_cover_faces,
     drop_cover_polytopes,
     eliminate_cover_faces,
@@ -20,6 +19,7 @@ from lightning_poly.algorithms import (
     finalise_,
     minimal_cover_network,
     multiclass_cover_network,
+    network_from_cover,
     nonredundant_cover_faces,
     polytope_width_lower_bound,
     polytope_widths_feasible,
@@ -72,21 +72,21 @@ def test_theorem34_network_classifies_every_point_as_the_cover(seed: int) -> Non
     # points on and a hair outside faces: the hardest for a continuous network
     a0, b0 = cover.a[0][0], cover.b[0][0]
     x = torch.cat([x, x[:50] - ((x[:50] @ a0) - b0 - 1e-7)[:, None] * a0[None]])
-    net = cover_network(cover, x)
+    net = network_from_cover(cover, x)
     assert net[0].out_features == sum(cover.faces) and net[2].out_features == len(cover)  # d -> m -> (nP + nQ) -> 1
     assert torch.equal((net(x).squeeze(1) > 0).long(), cover.predict(x))
     # without data: exact at distance >= resolution from the faces
     far = torch.randn(300, 2, generator=g, dtype=torch.float64)
     dist = (cover.slack(far) - cover.atol).abs().min(dim=1).values
     far = far[dist > 1e-2]
-    assert torch.equal((cover_network(cover, resolution=1e-2)(far).squeeze(1) > 0).long(), cover.predict(far))
+    assert torch.equal((network_from_cover(cover, resolution=1e-2)(far).squeeze(1) > 0).long(), cover.predict(far))
 
 
 def test_prop31_polytope_network_has_one_neuron_per_face() -> None:
     hexagon = torch.stack([torch.tensor([torch.cos(t), torch.sin(t)]) for t in torch.arange(6) * torch.pi / 3])
     cover = PolytopeBasisCover([hexagon], [torch.ones(6)], [1])
     x = torch.rand(2000, 2, dtype=torch.float64) * 3 - 1.5
-    net = cover_network(cover, x)
+    net = network_from_cover(cover, x)
     assert cover.architecture() == (2, 6, 1, 1)
     inside = (x @ hexagon.double().T <= 1).all(1)
     assert torch.equal(net(x).squeeze(1) > 0, inside)

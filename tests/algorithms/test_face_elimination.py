@@ -69,7 +69,7 @@ def test_bad_input_is_rejected_before_any_work() -> None:
 
 @pytest.mark.parametrize("seed", [11, 17])
 def test_trying_the_next_cheapest_faces_goes_further_than_stopping_at_the_first_failure(seed: int) -> None:
-    from lightning_poly.algorithms import polytope_errors, refine_polytope
+    from lightning_poly.algorithms import polytope_errors, polytope_hinge_refit
 
     # a disk inside a 10-face polytope fitted from random directions (instances where the cheapest drop
     # fails after its refit and a dearer one succeeds, found by a search over seeds 0-59)
@@ -78,7 +78,7 @@ def test_trying_the_next_cheapest_faces_goes_further_than_stopping_at_the_first_
     inside = x.norm(dim=1) < 1.0
     ang = torch.rand(10, generator=g, dtype=torch.float64) * 2 * torch.pi
     a0 = torch.stack([ang.cos(), ang.sin()], 1) * 3
-    a, b, _ = refine_polytope(a0, torch.full((10,), 3.3, dtype=torch.float64), x, inside)
+    a, b, _ = polytope_hinge_refit(a0, torch.full((10,), 3.3, dtype=torch.float64), x, inside)
     budget = polytope_errors(a, b, x, inside) + 2
     a1, b1, one = eliminate_faces(a, b, x, inside, budget, tries=1)
     a3, b3, three = eliminate_faces(a, b, x, inside, budget, tries=3)

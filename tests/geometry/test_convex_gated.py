@@ -15,7 +15,7 @@ from lightning_poly.geometry.cones import (
 from lightning_poly.nn.gated import GatedReLU
 from lightning_poly.nn.homogeneous import augment
 from lightning_poly.solvers.gated_lasso import duality_gap, gated_lasso_admm, gated_lasso_cvxpy, gated_lasso_fista
-from lightning_poly.solvers.margin import ntk_margin
+from lightning_poly.solvers.ntk_margin import ntk_margin
 
 
 def test_ntk_gram_closed_form_matches_monte_carlo() -> None:
@@ -120,9 +120,9 @@ def test_conversions_keep_predictions() -> None:
     back = gated_to_relu(gated, x).double()
     assert back[0].out_features == 2 * 2 * gated.n_gates
     assert torch.allclose(back(x), net(x), atol=1e-8)  # exact on the training points
-    from lightning_poly.modules import to_mlp_module
+    from lightning_poly.modules import mlp_module_from_sequential
 
-    module = to_mlp_module(back).double()
+    module = mlp_module_from_sequential(back).double()
     assert torch.allclose(module(x), net(x), atol=1e-8)  # exported to the suite's plain MLP module
     with pytest.raises(ValueError, match="lie on a gate's hyperplane"):
         gated_to_relu(GatedReLU(torch.tensor([[1.0, 0.0, 0.0]]), bias=True), torch.tensor([[0.0, 5.0]]))
@@ -130,7 +130,7 @@ def test_conversions_keep_predictions() -> None:
 
 def test_margin_socp_on_the_cube_and_bad_labels() -> None:
     from lightning_poly.data import cube_parity
-    from lightning_poly.solvers.margin import ntk_margin
+    from lightning_poly.solvers.ntk_margin import ntk_margin
 
     x, y = cube_parity(signed=True)
     x = x.double()
@@ -147,20 +147,20 @@ def test_margin_socp_on_the_cube_and_bad_labels() -> None:
 
 @pytest.mark.parametrize("eps", [0.2, 0.1])
 def test_margin_estimate_within_eps_of_the_exact_socp(eps: float) -> None:
-    from lightning_poly.algorithms.margin import estimate_margin
-    from lightning_poly.solvers.margin import ntk_margin
+    from lightning_poly.algorithms.ntk_margin_descent import ntk_margin_by_descent
+    from lightning_poly.solvers.ntk_margin import ntk_margin
 
     k = torch.arange(1, 9, dtype=torch.float64)
     x = torch.stack([torch.cos(2 * k * math.pi / 8), torch.sin(2 * k * math.pi / 8)], 1)  # alternating circle
     y = torch.tensor([(-1.0) ** i for i in range(1, 9)], dtype=torch.float64)
     gates, measure = cones_2d(x)
     exact, _ = ntk_margin(x, y, gates, measure)
-    est = estimate_margin(x, y, gates, measure, eps=eps)
+    est = ntk_margin_by_descent(x, y, gates, measure, eps=eps)
     assert (1 - eps) * exact <= est.gamma <= exact * (1 + 1e-6)
     lo, hi = est.interval
     assert lo <= exact * (1 + 1e-6) and exact <= hi * (1 + 1e-6)
     with pytest.raises(ValueError, match="labels for the margin"):
-        estimate_margin(x, (y > 0).double(), gates)
+        ntk_margin_by_descent(x, (y > 0).double(), gates)
 
 
 def test_convex_relu_solution_maps_to_a_relu_network_with_the_same_objective() -> None:

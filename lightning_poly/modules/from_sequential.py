@@ -8,11 +8,11 @@ from torch import nn
 from lightning_poly.modules.mlp import LossName, ReLUMLPModule
 from lightning_poly.nn.relu_network import linear_layers
 
-__all__ = ["to_mlp_module"]
+__all__ = ["mlp_module_from_sequential"]
 
 
 @torch.no_grad()
-def to_mlp_module(net: nn.Module, loss: LossName = "mse", **kwargs: object) -> ReLUMLPModule:
+def mlp_module_from_sequential(net: nn.Module, loss: LossName = "mse", **kwargs: object) -> ReLUMLPModule:
     """A ``ReLUMLPModule`` with the same layers and weights (e.g. from ``gated_to_relu`` or
     ``to_relu_network``), so it trains, logs and runs the analysis callbacks like any other.
 
@@ -23,7 +23,7 @@ def to_mlp_module(net: nn.Module, loss: LossName = "mse", **kwargs: object) -> R
 
     Example:
         >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
-        >>> m = to_mlp_module(net)
+        >>> m = mlp_module_from_sequential(net)
         >>> x = torch.randn(4, 2)
         >>> torch.allclose(m(x), net(x))
         True

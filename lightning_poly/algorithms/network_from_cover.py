@@ -9,7 +9,7 @@ face, one second-layer neuron per polytope,
 so :math:`\sigma(T_i) = 1` on :math:`C_i` and :math:`0` at distance :math:`\ge 1/M` outside it. The
 indicator is discontinuous and no continuous network equals it everywhere; our reading of
 "feasible" is the paper's: exact outside an :math:`\varepsilon`-band, and :math:`M` is chosen from the
-data so the band contains none of the given points (then :func:`cover_network` classifies every given
+data so the band contains none of the given points (then :func:`network_from_cover` classifies every given
 point exactly as the cover does).
 
 :func:`multiclass_cover_network` puts one such network per class side by side (Remark 4.1), and
@@ -33,7 +33,7 @@ from lightning_poly.geometry.multiclass_cover import check_covers
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover, check_cover
 from lightning_poly.nn.cover_net import CoverNetwork
 
-__all__ = ["MinimalNetworkReport", "cover_network", "minimal_cover_network", "multiclass_cover_network"]
+__all__ = ["MinimalNetworkReport", "network_from_cover", "minimal_cover_network", "multiclass_cover_network"]
 
 
 @torch.no_grad()
@@ -49,7 +49,9 @@ def _steepness(cover: PolytopeBasisCover, x: torch.Tensor | None, resolution: fl
 
 
 @torch.no_grad()
-def cover_network(cover: PolytopeBasisCover, x: torch.Tensor | None = None, resolution: float = 1e-3) -> nn.Sequential:
+def network_from_cover(
+    cover: PolytopeBasisCover, x: torch.Tensor | None = None, resolution: float = 1e-3
+) -> nn.Sequential:
     """Theorem 3.4's network ``d -> total faces -> polytopes -> 1`` built from the cover alone.
 
     ``N(x) > 0`` exactly where the cover says class 1, for every point at distance ``>= resolution``
@@ -66,7 +68,7 @@ def cover_network(cover: PolytopeBasisCover, x: torch.Tensor | None = None, reso
 
     Example:
         >>> sq = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
-        >>> net = cover_network(PolytopeBasisCover([sq], [torch.ones(4)], [1]))
+        >>> net = network_from_cover(PolytopeBasisCover([sq], [torch.ones(4)], [1]))
         >>> (net(torch.tensor([[0.0, 0.0], [3.0, 0.0]], dtype=torch.float64)) > 0).flatten().tolist()
         [True, False]
     """
@@ -102,7 +104,7 @@ def multiclass_cover_network(covers: Sequence[PolytopeBasisCover], x: torch.Tens
 
     Args:
         covers: one binary cover per class (class :math:`c` against the rest).
-        x: points every class network must classify exactly as its cover (see :func:`cover_network`).
+        x: points every class network must classify exactly as its cover (see :func:`network_from_cover`).
 
     Returns:
         The float64 network ``d -> sum of faces -> sum of polytopes -> C``.
@@ -116,7 +118,7 @@ def multiclass_cover_network(covers: Sequence[PolytopeBasisCover], x: torch.Tens
         [1, 0]
     """
     check_covers(covers)
-    nets = [cover_network(c, x) for c in covers]
+    nets = [network_from_cover(c, x) for c in covers]
     d = nets[0][0].in_features
     h = [n[0].out_features for n in nets]
     k = [n[2].out_features for n in nets]
@@ -178,7 +180,7 @@ def minimal_cover_network(
     A :class:`~lightning_poly.nn.CoverNetwork` is first read as its cover (Theorem 3.7,
     :func:`~lightning_poly.algorithms.extract_cover`). The cover is pruned on ``x``
     (:func:`~lightning_poly.algorithms.prune_cover`: no prediction on ``x`` changes), and the pruned
-    cover's network (:func:`cover_network`) is evaluated on ``(x, y)``.
+    cover's network (:func:`network_from_cover`) is evaluated on ``(x, y)``.
 
     Args:
         model: a cover, or a cover network (condition (7) should hold, e.g. after
@@ -209,6 +211,6 @@ def minimal_cover_network(
     pruned = prune_cover(cover, xc, faces=exact_faces)
     network, accuracy = None, float("nan")
     if len(pruned):
-        network = cover_network(pruned, xc)
+        network = network_from_cover(pruned, xc)
         accuracy = float(((network(xc).squeeze(1) > 0).long() == lab).double().mean())
     return MinimalNetworkReport(pruned, network, accuracy, counted, time.perf_counter() - start)

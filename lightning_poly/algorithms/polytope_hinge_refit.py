@@ -36,12 +36,12 @@ import torch.nn.functional as F
 
 from lightning_poly._validation import check_int, check_positive
 
-__all__ = ["MarginRefineReport", "polytope_hinge_loss", "refine_polytope"]
+__all__ = ["HingeRefitReport", "polytope_hinge_loss", "polytope_hinge_refit"]
 
 
 @dataclass
-class MarginRefineReport:
-    """What :func:`refine_polytope` did: objective before/after, errors left, rounds, time."""
+class HingeRefitReport:
+    """What :func:`polytope_hinge_refit` did: objective before/after, errors left, rounds, time."""
 
     loss_before: float
     loss_after: float
@@ -139,7 +139,7 @@ def _near_margin(worst: torch.Tensor, inside: torch.Tensor, band: float) -> torc
     return torch.where(inside, worst > -1 - band, worst < 1 + band)
 
 
-def refine_polytope(
+def polytope_hinge_refit(
     a: torch.Tensor,
     b: torch.Tensor,
     x: torch.Tensor,
@@ -150,7 +150,7 @@ def refine_polytope(
     band: float = 1.0,
     max_rounds: int = 20,
     inside_weight: float = 1.0,
-) -> tuple[torch.Tensor, torch.Tensor, MarginRefineReport]:
+) -> tuple[torch.Tensor, torch.Tensor, HingeRefitReport]:
     r"""Refine the polytope :math:`\{x : a x \le b\}` so that ``x[inside]`` lies in it and ``x[~inside]`` does not.
 
     Args:
@@ -169,7 +169,7 @@ def refine_polytope(
             point left outside).
 
     Returns:
-        ``(a, b, report)``: the refined faces (same shapes and dtype) and a :class:`MarginRefineReport`; never
+        ``(a, b, report)``: the refined faces (same shapes and dtype) and a :class:`HingeRefitReport`; never
         an objective above the start's (if the rounds end higher, the start is returned).
 
     Raises:
@@ -181,7 +181,7 @@ def refine_polytope(
         >>> x = x[(x.abs().max(1).values - 1).abs() > 0.1]  # a gap around the square's boundary
         >>> inside = (x.abs() < 1).all(1)  # the square [-1, 1]^2
         >>> a = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
-        >>> a2, b2, rep = refine_polytope(a, torch.full((4,), 0.5), x, inside)
+        >>> a2, b2, rep = polytope_hinge_refit(a, torch.full((4,), 0.5), x, inside)
         >>> rep.outside_inside_points, rep.inside_outside_points, rep.loss_after < rep.loss_before
         (0, 0, True)
     """
@@ -231,7 +231,7 @@ def refine_polytope(
         bb.data.copy_(b.detach().to(dtype))
         worst, after = _worst_slack(aa, bb, x), before
     a_out, b_out = aa.detach(), bb.detach()
-    report = MarginRefineReport(
+    report = HingeRefitReport(
         loss_before=before, loss_after=after,
         outside_inside_points=int((inside & (worst > 0)).sum()), inside_outside_points=int((~inside & (worst <= 0)).sum()),
         rounds=rounds, active_max=active_max, seconds=time.perf_counter() - start,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_poly.algorithms import polytope_hinge_loss, refine_polytope
+from lightning_poly.algorithms import polytope_hinge_loss, polytope_hinge_refit
 
 
 def _data(seed: int, n: int = 600, d: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -22,7 +22,7 @@ def test_one_face_matches_the_convex_squared_hinge_optimum_from_cvxpy(working_se
     x, inside = _data(0)
     mu = 1e-3
     a0 = torch.tensor([[1.0, 0.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
-    a, b, rep = refine_polytope(a0, torch.tensor([0.5], dtype=torch.float64), x, inside, l2=mu,
+    a, b, rep = polytope_hinge_refit(a0, torch.tensor([0.5], dtype=torch.float64), x, inside, l2=mu,
                                 max_iter=2000, working_set=working_set, inside_weight=weight)  # fmt: skip
     w, c = cp.Variable(5), cp.Variable()
     xn, ins = x.numpy(), inside.numpy()
@@ -41,7 +41,7 @@ def test_working_set_result_is_stationary_for_the_full_objective() -> None:
     x, inside = _data(1, n=3000)
     g = torch.Generator().manual_seed(1)
     a0, b0 = torch.randn(6, 5, generator=g, dtype=torch.float64), torch.ones(6, dtype=torch.float64)
-    a, b, rep = refine_polytope(a0, b0, x, inside, l2=1e-3, max_iter=500, working_set=True, band=0.5)
+    a, b, rep = polytope_hinge_refit(a0, b0, x, inside, l2=1e-3, max_iter=500, working_set=True, band=0.5)
     assert rep.active_max < len(x)  # it did shrink
     aa, bb = a.clone().requires_grad_(True), b.clone().requires_grad_(True)
     polytope_hinge_loss(aa, bb, x[inside], x[~inside], 1e-3).backward()
@@ -60,12 +60,12 @@ def test_bad_input_fails_early() -> None:
     x, inside = _data(2, n=50)
     a, b = torch.ones(2, 5, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
     with pytest.raises(ValueError, match="expected `a`"):
-        refine_polytope(a[:, :3], b, x, inside)
+        polytope_hinge_refit(a[:, :3], b, x, inside)
     with pytest.raises(ValueError, match="one entry per point"):
-        refine_polytope(a, b, x, inside[:10])
+        polytope_hinge_refit(a, b, x, inside[:10])
     with pytest.raises(ValueError, match="all one kind"):
-        refine_polytope(a, b, x, torch.ones(50, dtype=torch.bool))
+        polytope_hinge_refit(a, b, x, torch.ones(50, dtype=torch.bool))
     with pytest.raises(ValueError, match="finite"):
-        refine_polytope(a * float("nan"), b, x, inside)
+        polytope_hinge_refit(a * float("nan"), b, x, inside)
     with pytest.raises(ValueError, match="max_iter"):
-        refine_polytope(a, b, x, inside, max_iter=0)
+        polytope_hinge_refit(a, b, x, inside, max_iter=0)

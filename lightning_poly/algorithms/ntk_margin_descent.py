@@ -19,11 +19,11 @@ import torch
 from lightning_poly._validation import check_int, check_positive
 from lightning_poly.solvers.gated_lasso import gated_adjoint, gated_output, lipschitz
 
-__all__ = ["MarginEstimate", "estimate_margin", "margin_width_bound"]
+__all__ = ["NTKMarginEstimate", "ntk_margin_by_descent", "ntk_margin_width_bound"]
 
 
 @dataclass
-class MarginEstimate:
+class NTKMarginEstimate:
     """``gamma``: the estimate; the lemma's guarantee is ``(1 - eps) gamma_V <= gamma <= gamma_V``
     (so ``gamma_V`` lies in ``[gamma, gamma / (1 - eps)]``); ``guess`` and ``radius`` (B) used,
     ``iterations`` in total; ``weight``: the maximiser ``W / B`` (rows of norm <= 1)."""
@@ -40,7 +40,7 @@ class MarginEstimate:
         return self.gamma, self.gamma / (1 - self.eps)
 
 
-def estimate_margin(
+def ntk_margin_by_descent(
     x: torch.Tensor,
     y: torch.Tensor,
     gates: torch.Tensor,
@@ -49,7 +49,7 @@ def estimate_margin(
     max_iter: int = 20_000,
     tol: float = 1e-9,
     min_guess: float = 1e-6,
-) -> MarginEstimate:
+) -> NTKMarginEstimate:
     """Estimate :math:`\\gamma_V` within :math:`(1 \\pm \\varepsilon)` (module docstring).
 
     Args:
@@ -67,7 +67,7 @@ def estimate_margin(
 
     Example:
         >>> x = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64); y = torch.tensor([1.0, -1.0], dtype=torch.float64)
-        >>> est = estimate_margin(x, y, torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64), torch.tensor([0.5, 0.5], dtype=torch.float64))
+        >>> est = ntk_margin_by_descent(x, y, torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64), torch.tensor([0.5, 0.5], dtype=torch.float64))
         >>> 0.45 <= est.gamma <= 0.5
         True
     """
@@ -110,12 +110,12 @@ def estimate_margin(
                 break
         est = float((yd * gated_output(xd, act, w / radius)).min())
         if est >= (1 - eps) * guess:
-            return MarginEstimate(est, eps, guess, radius, total, w / radius)
+            return NTKMarginEstimate(est, eps, guess, radius, total, w / radius)
         guess /= 2
     raise ValueError(f"no positive NTK margin found down to the guess {min_guess}: gamma_V is 0 or below it")
 
 
-def margin_width_bound(eps: float, delta: float, gamma: float, n: int, c: float = 1.0) -> int:
+def ntk_margin_width_bound(eps: float, delta: float, gamma: float, n: int, c: float = 1.0) -> int:
     """Theorem 6.2's width :math:`m \\ge c\\,(\\varepsilon\\delta\\gamma)^{-2}\\ln(n/\\varepsilon)` (``c`` is
     the unspecified absolute constant; 1 by default).
 
@@ -127,7 +127,7 @@ def margin_width_bound(eps: float, delta: float, gamma: float, n: int, c: float 
         c: the absolute constant.
 
     Example:
-        >>> margin_width_bound(0.5, 0.5, 0.1, 100)
+        >>> ntk_margin_width_bound(0.5, 0.5, 0.1, 100)
         8478
     """
     if not 0 < delta <= eps:
