@@ -1861,7 +1861,9 @@ def test_bad_input_gives_a_clear_error(call: Any, exc: type[BaseException], matc
 
 
 SKIPPED = {
-    "FaceMethod", "FacetMethod", "FACE_METHODS", "NetworkView", "InputShapeNeeded", "InitName", "CoverLoss", "HasReLUNetwork", "LossName", "SyntheticName", "TaskName",
+    "FaceMethod", "FacetMethod", "FACE_METHODS", "NetworkView", "InputShapeNeeded", "SolverLoss", "ModuleLoss", "SOLVER_LOSSES", "MODULE_LOSSES",
+    "solver_loss_of_module",  # any object: a module's declared loss or None, nothing to refuse
+    "InitName", "CoverLoss", "HasReLUNetwork", "LossName", "SyntheticName", "TaskName",
     "SYNTHETIC_DATASETS", "SYNTHETIC_DIMS", "DATA_ENV_VAR", "FacetCounts", "RayEstimate", "Regions", "FaceHistogram",
     "CoverRefineReport", "FaceEliminationReport", "CompressReport", "FinaliseReport", "HingeRefitReport",
     "PolishReport", "PolishResult", "LevelSetCover", "GeneralPosition", "Flip", "VertexSolution", "SearchRecord",

@@ -22,12 +22,12 @@ from lightning_poly.data.samples import BatchToXY
 from lightning_poly.media import log_table
 from lightning_poly.nn.outputs import module_outputs
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers
+from lightning_poly.solvers.losses import solver_loss_of_module
 from lightning_poly.solvers.refit import RefitLoss, check_refit_loss, infer_refit_loss
 
 __all__ = ["PolishingCallback"]
 
 Monitor = Literal["val_loss", "val_acc", "train_loss", "train_acc"]
-_LOSS_OF_MODULE = {"bce": "logistic", "cross_entropy": "cross_entropy", "mse": "squared"}
 
 
 class PolishingCallback(SuiteCallback):
@@ -188,8 +188,7 @@ class PolishingCallback(SuiteCallback):
 
     def _refit_loss(self, pl_module: pl.LightningModule, n_outputs: int, y: torch.Tensor) -> RefitLoss:
         """The user's loss, else the module's declared one, else the head's; checked against head and targets."""
-        declared = getattr(pl_module, "hparams", {}).get("loss")
-        loss = self.refit if self.refit != "auto" else _LOSS_OF_MODULE.get(declared)
+        loss = self.refit if self.refit != "auto" else solver_loss_of_module(pl_module)
         try:
             if loss is None:
                 return infer_refit_loss(n_outputs, y)

@@ -19,11 +19,10 @@ from lightning_poly.geometry.zonotope import activation_pattern, is_vertex
 from lightning_poly.media import log_figure
 from lightning_poly.nn.outputs import module_outputs
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers, write_shallow_weights
+from lightning_poly.solvers.losses import solver_loss_of_module
 from lightning_poly.solvers.vertex_program import VertexLoss, vertex_loss, vertex_program
 
 __all__ = ["VertexSearchCallback"]
-
-_LOSS_OF_MODULE = {"bce": "logistic", "mse": "squared"}
 
 
 class VertexSearchCallback(SuiteCallback):
@@ -103,9 +102,10 @@ class VertexSearchCallback(SuiteCallback):
         n, d = len(x), x[0].numel()
         if n <= d + 1:
             raise MisconfigurationException(f"{who} needs more than d + 1 = {d + 1} training samples, got {n}")
-        declared = getattr(pl_module, "hparams", {}).get("loss")
         binary = bool(((y == 0) | (y == 1)).all())
-        loss = self.loss if self.loss != "auto" else _LOSS_OF_MODULE.get(declared, "logistic" if binary else "squared")
+        declared = solver_loss_of_module(pl_module)  # program (3) knows two of the solvers' losses
+        default = declared if declared in ("squared", "logistic") else ("logistic" if binary else "squared")
+        loss = self.loss if self.loss != "auto" else default
         if loss == "logistic" and not binary:
             raise MisconfigurationException(
                 f"{who}: loss='logistic' needs 0/1 targets, got values {y.unique()[:5].tolist()}"

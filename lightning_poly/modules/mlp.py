@@ -16,10 +16,11 @@ from lightning_poly._user import check_data_input_dim
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.modules._steps import StageSteps
 from lightning_poly.nn.mlp import InitName, ReLUMLP
+from lightning_poly.solvers.losses import ModuleLoss
 
 __all__ = ["LossName", "ReLUMLPModule"]
 
-LossName = Literal["bce", "cross_entropy", "mse"]
+LossName = ModuleLoss  # (the one vocabulary: solvers/losses.py)
 OptimizerName = Literal["adam", "sgd"]
 
 

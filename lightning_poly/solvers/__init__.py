@@ -1,6 +1,7 @@
 """Convex programs and LPs (framework-free core: no Lightning import)."""
 
 from lightning_poly.solvers.gated_certificate import GatedCertificate, gated_certificate, gated_step_size
+from lightning_poly.solvers.losses import MODULE_LOSSES, SOLVER_LOSSES, ModuleLoss, SolverLoss, solver_loss_of_module
 from lightning_poly.solvers.lp import IncrementalLP, LPFailure, maximize
 from lightning_poly.solvers.vertex_program import (
     VertexLoss,
@@ -11,6 +12,11 @@ from lightning_poly.solvers.vertex_program import (
 )
 
 __all__ = [
+    "MODULE_LOSSES",
+    "SOLVER_LOSSES",
+    "ModuleLoss",
+    "SolverLoss",
+    "solver_loss_of_module",
     "GatedCertificate",
     "IncrementalLP",
     "LPFailure",

@@ -23,7 +23,6 @@ the logistic loss and a half for the cross-entropy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +31,7 @@ from lightning_poly._validation import check_choice, check_positive
 from lightning_poly.nn.gated import GatedReLU
 from lightning_poly.nn.homogeneous import augment
 from lightning_poly.solvers.gated_lasso import lipschitz, relative_gap
+from lightning_poly.solvers.losses import SOLVER_LOSSES, SolverLoss
 from lightning_poly.solvers.proximal import group_prox
 
 __all__ = [
@@ -43,8 +43,8 @@ __all__ = [
     "group_lasso_penalty",
 ]
 
-GatedLoss = Literal["squared", "logistic", "cross_entropy"]
-_LOSSES = ("squared", "logistic", "cross_entropy")
+GatedLoss = SolverLoss  # (the one vocabulary: solvers/losses.py)
+_LOSSES = SOLVER_LOSSES
 _CURVATURE = {"squared": 1.0, "logistic": 4.0, "cross_entropy": 2.0}  # L of the loss is 1, <= 1/4, <= 1/2
 
 

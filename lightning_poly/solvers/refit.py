@@ -14,12 +14,12 @@ and cross-entropy problems are solved by L-BFGS in float64 to a gradient norm be
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
 from lightning_poly._validation import check_choice, check_positive
+from lightning_poly.solvers.losses import SolverLoss
 
 __all__ = [
     "RefitLoss",
@@ -31,7 +31,7 @@ __all__ = [
     "refit_objective",
 ]
 
-RefitLoss = Literal["squared", "logistic", "cross_entropy"]
+RefitLoss = SolverLoss  # (the one vocabulary: solvers/losses.py)
 
 
 def _is_labels(y: torch.Tensor) -> bool:
