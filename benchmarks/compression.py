@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import Timing, add_timing_args, apply_threads, machine, print_json, timed
 
 from lightning_poly.algorithms import polytope_hinge_refit
-from lightning_poly.algorithms.compress import redundant_neurons
+from lightning_poly.algorithms.covers.compress import redundant_neurons
 from lightning_poly.callbacks import CompressionCallback
 from lightning_poly.datamodules import SyntheticDataModule
 from lightning_poly.modules import PolytopeCoverModule

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import add_timing_args, apply_threads, machine, print_json, timed
 
 from lightning_poly.algorithms import polish_conv2d, polish_conv2d_reference
-from lightning_poly.algorithms.polish_conv import _patches
+from lightning_poly.algorithms.polishing.conv import _patches
 
 
 def _images(n: int, fashion: bool) -> torch.Tensor:

@@ -8,7 +8,7 @@ import pytorch_lightning as pl
 import torch
 
 from lightning_poly.algorithms import extract_cover, finalise_
-from lightning_poly.algorithms.compress import cover_condition_fraction
+from lightning_poly.algorithms.covers.compress import cover_condition_fraction
 from lightning_poly.datamodules import ArrayDataModule
 from lightning_poly.modules import PolytopeCoverModule
 from lightning_poly.nn import CoverNetwork

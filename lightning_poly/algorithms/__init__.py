@@ -1,6 +1,6 @@
 """Algorithms on networks and tensors (framework-free core: no Lightning import)."""
 
-from lightning_poly.algorithms.compress import (
+from lightning_poly.algorithms.covers.compress import (
     CompressReport,
     FinaliseReport,
     compress_,
@@ -8,16 +8,7 @@ from lightning_poly.algorithms.compress import (
     finalise_,
     redundant_neurons,
 )
-from lightning_poly.algorithms.cover_extraction import LevelSetCover, extract_cover, two_layer_cover
-from lightning_poly.algorithms.cover_pruning import (
-    drop_cover_faces,
-    drop_cover_polytopes,
-    nonredundant_cover_faces,
-    prune_cover,
-)
-from lightning_poly.algorithms.cover_refinement import CoverRefineReport, polytope_targets, refine_cover
-from lightning_poly.algorithms.exact_fit import ExactFit, exact_fit_network
-from lightning_poly.algorithms.face_elimination import (
+from lightning_poly.algorithms.covers.eliminate import (
     FaceEliminationReport,
     eliminate_cover_faces,
     eliminate_faces,
@@ -25,29 +16,50 @@ from lightning_poly.algorithms.face_elimination import (
     face_removal_errors,
     polytope_errors,
 )
-from lightning_poly.algorithms.network_from_cover import (
+from lightning_poly.algorithms.covers.extract import LevelSetCover, extract_cover, two_layer_cover
+from lightning_poly.algorithms.covers.hinge_refit import HingeRefitReport, polytope_hinge_loss, polytope_hinge_refit
+from lightning_poly.algorithms.covers.prune import (
+    drop_cover_faces,
+    drop_cover_polytopes,
+    nonredundant_cover_faces,
+    prune_cover,
+)
+from lightning_poly.algorithms.covers.refine import CoverRefineReport, polytope_targets, refine_cover
+from lightning_poly.algorithms.covers.to_network import (
     MinimalNetworkReport,
     minimal_cover_network,
     multiclass_cover_network,
     network_from_cover,
 )
-from lightning_poly.algorithms.polish import PolishResult, neuron_sample_cosines, polish_layer, polish_layer_reference
-from lightning_poly.algorithms.polish_cnn import cnn_layers, polish_cnn, polish_cnn_and_evaluate
-from lightning_poly.algorithms.polish_conv import (
+from lightning_poly.algorithms.covers.width_bounds import (
+    betti_architecture,
+    betti_widths_feasible,
+    complex_first_width_bound,
+    polytope_width_lower_bound,
+    polytope_widths_feasible,
+)
+from lightning_poly.algorithms.exact_fit import ExactFit, exact_fit_network
+from lightning_poly.algorithms.polishing.cnn import cnn_layers, polish_cnn, polish_cnn_and_evaluate
+from lightning_poly.algorithms.polishing.conv import (
     ConvPolishReport,
     ConvPolishResult,
     polish_conv2d,
     polish_conv2d_reference,
 )
-from lightning_poly.algorithms.polish_network import (
+from lightning_poly.algorithms.polishing.layer import (
+    PolishResult,
+    neuron_sample_cosines,
+    polish_layer,
+    polish_layer_reference,
+)
+from lightning_poly.algorithms.polishing.mlp import (
     PolishEvaluation,
     PolishReport,
     layer_inputs,
     polish_and_evaluate,
     polish_network,
 )
-from lightning_poly.algorithms.polytope_hinge_refit import HingeRefitReport, polytope_hinge_loss, polytope_hinge_refit
-from lightning_poly.algorithms.scaling import balance_, equalising_scales, optimal_scales
+from lightning_poly.algorithms.polishing.scaling import balance_, equalising_scales, optimal_scales
 from lightning_poly.algorithms.vertex_baselines import (
     BaselineRecord,
     random_vertex_alternating,
@@ -60,13 +72,6 @@ from lightning_poly.algorithms.vertex_search import (
     greedy_local_search,
     modified_greedy_local_search,
     neighbour_programs,
-)
-from lightning_poly.algorithms.width_bounds import (
-    betti_architecture,
-    betti_widths_feasible,
-    complex_first_width_bound,
-    polytope_width_lower_bound,
-    polytope_widths_feasible,
 )
 
 __all__ = [

@@ -15,9 +15,9 @@ from typing_extensions import override
 from lightning_poly._io import from_json
 from lightning_poly._user import labelled_data
 from lightning_poly._validation import check_int, check_positive
-from lightning_poly.algorithms.compress import FinaliseReport, compress_, cover_condition_fraction, finalise_
-from lightning_poly.algorithms.cover_extraction import extract_cover
-from lightning_poly.algorithms.network_from_cover import minimal_cover_network
+from lightning_poly.algorithms.covers.compress import FinaliseReport, compress_, cover_condition_fraction, finalise_
+from lightning_poly.algorithms.covers.extract import extract_cover
+from lightning_poly.algorithms.covers.to_network import minimal_cover_network
 from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._inplace import edit_in_place
 from lightning_poly.data.samples import BatchToXY

@@ -10,8 +10,8 @@ outside a face counts as inside), because a network satisfying (7) within a tole
 point a hair outside a face while :math:`T_j(x) = \lambda` to that tolerance.
 
 Algorithms on a cover live in :mod:`lightning_poly.algorithms`: pruning and greedy dropping of
-polytopes and faces (:mod:`~lightning_poly.algorithms.cover_pruning`), Theorem 3.4's network
-(:mod:`~lightning_poly.algorithms.network_from_cover`), face elimination with refits
+polytopes and faces (:mod:`~lightning_poly.algorithms.covers.prune`), Theorem 3.4's network
+(:mod:`~lightning_poly.algorithms.covers.to_network`), face elimination with refits
 (:func:`~lightning_poly.algorithms.eliminate_cover_faces`); the figure is
 :func:`lightning_poly.plotting.plot_cover`.
 """

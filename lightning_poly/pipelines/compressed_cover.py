@@ -20,7 +20,7 @@ from typing import Any, Literal
 import torch
 
 from lightning_poly._validation import check_choice, check_int_tuple
-from lightning_poly.algorithms.cover_pruning import prune_cover
+from lightning_poly.algorithms.covers.prune import prune_cover
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.modules.polytope_cover import PolytopeCoverModule
 from lightning_poly.pipelines.training import check_fit_options, seeded_fit

@@ -28,8 +28,8 @@ from typing_extensions import override
 
 from lightning_poly._compat import Callback
 from lightning_poly._validation import check_choice, check_int, check_int_tuple, check_positive
-from lightning_poly.algorithms.polish import neuron_sample_cosines
-from lightning_poly.algorithms.polish_network import polish_network
+from lightning_poly.algorithms.polishing.layer import neuron_sample_cosines
+from lightning_poly.algorithms.polishing.mlp import polish_network
 from lightning_poly.callbacks.polishing import Monitor, PolishingCallback
 from lightning_poly.datamodules.arrays import ArrayDataModule
 from lightning_poly.datamodules.tensor import TensorDataModule

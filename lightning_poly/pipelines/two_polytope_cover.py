@@ -29,9 +29,9 @@ from typing import Any
 
 import torch
 
-from lightning_poly.algorithms.cover_pruning import drop_cover_faces, drop_cover_polytopes
-from lightning_poly.algorithms.face_elimination import eliminate_cover_faces, error_budget
-from lightning_poly.algorithms.polytope_hinge_refit import polytope_hinge_refit
+from lightning_poly.algorithms.covers.eliminate import eliminate_cover_faces, error_budget
+from lightning_poly.algorithms.covers.hinge_refit import polytope_hinge_refit
+from lightning_poly.algorithms.covers.prune import drop_cover_faces, drop_cover_polytopes
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.pipelines.training import PolytopeTraining, check_training, fit_polytope
 

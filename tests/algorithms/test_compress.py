@@ -1,6 +1,6 @@
 import torch
 
-from lightning_poly.algorithms.compress import compress_, cover_condition_fraction, redundant_neurons
+from lightning_poly.algorithms.covers.compress import compress_, cover_condition_fraction, redundant_neurons
 from lightning_poly.data import xor
 from lightning_poly.nn.cover_net import CoverNetwork
 

@@ -26,7 +26,7 @@ from lightning_poly.algorithms import (
     prune_cover,
     two_layer_cover,
 )
-from lightning_poly.algorithms.compress import cover_condition_fraction
+from lightning_poly.algorithms.covers.compress import cover_condition_fraction
 from lightning_poly.data import make_synthetic
 from lightning_poly.geometry import PolytopeBasisCover, complement, multiclass_predict
 from lightning_poly.nn import CoverNetwork, cover_loss

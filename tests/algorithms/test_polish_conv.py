@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lightning_poly.algorithms import polish_conv2d, polish_conv2d_reference
-from lightning_poly.algorithms.polish_conv import _patches, _sample
+from lightning_poly.algorithms.polishing.conv import _patches, _sample
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -7,7 +7,7 @@ from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger
 
-from lightning_poly.algorithms.compress import cover_condition_fraction
+from lightning_poly.algorithms.covers.compress import cover_condition_fraction
 from lightning_poly.callbacks import CompressionCallback
 from lightning_poly.datamodules import SyntheticDataModule
 from lightning_poly.geometry import PolytopeBasisCover

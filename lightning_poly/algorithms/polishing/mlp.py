@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from lightning_poly._validation import check_choice, check_finite, check_positive
-from lightning_poly.algorithms.polish import PolishResult, polish_layer
-from lightning_poly.algorithms.polish_conv import ConvPolishReport
-from lightning_poly.algorithms.scaling import balance_
+from lightning_poly.algorithms.polishing.conv import ConvPolishReport
+from lightning_poly.algorithms.polishing.layer import PolishResult, polish_layer
+from lightning_poly.algorithms.polishing.scaling import balance_
 from lightning_poly.nn.outputs import module_outputs
 from lightning_poly.nn.relu_network import find_relu_network, get_relu_network, linear_layers
 from lightning_poly.solvers.refit import (

@@ -35,8 +35,8 @@ import torch
 from torch import nn
 
 from lightning_poly._validation import check_finite, check_int, check_positive
-from lightning_poly.algorithms.polish_conv import ConvPolishReport, polish_conv2d
-from lightning_poly.algorithms.polish_network import (
+from lightning_poly.algorithms.polishing.conv import ConvPolishReport, polish_conv2d
+from lightning_poly.algorithms.polishing.mlp import (
     PolishEvaluation,
     _copy_into,
     _evaluation_data,

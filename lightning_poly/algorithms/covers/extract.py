@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from lightning_poly._validation import check_finite_layers, check_int, check_points
-from lightning_poly.algorithms.compress import cover_condition_fraction
+from lightning_poly.algorithms.covers.compress import cover_condition_fraction
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.nn.cover_net import CoverNetwork
 from lightning_poly.nn.relu_network import linear_layers
@@ -42,7 +42,7 @@ def extract_cover(
     accuracies. Polytopes of pieces with no live neuron are the whole space (0 faces).
 
     Example:
-        >>> from lightning_poly.algorithms.compress import finalise_
+        >>> from lightning_poly.algorithms.covers.compress import finalise_
         >>> net = CoverNetwork(2, pieces=2, width=5, seed=1)
         >>> x = torch.randn(300, 2)
         >>> _ = finalise_(net, x)

@@ -34,7 +34,7 @@ from torch import nn
 
 from lightning_poly._compat import conv_padding
 from lightning_poly._validation import check_int
-from lightning_poly.algorithms.polish import PolishResult, polish_layer, polish_layer_reference
+from lightning_poly.algorithms.polishing.layer import PolishResult, polish_layer, polish_layer_reference
 
 __all__ = ["ConvPolishReport", "ConvPolishResult", "polish_conv2d", "polish_conv2d_reference"]
 

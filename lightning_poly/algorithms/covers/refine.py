@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from lightning_poly._validation import check_int, check_positive
-from lightning_poly.algorithms.polytope_hinge_refit import polytope_hinge_refit
+from lightning_poly.algorithms.covers.hinge_refit import polytope_hinge_refit
 
 if TYPE_CHECKING:
     from lightning_poly.geometry.polytope_cover import PolytopeBasisCover

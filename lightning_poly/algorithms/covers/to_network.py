@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from lightning_poly._validation import check_points, check_positive
-from lightning_poly.algorithms.cover_extraction import extract_cover
-from lightning_poly.algorithms.cover_pruning import nonredundant_cover_faces, prune_cover
+from lightning_poly.algorithms.covers.extract import extract_cover
+from lightning_poly.algorithms.covers.prune import nonredundant_cover_faces, prune_cover
 from lightning_poly.geometry.multiclass_cover import check_covers
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover, check_cover
 from lightning_poly.nn.cover_net import CoverNetwork

@@ -26,8 +26,8 @@ from typing import Any
 import torch
 
 from lightning_poly._validation import check_fraction, check_int, check_positive
-from lightning_poly.algorithms.cover_refinement import polytope_targets
-from lightning_poly.algorithms.polytope_hinge_refit import polytope_hinge_refit
+from lightning_poly.algorithms.covers.hinge_refit import polytope_hinge_refit
+from lightning_poly.algorithms.covers.refine import polytope_targets
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover, check_cover
 
 __all__ = [
