@@ -179,7 +179,7 @@ def test_a_solver_that_fails_midway_leaves_model_and_optimizer_state_as_they_wer
         return run
 
     if kind == "polishing":
-        polishing_module = importlib.import_module("lightning_poly.algorithms.polish_network")  # what the callback runs
+        polishing_module = importlib.import_module("lightning_poly.algorithms.polishing.mlp")  # what the callback runs
         monkeypatch.setattr(polishing_module, "polish_network", failing(polishing_module.polish_network))
         model, hook = _model(), "on_train_epoch_end"
         cb: pl.Callback = PolishingCallback(accept="always", every_n_epochs=1, at_fit_end=False, monitor="train_loss")
