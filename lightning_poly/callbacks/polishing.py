@@ -208,16 +208,18 @@ class PolishingCallback(SuiteCallback):
 
             def change() -> PolishEvaluation:
                 return polish_cnn_and_evaluate(
-                    pl_module, x, y, mx, my, self.layers, loss, self.l2, self.max_patches, network=cnn
-                )
+                    pl_module, x, y, mx, my, layers=self.layers, loss=loss, l2=self.l2, max_patches=self.max_patches,
+                    network=cnn,
+                )  # fmt: skip
         else:
             net = find_relu_network(pl_module, self.network)
             params = [p for lin in linear_layers(net) for p in lin.parameters()]
 
             def change() -> PolishEvaluation:
                 return polish_and_evaluate(
-                    pl_module, x, y, mx, my, self.layers, loss, self.l2, self.rescale, network=net
-                )
+                    pl_module, x, y, mx, my, layers=self.layers, loss=loss, l2=self.l2, rescale=self.rescale,
+                    network=net,
+                )  # fmt: skip
 
         def decide(evaluation: PolishEvaluation) -> bool:
             return self.accept == "always" or evaluation.improved(metric)  # type: ignore[arg-type]

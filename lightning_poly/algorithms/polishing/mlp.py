@@ -198,6 +198,7 @@ def polish_and_evaluate(
     y: torch.Tensor,
     eval_x: torch.Tensor | None = None,
     eval_y: torch.Tensor | None = None,
+    *,
     layers: Sequence[int] = (0,),
     loss: RefitLoss = "squared",
     l2: float = 1e-6,
