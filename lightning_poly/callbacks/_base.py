@@ -113,10 +113,13 @@ class SuiteCallback(Callback):
     Class attributes a subclass may set:
         reuse_unchanged: at the end, reuse the last result when the weights are bit-identical to those it
             was computed on (analysis callbacks).
-        first_step: the smallest optimizer step ``every_n_steps`` runs at.
+        fit_start_is_a_run: whether the fit-start run is ``fast_dev_run``'s one run (``False``: a reference only,
+            as the activation drift's patterns at fit start).
     """
 
     reuse_unchanged: ClassVar[bool] = False
+    #: whether the fit-start run counts as ``fast_dev_run``'s one run (``False`` where it only measures a reference)
+    fit_start_is_a_run: ClassVar[bool] = True
     #: constructor arguments that change how a run is shown, not what it records: left out of ``state_key``
     _presentation_args: ClassVar[tuple[str, ...]] = ("progress", "warn_seconds", "plot")
 
@@ -233,7 +236,7 @@ class SuiteCallback(Callback):
             self._hook = None
         if self.reuse_unchanged:
             self._fingerprint = weights_fingerprint(pl_module)
-        self._runs += 1
+        self._runs += int(when != "fit_start" or self.fit_start_is_a_run)
         self._ran_at_end = self._ran_at_end or when == "fit_end"
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:

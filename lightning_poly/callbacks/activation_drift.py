@@ -61,6 +61,8 @@ class ActivationDriftCallback(SuiteCallback):
         (1, 8, 8)
     """
 
+    fit_start_is_a_run = False  # the reference patterns: under fast_dev_run the one run is a drift measurement
+
     def __init__(
         self,
         every_n_epochs: int = 1,
