@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from abc import ABCMeta, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -104,7 +105,7 @@ def _key_value(value: Any) -> Any:
     return type(value).__name__
 
 
-class SuiteCallback(Callback):
+class SuiteCallback(Callback, metaclass=ABCMeta):
     """Base class of the suite's callbacks (see the module docstring): subclasses call :meth:`_schedule` in
     ``__init__``, read what they need in ``_setup_fit``, do their work in ``_run(trainer, pl_module, when)``
     (``when`` is ``"fit_start"``, ``"epoch"``, ``"step"`` or ``"fit_end"``) and log through
@@ -220,30 +221,30 @@ class SuiteCallback(Callback):
     def _execute(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str, hook: str) -> None:
         if trainer.sanity_checking or (trainer.fast_dev_run and self._runs >= 1):
             return
+        # the weights this run sees (an analysis callback never changes them, so they are also those after it)
+        weights = weights_fingerprint(pl_module) if self.reuse_unchanged else None
         self._hook = hook
         try:
             with torch.autocast(device_type=pl_module.device.type, enabled=False):
-                if (
-                    when == "fit_end"
-                    and self.reuse_unchanged
-                    and self._fingerprint is not None
-                    and self._fingerprint == weights_fingerprint(pl_module)
-                ):
+                if when == "fit_end" and weights is not None and weights == self._fingerprint:
                     self._repeat(trainer, pl_module, when)
                 else:
                     self._run(trainer, pl_module, when)
         finally:
             self._hook = None
-        if self.reuse_unchanged:
-            self._fingerprint = weights_fingerprint(pl_module)
+        self._fingerprint = weights
         self._runs += int(when != "fit_start" or self.fit_start_is_a_run)
         self._ran_at_end = self._ran_at_end or when == "fit_end"
 
+    @abstractmethod
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
-        raise NotImplementedError
+        """The callback's work at ``when`` (``"fit_start"``, ``"epoch"``, ``"step"`` or ``"fit_end"``)."""
 
     def _repeat(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
-        """The end on the weights of the last result: nothing new to compute (subclasses may record it)."""
+        """The end on the weights of the last result: nothing new to compute; its record, if any, again for the
+        end (same on every rank), with no second figure or log."""
+        if self.history:
+            self.history.append({**self.history[-1], "when": when, "epoch": trainer.current_epoch})
 
     # -- logging ----------------------------------------------------------------------------------
     def _log_scalars(self, trainer: pl.Trainer, pl_module: pl.LightningModule, scalars: dict[str, float]) -> None:
@@ -258,18 +259,19 @@ class SuiteCallback(Callback):
             for logger in trainer.loggers:
                 logger.log_metrics(scalars, step=trainer.global_step)
         options = _LOG_OPTIONS.get(self._hook or "")
-        if options is not None:
-            for key, value in scalars.items():
-                # identical on every rank: the mean over ranks (sync_dist) changes nothing but keeps Lightning's
-                # advice for epoch-level values under DDP
-                sync = trainer.world_size > 1
-                pl_module.log(key, float(value), logger=False, prog_bar=False, sync_dist=sync, **options)
+        if options is None:
+            return
+        # identical on every rank: the mean over ranks (sync_dist) changes nothing but keeps Lightning's advice for
+        # epoch-level values under DDP
+        sync = trainer.world_size > 1
+        for key, value in scalars.items():
+            pl_module.log(key, float(value), logger=False, prog_bar=False, sync_dist=sync, **options)
 
     @staticmethod
     def _record_scalars(prefix: str, record: dict[str, Any]) -> dict[str, float]:
-        """Every number of ``record`` (but its epoch and step) as ``prefix/key``."""
+        """Every number of ``record`` (but its epoch and step) as ``prefix + key`` (e.g. ``"faces/"``)."""
         return {
-            f"{prefix}/{k}": float(v)
+            f"{prefix}{k}": float(v)
             for k, v in record.items()
             if isinstance(v, int | float | bool) and k not in ("epoch", "step")
         }

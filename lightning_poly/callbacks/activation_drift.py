@@ -147,4 +147,4 @@ class ActivationDriftCallback(SuiteCallback):
         self.previous, self.previous_pools = drift.patterns, drift.pool_choices
         record: dict[str, Any] = {"epoch": trainer.current_epoch, "step": trainer.global_step, **drift.scalars()}
         self.history.append(record)
-        self._log_scalars(trainer, pl_module, self._record_scalars("drift", record))
+        self._log_scalars(trainer, pl_module, self._record_scalars("drift/", record))

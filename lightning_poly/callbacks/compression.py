@@ -216,11 +216,7 @@ class CompressionCallback(SuiteCallback):
                     self.minimal_network = minimal.network
         self.history.append(record)
         prefix = "compress/final_" if record["when"] == "fit_end" else "compress/"
-        scalars = {
-            f"{prefix}{k}": float(v)
-            for k, v in record.items()
-            if isinstance(v, int | float | bool) and k not in ("step", "epoch")
-        }
+        scalars = self._record_scalars(prefix, record)
         scalars.update({f"{prefix}faces_piece{j}": float(f) for j, f in enumerate(record["faces"])})
         self._log_scalars(trainer, pl_module, scalars)
         if trainer.is_global_zero:

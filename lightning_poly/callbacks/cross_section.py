@@ -128,12 +128,6 @@ class CrossSectionCallback(SuiteCallback):
         _, self._shape = resolve_analysed_network(pl_module, self.network, x, self.input_shape, who)
         self._origin = origin.float().reshape(-1) if self._shape is None else origin.float().reshape(self._shape)
 
-    @override
-    def _repeat(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
-        # bit-identical weights since the last figure: its record again for the end (as the face histogram
-        # does), no second figure
-        self.history.append({**self.history[-1], "when": when, "epoch": trainer.current_epoch})
-
     def _net(self, pl_module: pl.LightningModule, x: torch.Tensor) -> torch.nn.Module:
         return analysed_network(pl_module, self.network, x, self._shape, type(self).__name__)
 
@@ -164,4 +158,4 @@ class CrossSectionCallback(SuiteCallback):
             record = trainer.strategy.broadcast(record, src=0)
         assert record is not None
         self.history.append(record)
-        self._log_scalars(trainer, pl_module, self._record_scalars("cross_section", record))  # (a None mean left out)
+        self._log_scalars(trainer, pl_module, self._record_scalars("cross_section/", record))  # (a None mean left out)

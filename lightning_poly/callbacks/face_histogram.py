@@ -196,12 +196,6 @@ class FaceHistogramCallback(SuiteCallback):
                 f"input shape {self._shape}): its faces are estimated, got {self.method!r}"
             )
 
-    @override
-    def _repeat(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
-        # bit-identical weights since the last call (e.g. the last epoch's): the same histogram, recorded again
-        # for the end without counting or logging it twice (same on every rank)
-        self.history.append({**self.history[-1], "when": when, "epoch": trainer.current_epoch})
-
     def summary(self) -> str:
         """One line for the CLI's run summary."""
         if self.last is None:
@@ -305,7 +299,7 @@ class FaceHistogramCallback(SuiteCallback):
         record = {"when": when, "epoch": trainer.current_epoch, "step": trainer.global_step, **hist.summary()}
         record["histogram"] = regions.tolist()
         self.history.append(record)
-        self._log_scalars(trainer, pl_module, self._record_scalars("faces", hist.summary()))
+        self._log_scalars(trainer, pl_module, self._record_scalars("faces/", hist.summary()))
         if trainer.is_global_zero:
             self._log(trainer, hist, values, regions)
 

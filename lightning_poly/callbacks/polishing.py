@@ -234,7 +234,7 @@ class PolishingCallback(SuiteCallback):
             "grad_norm": report.grad_norm,
         }  # fmt: skip
         self.history.append(record)
-        self._log_scalars(trainer, pl_module, self._record_scalars("polish", record))
+        self._log_scalars(trainer, pl_module, self._record_scalars("polish/", record))
         if trainer.is_global_zero:
             self._log(trainer, report)
 

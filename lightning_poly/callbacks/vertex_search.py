@@ -164,7 +164,7 @@ class VertexSearchCallback(SuiteCallback):
             programs=rec.programs, steps=rec.steps, stopped=rec.stopped, seconds=rec.seconds,
         )  # fmt: skip
         self.history.append(record)
-        self._log_scalars(trainer, pl_module, self._record_scalars("vertex_search", record))
+        self._log_scalars(trainer, pl_module, self._record_scalars("vertex_search/", record))
         if trainer.is_global_zero:
             self._log(trainer, record, rec)
 

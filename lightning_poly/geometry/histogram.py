@@ -438,6 +438,7 @@ def face_histogram(
         >>> h.exact, h.n_regions > 50, 2 < h.mean < 6
         (True, True, True)
     """
+    t0 = time.perf_counter()  # the budget holds for the whole call
     if not isinstance(model, nn.Module):
         raise TypeError(f"`model` must be a torch.nn.Module, got {type(model).__name__}")
     if points is not None and not isinstance(points, torch.Tensor):
@@ -457,7 +458,6 @@ def face_histogram(
     d = network_architecture(model)[0] if shape is None else math.prod(shape)
     check_qhull_dim(method, d)
     want = (d,) if shape is None else shape
-    t0 = time.perf_counter()
     device = next(model.parameters()).device
     if points is None:
         check_int("n_points", n_points, minimum=1)

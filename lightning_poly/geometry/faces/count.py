@@ -15,7 +15,7 @@ from lightning_poly.geometry.faces.estimate import estimate_facets
 from lightning_poly.geometry.faces.lp import _full_lp_is_facet, _reference
 from lightning_poly.geometry.faces.qhull import _qhull, check_qhull_dim
 from lightning_poly.geometry.faces.rays import certify_facets, hit_and_run_facets
-from lightning_poly.geometry.faces.result import STATUS, FacetCounts
+from lightning_poly.geometry.faces.result import STATUS, FacetCounts, polytope_status
 from lightning_poly.geometry.faces.simplex import simplex_facets
 
 __all__ = [
@@ -94,9 +94,7 @@ def count_facets(
     r, m, d = a64.shape
     a_n, b_n, keep, infeasible, stats = clean_rows(a64, b64, dup_tol=dup_tol)
     x0, depth, lps = interior_points(a_n, b_n, keep, interior, interior_tol)
-    status = torch.zeros(r, dtype=torch.long)
-    status[depth <= interior_tol] = 1
-    status[infeasible] = 2
+    status = polytope_status(depth, infeasible, interior_tol)
     facets = torch.zeros(r, m, dtype=torch.bool)
     methods: list[str] = []
     notes = [f"{v} {k.replace('_', ' ')} dropped" for k, v in stats.items() if v]

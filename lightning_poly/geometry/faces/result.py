@@ -6,9 +6,23 @@ from dataclasses import dataclass, field
 
 import torch
 
-__all__ = ["STATUS", "FacetCounts"]
+__all__ = ["STATUS", "FacetCounts", "polytope_status"]
 
 STATUS = ("ok", "empty_interior", "infeasible")
+
+
+def polytope_status(depth: torch.Tensor, infeasible: torch.Tensor, interior_tol: float) -> torch.Tensor:
+    """``(R,)`` index into :data:`STATUS` on the CPU: ``"infeasible"`` where a zero row proved the polytope empty,
+    else ``"empty_interior"`` where its interior point's depth is at most ``interior_tol``, else ``"ok"``.
+
+    Example:
+        >>> polytope_status(torch.tensor([0.5, 0.0, 0.5]), torch.tensor([False, False, True]), 1e-9).tolist()
+        [0, 1, 2]
+    """
+    status = torch.zeros(len(depth), dtype=torch.long)
+    status[(depth <= interior_tol).cpu()] = 1
+    status[infeasible.cpu()] = 2
+    return status
 
 
 @dataclass
