@@ -27,6 +27,7 @@ from lightning_poly.pipelines.training import (
     fit_polytope,
     quiet_lightning,
     quiet_trainer,
+    train_network,
 )
 from lightning_poly.pipelines.two_polytope_cover import (
     SMOOTH_HEAD_TRAINING,
@@ -55,6 +56,7 @@ __all__ = [
     "refined_polytope",
     "sequential_cover",
     "train_and_polish",
+    "train_network",
     "train_polytope",
     "two_polytope_cover",
 ]

@@ -23,9 +23,18 @@ from lightning_poly._validation import check_choice, check_fraction, check_int, 
 from lightning_poly.callbacks.compression import CompressionCallback
 from lightning_poly.datamodules.arrays import ArrayDataModule
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
+from lightning_poly.modules.network import NetworkModule, NetworkOptimizer
 from lightning_poly.modules.polytope_cover import PolytopeCoverModule
+from lightning_poly.solvers.losses import ModuleLoss
 
-__all__ = ["FittedPolytope", "PolytopeTraining", "fit_polytope", "quiet_lightning", "quiet_trainer"]
+__all__ = [
+    "FittedPolytope",
+    "PolytopeTraining",
+    "fit_polytope",
+    "quiet_lightning",
+    "quiet_trainer",
+    "train_network",
+]
 
 # warnings an inner fit raises on every call and that say nothing about the recipe
 _KNOWN_WARNINGS = (
@@ -65,6 +74,53 @@ def quiet_trainer(max_epochs: int, callbacks: Sequence[Any] = (), **overrides: A
     }  # fmt: skip
     kwargs.update(overrides)
     return pl.Trainer(callbacks=list(callbacks), **kwargs)
+
+
+def train_network(
+    net: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    seed: int,
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    loss: ModuleLoss = "cross_entropy",
+    optimizer: NetworkOptimizer = "adam",
+    **trainer_kwargs: Any,
+) -> float:
+    """Train ``net`` in place on ``(x, y)`` with a :class:`~lightning_poly.modules.NetworkModule` and
+    :func:`quiet_trainer` (on the CPU unless ``trainer_kwargs`` say otherwise): the data in an order drawn by
+    ``seed``, everything seeded with it.
+
+    Args:
+        net: the network (its weights change in place).
+        x: inputs, batched along the first dimension (images keep their shape).
+        y: targets.
+        epochs: training epochs.
+        seed: seed of the order and of Lightning.
+        lr: learning rate.
+        batch_size: batch size (``0``: full batch).
+        loss: the module's loss.
+        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``.
+        trainer_kwargs: further ``Trainer`` arguments.
+
+    Returns:
+        The fit's wall time in seconds.
+
+    Example:
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2))
+        >>> train_network(net, torch.randn(8, 2), torch.randint(0, 2, (8,)), epochs=1, seed=0) > 0
+        True
+    """
+    pl.seed_everything(seed, verbose=False)
+    task = "regression" if loss == "mse" else "classification"
+    data = ArrayDataModule(x, y, task=task, val_fraction=0.0, batch_size=batch_size, seed=seed)
+    data.setup("fit")
+    module = NetworkModule(net, loss=loss, lr=lr, optimizer=optimizer)
+    start = time.perf_counter()
+    quiet_trainer(epochs, **{"accelerator": "cpu", **trainer_kwargs}).fit(module, data.train_dataloader())
+    return time.perf_counter() - start
 
 
 @dataclass(frozen=True)
