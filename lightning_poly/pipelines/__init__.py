@@ -7,6 +7,10 @@
   trains one polytope with a ``Trainer``;
 * :func:`compare_to_optimum`, :func:`train_and_polish` (:class:`MLPTraining`): the wedge-products paper's
   polishing experiments (Figures 8-10);
+* :mod:`~lightning_poly.pipelines.face_histograms`, :mod:`~lightning_poly.pipelines.vertex_search`,
+  :mod:`~lightning_poly.pipelines.convex_gated`: the studies of the face-histogram, activation-search and
+  convex-gated papers (each example script parses its arguments, calls one of them and prints);
+* :func:`train_network`: any network trained with a ``Trainer`` (:class:`~lightning_poly.modules.NetworkModule`);
 * :class:`TaskProgress`, :func:`quiet_lightning`: progress lines and quiet inner fits for long scripts.
 """
 
