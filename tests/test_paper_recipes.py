@@ -77,3 +77,31 @@ def test_circle_margins_shrink_as_one_over_n_and_count_solver_errors_apart() -> 
     assert [r["cones"] for r in rows] == [8, 16]
     assert rows[1]["gamma"] < rows[0]["gamma"] and all(0.5 < r["n_gamma"] < 2 for r in rows)  # Θ(1/n)
     assert all(b + e <= r["trials"] for r in rows for b, e in zip(r["failures"], r["errors"]))
+
+
+def _count_task(task: str) -> tuple[dict, object]:
+    """A task of the resumable runner: a record and a one-polytope cover (module level, so workers can spawn it)."""
+    from lightning_poly.geometry import PolytopeBasisCover
+
+    square = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+    return {"letters": len(task)}, PolytopeBasisCover([square[: 2 + len(task)]], [torch.ones(2 + len(task))], [1])
+
+
+def test_run_tasks_saves_each_task_and_a_rerun_resumes_where_it_stopped(tmp_path: Path) -> None:
+    from lightning_poly.geometry import PolytopeBasisCover
+    from lightning_poly.pipelines.tasks import run_tasks
+
+    first = run_tasks(["a", "bb"], _count_task, folder=tmp_path, jobs=2)
+    assert first == [{"task": "a", "letters": 1}, {"task": "bb", "letters": 2}]
+    assert PolytopeBasisCover.load(tmp_path / "cover_bb.pt").faces == [4]  # the saved cover reads back
+
+    def never(task: str) -> tuple[dict, None]:
+        raise AssertionError(f"task {task} was saved and must not run again")
+
+    resumed: list[tuple[str, bool]] = []
+    again = run_tasks(["a", "bb"], never, folder=tmp_path, on_done=lambda r, old: resumed.append((r["task"], old)))
+    assert again == first and resumed == [("a", True), ("bb", True)]
+    more = run_tasks(["bb", "c"], _count_task, folder=tmp_path)  # only the new task runs
+    assert more[1] == {"task": "c", "letters": 1} and (tmp_path / "record_c.json").is_file()
+    with pytest.raises(ValueError, match="distinct"):
+        run_tasks(["a", "a"], _count_task)

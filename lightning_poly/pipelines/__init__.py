@@ -7,6 +7,8 @@
   trains one polytope with a ``Trainer``;
 * :func:`compare_to_optimum`, :func:`train_and_polish` (:class:`MLPTraining`): the wedge-products paper's
   polishing experiments (Figures 8-10);
+* :mod:`~lightning_poly.pipelines.synthetic_covers`, :mod:`~lightning_poly.pipelines.fashion_covers`: the covers
+  paper's studies (the synthetic sets; Tables 1-2 task by task, resumable: :func:`~lightning_poly.pipelines.tasks.run_tasks`);
 * :mod:`~lightning_poly.pipelines.face_histograms`, :mod:`~lightning_poly.pipelines.vertex_search`,
   :mod:`~lightning_poly.pipelines.convex_gated`: the studies of the face-histogram, activation-search and
   convex-gated papers (each example script parses its arguments, calls one of them and prints);
