@@ -28,6 +28,8 @@ from lightning_poly.pipelines.polishing import (
 from lightning_poly.pipelines.progress import TaskProgress
 from lightning_poly.pipelines.sequential_cover import sequential_cover, train_polytope
 from lightning_poly.pipelines.training import (
+    CompressionFitOptions,
+    FitOptions,
     FittedPolytope,
     PolytopeTraining,
     fit_polytope,
@@ -44,7 +46,9 @@ from lightning_poly.pipelines.two_polytope_cover import (
 
 __all__ = [
     "CompressedCover",
+    "CompressionFitOptions",
     "CoverTraining",
+    "FitOptions",
     "FittedPolytope",
     "MLPTraining",
     "OptimumComparison",
