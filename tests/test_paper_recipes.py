@@ -55,9 +55,11 @@ def test_histogram_study_rows_summarise_their_repeats_and_save_a_figure_each(tmp
 
 
 def test_simplices_table_lies_between_theorems_1_and_2() -> None:
-    (row,) = simplices_table([4], repeats=1, box=50.0, seed_points=500)
+    (row,) = simplices_table([4], repeats=2, seed_points=500)  # the box: every vertex of the arrangement inside
     assert (row.upper, row.lower, row.paper) == (simplices_upper_bound(4, 3, 1), simplices_lower_bound(4, 3, 1), None)
-    assert row.lower <= row.most <= row.upper and row.regions > 1
+    most = row.most
+    assert row.lower <= most["fewest_simplices"] <= most["most_facets"] <= most["most_simplices"] <= row.upper
+    assert row.regions > 1 and row.box > 1
 
 
 def test_vertex_search_runs_say_why_they_stopped() -> None:

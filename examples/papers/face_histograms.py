@@ -82,15 +82,20 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_table1(args: argparse.Namespace) -> None:
-    w = [8, 12, 16, 16, 12, 16]
-    print(_row(["net", "upper Thm 1", "ours (max)", "paper enumeration", "lower Thm 2", "regions"], w))
+    w = [8, 12, 12, 12, 12, 16, 12, 8, 8]
+    print(f"maximum #simplices over {args.repeats} initialisations (biases: {args.bias_init}), by the vertex each "
+          f"region's pulling triangulation pulls from")  # fmt: skip
+    head = ["net", "upper Thm 1", "most facets", "fewest simpl.", "most simpl.", "paper enumeration", "lower Thm 2",
+            "regions", "box"]  # fmt: skip
+    print(_row(head, w))
     progress = TaskProgress(len(args.widths))
 
     def show(r: SimplicesRow) -> None:
-        cells = [f"3-{r.width}-1", r.upper, r.most, "" if r.paper is None else r.paper, round(r.lower), r.regions]
+        cells = [f"3-{r.width}-1", r.upper, *r.most.values(), "" if r.paper is None else r.paper, round(r.lower),
+                 r.regions, f"{r.box:.0f}"]  # fmt: skip
         print(progress.line(_row(cells, w)), flush=True)
 
-    simplices_table(args.widths, repeats=args.repeats, box=args.box, on_row=show)
+    simplices_table(args.widths, repeats=args.repeats, box=args.box, bias_init=args.bias_init, on_row=show)
 
 
 def cmd_lenet(args: argparse.Namespace) -> None:
@@ -147,8 +152,11 @@ def main() -> None:
     s.add_argument("--points", type=int, default=8000)
     s = sub.add_parser("table1")
     s.add_argument("--widths", type=int, nargs="+", default=[7, 8, 9, 10])
-    s.add_argument("--repeats", type=int, default=3, help="paper: 10")
-    s.add_argument("--box", type=float, default=20.0, help="half-width of C(d, B), 'large enough'")
+    s.add_argument("--repeats", type=int, default=10, help="paper: 10")
+    s.add_argument("--box", type=float, default=None,
+                   help="half-width of C(d, B), 'large enough' (default: each network's arrangement's vertices fit)")
+    s.add_argument("--bias-init", default="xavier_augmented", choices=["xavier_augmented", "uniform_half"],
+                   help="paper: all parameters Xavier uniform; uniform_half: biases U(-0.5, 0.5) (earlier protocol)")
     s = sub.add_parser("lenet")
     s.add_argument("--epochs", type=int, default=3)
     s.add_argument("--points", type=int, default=200, help="paper: 200")

@@ -19,14 +19,15 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
-from lightning_poly._validation import check_int, check_positive
+from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.geometry import FaceHistogram, face_histogram, pwl_regions, region_simplices
 from lightning_poly.geometry.bounds import simplices_lower_bound, simplices_upper_bound
+from lightning_poly.geometry.triangulation import APEXES, arrangement_box
 from lightning_poly.nn import ReLUMLP
 from lightning_poly.pipelines.training import quiet_trainer, train_network
 
@@ -152,53 +153,91 @@ def histogram_study(
     return rows
 
 
+BiasInit = Literal["xavier_augmented", "uniform_half"]
+
+
 @dataclass
 class SimplicesRow:
-    """Table I, one width: Theorem 1's upper bound, the most simplices over the seeds, Theorem 2's lower bound,
-    the regions of the network that has the most, and the paper's enumeration (``None`` where it has none)."""
+    """Table I, one width: Theorem 1's upper bound, Theorem 2's lower bound, the paper's enumeration (``None``
+    where it has none) and, for each triangulation (:data:`~lightning_poly.geometry.triangulation.APEXES`), the
+    most simplices over the seeds; the regions and the box of the network with the most (first apex)."""
 
     width: int
     upper: int
-    most: int
     lower: float
-    regions: int
     paper: int | None
+    most: dict[str, int]
+    regions: int
+    box: float
+
+
+def _table1_network(n: int, seed: int, bias_init: BiasInit) -> nn.Module:
+    torch.manual_seed(seed)
+    net = ReLUMLP([3, n, 1], init="xavier_uniform").double()
+    first = net.net[0]
+    with torch.no_grad():
+        if bias_init == "uniform_half":
+            first.bias.uniform_(-0.5, 0.5)
+        else:  # weight and bias as one (n, d + 1) Xavier-uniform matrix
+            joint = torch.empty(n, 4, dtype=torch.float64)
+            nn.init.xavier_uniform_(joint)
+            first.weight.copy_(joint[:, :3])
+            first.bias.copy_(joint[:, 3])
+    return net
 
 
 def simplices_table(
     widths: Sequence[int],
     *,
     repeats: int,
-    box: float,
+    box: float | None = None,
+    bias_init: BiasInit = "xavier_augmented",
+    apexes: Sequence[str] = APEXES,
     seed_points: int = 4000,
     on_row: Callable[[SimplicesRow], None] | None = None,
 ) -> list[SimplicesRow]:
-    """Table I: the most simplices of the pulling triangulations of ``3-n-1`` networks' regions over ``repeats``
-    seeds (Xavier uniform weights, biases uniform in ``[-0.5, 0.5]`` for general position inside the box).
+    """Table I: the most simplices of the triangulations of ``3-n-1`` networks' regions over ``repeats`` seeds.
+
+    The paper: "we initialize all the parameters based on the Xavier uniform initialization", ten times, every
+    region enumerated in a box "large enough". Our reading (``bias_init="xavier_augmented"``): each layer's
+    weight and bias drawn together as one ``(n, d + 1)`` Xavier-uniform matrix (Xavier has no rule for a bias
+    alone); ``"uniform_half"`` draws the first layer's biases from ``U(-0.5, 0.5)`` instead (our earlier
+    protocol). ``box=None``: per network, the smallest box holding every vertex of its arrangement, times 1.05
+    (:func:`~lightning_poly.geometry.triangulation.arrangement_box`). A region's number of simplices depends on
+    the triangulation, so each apex rule of :func:`~lightning_poly.geometry.triangulation.pulling_triangulation`
+    is counted.
 
     Args:
         widths: the hidden widths ``n``.
         repeats: seeds per width (the paper: 10).
-        box: half-width of the box ``C(d, B)``, "large enough" in the paper.
+        box: half-width of the box ``C(d, B)`` (``None``: each network's :func:`arrangement_box`).
+        bias_init: ``"xavier_augmented"`` or ``"uniform_half"``.
+        apexes: the triangulations to count.
         seed_points: points that seed the region enumeration.
         on_row: called with each width's row as it ends.
     """
     check_int("repeats", repeats, minimum=1)
-    check_positive("box", box)
+    if box is not None:
+        check_positive("box", box)
+    check_choice("bias_init", bias_init, ("xavier_augmented", "uniform_half"))
+    for apex in apexes:
+        check_choice("apexes", apex, APEXES)
     rows = []
     for n in widths:
-        best, regions = 0, 0
+        most = dict.fromkeys(apexes, 0)
+        regions, used = 0, 0.0
         for rep in range(repeats):
-            torch.manual_seed(rep)
-            net = ReLUMLP([3, n, 1], init="xavier_uniform").double()
-            with torch.no_grad():
-                net.net[0].bias.uniform_(-0.5, 0.5)  # general position inside the box
-            res = region_simplices(net, box=box, seed_points=seed_points)
-            if res.total > best:
-                best, regions = res.total, res.n_regions
+            net = _table1_network(n, rep, bias_init)
+            b = arrangement_box(net) if box is None else box
+            for i, apex in enumerate(apexes):
+                res = region_simplices(net, box=b, seed_points=seed_points, apex=apex)  # type: ignore[arg-type]
+                if res.total > most[apex]:
+                    most[apex] = res.total
+                    if i == 0:
+                        regions, used = res.n_regions, b
         paper = PAPER_TABLE1.get(n)
-        row = SimplicesRow(n, simplices_upper_bound(n, 3, 1), best, simplices_lower_bound(n, 3, 1), regions,
-                           None if paper is None else paper[1])  # fmt: skip
+        row = SimplicesRow(n, simplices_upper_bound(n, 3, 1), simplices_lower_bound(n, 3, 1),
+                           None if paper is None else paper[1], most, regions, used)  # fmt: skip
         rows.append(row)
         if on_row is not None:
             on_row(row)
