@@ -117,7 +117,15 @@ class _Problem:
     """The data of one weighted Lasso, with the intercept minimised exactly where it is needed."""
 
     def __init__(
-        self, h: torch.Tensor, y: torch.Tensor, loss: SolverLoss, lam: float, c: torch.Tensor, p: int, k: int, icpt: bool
+        self,
+        h: torch.Tensor,
+        y: torch.Tensor,
+        loss: SolverLoss,
+        lam: float,
+        c: torch.Tensor,
+        p: int,
+        k: int,
+        icpt: bool,
     ) -> None:
         self.h, self.loss, self.lam, self.c, self.p, self.icpt = h, loss, lam, c, p, icpt
         self.n, self.m = h.shape
@@ -235,7 +243,7 @@ def _support_solve_once(
     bias_free = pb.icpt and pb.loss != "squared"
 
     def fun(z: torch.Tensor) -> torch.Tensor:
-        xs, bb = (z[:-pb.k], z[-pb.k:]) if bias_free else (z, b)
+        xs, bb = (z[: -pb.k], z[-pb.k :]) if bias_free else (z, b)
         full = torch.zeros_like(v).masked_scatter(free, xs)
         if pb.loss == "squared":
             gv = full @ pb.gram
@@ -266,8 +274,8 @@ def _support_solve_once(
             if a <= 1e-10:
                 break
             z, f = (z + a * step).detach(), fn.detach()
-    x = z[:-pb.k] if bias_free else z
-    bb = z[-pb.k:] if bias_free else b
+    x = z[: -pb.k] if bias_free else z
+    bb = z[-pb.k :] if bias_free else b
     new = torch.zeros_like(v).masked_scatter(free, x.detach())
     if pb.p == 1 and bool((new.sign()[free] != sign[free]).any()):
         return torch.where(new.sign() == sign, v, torch.zeros_like(v))
@@ -391,7 +399,11 @@ def weighted_lasso(
         k = 1
     else:
         k = int(n_outputs or int(y.max()) + 1)
-    c = torch.ones(m, dtype=hd.dtype, device=hd.device) if col_weights is None else col_weights.detach().double().to(hd.device)
+    c = (
+        torch.ones(m, dtype=hd.dtype, device=hd.device)
+        if col_weights is None
+        else col_weights.detach().double().to(hd.device)
+    )
     p = 1 if k == 1 else p  # one output: the group norm is the absolute value
     pb = _Problem(hd, y, loss, lam, c, p, k, fit_intercept)
     thr = (pb.step * lam * c)[None, :]
