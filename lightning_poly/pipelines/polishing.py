@@ -159,7 +159,7 @@ def compare_to_optimum(
     dm = ArrayDataModule(x, target, task="regression", val_fraction=0.0, batch_size=0, seed=training.seed)
     net = copy.deepcopy(_fit(dm, x.shape[1], training).model.net).double()
     polished = copy.deepcopy(net)
-    polish_network(polished, x.double(), target, loss="squared", l2=beta)
+    polish_network(polished, x.double(), target, loss="squared", weight_decay=2 * beta)  # the paper's refit of J
     lasso = wedge_lasso(x, target, beta)
     z = abs(lasso.z)
     return OptimumComparison(
