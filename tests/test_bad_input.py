@@ -1850,6 +1850,27 @@ CASES = [
         ValueError, r"expected `a` \(k, 2\) and `b` \(k,\) without NaN, got \(3, 3\) and \(3,\)",
         id="IncrementalLP-wrong-width",
     ),
+    pytest.param(
+        lambda: pipes.FitOptions(epochs=0), ValueError, r"`epochs` must be an integer >= 1, got 0",
+        id="FitOptions-epochs-zero",
+    ),
+    pytest.param(
+        lambda: pipes.FitOptions(trainer_kwargs=["cpu"]), TypeError,  # type: ignore[arg-type]
+        r"`trainer_kwargs` must be a dict of Trainer arguments, got list", id="FitOptions-trainer-kwargs-list",
+    ),
+    pytest.param(
+        lambda: pipes.CompressionFitOptions(lam_scale=1.0), ValueError, r"`lam_scale` must be > 1, got 1.0",
+        id="CompressionFitOptions-lam-scale-one",
+    ),
+    pytest.param(
+        lambda: mods.NetworkModule(nn.Linear(2, 3), loss="hinge"),  # type: ignore[arg-type]
+        ValueError, r"`loss` must be one of .*bce.*cross_entropy.*mse.*, got 'hinge'", id="NetworkModule-loss",
+    ),
+    pytest.param(
+        lambda: pipes.train_network(nn.Linear(2, 2), torch.zeros(4, 2), torch.zeros(4, dtype=torch.long), epochs=0,
+                                    seed=0),
+        ValueError, r"`epochs` must be an integer >= 1, got 0", id="train_network-epochs-zero",
+    ),
 ]
 # fmt: on
 
