@@ -2,10 +2,14 @@
 
 from lightning_poly.geometry.activation_drift import ActivationDrift, activation_drift, network_patterns
 from lightning_poly.geometry.bounds import (
+    RANK_RTOL,
     applicable_mean_faces_bound,
+    mean_faces_bound_low_rank_one_layer,
+    mean_faces_bound_low_rank_zero_bias,
     mean_faces_bound_one_layer,
     mean_faces_bound_planar,
     mean_faces_bound_zero_bias,
+    numerical_rank,
     simplices_lower_bound,
     simplices_lower_bound_one_layer,
     simplices_upper_bound,
@@ -111,6 +115,10 @@ __all__ = [
     "mean_faces_bound_one_layer",
     "mean_faces_bound_planar",
     "mean_faces_bound_zero_bias",
+    "mean_faces_bound_low_rank_one_layer",
+    "mean_faces_bound_low_rank_zero_bias",
+    "numerical_rank",
+    "RANK_RTOL",
     "Flip",
     "GeneralPosition",
     "activation_pattern",
