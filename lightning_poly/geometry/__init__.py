@@ -15,6 +15,12 @@ from lightning_poly.geometry.bounds import (
     simplices_upper_bound,
     simplices_upper_bound_one_layer,
 )
+from lightning_poly.geometry.constructions import (
+    ConeConstruction,
+    PolygonConstruction,
+    average_faces_cone,
+    maximum_faces_polygon,
+)
 from lightning_poly.geometry.cross_section import CrossSection, SectionCount, cross_section
 from lightning_poly.geometry.faces import (
     FACE_METHODS,
@@ -62,6 +68,10 @@ from lightning_poly.geometry.zonotope import (
 )
 
 __all__ = [
+    "ConeConstruction",
+    "PolygonConstruction",
+    "average_faces_cone",
+    "maximum_faces_polygon",
     "ActivationDrift",
     "activation_drift",
     "network_patterns",
