@@ -121,7 +121,8 @@ def main() -> None:
     s.add_argument("--lam", type=float, default=1e-3)
     s.add_argument("--epochs", type=int, default=30)
     args = p.parse_args()
-    {"circle": cmd_circle, "fixed": cmd_fixed, "cube": cmd_cube, "compare": cmd_compare, "fashion": cmd_fashion}[args.cmd](args)
+    commands = {"circle": cmd_circle, "fixed": cmd_fixed, "cube": cmd_cube, "compare": cmd_compare}
+    {**commands, "fashion": cmd_fashion}[args.cmd](args)
 
 
 if __name__ == "__main__":
