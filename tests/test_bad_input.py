@@ -23,6 +23,7 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
   ``PolishedTraining`` (built by ``train_and_polish``);
 * search and program records: ``GeneralPosition``, ``Flip`` (an edge, built by ``vertex_neighbors``),
   ``VertexSolution``, ``SearchRecord``, ``ExactFit``; the type ``VertexLoss``;
+* the Section IV constructions' results ``ConeConstruction``, ``PolygonConstruction`` and the constant ``RANK_RTOL``;
 * ``LPFailure`` is an exception class: its case is the infeasible LP that ``maximize`` refuses with it;
   ``PCAWhitening`` (built by ``fit_pca_whitening``) is covered through its ``__call__``; ``quiet_lightning``
   takes no argument.
@@ -1871,6 +1872,26 @@ CASES = [
                                     seed=0),
         ValueError, r"`epochs` must be an integer >= 1, got 0", id="train_network-epochs-zero",
     ),
+    pytest.param(
+        lambda: geo.average_faces_cone(3, 2, 4), ValueError, r"`n` must be an integer >= 3, got 2",
+        id="average_faces_cone-n-two",
+    ),
+    pytest.param(
+        lambda: geo.maximum_faces_polygon(5, 6), ValueError, r"`k` must be an integer in \[1, n = 5\].*got 6",
+        id="maximum_faces_polygon-k-above-n",
+    ),
+    pytest.param(
+        lambda: geo.mean_faces_bound_low_rank_one_layer(10, 3, 0), ValueError, r"`rank`.*got 0",
+        id="mean_faces_bound_low_rank_one_layer-rank-zero",
+    ),
+    pytest.param(
+        lambda: geo.mean_faces_bound_low_rank_zero_bias(3, 1), ValueError,
+        r"`rank` must be an integer in \[2, d = 3\], got 1", id="mean_faces_bound_low_rank_zero_bias-rank-one",
+    ),
+    pytest.param(
+        lambda: geo.numerical_rank(torch.zeros(3)), ValueError, r"`weight` must be a 2-D tensor, got torch.Size\(\[3\]\)",
+        id="numerical_rank-vector",
+    ),
 ]
 # fmt: on
 
@@ -1892,6 +1913,7 @@ SKIPPED = {
     "FittedPolytope", "TwoPolytopeCover", "SMOOTH_HEAD_TRAINING", "quiet_lightning", "RegionSimplices",
     "CompressedCover", "OptimumComparison", "PolishedTraining", "SPIRAL_TRAINING", "BaselineRecord", "SimplexFacets",
     "PWLRegions", "ConvPolishResult", "ConvPolishReport", "CrossSection", "SectionCount",
+    "ConeConstruction", "PolygonConstruction", "RANK_RTOL",  # built by the constructions; a constant
 }  # fmt: skip
 
 
