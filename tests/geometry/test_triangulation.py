@@ -97,7 +97,7 @@ def test_the_apex_changes_the_count_but_both_triangulations_tile_the_box() -> No
 def test_pulling_counts_on_a_cut_cube_follow_the_facets_at_the_apex() -> None:
     # the unit cube cut by x + y + z <= 2.5: 3 squares, 3 pentagons, 1 triangle, sum of (|F| - 2) = 16
     corners = [[x, y, z] for x in (0.0, 1.0) for y in (0.0, 1.0) for z in (0.0, 1.0) if x + y + z < 3]
-    v = torch.tensor(corners + [[1, 1, 0.5], [1, 0.5, 1], [0.5, 1, 1]], dtype=torch.float64)
+    v = torch.tensor([*corners, [1, 1, 0.5], [1, 0.5, 1], [0.5, 1, 1]], dtype=torch.float64)
     a = torch.cat([torch.eye(3), -torch.eye(3), torch.ones(1, 3)]).double()
     b = torch.tensor([1.0, 1, 1, 0, 0, 0, 2.5], dtype=torch.float64)
     counts = {apex: pulling_triangulation(v, a, b, apex=apex) for apex in ("fewest_simplices", "most_simplices")}
