@@ -1,6 +1,6 @@
 """Polishing experiments of "From Complexity to Clarity" (wedge products, convex refit, scaling).
 
-    python examples/papers/polishing.py spiral    # Figure 8: SGD vs SGD + polishing vs the convex optimum
+    python examples/papers/polishing.py spiral    # Figure 8: SGD vs SGD + polishing vs certified bounds
     python examples/papers/polishing.py fashion   # Figure 9 / Section 7.1 protocol on Fashion-MNIST pairs
     python examples/papers/polishing.py tabular   # Figure 10 protocol on a tabular regression
     python examples/papers/polishing.py cnn       # Figure 9a: the four-layer CNN on Fashion-MNIST pullover vs coat
@@ -49,8 +49,11 @@ def cmd_spiral(args: argparse.Namespace) -> None:
         x, y = spiral(args.n, seed=seed, signed=True)
         training = replace(SPIRAL_TRAINING, hidden=(args.width,), epochs=args.epochs, seed=seed)
         r = compare_to_optimum(x, y.double(), args.beta, training)
-        print(progress.line(f"seed {seed}: objective SGD {r.sgd:.5f}  SGD+polishing {r.polished:.5f}  "
-                            f"global optimum (wedge Lasso) {r.optimum:.5f} with {r.optimum_neurons} neurons"),
+        print(progress.line(f"seed {seed}: J (p = 2) SGD {r.sgd:.5f}  SGD+polishing {r.polished:.5f}  "
+                            f"optimum in [{r.lower_bound:.5f}, {r.upper_bound:.5f}] (certified p = 1 lower bound, "
+                            f"wedge Lasso upper bound, {r.upper_bound_neurons} neurons; local dispersion "
+                            f"{r.epsilon:.3f}); J_1 (p = 1) SGD {r.sgd_l1:.5f}  SGD+polishing(p = 1) "
+                            f"{r.polished_l1:.5f}  certified optimum {r.l1_optimum:.5f} (gap {r.l1_gap:.1e})"),
               flush=True)  # fmt: skip
         if seed == 0:
             for name, m in r.networks.items():
