@@ -195,6 +195,8 @@ class _Problem:
     def certificate(self, v: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, float, float, float]:
         """``(b*, P, D, subgradient norm)`` at weights ``v`` with the exact intercept."""
         b = self.best_bias(v, b)
+        if self.loss == "squared":  # in the Gram form: O(m^2 k), whatever n
+            return (b, *self._squared_certificate(v))
         val, g = _data_grad(self.h @ v.T + b, self.t, self.loss)
         if self.icpt:
             g = g - g.mean(0) if self.loss == "squared" else g  # exact for squared; ~0 already otherwise
@@ -204,6 +206,20 @@ class _Problem:
         primal = float(val) + self.lam * float(_penalty(v, self.c, self.p))
         dual = -float(_conjugate_sum(s * g, self.t, self.loss))
         return b, primal, dual, float(_min_subgrad(corr, v, self.lam * self.c, self.p).norm())
+
+    def _squared_certificate(self, v: torch.Tensor) -> tuple[float, float, float]:
+        r"""``(P, D, subgradient norm)`` of the squared loss from the (centred) Gram matrix: with the residual
+        :math:`r = H_c v - t_c` and :math:`\Theta = s\nabla F = 2 s r / n`, :math:`\sum_i f_i^*(\theta_i) =
+        2s(\langle C, v\rangle - \|t_c\|^2/n) + s^2\|r\|^2/n` (:math:`C` = ``cross``)."""
+        gv = v @ self.gram
+        cv = float((self.cross * v).sum())
+        data = self.tt - 2 * cv + float((gv * v).sum())
+        corr = 2 * (gv - self.cross)
+        dn = _dual_norm(corr, self.p)
+        s = float(torch.clamp(self.lam * self.c / dn.clamp_min(1e-300), max=1.0).min()) if self.m else 1.0
+        primal = data + self.lam * float(_penalty(v, self.c, self.p))
+        dual = -(2 * s * (cv - self.tt) + s * s * data)
+        return primal, dual, float(_min_subgrad(corr, v, self.lam * self.c, self.p).norm())
 
 
 def _min_subgrad(g: torch.Tensor, v: torch.Tensor, thr: torch.Tensor, p: int) -> torch.Tensor:
