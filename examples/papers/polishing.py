@@ -1,6 +1,7 @@
 """Polishing experiments of "From Complexity to Clarity" (wedge products, convex refit, scaling).
 
     python examples/papers/polishing.py spiral    # Figure 8: SGD vs SGD + polishing vs certified bounds
+    python examples/papers/polishing.py regions   # Figures 11-12: optimal l1 vs l2 decision regions across lambda
     python examples/papers/polishing.py fashion   # Figure 9 / Section 7.1 protocol on Fashion-MNIST pairs
     python examples/papers/polishing.py tabular   # Figure 10 protocol on a tabular regression
     python examples/papers/polishing.py cnn       # Figure 9a: the four-layer CNN on Fashion-MNIST pullover vs coat
@@ -26,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lightning_poly.algorithms import PolishEvaluation, polish_cnn_and_evaluate
+from lightning_poly.algorithms import PolishEvaluation, polish_cnn_and_evaluate, polish_network
 from lightning_poly.data import friedman1, spiral
 from lightning_poly.datamodules import ArrayDataModule, FashionMNISTDataModule
 from lightning_poly.nn.outputs import module_outputs
@@ -39,8 +40,10 @@ from lightning_poly.pipelines import (
     quiet_trainer,
     train_and_polish,
 )
-from lightning_poly.plotting import plot_decision_regions
+from lightning_poly.plotting import grid_2d, plot_decision_regions
+from lightning_poly.solvers.exact_l1 import l1_network_optimum
 from lightning_poly.solvers.refit import head_metrics
+from lightning_poly.solvers.wedge_lasso import two_layer_objective, wedge_lasso
 
 
 def cmd_spiral(args: argparse.Namespace) -> None:
@@ -49,16 +52,61 @@ def cmd_spiral(args: argparse.Namespace) -> None:
         x, y = spiral(args.n, seed=seed, signed=True)
         training = replace(SPIRAL_TRAINING, hidden=(args.width,), epochs=args.epochs, seed=seed)
         r = compare_to_optimum(x, y.double(), args.beta, training)
+        ridge = copy.deepcopy(r.networks["sgd"])  # the earlier procedure, for comparison: ridge refit, weight beta
+        polish_network(ridge, x.double(), y.double(), loss="squared", refit_penalty="ridge", l2=args.beta)
+        r.networks["polished_ridge"] = ridge
         print(progress.line(f"seed {seed}: J (p = 2) SGD {r.sgd:.5f}  SGD+polishing {r.polished:.5f}  "
                             f"optimum in [{r.lower_bound:.5f}, {r.upper_bound:.5f}] (certified p = 1 lower bound, "
                             f"wedge Lasso upper bound, {r.upper_bound_neurons} neurons; local dispersion "
                             f"{r.epsilon:.3f}); J_1 (p = 1) SGD {r.sgd_l1:.5f}  SGD+polishing(p = 1) "
-                            f"{r.polished_l1:.5f}  certified optimum {r.l1_optimum:.5f} (gap {r.l1_gap:.1e})"),
+                            f"{r.polished_l1:.5f}  certified optimum {r.l1_optimum:.5f} (gap {r.l1_gap:.1e}); "
+                            f"earlier ridge-refit polishing J {two_layer_objective(ridge, x, y.double(), args.beta):.5f}"),
               flush=True)  # fmt: skip
         if seed == 0:
             for name, m in r.networks.items():
                 fig = plot_decision_regions(lambda p, m=m: m(p.double())[:, 0], x, y, f"spiral: {name}")
                 fig.savefig(args.out / f"spiral_{name}.png", dpi=100)
+
+
+def _optimal_networks(x: torch.Tensor, y: torch.Tensor, lam: float) -> dict[str, nn.Sequential]:
+    """Problem (2) with the paper's lam: p = 1 exactly (Theorem 16, Lasso weight 2 lam) and p = 2 by the wedge Lasso
+    (Theorem 3: an epsilon-optimal upper bound; J = MSE + lam ||theta||^2)."""
+    return {"l1": l1_network_optimum(x, y, beta=2 * lam).network, "l2": wedge_lasso(x, y, lam).network(tol=1e-6)}
+
+
+def cmd_regions(args: argparse.Namespace) -> None:
+    """Section 4.2 (Figures 11-12): decision regions of the optimal l1- and l2-regularised networks across lam."""
+    import matplotlib.pyplot as plt
+
+    xor = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0], [1.0, 1.0]], dtype=torch.float64)
+    sets = {"xor": (xor, torch.tensor([-1.0, 1.0, 1.0, -1.0], dtype=torch.float64))}
+    xs, ys = spiral(args.n, seed=0, signed=True)
+    sets["spiral"] = (xs.double(), ys.double())
+    for name, (x, y) in sets.items():
+        xx, yy, pts = grid_2d(x.float(), 200)
+        fig, axes = plt.subplots(2, len(args.lams), figsize=(3 * len(args.lams), 6), squeeze=False)
+        for col, lam in enumerate(args.lams):
+            nets = _optimal_networks(x, y, lam)
+            scores = {p: net(pts.double())[:, 0].detach() for p, net in nets.items()}
+            agree = float(((scores["l1"] > 0) == (scores["l2"] > 0)).double().mean())
+            for row, (p, net) in enumerate(nets.items()):
+                ax = axes[row, col]
+                s = scores[p].reshape(xx.shape).float()
+                ax.contourf(xx, yy, (s > 0).float(), levels=[-0.5, 0.5, 1.5], colors=["#c6dbef", "#fdd0a2"])
+                ax.contour(xx, yy, s, levels=[0.0], colors="k", linewidths=1.0)
+                w, b = net[0].weight.detach(), net[0].bias.detach()
+                for k in range(len(w)):  # breaklines w.x + b = 0 of the optimal neurons
+                    ax.contour(xx, yy, (pts.double() @ w[k] + b[k]).reshape(xx.shape).float(), levels=[0.0],
+                               colors="gray", linestyles="dashed", linewidths=0.6)  # fmt: skip
+                ax.scatter(x[:, 0], x[:, 1], c=(y > 0).float(), cmap="coolwarm", edgecolors="k", s=18)
+                ax.set_title(f"{p}, lam = {lam:g}: {len(w)} neurons", fontsize=9)
+                ax.set_xticks([])
+                ax.set_yticks([])
+            print(f"{name} lam {lam:g}: l1 {len(nets['l1'][0].weight)} neurons, l2 {len(nets['l2'][0].weight)} "
+                  f"neurons; decisions agree on {agree:.1%} of the plotted square")  # fmt: skip
+        fig.tight_layout()
+        fig.savefig(args.out / f"regions_{name}.png", dpi=90)
+        plt.close(fig)
 
 
 def cmd_fashion(args: argparse.Namespace) -> None:
@@ -268,6 +316,9 @@ def main() -> None:
     s.add_argument("--epochs", type=int, default=2000)
     s.add_argument("--beta", type=float, default=1e-5)
     s.add_argument("--seeds", type=int, default=3)
+    s = sub.add_parser("regions")
+    s.add_argument("--n", type=int, default=40, help="spiral points")
+    s.add_argument("--lams", type=float, nargs="+", default=[1e-1, 1e-2, 1e-3, 1e-4])
     s = sub.add_parser("fashion")
     s.add_argument("--seeds", type=int, default=2, help="paper: 5")
     s.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 1e-2])
@@ -289,7 +340,8 @@ def main() -> None:
     s.add_argument("--threads", type=int, default=1, help="torch threads")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    {"spiral": cmd_spiral, "fashion": cmd_fashion, "tabular": cmd_tabular, "cnn": cmd_cnn}[args.cmd](args)
+    commands = {"spiral": cmd_spiral, "regions": cmd_regions, "fashion": cmd_fashion, "tabular": cmd_tabular}
+    {**commands, "cnn": cmd_cnn}[args.cmd](args)
     print(f"figures in {args.out}")
 
 
