@@ -20,8 +20,8 @@ Problem (2) with :math:`p = 1`, written :math:`\frac{1}{n}\sum_i \ell(f(x_i), y_
 The columns number :math:`\binom{n + d}{d - 1}` (Theorem 4) or :math:`n \binom{n - 1 + d}{d - 1}` (biases), times 2
 orientations; above ``max_columns`` the programs refuse with the count. The Lasso is solved to a certified duality
 gap (squared loss: the QP of :func:`~lightning_poly.solvers.lasso_qp.squared_lasso_qp`, exact up to HiGHS's
-tolerances 1e-10, ~0.2 s for n = 40, d = 2 with biases at 1 thread; logistic: FISTA,
-:func:`~lightning_poly.solvers.lasso.weighted_lasso`, which can stall on these degenerate dictionaries):
+tolerances 1e-10, ~0.2 s for n = 40, d = 2 with biases at 1 thread; logistic: proximal Newton steps on the same
+QP, :func:`~lightning_poly.solvers.lasso_qp.logistic_lasso_qp`; FISTA stalls on these degenerate dictionaries):
 ``dual <= p* <= objective``, so the value is a certified
 optimum of problem (2) with :math:`p = 1` up to ``gap``, and :attr:`ExactL1Result.network` attains ``objective``.
 """
@@ -37,7 +37,7 @@ from torch import nn
 
 from lightning_poly._validation import check_finite, check_int, check_positive
 from lightning_poly.solvers.lasso import weighted_lasso
-from lightning_poly.solvers.lasso_qp import squared_lasso_qp
+from lightning_poly.solvers.lasso_qp import logistic_lasso_qp, squared_lasso_qp
 from lightning_poly.solvers.losses import SolverLoss
 
 __all__ = ["ExactL1Result", "l1_dictionary", "l1_network_optimum", "problem2_objective"]
@@ -196,8 +196,8 @@ def l1_network_optimum(
         if sol.gap > tol * max(1.0, abs(sol.objective)):  # refine from the QP's point; keep the better certificate
             more = weighted_lasso(k_mat, y, loss, beta, p=1, fit_intercept=bias, tol=tol, init=sol.weight)
             sol = more if more.gap < sol.gap else sol
-    else:
-        sol = weighted_lasso(k_mat, y, loss, beta, p=1, fit_intercept=bias, tol=tol)
+    else:  # proximal Newton with the same QP as subproblem
+        sol = logistic_lasso_qp(k_mat, y, beta, fit_intercept=bias, tol=tol)
     z = sol.weight[0]
     live = z != 0
     s = int(live.sum())

@@ -33,6 +33,24 @@ def test_lasso_matches_cvxpy_and_network_attains_it(bias: bool, d: int) -> None:
     assert problem2_objective(res.network, x, y, "squared", beta) == pytest.approx(res.objective, rel=1e-6)
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_logistic_lasso_matches_cvxpy(bias: bool) -> None:
+    """Theorem 16 / 4 with the logistic loss: the proximal-Newton QP solve against Clarabel, to a certified gap."""
+    x, y = _data(8, 2)
+    labels = (y > y.median()).double()
+    beta = 1e-2
+    res = l1_network_optimum(x, labels, loss="logistic", beta=beta, bias=bias)
+    k_mat = l1_dictionary(x, bias)[0].numpy()
+    z = cp.Variable(k_mat.shape[1])
+    u = k_mat @ z + (cp.Variable() if bias else 0.0)
+    data = cp.sum(cp.logistic(u) - cp.multiply(labels.numpy(), u)) / len(labels)
+    prob = cp.Problem(cp.Minimize(data + beta * cp.norm1(z)))
+    prob.solve(solver="CLARABEL")
+    assert res.gap <= 1e-8 * max(1.0, res.objective)
+    assert res.objective == pytest.approx(prob.value, rel=1e-6)
+    assert problem2_objective(res.network, x, labels, "logistic", beta) == pytest.approx(res.objective, rel=1e-6)
+
+
 def _random_starts(x: torch.Tensor, y: torch.Tensor, beta: float, starts: int, width: int, steps: int) -> torch.Tensor:
     """Problem (2) with p = 1 (biases unpenalised, as in Theorem 16) from ``starts`` random initialisations, trained
     together: a batch of independent networks (Adam is element-wise, so each start follows its own run), Adam lr
