@@ -165,7 +165,8 @@ def logistic_lasso_qp(
     v = torch.zeros(1, m, dtype=torch.float64)
     b = pb.best_bias(v, torch.zeros(1, dtype=torch.float64))
     obj, steps = pb.objective(v, b), 0
-    for steps in range(1, max_newton + 1):
+    while steps < max_newton:
+        steps += 1
         b, primal, dual, _ = pb.certificate(v, b)
         if primal - dual <= tol * max(1.0, abs(primal)):
             break
