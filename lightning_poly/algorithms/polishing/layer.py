@@ -225,7 +225,7 @@ def _normal_lu(samples: torch.Tensor, w: torch.Tensor, null_tol: float) -> torch
     out = torch.empty_like(w).scatter_(1, perm, torch.cat([a, torch.ones_like(a[:, :1])], 1))
     out = out * torch.where((out * w).sum(1) < 0, -1.0, 1.0)[:, None]
     norm = out.norm(dim=1, keepdim=True)
-    out = out / norm
+    out = out / norm + 0.0  # (+ 0.0: no negative zeros from the solve)
     resid = torch.einsum("ckr,cr->ck", samples, out).abs().max(dim=-1).values / samples.norm(dim=-1).max(dim=-1).values
     ok &= torch.isfinite(norm[:, 0]) & (resid < 1e-9) & ((out * w).sum(1) > 1e-8 * w.norm(dim=1))
     if not bool(ok.all()):
