@@ -70,15 +70,16 @@ def cmd_bias(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    history, acc = histograms_during_training(epochs=args.epochs, n_points=args.points, out=args.out)
+    history, acc = histograms_during_training(epochs=args.epochs, n_points=args.points, out=args.out,
+                                              hidden=args.hidden, lr=args.lr, box=args.box)  # fmt: skip
     print(f"val accuracy {acc:.3f}")
-    w = [9, 6, 8, 11, 5, 7, 30]
+    w = [9, 6, 8, 11, 5, 9, 30]
     print(_row(["when", "epoch", "regions", "mean faces", "max", "simple", "histogram (faces 0..)"], w))
     for h in history:
         hist = h["histogram"]
         lo = next((i for i, v in enumerate(hist) if v), 0)
         print(_row([h["when"], h["epoch"], h["regions"], f"{h['mean_faces']:.2f}", h["max_faces"],
-                    f"{h['simple_fraction']:.0%}", f"{lo}: {hist[lo:]}"], w))  # fmt: skip
+                    f"{h['simple_fraction']:.2%}", f"{lo}: {hist[lo:]}"], w))  # fmt: skip
 
 
 def cmd_table1(args: argparse.Namespace) -> None:
@@ -148,8 +149,11 @@ def main() -> None:
             s.add_argument("--widths", type=int, nargs="+", default=[20, 40], help="paper: 20 40 80 160")
             s.add_argument("--depths", type=int, nargs="+", default=[5], help="paper: 5 8")
     s = sub.add_parser("train")
-    s.add_argument("--epochs", type=int, default=20)
-    s.add_argument("--points", type=int, default=8000)
+    s.add_argument("--epochs", type=int, default=400, help="paper: 400")
+    s.add_argument("--points", type=int, default=8000, help="paper: 8000 in [-1, 1]^5")
+    s.add_argument("--hidden", type=int, nargs="+", default=[20, 20], help="paper: 20 20")
+    s.add_argument("--lr", type=float, default=0.1, help="paper: Adam, 0.1")
+    s.add_argument("--box", type=float, default=5.0, help="paper: [-5, 5]^5 bounds the regions")
     s = sub.add_parser("table1")
     s.add_argument("--widths", type=int, nargs="+", default=[7, 8, 9, 10])
     s.add_argument("--repeats", type=int, default=10, help="paper: 10")
