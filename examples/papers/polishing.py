@@ -1,6 +1,7 @@
 """Polishing experiments of "From Complexity to Clarity" (wedge products, convex refit, scaling).
 
-    python examples/papers/polishing.py spiral    # Figure 8: SGD vs SGD + polishing vs the convex optimum
+    python examples/papers/polishing.py spiral    # Figure 8: SGD vs SGD + polishing vs certified bounds
+    python examples/papers/polishing.py regions   # Figures 11-12: optimal l1 vs l2 decision regions across lambda
     python examples/papers/polishing.py fashion   # Figure 9 / Section 7.1 protocol on Fashion-MNIST pairs
     python examples/papers/polishing.py tabular   # Figure 10 protocol on a tabular regression
     python examples/papers/polishing.py cnn       # Figure 9a: the four-layer CNN on Fashion-MNIST pullover vs coat
@@ -15,31 +16,45 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from lightning_poly.data import spiral
-from lightning_poly.pipelines import SPIRAL_TRAINING, TaskProgress, compare_to_optimum, quiet_lightning
-from lightning_poly.pipelines.polishing_studies import cnn_study, fashion_mlp_study, plot_cnn_study, tabular_study
-from lightning_poly.plotting import plot_decision_regions
+from lightning_poly.pipelines import TaskProgress, quiet_lightning
+from lightning_poly.pipelines.polishing_studies import (
+    cnn_study,
+    fashion_mlp_study,
+    l1_l2_regions_study,
+    plot_cnn_study,
+    spiral_study,
+    tabular_study,
+)
 
 
 def cmd_spiral(args: argparse.Namespace) -> None:
     progress = TaskProgress(args.seeds)
-    for seed in range(args.seeds):
-        x, y = spiral(args.n, seed=seed, signed=True)
-        training = replace(SPIRAL_TRAINING, hidden=(args.width,), epochs=args.epochs, seed=seed)
-        r = compare_to_optimum(x, y.double(), args.beta, training)
-        print(progress.line(f"seed {seed}: objective SGD {r.sgd:.5f}  SGD+polishing {r.polished:.5f}  "
-                            f"global optimum (wedge Lasso) {r.optimum:.5f} with {r.optimum_neurons} neurons"),
-              flush=True)  # fmt: skip
-        if seed == 0:
-            for name, m in r.networks.items():
-                fig = plot_decision_regions(lambda p, m=m: m(p.double())[:, 0], x, y, f"spiral: {name}")
-                fig.savefig(args.out / f"spiral_{name}.png", dpi=100)
+
+    def show(r: dict[str, Any]) -> None:
+        print(progress.line(f"seed {r['seed']}: J (p = 2) SGD {r['sgd']:.5f}  SGD+polishing {r['polished']:.5f}  "
+                            f"optimum in [{r['lower_bound']:.5f}, {r['upper_bound']:.5f}] (certified p = 1 lower bound, "
+                            f"wedge Lasso upper bound, {r['upper_bound_neurons']} neurons; local dispersion "
+                            f"{r['epsilon']:.3f}); J_1 (p = 1) SGD {r['sgd_l1']:.5f}  SGD+polishing(p = 1) "
+                            f"{r['polished_l1']:.5f}  certified optimum {r['l1_optimum']:.5f} (gap {r['l1_gap']:.1e}); "
+                            f"earlier ridge-refit polishing J {r['polished_ridge']:.5f}"), flush=True)  # fmt: skip
+
+    spiral_study(n=args.n, width=args.width, epochs=args.epochs, beta=args.beta, seeds=args.seeds, out=args.out,
+                 on_row=show)  # fmt: skip
+
+
+def cmd_regions(args: argparse.Namespace) -> None:
+    """Section 4.2 (Figures 11-12): decision regions of the optimal l1- and l2-regularised networks across lam."""
+
+    def show(r: dict[str, Any]) -> None:
+        print(f"{r['data']} lam {r['lam']:g}: l1 {r['l1_neurons']} neurons, l2 {r['l2_neurons']} neurons; decisions "
+              f"agree on {r['agree']:.1%} of the plotted square")  # fmt: skip
+
+    l1_l2_regions_study(n=args.n, lams=args.lams, out=args.out, on_row=show)
 
 
 def cmd_fashion(args: argparse.Namespace) -> None:
@@ -133,6 +148,9 @@ def main() -> None:
     s.add_argument("--epochs", type=int, default=2000)
     s.add_argument("--beta", type=float, default=1e-5)
     s.add_argument("--seeds", type=int, default=3)
+    s = sub.add_parser("regions")
+    s.add_argument("--n", type=int, default=40, help="spiral points")
+    s.add_argument("--lams", type=float, nargs="+", default=[1e-1, 1e-2, 1e-3, 1e-4])
     s = sub.add_parser("fashion")
     s.add_argument("--seeds", type=int, default=2, help="paper: 5")
     s.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 1e-2])
@@ -157,7 +175,8 @@ def main() -> None:
     s.add_argument("--threads", type=int, default=1, help="torch threads")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    {"spiral": cmd_spiral, "fashion": cmd_fashion, "tabular": cmd_tabular, "cnn": cmd_cnn}[args.cmd](args)
+    commands = {"spiral": cmd_spiral, "regions": cmd_regions, "fashion": cmd_fashion, "tabular": cmd_tabular}
+    {**commands, "cnn": cmd_cnn}[args.cmd](args)
     print(f"figures in {args.out}")
 
 

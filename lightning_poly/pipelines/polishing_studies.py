@@ -1,6 +1,7 @@
-"""The wedge-products paper's polishing studies over seeds (Figures 9-10); Figure 8 is
-:func:`~lightning_poly.pipelines.compare_to_optimum`.
+"""The wedge-products paper's polishing studies (Figures 8-12).
 
+* :func:`spiral_study`: Figure 8 over seeds (:func:`~lightning_poly.pipelines.compare_to_optimum`);
+* :func:`l1_l2_regions_study`: Section 4.2's optimal l1 vs l2 decision regions (Figures 11-12);
 * :func:`fashion_mlp_study`: Figure 9 / Section 7.1's protocol on a Fashion-MNIST pair (two- and three-layer MLPs);
 * :func:`tabular_study`: Figure 10a's protocol on a tabular regression (Friedman #1 in Boston Housing's place);
 * :func:`cnn_study`: Figure 9a, :func:`four_layer_cnn` on Fashion-MNIST pullover vs coat.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import copy
 import statistics
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +24,26 @@ from torch import nn
 
 from lightning_poly._validation import check_int
 from lightning_poly.algorithms.polishing.cnn import polish_cnn_and_evaluate
-from lightning_poly.algorithms.polishing.mlp import PolishEvaluation
-from lightning_poly.data import friedman1
+from lightning_poly.algorithms.polishing.mlp import PolishEvaluation, polish_network
+from lightning_poly.data import friedman1, spiral
 from lightning_poly.datamodules import ArrayDataModule, FashionMNISTDataModule
 from lightning_poly.nn.outputs import module_outputs
-from lightning_poly.pipelines.polishing import MLPTraining, train_and_polish
+from lightning_poly.pipelines.polishing import SPIRAL_TRAINING, MLPTraining, compare_to_optimum, train_and_polish
 from lightning_poly.pipelines.training import train_network
+from lightning_poly.plotting import grid_2d
+from lightning_poly.solvers.exact_l1 import l1_network_optimum
 from lightning_poly.solvers.refit import RefitPenalty, head_metrics
+from lightning_poly.solvers.wedge_lasso import two_layer_objective, wedge_lasso
 
-__all__ = ["cnn_study", "fashion_mlp_study", "four_layer_cnn", "plot_cnn_study", "tabular_study"]
+__all__ = [
+    "cnn_study",
+    "fashion_mlp_study",
+    "four_layer_cnn",
+    "l1_l2_regions_study",
+    "plot_cnn_study",
+    "spiral_study",
+    "tabular_study",
+]
 
 Row = dict[str, Any]
 OnRow = Callable[[Row], None] | None
@@ -38,6 +51,88 @@ OnRow = Callable[[Row], None] | None
 
 def _sd(v: Sequence[float]) -> float:
     return statistics.pstdev(v) if len(v) > 1 else 0.0
+
+
+def spiral_study(
+    *, n: int, width: int, epochs: int, beta: float, seeds: int, out: Path | None = None, on_row: OnRow = None
+) -> list[Row]:
+    """Figure 8 over seeds: :func:`~lightning_poly.pipelines.compare_to_optimum` on the spiral of ``n`` points
+    (SGD, polished by the paper's refit, the certified bracket on the optimum, the p = 1 comparison), plus the
+    earlier ridge-refit polishing (weight beta) of the same SGD network for comparison; seed 0's decision regions
+    saved as ``spiral_<network>.png`` under ``out``."""
+    from lightning_poly.plotting import plot_decision_regions
+
+    check_int("seeds", seeds, minimum=1)
+    rows = []
+    for seed in range(seeds):
+        x, y = spiral(n, seed=seed, signed=True)
+        training = replace(SPIRAL_TRAINING, hidden=(width,), epochs=epochs, seed=seed)
+        r = compare_to_optimum(x, y.double(), beta, training)
+        ridge = copy.deepcopy(r.networks["sgd"])
+        polish_network(ridge, x.double(), y.double(), loss="squared", refit_penalty="ridge", l2=beta)
+        r.networks["polished_ridge"] = ridge
+        row = {"seed": seed, "sgd": r.sgd, "polished": r.polished, "lower_bound": r.lower_bound,
+               "upper_bound": r.upper_bound, "upper_bound_neurons": r.upper_bound_neurons, "epsilon": r.epsilon,
+               "sgd_l1": r.sgd_l1, "polished_l1": r.polished_l1, "l1_optimum": r.l1_optimum, "l1_gap": r.l1_gap,
+               "polished_ridge": two_layer_objective(ridge, x, y.double(), beta)}  # fmt: skip
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+        if seed == 0 and out is not None:
+            for name, m in r.networks.items():
+                fig = plot_decision_regions(lambda p, m=m: m(p.double())[:, 0], x, y, f"spiral: {name}")
+                fig.savefig(out / f"spiral_{name}.png", dpi=100)
+    return rows
+
+
+def _optimal_networks(x: torch.Tensor, y: torch.Tensor, lam: float) -> dict[str, nn.Sequential]:
+    """Problem (2) with the paper's lam: p = 1 exactly (Theorem 16, Lasso weight 2 lam) and p = 2 by the wedge Lasso
+    (Theorem 3: an epsilon-optimal upper bound; J = MSE + lam ||theta||^2)."""
+    return {"l1": l1_network_optimum(x, y, beta=2 * lam).network, "l2": wedge_lasso(x, y, lam).network(tol=1e-6)}
+
+
+def l1_l2_regions_study(*, n: int, lams: Sequence[float], out: Path, on_row: OnRow = None) -> list[Row]:
+    """Section 4.2 (Figures 11-12): the decision regions of the optimal l1- and l2-regularised two-layer networks
+    (:func:`_optimal_networks`) on XOR and the spiral of ``n`` points across ``lams``; a figure per data set
+    (``regions_<name>.png`` under ``out``: decisions, decision boundary, the optimal neurons' breaklines) and a
+    row per (data, lam) with the widths and the share of the plotted square where the two decide alike."""
+    import matplotlib.pyplot as plt
+
+    rows = []
+
+    xor = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0], [1.0, 1.0]], dtype=torch.float64)
+    sets = {"xor": (xor, torch.tensor([-1.0, 1.0, 1.0, -1.0], dtype=torch.float64))}
+    xs, ys = spiral(n, seed=0, signed=True)
+    sets["spiral"] = (xs.double(), ys.double())
+    for name, (x, y) in sets.items():
+        xx, yy, pts = grid_2d(x.float(), 200)
+        fig, axes = plt.subplots(2, len(lams), figsize=(3 * len(lams), 6), squeeze=False)
+        for col, lam in enumerate(lams):
+            nets = _optimal_networks(x, y, lam)
+            scores = {p: net(pts.double())[:, 0].detach() for p, net in nets.items()}
+            agree = float(((scores["l1"] > 0) == (scores["l2"] > 0)).double().mean())
+            for row, (p, net) in enumerate(nets.items()):
+                ax = axes[row, col]
+                s = scores[p].reshape(xx.shape).float()
+                ax.contourf(xx, yy, (s > 0).float(), levels=[-0.5, 0.5, 1.5], colors=["#c6dbef", "#fdd0a2"])
+                ax.contour(xx, yy, s, levels=[0.0], colors="k", linewidths=1.0)
+                w, b = net[0].weight.detach(), net[0].bias.detach()
+                for k in range(len(w)):  # breaklines w.x + b = 0 of the optimal neurons
+                    ax.contour(xx, yy, (pts.double() @ w[k] + b[k]).reshape(xx.shape).float(), levels=[0.0],
+                               colors="gray", linestyles="dashed", linewidths=0.6)  # fmt: skip
+                ax.scatter(x[:, 0], x[:, 1], c=(y > 0).float(), cmap="coolwarm", edgecolors="k", s=18)
+                ax.set_title(f"{p}, lam = {lam:g}: {len(w)} neurons", fontsize=9)
+                ax.set_xticks([])
+                ax.set_yticks([])
+            row = {"data": name, "lam": lam, "l1_neurons": len(nets["l1"][0].weight),
+                   "l2_neurons": len(nets["l2"][0].weight), "agree": agree}  # fmt: skip
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
+        fig.tight_layout()
+        fig.savefig(out / f"regions_{name}.png", dpi=90)
+        plt.close(fig)
+    return rows
 
 
 def fashion_mlp_study(*, d: int, lrs: Sequence[float], seeds: int, epochs: int, on_row: OnRow = None) -> list[Row]:
