@@ -46,6 +46,7 @@ from lightning_poly.algorithms.polishing.conv import (
     polish_conv2d,
     polish_conv2d_reference,
 )
+from lightning_poly.algorithms.polishing.evaluation import PolishEvaluation
 from lightning_poly.algorithms.polishing.layer import (
     PolishResult,
     neuron_sample_cosines,
@@ -53,7 +54,6 @@ from lightning_poly.algorithms.polishing.layer import (
     polish_layer_reference,
 )
 from lightning_poly.algorithms.polishing.mlp import (
-    PolishEvaluation,
     PolishReport,
     layer_inputs,
     polish_and_evaluate,

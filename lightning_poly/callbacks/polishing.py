@@ -15,7 +15,8 @@ from lightning_poly._user import labelled_data, training_data_and_layers
 from lightning_poly._validation import check_choice, check_int
 from lightning_poly.algorithms.polishing.cnn import cnn_layers, polish_cnn_and_evaluate
 from lightning_poly.algorithms.polishing.conv import ConvPolishReport, ConvPolishResult
-from lightning_poly.algorithms.polishing.mlp import PolishEvaluation, PolishReport, polish_and_evaluate
+from lightning_poly.algorithms.polishing.evaluation import PolishEvaluation
+from lightning_poly.algorithms.polishing.mlp import PolishReport, polish_and_evaluate
 from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.callbacks._inplace import edit_in_place
 from lightning_poly.data.samples import BatchToXY

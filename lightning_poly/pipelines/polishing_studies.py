@@ -24,7 +24,8 @@ from torch import nn
 
 from lightning_poly._validation import check_int
 from lightning_poly.algorithms.polishing.cnn import polish_cnn_and_evaluate
-from lightning_poly.algorithms.polishing.mlp import PolishEvaluation, polish_network
+from lightning_poly.algorithms.polishing.evaluation import PolishEvaluation
+from lightning_poly.algorithms.polishing.mlp import polish_network
 from lightning_poly.data import friedman1, spiral
 from lightning_poly.datamodules import ArrayDataModule, FashionMNISTDataModule
 from lightning_poly.nn.outputs import module_outputs

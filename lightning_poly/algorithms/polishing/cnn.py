@@ -36,14 +36,8 @@ from torch import nn
 
 from lightning_poly._validation import check_finite, check_int
 from lightning_poly.algorithms.polishing.conv import ConvPolishReport, polish_conv2d
-from lightning_poly.algorithms.polishing.mlp import (
-    PolishEvaluation,
-    _copy_into,
-    _evaluation_data,
-    _head_objective,
-    _refit_head,
-    _scored,
-)
+from lightning_poly.algorithms.polishing.evaluation import PolishEvaluation, evaluation_data, scored_polish
+from lightning_poly.algorithms.polishing.head import copy_into, head_objective, refit_head
 from lightning_poly.algorithms.polishing.scaling import neuron_norms, normalise_neurons
 from lightning_poly.geometry._pwl_trace import PWLGraph
 from lightning_poly.geometry.pwl_regions import pwl_activation_patterns
@@ -180,7 +174,7 @@ def polish_cnn(
     check_int("seed", seed)
     feeder = _feeding_linear(model, head)
     col = (lambda: None) if feeder is None or reg.penalty == "ridge" else (lambda: neuron_norms(feeder.weight, reg.p))
-    before = _head_objective(head, _layer_inputs(model, head, x), y, loss, reg, col())
+    before = head_objective(head, _layer_inputs(model, head, x), y, loss, reg, col())
     chosen = sorted(set(layers))
     report = ConvPolishReport(chosen, [convs[l][0] for l in chosen], head_name, objective_before=before)
     for l in chosen:
@@ -189,9 +183,9 @@ def polish_cnn(
         weight, bias = res.weight, res.bias
         if reg.penalty == "l1":  # Section 4.1 step 3: ||w||_p = 1
             weight, bias = normalise_neurons(weight, bias, reg.p)
-        _copy_into(conv, weight, bias)
+        copy_into(conv, weight, bias)
         report.results.append(res)
-    fit = _refit_head(head, _layer_inputs(model, head, x), y, loss, reg, col())
+    fit = refit_head(head, _layer_inputs(model, head, x), y, loss, reg, col())
     report.objective_after, report.grad_norm, report.gap = fit
     return report
 
@@ -252,11 +246,11 @@ def polish_cnn_and_evaluate(
         >>> ev.after["loss"] <= ev.before["loss"], ev.n_samples
         (True, 40)
     """
-    ex, ey = _evaluation_data(x, y, eval_x, eval_y)
+    ex, ey = evaluation_data(x, y, eval_x, eval_y)
     net = model if network is None else network
     check_refit_loss(loss, cnn_layers(net)[1][1].out_features, y)  # before the model is scored
     check_refit_penalty(refit_penalty, l2, weight_decay, p)
-    return _scored(
+    return scored_polish(
         model, ex, ey, loss,
         lambda: polish_cnn(net, x, y, layers, loss, l2, max_patches, seed, refit_penalty=refit_penalty,
                            weight_decay=weight_decay, p=p),

@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import torch
 from torch import nn
 
-from lightning_poly._validation import check_choice, check_finite
-from lightning_poly.algorithms.polishing.conv import ConvPolishReport
+from lightning_poly._validation import check_finite
+from lightning_poly.algorithms.polishing.evaluation import PolishEvaluation, evaluation_data, scored_polish
+from lightning_poly.algorithms.polishing.head import copy_into, head_objective, refit_head
 from lightning_poly.algorithms.polishing.layer import PolishResult, polish_layer
 from lightning_poly.algorithms.polishing.scaling import balance_, neuron_norms
-from lightning_poly.nn.outputs import module_outputs
 from lightning_poly.nn.relu_network import find_relu_network, get_relu_network, linear_layers
-from lightning_poly.solvers.lasso import lasso_objective, weighted_lasso
 from lightning_poly.solvers.refit import (
     RefitLoss,
     RefitPenalty,
-    RefitRegulariser,
     check_refit_loss,
     check_refit_penalty,
-    head_metrics,
-    refit_last_layer,
-    refit_objective,
 )
 
-__all__ = ["PolishEvaluation", "PolishReport", "layer_inputs", "polish_and_evaluate", "polish_network"]
+__all__ = ["PolishReport", "layer_inputs", "polish_and_evaluate", "polish_network"]
 
 
 @dataclass
@@ -154,7 +148,7 @@ def polish_network(
     check_refit_loss(loss, k, y)
     reg = check_refit_penalty(refit_penalty, l2, weight_decay, p)
     col = (lambda: neuron_norms(lins[-2].weight, reg.p)) if len(lins) > 1 else (lambda: None)
-    before = _head_objective(last, layer_inputs(model, x, len(lins) - 1), y, loss, reg, col())
+    before = head_objective(last, layer_inputs(model, x, len(lins) - 1), y, loss, reg, col())
     report = PolishReport(list(layers), objective_before=before, refit_penalty=reg.penalty)
     for l in sorted(layers):
         lin = lins[l]
@@ -162,95 +156,13 @@ def polish_network(
             lin.weight, lin.bias, layer_inputs(model, x, l), chunk_size=chunk_size,
             p=reg.p if reg.penalty == "l1" else None,
         )  # fmt: skip
-        _copy_into(lin, res.weight, res.bias)
+        copy_into(lin, res.weight, res.bias)
         report.results.append(res)
-    fit = _refit_head(last, layer_inputs(model, x, len(lins) - 1), y, loss, reg, col())
+    fit = refit_head(last, layer_inputs(model, x, len(lins) - 1), y, loss, reg, col())
     report.objective_after, report.grad_norm, report.gap = fit
     if rescale:
         balance_(model, reg.p if reg.penalty == "l1" else 2)
     return report
-
-
-def _head_objective(
-    head: nn.Linear, feats: torch.Tensor, y: torch.Tensor, loss: RefitLoss, reg: RefitRegulariser,
-    col_weights: torch.Tensor | None = None,
-) -> float:  # fmt: skip
-    """The refit objective of ``head`` as it is, on features ``feats`` (what reaches it)."""
-    w = head.weight.detach().double()
-    b = head.bias.detach().double() if head.bias is not None else torch.zeros(len(w), dtype=w.dtype, device=w.device)
-    if reg.penalty == "ridge":
-        return float(refit_objective(feats.double(), y.to(feats.device), w, b, loss, reg.weight))
-    c = _live_columns(feats, col_weights)
-    weights = torch.full((feats.shape[1],), 1e-300, dtype=torch.float64, device=feats.device)
-    weights[c.keep] = c.weights  # a zero neuron's column: in the data term, no penalty
-    return lasso_objective(feats.double(), y.to(feats.device), w, b, loss, reg.weight, weights, reg.p)
-
-
-@dataclass
-class _Columns:
-    keep: torch.Tensor
-    weights: torch.Tensor
-
-
-def _live_columns(feats: torch.Tensor, col_weights: torch.Tensor | None) -> _Columns:
-    """The columns the ``"l1"`` refit fits: those of neurons with :math:`w_j \ne 0` (a zero neuron has no
-    penalty and a constant output, which the intercept absorbs)."""
-    m = feats.shape[1]
-    c = torch.ones(m, dtype=torch.float64, device=feats.device) if col_weights is None else col_weights.double()
-    keep = c > 0
-    return _Columns(keep, c[keep])
-
-
-@torch.no_grad()
-def _copy_into(layer: nn.Module, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
-    """Copy ``weight`` and ``bias`` into ``layer``'s own tensors (in place; a bias-free layer keeps none)."""
-    layer.weight.copy_(weight.to(layer.weight))  # type: ignore[operator]
-    if layer.bias is not None and bias is not None:
-        layer.bias.copy_(bias.to(layer.bias))  # type: ignore[operator]
-
-
-def _refit_head(
-    head: nn.Linear, feats: torch.Tensor, y: torch.Tensor, loss: RefitLoss, reg: RefitRegulariser,
-    col_weights: torch.Tensor | None = None,
-) -> tuple[float, float, float]:  # fmt: skip
-    """Refit ``head`` in place to the convex optimum on ``feats``; its objective, (sub)gradient norm and gap."""
-    if reg.penalty == "ridge":
-        fit = refit_last_layer(feats, y.to(feats.device), loss, reg.weight, n_outputs=head.out_features)
-        _copy_into(head, fit.weight, fit.bias)
-        return fit.objective, fit.grad_norm, float("nan")
-    c = _live_columns(feats, col_weights)
-    k = head.out_features
-    sol = weighted_lasso(feats.double()[:, c.keep], y.to(feats.device), loss, reg.weight, c.weights, reg.p, n_outputs=k)  # type: ignore[arg-type]
-    w = torch.zeros(k, feats.shape[1], dtype=torch.float64, device=feats.device)
-    w[:, c.keep] = sol.weight
-    _copy_into(head, w, sol.bias)
-    return sol.objective, sol.subgrad_norm, sol.gap
-
-
-@dataclass
-class PolishEvaluation:
-    """What polishing did to a model's own outputs (:func:`polish_and_evaluate`).
-
-    Attributes:
-        report: what :func:`polish_network` (or :func:`~lightning_poly.algorithms.polish_cnn`) did to the network.
-        loss: the refit loss that scores the outputs (:func:`~lightning_poly.solvers.refit.head_metrics`).
-        before: ``{"loss": ..., "acc": ...}`` of the model's forward on the evaluation data before.
-        after: the same after polishing, the refit and the rescaling.
-        n_samples: evaluation samples.
-    """
-
-    report: PolishReport | ConvPolishReport
-    loss: RefitLoss
-    before: dict[str, float]
-    after: dict[str, float]
-    n_samples: int
-
-    def improved(self, metric: Literal["loss", "acc"]) -> bool:
-        """Whether ``metric`` got strictly better (a lower loss, a higher accuracy)."""
-        check_choice("metric", metric, ("loss", "acc"))
-        if metric == "loss":
-            return self.after["loss"] < self.before["loss"]
-        return self.after["acc"] > self.before["acc"]
 
 
 def polish_and_evaluate(
@@ -302,44 +214,14 @@ def polish_and_evaluate(
         >>> ev.improved("loss"), ev.n_samples
         (True, 50)
     """
-    ex, ey = _evaluation_data(x, y, eval_x, eval_y)
+    ex, ey = evaluation_data(x, y, eval_x, eval_y)
     net = find_relu_network(model) if network is None else network
     lins = linear_layers(net)
     check_refit_loss(loss, lins[-1].out_features, y)
     check_refit_penalty(refit_penalty, l2, weight_decay, p)
     weight = lins[0].weight
-    return _scored(
+    return scored_polish(
         model, ex, ey, loss,
         lambda: polish_network(net, x.flatten(1).to(weight), y.to(weight.device), layers, loss, l2, rescale,
                                refit_penalty=refit_penalty, weight_decay=weight_decay, p=p),
     )  # fmt: skip
-
-
-def _evaluation_data(
-    x: torch.Tensor, y: torch.Tensor, eval_x: torch.Tensor | None, eval_y: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The data a polish is scored on: ``(eval_x, eval_y)``, or the training data when both are ``None``."""
-    if (eval_x is None) != (eval_y is None):
-        raise ValueError("`eval_x` and `eval_y` go together: give both or neither")
-    ex, ey = (x, y) if eval_x is None or eval_y is None else (eval_x, eval_y)
-    if len(ex) != len(ey):
-        raise ValueError(f"`eval_y` must have one target per point of `eval_x`, got {len(ey)} for {len(ex)} points")
-    return ex, ey
-
-
-def _scored(
-    model: nn.Module,
-    ex: torch.Tensor,
-    ey: torch.Tensor,
-    loss: RefitLoss,
-    polish: Callable[[], PolishReport | ConvPolishReport],
-) -> PolishEvaluation:
-    """Score ``model``'s own forward on ``(ex, ey)`` before and after ``polish()`` (which changes it in place)."""
-
-    def score() -> dict[str, float]:
-        out = module_outputs(model, ex)
-        return head_metrics(out, ey.to(out.device), loss)
-
-    before = score()
-    report = polish()
-    return PolishEvaluation(report, loss, before, score(), len(ey))
