@@ -119,3 +119,25 @@ def test_run_tasks_saves_each_task_and_a_rerun_resumes_where_it_stopped(tmp_path
     assert more[1] == {"task": "c", "letters": 1} and (tmp_path / "record_c.json").is_file()
     with pytest.raises(ValueError, match="distinct"):
         run_tasks(["a", "a"], _count_task)
+
+
+def test_user_mistakes_in_the_recipes_are_named(tmp_path: Path) -> None:
+    from lightning_poly.pipelines.tasks import run_tasks
+
+    with pytest.raises(ValueError, match=r"loss='bce' takes one logit.*got 2"):
+        NetworkModule(nn.Linear(2, 2), loss="bce")
+    with pytest.raises(ValueError, match="`max_epochs` is not a further Trainer argument"):
+        train_network(nn.Linear(2, 2), torch.randn(8, 2), torch.arange(8) % 2, epochs=1, seed=0, max_epochs=1)
+    with pytest.raises(TypeError, match="`dims` must be a list of integers, got int 2"):
+        theorem43_fits(dims=2, n=[9], gd_steps=5, gd_lr=1e-3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"`n\[0\]` must be an integer >= 2, got -3"):
+        theorem43_fits(dims=[2], n=[-3], gd_steps=5, gd_lr=1e-3)
+    with pytest.raises(ValueError, match="`gd_lr` must be"):
+        theorem43_fits(dims=[2], n=[9], gd_steps=5, gd_lr=-1.0)
+    with pytest.raises(ValueError, match="file-name-safe"):
+        run_tasks(["a/b"], _count_task, folder=tmp_path)
+    with pytest.raises(TypeError, match=r"`job` must return \(record: dict, cover or None\) for task 'a'"):
+        run_tasks(["a"], lambda t: {"x": 1})  # type: ignore[arg-type,return-value]
+    rows = histogram_study([HistogramSetting("2-4-1 orthogonal", (2, 4, 1), "orthogonal", 0.01)], repeats=1,
+                           n_points=100, out=str(tmp_path / "new" / "folder"))  # fmt: skip
+    assert len(rows) == 1 and (tmp_path / "new" / "folder" / "hist_2-4-1_orthogonal.png").is_file()

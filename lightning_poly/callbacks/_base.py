@@ -26,13 +26,15 @@ Every suite callback derives from :class:`SuiteCallback` and writes only its wor
 * ``fast_dev_run``: each callback runs its work once and writes no file (media helpers write nothing).
 * **precision**: the work runs with autocast off; the geometry itself works in float64.
 * **state**: ``state_key`` is built from every constructor argument that tells two instances apart
-  (tensors by shape and a hash of their bytes, other objects by type), so several instances of one callback
+  (tensors by shape and a hash of their bytes, other objects by type; budgets such as ``max_seconds`` and
+  presentation such as ``plot`` left out, so a resume with another budget finds its state), so several instances of one callback
   run in one Trainer and each resumes into its own state; ``history`` (a list of plain records) and the
   schedule's memory are checkpointed, and older checkpoints without a key load with its default.
 * **logging**: :meth:`SuiteCallback._log_scalars` sends a record's numbers to every logger on rank zero (at
   ``trainer.global_step``) and, in the hooks where Lightning allows it (epoch and batch ends), through
   ``pl_module.log(..., logger=False)`` into ``trainer.callback_metrics``, so ``EarlyStopping`` and
-  ``ModelCheckpoint(monitor=...)`` can watch them. Media go to the logger's experiment
+  ``ModelCheckpoint(monitor=...)`` can watch them. The second instance of a callback class in a Trainer logs
+  ``faces_2/...`` for ``faces/...`` (the third ``faces_3/...``), so instances never share a metric. Media go to the logger's experiment
   (:mod:`lightning_poly.media`).
 """
 
@@ -121,8 +123,9 @@ class SuiteCallback(Callback, metaclass=ABCMeta):
     reuse_unchanged: ClassVar[bool] = False
     #: whether the fit-start run counts as ``fast_dev_run``'s one run (``False`` where it only measures a reference)
     fit_start_is_a_run: ClassVar[bool] = True
-    #: constructor arguments that change how a run is shown, not what it records: left out of ``state_key``
-    _presentation_args: ClassVar[tuple[str, ...]] = ("progress", "warn_seconds", "plot")
+    #: constructor arguments that change how a run is shown or how long it may take, not what it is: left out of
+    #: ``state_key``, so a resume with another budget finds its state
+    _presentation_args: ClassVar[tuple[str, ...]] = ("progress", "warn_seconds", "plot", "max_seconds", "max_memory")
 
     history: list[dict[str, Any]]
 
@@ -255,6 +258,7 @@ class SuiteCallback(Callback, metaclass=ABCMeta):
         """
         if not scalars:
             return
+        scalars = self._namespaced(trainer, scalars)
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics(scalars, step=trainer.global_step)
@@ -266,6 +270,19 @@ class SuiteCallback(Callback, metaclass=ABCMeta):
         sync = trainer.world_size > 1
         for key, value in scalars.items():
             pl_module.log(key, float(value), logger=False, prog_bar=False, sync_dist=sync, **options)
+
+    def _namespaced(self, trainer: pl.Trainer, scalars: dict[str, float]) -> dict[str, float]:
+        """The k-th instance (k >= 2) of a callback class in the Trainer logs ``group_k/name`` for ``group/name``
+        (e.g. ``faces_2/mean_faces``), so two instances never write, or monitor, the same metric."""
+        same = [cb for cb in trainer.callbacks if type(cb) is type(self)]  # type: ignore[attr-defined]
+        k = next((i for i, cb in enumerate(same) if cb is self), 0) + 1
+        if k == 1:
+            return scalars
+        out = {}
+        for key, value in scalars.items():
+            group, sep, name = key.partition("/")
+            out[f"{group}_{k}{sep}{name}"] = value
+        return out
 
     @staticmethod
     def _record_scalars(prefix: str, record: dict[str, Any]) -> dict[str, float]:

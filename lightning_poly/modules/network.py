@@ -65,6 +65,9 @@ class NetworkModule(LossSteps, LightningModule):
         if weight_decay is not None:
             check_positive("weight_decay", weight_decay, strict=False)
         outputs = output_dim if output_dim is not None else _outputs_of(net)
+        if loss == "bce" and outputs not in (None, 1):
+            raise ValueError(f"loss='bce' takes one logit: the network's last layer must have 1 output, got {outputs} "
+                             "(use loss='cross_entropy' for one logit per class)")  # fmt: skip
         if loss == "cross_entropy":
             if outputs is None:
                 raise ValueError("`output_dim` is needed with loss='cross_entropy': the network's last layer names none")

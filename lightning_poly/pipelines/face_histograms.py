@@ -119,7 +119,7 @@ def histogram_study(
     *,
     repeats: int,
     n_points: int,
-    out: Path | None = None,
+    out: str | Path | None = None,
     on_row: Callable[[HistogramStudyRow], None] | None = None,
 ) -> list[HistogramStudyRow]:
     """Face histograms of every setting at initialisation, ``repeats`` seeds each (the paper: 5 repeats, 8,000
@@ -136,6 +136,9 @@ def histogram_study(
 
     check_int("repeats", repeats, minimum=1)
     check_int("n_points", n_points, minimum=1)
+    folder = None if out is None else Path(out)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for setting in settings:
         histograms = []
@@ -145,9 +148,9 @@ def histogram_study(
             histograms.append(face_histogram(net, n_points=n_points, seed=rep))
         row = HistogramStudyRow(setting, histograms)
         rows.append(row)
-        if out is not None:
+        if folder is not None:
             fig = plot_face_histogram(histograms[-1].counts, setting.label, histograms[-1].bound)
-            fig.savefig(out / f"hist_{setting.label.replace(' ', '_')}.png", dpi=100)
+            fig.savefig(folder / f"hist_{setting.label.replace(' ', '_')}.png", dpi=100)
         if on_row is not None:
             on_row(row)
     return rows

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ def _record_path(folder: Path, task: str) -> Path:
 
 
 def _finish(folder: Path | None, task: str, result: TaskResult) -> dict[str, Any]:
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict)):
+        raise TypeError(f"`job` must return (record: dict, cover or None) for task {task!r}, got "
+                        f"{type(result).__name__}")  # fmt: skip
     record, cover = result
     record = {"task": task, **record}
     if folder is not None:
@@ -66,6 +70,9 @@ def run_tasks(
     check_int("jobs", jobs, minimum=1)
     if len(set(tasks)) != len(tasks):
         raise ValueError(f"`tasks` must be distinct, got {list(tasks)}")
+    bad = [t for t in tasks if not isinstance(t, str) or not re.fullmatch(r"[\w.+-]+", t)]
+    if bad:
+        raise ValueError(f"every task must be a file-name-safe string (letters, digits, '_', '-', '.', '+'), got {bad}")
     out = None if folder is None else Path(folder)
     records: dict[str, dict[str, Any]] = {}
     todo = []

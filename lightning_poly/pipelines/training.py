@@ -117,6 +117,9 @@ def train_network(
     """
     check_int("epochs", epochs, minimum=1)
     check_int("seed", seed, minimum=0)
+    if "max_epochs" in trainer_kwargs:
+        raise ValueError(f"`epochs` sets the fit's length; `max_epochs` is not a further Trainer argument, got "
+                         f"max_epochs={trainer_kwargs['max_epochs']}")  # fmt: skip
     pl.seed_everything(seed, verbose=False)
     task = "regression" if loss == "mse" else "classification"
     data = ArrayDataModule(x, y, task=task, val_fraction=0.0, batch_size=batch_size, seed=seed)

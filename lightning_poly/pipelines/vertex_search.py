@@ -138,6 +138,15 @@ def table_a1(
     return rows
 
 
+def _ints(name: str, values: Sequence[int], minimum: int) -> Sequence[int]:
+    """``values``, each an integer >= ``minimum`` (naming the argument otherwise)."""
+    if isinstance(values, int) or not isinstance(values, Sequence):
+        raise TypeError(f"`{name}` must be a list of integers, got {type(values).__name__} {values!r}")
+    for i, v in enumerate(values):
+        check_int(f"{name}[{i}]", v, minimum=minimum)
+    return values
+
+
 def _accuracy(pred: torch.Tensor, y: torch.Tensor) -> float:
     return 100.0 * float(((pred > 0).double() == y).double().mean())
 
@@ -196,7 +205,18 @@ def theorem43_fits(
 ) -> list[Row]:
     """Theorem 4.3: the exact fit of ``N`` Gaussian points with ``2 ceil(N / (d + 1))`` units
     (:func:`~lightning_poly.algorithms.exact_fit_network`), its relative error and largest weight, beside
-    full-batch gradient descent at the same width."""
+    full-batch gradient descent at the same width.
+
+    Args:
+        dims: input dimensions ``d`` (each >= 1).
+        n: numbers of points ``N`` (each >= 2).
+        gd_steps: gradient steps of the baseline (the example: 100,000).
+        gd_lr: its learning rate (the paper's: 1e-3).
+        on_row: called with each ``(d, N)`` row as it ends.
+    """
+    dims, n = list(_ints("dims", dims, 1)), list(_ints("n", n, 2))
+    check_int("gd_steps", gd_steps, minimum=1)
+    check_positive("gd_lr", gd_lr)
     rows = []
     for d in dims:
         for count in n:

@@ -178,7 +178,14 @@ def test_two_instances_of_every_callback_run_and_resume_into_their_own_state(tmp
     first = [cb for pair in pairs for cb in pair]
     every = ModelCheckpoint(dirpath=tmp_path / "ck", save_top_k=-1, every_n_epochs=1, filename="{epoch}")
     pl.seed_everything(0)
-    _trainer(tmp_path / "a", [*first, every], enable_checkpointing=True).fit(UserModule(), *_loaders())
+    trainer = _trainer(tmp_path / "a", [*first, every], enable_checkpointing=True)
+    trainer.fit(UserModule(), *_loaders())
+    # each instance logs under its own names: the second of a class under "<group>_2/"
+    face_a, face_b = (cb for cb in first if isinstance(cb, FaceHistogramCallback))
+    metrics = trainer.callback_metrics
+    epoch_a, epoch_b = ([h for h in cb.history if h["when"] == "epoch"][-1] for cb in (face_a, face_b))
+    assert float(metrics["faces/regions"]) == epoch_a["regions"]  # (the end's run cannot log: Lightning's rule)
+    assert float(metrics["faces_2/regions"]) == epoch_b["regions"]
     keys = [cb.state_key for cb in first]
     assert len(set(keys)) == len(keys)
     saved = torch.load(tmp_path / "ck" / "epoch=0.ckpt", weights_only=False)["callbacks"]
@@ -406,3 +413,9 @@ def test_two_records_at_one_step_keep_two_media_files(tmp_path: Path) -> None:
     ]
     files = sorted(p.name for p in (Path(trainer.log_dir) / "media").glob("faces_histogram_step*.npz"))
     assert files == ["faces_histogram_step0000006.npz", "faces_histogram_step0000006_2.npz"]
+
+
+def test_a_budget_is_not_part_of_the_identity_so_a_resume_with_another_budget_finds_its_state() -> None:
+    assert FaceHistogramCallback(max_seconds=20.0).state_key == FaceHistogramCallback(max_seconds=5.0).state_key
+    assert FaceHistogramCallback(max_memory=2**30).state_key == FaceHistogramCallback(max_memory=None).state_key
+    assert FaceHistogramCallback(n_points=10).state_key != FaceHistogramCallback(n_points=20).state_key
