@@ -251,7 +251,8 @@ class PolishingCallback(SuiteCallback):
             "loss": self._loss, "metric_samples": evaluation.n_samples,
             "metric_before": evaluation.before[metric], "metric_after": evaluation.after[metric], "accepted": accepted,
             "objective_before": report.objective_before, "objective_after": report.objective_after,
-            "grad_norm": report.grad_norm, "gap": report.gap if report.gap == report.gap else None,  # (None: the ridge refit has no gap; NaN != NaN) "refit_penalty": self.reg.penalty,
+            "grad_norm": report.grad_norm, "refit_penalty": self.reg.penalty,
+            "gap": report.gap if report.gap == report.gap else None,  # None: the ridge refit has none (NaN != NaN)
         }  # fmt: skip
         self.history.append(record)
         self._log_scalars(trainer, pl_module, self._record_scalars("polish/", record))
