@@ -56,12 +56,44 @@ class SimplexFacets:
         open: ``(R, m)`` bool, rows left undecided (to be decided by an exact LP).
         pivots: simplex pivots taken (the batch's longest walk).
         vertex_found: ``(R,)`` bool, polytopes whose first vertex was found (the others are all open).
+        point: ``(R, m, d)`` with ``points=True``: for most facets a point of the facet's relative interior
+            (tight on its row, slack on the others), NaN elsewhere; ``None`` otherwise. Points are
+            candidates: a caller that relies on one re-checks its slacks.
     """
 
     facet: torch.Tensor
     open: torch.Tensor
     pivots: int
     vertex_found: torch.Tensor
+    point: torch.Tensor | None = None
+
+
+def _into_facets(
+    a: torch.Tensor, b: torch.Tensor, keep: torch.Tensor, v: torch.Tensor, basis: torch.Tensor, inv: torch.Tensor
+) -> torch.Tensor:
+    """``(N, d, d)``: from simple vertices ``v`` ``(N, d)`` of the polytopes ``a`` ``(N, m, d)``, ``b`` ``(N, m)``
+    with tight rows ``basis`` ``(N, d)`` and ``inv`` the inverse of those rows, column ``i`` of the result is a point
+    of basis row ``i``'s facet: along the edge-free direction that keeps row ``i`` tight and loosens the other
+    basis rows at unit rate, half way to the nearest other row (at most a unit step)."""
+    n, m, d = a.shape
+    s = torch.eye(d, dtype=a.dtype, device=a.device) - 1.0  # column i: 0 at i, -1 elsewhere
+    e = inv @ s  # (N, d, d): a_B e_i = s_i
+    rate = a @ e  # (N, m, d)
+    slack = (b - (a @ v[..., None])[..., 0])[..., None]
+    off = keep.clone()
+    off.scatter_(1, basis, False)
+    ok = off[..., None] & (rate > 1e-12)
+    ratio = torch.where(ok, slack.clamp_min(0) / torch.where(ok, rate, 1.0), torch.inf)
+    step = (0.5 * ratio.amin(dim=1)).clamp_max(1.0)  # (N, d)
+    return v[..., None] + e * step[:, None, :]
+
+
+def _record_points(point: torch.Tensor, rr: torch.Tensor, rows: torch.Tensor, cand: torch.Tensor) -> None:
+    """Write ``cand`` ``(N, d, d)`` (column ``i`` for row ``rows[:, i]``) into ``point[rr, rows]`` where it is NaN."""
+    n, d = rows.shape
+    r2 = rr[:, None].expand(n, d)
+    empty = torch.isnan(point[r2, rows, 0])
+    point[r2[empty], rows[empty]] = cand.mT[empty]
 
 
 @torch.no_grad()
@@ -169,6 +201,7 @@ def simplex_facets(
     max_pivots: int = 200,
     starts: int = 8,
     seed: int = 0,
+    points: bool = False,
 ) -> SimplexFacets:
     r"""Decide for every row of every polytope whether it is a facet (see the module docstring).
 
@@ -183,6 +216,8 @@ def simplex_facets(
         starts: vertices found per polytope (each by ``d`` ray shots); every walk starts at the one
             with the largest objective, which shortens the walks.
         seed: seed of the rays that find the first vertices.
+        points: also return a point of most facets' relative interiors (from the simple vertices that proved
+            them and from the witnesses), e.g. to step across a facet into the neighbouring region.
 
     Returns:
         :class:`SimplexFacets`.
@@ -216,6 +251,10 @@ def simplex_facets(
     facet = torch.zeros(r, m, dtype=torch.bool, device=dev)
     pr, pv = torch.nonzero(ok, as_tuple=True)
     facet[pr[:, None].expand(-1, d), bases[pr, pv]] = True  # a simple vertex's rows are facets
+    point = torch.full((r, m, d), torch.nan, dtype=dt, device=dev) if points else None
+    if point is not None and len(pr):
+        cand = _into_facets(a[pr], b[pr], keep[pr], verts[pr, pv], bases[pr, pv], inv_pool[pr, pv])
+        _record_points(point, pr, bases[pr, pv], cand)
     open_ = keep & ~found[:, None]
     redundant = torch.zeros(r, m, dtype=torch.bool, device=dev)
     final_basis = torch.zeros(r, m, d, dtype=torch.long, device=dev)  # of the walks that end optimal
@@ -289,6 +328,9 @@ def simplex_facets(
         simple = alive & ((slack <= margin).sum(dim=2) == d) & (torch.gather(slack, 2, own_slot)[..., 0] > 1 + margin)
         hit = basis[simple]
         facet[reg[simple][:, None].expand(-1, d), hit] = True
+        if point is not None and len(hit):
+            rs = reg[simple]
+            _record_points(point, rs, hit, _into_facets(a[rs], b[rs], keep[rs], v[simple], hit, inv[simple]))
         alive = alive & ~facet[reg, ks]
         pivots += 1
         live = int(alive.sum())
@@ -318,5 +360,11 @@ def simplex_facets(
         bad = by_witness & ~good
         facet &= ~bad
         open_ |= bad
+        if point is not None:  # where row k's witness is: the segment from x0 crosses row k inside its facet
+            wr, wk = torch.nonzero(by_witness & good & torch.isnan(point[..., 0]), as_tuple=True)
+            x = x0.to(a)[wr]
+            ak = a[wr, wk]
+            t = (b[wr, wk] - (ak * x).sum(dim=1)) / (own[wr, wk] + b[wr, wk] - (ak * x).sum(dim=1))
+            point[wr, wk] = x + t[:, None] * (witness[wr, wk] - x)
     open_ &= keep & ~facet & ~redundant
-    return SimplexFacets(facet & keep, open_, pivots, found)
+    return SimplexFacets(facet & keep, open_, pivots, found, point)
