@@ -68,32 +68,46 @@ class SimplexFacets:
     point: torch.Tensor | None = None
 
 
-def _into_facets(
-    a: torch.Tensor, b: torch.Tensor, keep: torch.Tensor, v: torch.Tensor, basis: torch.Tensor, inv: torch.Tensor
-) -> torch.Tensor:
-    """``(N, d, d)``: from simple vertices ``v`` ``(N, d)`` of the polytopes ``a`` ``(N, m, d)``, ``b`` ``(N, m)``
-    with tight rows ``basis`` ``(N, d)`` and ``inv`` the inverse of those rows, column ``i`` of the result is a point
-    of basis row ``i``'s facet: along the edge-free direction that keeps row ``i`` tight and loosens the other
-    basis rows at unit rate, half way to the nearest other row (at most a unit step)."""
-    n, m, d = a.shape
-    s = torch.eye(d, dtype=a.dtype, device=a.device) - 1.0  # column i: 0 at i, -1 elsewhere
-    e = inv @ s  # (N, d, d): a_B e_i = s_i
-    rate = a @ e  # (N, m, d)
-    slack = (b - (a @ v[..., None])[..., 0])[..., None]
-    off = keep.clone()
-    off.scatter_(1, basis, False)
-    ok = off[..., None] & (rate > 1e-12)
+def _record_points(
+    point: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    keep: torch.Tensor,
+    rr: torch.Tensor,
+    v: torch.Tensor,
+    basis: torch.Tensor,
+    inv: torch.Tensor,
+) -> None:
+    """Points of facets from simple vertices, written into ``point`` ``(R, m, d)`` where it is still NaN.
+
+    ``v`` ``(N, d)`` are simple vertices of the polytopes ``rr`` ``(N,)`` with tight rows ``basis`` ``(N, d)``
+    and ``inv`` the inverse of those rows. For basis row ``i``: the direction that keeps row ``i`` tight and
+    loosens the other basis rows at unit rate enters row ``i``'s facet; the point goes half way to the nearest
+    other row along it (at most a unit step).
+    """
+    m, d = a.shape[1], a.shape[2]
+    need = torch.isnan(point[rr[:, None].expand(-1, d), basis, 0])
+    vi, col = torch.nonzero(need, as_tuple=True)
+    if not len(vi):
+        return
+    reg, row = rr[vi], basis[vi, col]
+    _, inv_key = torch.unique(reg * m + row, return_inverse=True)  # one point per (polytope, row)
+    pos = torch.arange(len(vi), device=vi.device)
+    first = torch.full((int(inv_key.max()) + 1,), len(vi), dtype=torch.long, device=vi.device)
+    first.scatter_reduce_(0, inv_key, pos, reduce="amin")
+    vi, col, reg, row = vi[first], col[first], reg[first], row[first]
+    s = torch.full((len(vi), d), -1.0, dtype=a.dtype, device=a.device)
+    s[torch.arange(len(vi), device=vi.device), col] = 0.0
+    e = (inv[vi] @ s[..., None])[..., 0]  # a_B e = s
+    ar = a[reg]
+    rate = torch.einsum("pmd,pd->pm", ar, e)
+    slack = b[reg] - torch.einsum("pmd,pd->pm", ar, v[vi])
+    off = keep[reg].clone()
+    off.scatter_(1, basis[vi], False)
+    ok = off & (rate > 1e-12)
     ratio = torch.where(ok, slack.clamp_min(0) / torch.where(ok, rate, 1.0), torch.inf)
-    step = (0.5 * ratio.amin(dim=1)).clamp_max(1.0)  # (N, d)
-    return v[..., None] + e * step[:, None, :]
-
-
-def _record_points(point: torch.Tensor, rr: torch.Tensor, rows: torch.Tensor, cand: torch.Tensor) -> None:
-    """Write ``cand`` ``(N, d, d)`` (column ``i`` for row ``rows[:, i]``) into ``point[rr, rows]`` where it is NaN."""
-    n, d = rows.shape
-    r2 = rr[:, None].expand(n, d)
-    empty = torch.isnan(point[r2, rows, 0])
-    point[r2[empty], rows[empty]] = cand.mT[empty]
+    step = (0.5 * ratio.amin(dim=1)).clamp_max(1.0)
+    point[reg, row] = v[vi] + step[:, None] * e
 
 
 @torch.no_grad()
@@ -253,8 +267,7 @@ def simplex_facets(
     facet[pr[:, None].expand(-1, d), bases[pr, pv]] = True  # a simple vertex's rows are facets
     point = torch.full((r, m, d), torch.nan, dtype=dt, device=dev) if points else None
     if point is not None and len(pr):
-        cand = _into_facets(a[pr], b[pr], keep[pr], verts[pr, pv], bases[pr, pv], inv_pool[pr, pv])
-        _record_points(point, pr, bases[pr, pv], cand)
+        _record_points(point, a, b, keep, pr, verts[pr, pv], bases[pr, pv], inv_pool[pr, pv])
     open_ = keep & ~found[:, None]
     redundant = torch.zeros(r, m, dtype=torch.bool, device=dev)
     final_basis = torch.zeros(r, m, d, dtype=torch.long, device=dev)  # of the walks that end optimal
@@ -264,16 +277,27 @@ def simplex_facets(
     alive = keep & found[:, None] & ~facet
     score = torch.where(ok[:, None, :], torch.einsum("rmd,rvd->rmv", a, verts), -torch.inf)
     start = score.argmax(dim=2)  # (R, m): the pool vertex with the largest a_k . v
-    ks = torch.arange(m, device=dev).expand(r, m)
-    reg = torch.arange(r, device=dev)[:, None].expand(r, m)
-    v = torch.gather(verts, 1, start[..., None].expand(-1, -1, d))
-    basis = torch.gather(bases, 1, start[..., None].expand(-1, -1, d))
-    inv = torch.gather(inv_pool, 1, start[..., None, None].expand(-1, -1, d, d))
+    # every walk's first optimality test at its start, for all rows at once: most rows end here, and only the
+    # others get a walk state (the slacks of every row are the largest part of it)
+    start_inv = inv_pool[torch.arange(r, device=dev)[:, None], start]  # (R, m, d, d)
+    lam0 = (a[..., None, :] @ start_inv)[..., 0, :]
+    opt0 = alive & (lam0.amin(dim=2) >= -1e-12 * (1 + lam0.abs().amax(dim=2)))
+    value0 = (torch.gather(verts, 1, start[..., None].expand(-1, -1, d)) * a).sum(dim=2)
+    low0 = opt0 & (value0 <= b - margin)
+    redundant |= low0
+    final_basis[low0] = torch.gather(bases, 1, start[..., None].expand(-1, -1, d))[low0]
+    open_ |= opt0 & ~low0
+    alive &= ~opt0
+    rr, kk = torch.nonzero(alive, as_tuple=True)  # row-major: the walks of one polytope stay together
+    st = start[rr, kk]
     # slacks of every walk's rows (row k relaxed by 1; rows not kept get a huge slack so no ratio test picks
     # them); basis rows are not tracked: their rate along an edge is 0 (or -1 for the row that leaves)
     slack_pool = torch.where(keep[:, None, :], b[:, None, :] - torch.einsum("rmd,rvd->rvm", a, verts), _FAR)
-    slack = torch.gather(slack_pool, 1, start[..., None].expand(-1, -1, m)) + torch.eye(m, dtype=dt, device=dev)
-    alive, reg, ks, v, basis, inv, slack = _pack(alive, reg, ks, v, basis, inv, slack)
+    slack = slack_pool[rr, st] + torch.nn.functional.one_hot(kk, m).to(dt)
+    alive, reg, ks, v, basis, inv, slack = _pack(
+        torch.ones(len(rr), 1, dtype=torch.bool, device=dev), rr[:, None], kk[:, None], verts[rr, st][:, None],
+        bases[rr, st][:, None], inv_pool[rr, st][:, None], slack[:, None],
+    )  # fmt: skip
     pivots = 0
     repack = True
     while alive.numel() and pivots < max_pivots:
@@ -329,8 +353,7 @@ def simplex_facets(
         hit = basis[simple]
         facet[reg[simple][:, None].expand(-1, d), hit] = True
         if point is not None and len(hit):
-            rs = reg[simple]
-            _record_points(point, rs, hit, _into_facets(a[rs], b[rs], keep[rs], v[simple], hit, inv[simple]))
+            _record_points(point, a, b, keep, reg[simple], v[simple], hit, inv[simple])
         alive = alive & ~facet[reg, ks]
         pivots += 1
         live = int(alive.sum())
