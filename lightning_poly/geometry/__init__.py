@@ -11,6 +11,7 @@ from lightning_poly.geometry.bounds import (
     simplices_upper_bound,
     simplices_upper_bound_one_layer,
 )
+from lightning_poly.geometry.complex import RegionComplex, region_complex
 from lightning_poly.geometry.cross_section import CrossSection, SectionCount, cross_section
 from lightning_poly.geometry.faces import (
     FACE_METHODS,
@@ -58,6 +59,8 @@ from lightning_poly.geometry.zonotope import (
 )
 
 __all__ = [
+    "RegionComplex",
+    "region_complex",
     "ActivationDrift",
     "activation_drift",
     "network_patterns",
