@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test lint install data bench-deps clean
+.PHONY: demo test test-oldest-lightning lint install data bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +42,16 @@ lint: $(STAMP)
 test: $(STAMP) data lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The lower end of the supported Lightning range (setup.cfg): both packages at 2.4.0 in front of the installed torch,
+# the lifecycle and compatibility tests against them (not part of `make test`: it downloads two wheels).
+OLDEST_LIGHTNING := .oldest-lightning
+test-oldest-lightning: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(OLDEST_LIGHTNING) 'pytorch-lightning==2.4.0' 'lightning==2.4.0'
+	PYTHONPATH=$(OLDEST_LIGHTNING) $(BIN)/python -m pytest -p no:cacheprovider tests/callbacks/test_lifecycle.py tests/test_compat.py
+
 demo: $(STAMP)
 	WANDB_MODE=$${WANDB_MODE:-offline} $(BIN)/lightning-poly fit --config examples/configs/demo.yaml
 	WANDB_MODE=$${WANDB_MODE:-offline} $(BIN)/lightning-poly fit --config examples/configs/demo_covers.yaml
 
 clean:
-	rm -rf runs lightning_logs wandb .pytest_cache
+	rm -rf runs lightning_logs wandb .pytest_cache $(OLDEST_LIGHTNING)

@@ -22,18 +22,19 @@ def test_table1_prints_a_row_per_width_from_the_library_triangulation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fh = _load("face_histograms")
-    argv = ["x", "--out", str(tmp_path), "table1", "--widths", "5", "--repeats", "1", "--box", "1000"]
+    argv = ["x", "--out", str(tmp_path), "table1", "--widths", "5", "--repeats", "1", "--box", "1000",
+            "--bias-init", "uniform_half"]  # fmt: skip
     monkeypatch.setattr(sys, "argv", argv)
     fh.main()
     row = next(line for line in capsys.readouterr().out.splitlines() if "3-5-1" in line).split()
     cells = row[row.index("3-5-1") + 1 :]  # no paper column for n = 5
-    upper, ours, lower, regions = (int(c) for c in cells[:4])
+    upper, most_facets, fewest, most, lower, regions = (int(c) for c in cells[:6])
     assert (upper, lower, regions) == (
         simplices_upper_bound_one_layer(5, 3),
         round(simplices_lower_bound_one_layer(5, 3)),
         26,
     )
-    assert lower <= ours <= upper
+    assert lower <= fewest <= most_facets <= most <= upper
 
 
 def test_init_study_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,21 +46,25 @@ def test_init_study_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
     assert len(list(tmp_path.glob("hist_*.png"))) == 8
 
 
-def test_polytope_covers_example_names_architectures_as_theorem_3_4_builds_them() -> None:
-    pc = _load("polytope_covers")
+def test_cover_studies_name_architectures_as_theorem_3_4_builds_them() -> None:
     from lightning_poly.geometry import PolytopeBasisCover
+    from lightning_poly.pipelines.synthetic_covers import cover_architecture
 
     sq = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
-    assert pc.arch(PolytopeBasisCover([sq], [torch.ones(4)], [1])) == "2-4-1"  # one polytope: two layers
-    assert pc.arch(PolytopeBasisCover([sq, sq[:3]], [torch.ones(4), torch.ones(3)], [1, -1])) == "2-7-2-1"
+    assert cover_architecture(PolytopeBasisCover([sq], [torch.ones(4)], [1])) == "2-4-1"  # one polytope: two layers
+    assert cover_architecture(PolytopeBasisCover([sq, sq[:3]], [torch.ones(4), torch.ones(3)], [1, -1])) == "2-7-2-1"
 
 
-def test_fashion_example_names_tasks_and_faces_in_the_papers_notation() -> None:
-    fc = _load("fashion_covers")
-    assert fc._notation([9, 3]) == "9+3"
-    assert fc._task("6c") == (6, True) and fc._task("2") == (2, False)
+def test_fashion_covers_name_tasks_and_faces_in_the_papers_notation() -> None:
+    from lightning_poly.pipelines.fashion_covers import faces_notation, fashion_task, paper_faces, table1_covers
+
+    assert faces_notation([9, 3]) == "9+3"
+    assert fashion_task("6c") == (6, True) and fashion_task("2") == (2, False)
+    assert paper_faces("6c") == "28" and paper_faces("0") == "9+3"
     with pytest.raises(ValueError, match="a task is a class 0-9"):
-        fc._task("12")
+        fashion_task("12")
+    with pytest.raises(ValueError, match="a task is a class 0-9"):
+        table1_covers(["1", "x"])  # refused before any task runs
 
 
 def test_zonotope_theorem43_rows_fit_exactly_with_the_theorems_width() -> None:

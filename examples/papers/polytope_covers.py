@@ -13,134 +13,46 @@ task reports the time spent and an estimate of the time left.
 from __future__ import annotations
 
 import argparse
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import pytorch_lightning as pl
 import torch
 
-from lightning_poly.algorithms import prune_cover, refine_cover, two_layer_cover
-from lightning_poly.data import make_synthetic
-from lightning_poly.datamodules import ArrayDataModule
-from lightning_poly.geometry import PolytopeBasisCover
-from lightning_poly.modules import ReLUMLPModule
-from lightning_poly.pipelines import (
-    CoverTraining,
-    PolytopeTraining,
-    TaskProgress,
-    compressed_cover,
-    quiet_lightning,
-    quiet_trainer,
-    sequential_cover,
+from lightning_poly.pipelines import TaskProgress, quiet_lightning
+from lightning_poly.pipelines.synthetic_covers import (
+    CoverStudyRow,
+    remark_c3_study,
+    shapes_study,
+    swiss_roll_study,
 )
-from lightning_poly.plotting import plot_cover
-
-PAPER = {
-    "swiss_roll/algorithm 2": "2-72-16-1", "swiss_roll/algorithm 3": "68 polytopes (faces unknown)",
-    "swiss_roll/algorithm 4": "2-17-4-1", "two_triangles": "2-6-2-1", "hexagon_with_hole": "2-11-2-1",
-    "xor": "2-2-1", "two_circles": "2-4-1", "two_moons": "2-4-2-1",
-}  # fmt: skip
 
 
-def arch(cover: PolytopeBasisCover) -> str:
-    """Theorem 3.4's architecture; one polytope is the two-layer ``d -> m -> 1`` (Proposition 3.1)."""
-    d, m, k, _ = cover.architecture()
-    return f"{d}-{m}-1" if k == 1 else f"{d}-{m}-{k}-1"
+def _line(r: CoverStudyRow) -> str:
+    return f"{r.name:<26} {r.ours:<14} {r.paper:<14} {r.accuracy:>9.4f} {r.seconds:>7.1f}s  {r.extra}"
 
 
-def _row(name: str, cover: PolytopeBasisCover, acc: float, seconds: float, extra: str = "") -> str:
-    return f"{name:<26} {arch(cover):<14} {PAPER.get(name, '-'):<14} {acc:>9.4f} {seconds:>7.1f}s  {extra}"
-
-
-class _Table:
-    """The rows of one command: a progress line as each task ends, the table at the end."""
-
-    def __init__(self, tasks: int) -> None:
-        self.progress = TaskProgress(tasks)
-        self.rows: list[str] = []
-
-    def add(self, row: str) -> None:
-        self.rows.append(row)
-        print(self.progress.line(" ".join(row.split())), flush=True)
-
-    def print(self) -> None:
-        print(f"{'data / algorithm':<26} {'ours':<14} {'paper':<14} {'accuracy':>9} {'time':>8}")
-        for row in self.rows:
-            print(row)
-
-
-def _save(cover: PolytopeBasisCover, x: torch.Tensor, y: torch.Tensor, title: str, path: Path) -> None:
-    plot_cover(cover, x, y, title=title).savefig(path, dpi=90)
+def _run(study: Callable[..., list[CoverStudyRow]], tasks: int, **kwargs: Any) -> None:
+    progress = TaskProgress(tasks)
+    rows = study(on_row=lambda r: print(progress.line(" ".join(_line(r).split())), flush=True), **kwargs)
+    print(f"{'data / algorithm':<26} {'ours':<14} {'paper':<14} {'accuracy':>9} {'time':>8}")
+    for r in rows:
+        print(_line(r))
 
 
 def cmd_swiss_roll(args: argparse.Namespace) -> None:
-    x, y = make_synthetic("swiss_roll", n_samples=args.n, seed=0)
-    x = x.float()
-    table = _Table(3 if args.algorithm4 else 2)
-    fit = compressed_cover(x, y, CoverTraining(widths=[args.width] * args.pieces, epochs=args.epochs))
-    cover = fit.cover
-    table.add(_row("swiss_roll/algorithm 2", cover, fit.accuracy, fit.seconds, f"before pruning {arch(fit.raw)}"))
-    _save(cover, x, y, f"Algorithm 2: {arch(cover)}", args.out / "swiss_roll_algorithm2.png")
-    # Algorithm 3 from a trained two-layer network 2-50-1
-    pl.seed_everything(0, verbose=False)
-    mlp = ReLUMLPModule(input_dim=2, hidden=[50], loss="bce", lr=1e-2)
-    start = time.perf_counter()
-    quiet_trainer(args.epochs).fit(mlp, ArrayDataModule(x, y, val_fraction=0.0, batch_size=100))
-    level = two_layer_cover(mlp.relu_network(), x)
-    seconds = time.perf_counter() - start
-    acc = level.accuracy(x, y)
-    table.add(
-        f"{'swiss_roll/algorithm 3':<26} {f'{len(level)} polytopes':<14} {'68 polytopes':<14} {acc:>9.4f} {seconds:>7.1f}s"
-    )
-    if args.algorithm4:
-        start = time.perf_counter()
-        training = PolytopeTraining(width=4, epochs=args.alg4_epochs, class_weights=(1.0, args.lam1))
-        raw = sequential_cover(
-            x, y, training, max_width=args.max_width, width_step=2, restarts=1, max_polytopes=args.max_polytopes
-        )
-        seq = prune_cover(raw, x)
-        extra = f"{raw.meta['reason']}; before pruning {arch(raw)}"
-        table.add(_row("swiss_roll/algorithm 4", seq, seq.accuracy(x, y), time.perf_counter() - start, extra))
-        _save(seq, x, y, f"Algorithm 4: {arch(seq)}", args.out / "swiss_roll_algorithm4.png")
-    table.print()
+    _run(swiss_roll_study, 3 if args.algorithm4 else 2, n=args.n, pieces=args.pieces, width=args.width,
+         epochs=args.epochs, algorithm4=args.algorithm4, max_width=args.max_width, max_polytopes=args.max_polytopes,
+         alg4_epochs=args.alg4_epochs, lam1=args.lam1, out=args.out)  # fmt: skip
 
 
 def cmd_shapes(args: argparse.Namespace) -> None:
-    table = _Table(2 * len(args.losses))
-    for name, signs in (("two_triangles", [1, 1]), ("hexagon_with_hole", [1, -1])):
-        x, y = make_synthetic(name, n_samples=args.n, seed=0)
-        x = x.float()
-        for loss in args.losses:
-            training = CoverTraining(
-                widths=[args.width] * 2, signs=signs, epochs=args.epochs, seed=args.seed, loss=loss
-            )
-            fit = compressed_cover(x, y, training)
-            cover = fit.cover
-            row = _row(name, cover, fit.accuracy, fit.seconds, f"loss {loss}, 2 pieces x {args.width} neurons")
-            if cover.accuracy(x, y) < 1.0 and args.refine_margin > 0:  # our addition: the last points by margin
-                table.rows.append(row)
-                start = time.perf_counter()
-                cover, rep = refine_cover(cover, x.double(), y, margin=args.refine_margin)
-                cover = prune_cover(cover, x)
-                row = _row(f"{name} + refine_cover", cover, cover.accuracy(x, y), time.perf_counter() - start,
-                           f"{rep.errors_before} -> {rep.errors_after} errors ({rep.reason})")  # fmt: skip
-            table.add(row)
-            _save(cover, x, y, f"{name} ({loss}): {arch(cover)}", args.out / f"{name}_{loss}.png")
-    table.print()
+    _run(shapes_study, 2 * len(args.losses), n=args.n, width=args.width, epochs=args.epochs, seed=args.seed,
+         losses=args.losses, refine_margin=args.refine_margin, out=args.out)  # fmt: skip
 
 
 def cmd_remark_c3(args: argparse.Namespace) -> None:
-    table = _Table(3)
-    for name in ("xor", "two_circles", "two_moons"):
-        x, y = make_synthetic(name, n_samples=args.n, seed=0)
-        start = time.perf_counter()
-        training = PolytopeTraining(width=2, epochs=args.epochs)
-        raw = sequential_cover(x.float(), y, training, max_width=12, max_polytopes=4)
-        cover = prune_cover(raw, x.float())
-        extra = f"algorithm 4, {raw.meta['reason']}; before pruning {arch(raw)}"
-        table.add(_row(name, cover, cover.accuracy(x.float(), y), time.perf_counter() - start, extra))
-        _save(cover, x, y, f"{name}: {arch(cover)}", args.out / f"{name}_algorithm4.png")
-    table.print()
+    _run(remark_c3_study, 3, n=args.n, epochs=args.epochs, out=args.out)
 
 
 def main() -> None:

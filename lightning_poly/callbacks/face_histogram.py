@@ -82,6 +82,8 @@ class FaceHistogramCallback(SuiteCallback):
         n_points: uniform points in the box (paper: 8,000 in ``[-1, 1]^3``).
         box: half-width ``B`` of the input box.
         points: ``"uniform"`` or ``"train"`` (the training data, which must lie in the box).
+        sample_box: half-width of the cube the uniform points are drawn from, when it is smaller than the box
+            that bounds the regions (Figure 7: points in ``[-1, 1]^5``, box ``[-5, 5]^5``); ``None``: ``box``.
         method: ``"auto"`` (exact up to ``exact_max_dim``, estimate above), an exact method or
             ``"estimate"`` (see :func:`~lightning_poly.geometry.face_histogram`).
         every_n_epochs: also run at the end of every this many epochs (0: never).
@@ -125,6 +127,7 @@ class FaceHistogramCallback(SuiteCallback):
         n_points: int = 8000,
         box: float = 1.0,
         points: PointSource = "uniform",
+        sample_box: float | None = None,
         method: FaceMethod = "auto",
         every_n_epochs: int = 1,
         every_n_steps: int = 0,
@@ -148,6 +151,12 @@ class FaceHistogramCallback(SuiteCallback):
         self.n_points = check_int("n_points", n_points, minimum=1)
         self.box = float(check_positive("box", box))
         self.points = check_choice("points", points, ("uniform", "train"))
+        if sample_box is not None:
+            check_positive("sample_box", sample_box)
+            if sample_box > box:
+                raise ValueError(f"`sample_box` must be at most `box` = {box}: the regions are bounded by the box, "
+                                 f"got {sample_box}")  # fmt: skip
+        self.sample_box = sample_box
         self.method = check_choice("method", method, FACE_METHODS)
         self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=0)
         self.every_n_steps = check_int("every_n_steps", every_n_steps, minimum=0)
@@ -226,7 +235,11 @@ class FaceHistogramCallback(SuiteCallback):
     def _points(self, d: int) -> torch.Tensor | None:
         """The training points for ``points="train"``; ``None``: the core draws the seeded uniform points."""
         if self.points == "uniform":
-            return None
+            if self.sample_box is None:
+                return None
+            g = torch.Generator().manual_seed(self.seed)  # the same points on every rank
+            cube = (2 * torch.rand(self.n_points, d, generator=g, dtype=torch.float64) - 1) * self.sample_box
+            return cube if self._shape is None else cube.reshape(-1, *self._shape)
         assert self._train is not None, "setup() reads the training points"
         x = self._train.flatten(1)
         if x.shape[1] != d:

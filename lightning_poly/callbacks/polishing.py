@@ -12,7 +12,7 @@ from typing_extensions import override
 
 from lightning_poly._compat import MisconfigurationException
 from lightning_poly._user import labelled_data, training_data_and_layers
-from lightning_poly._validation import check_choice, check_int, check_positive
+from lightning_poly._validation import check_choice, check_int
 from lightning_poly.algorithms.polishing.cnn import cnn_layers, polish_cnn_and_evaluate
 from lightning_poly.algorithms.polishing.conv import ConvPolishReport, ConvPolishResult
 from lightning_poly.algorithms.polishing.mlp import PolishEvaluation, PolishReport, polish_and_evaluate
@@ -23,7 +23,13 @@ from lightning_poly.media import log_table
 from lightning_poly.nn.outputs import module_outputs
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers
 from lightning_poly.solvers.losses import solver_loss_of_module
-from lightning_poly.solvers.refit import RefitLoss, check_refit_loss, infer_refit_loss
+from lightning_poly.solvers.refit import (
+    RefitLoss,
+    RefitPenalty,
+    check_refit_loss,
+    check_refit_penalty,
+    infer_refit_loss,
+)
 
 __all__ = ["PolishingCallback"]
 
@@ -64,7 +70,12 @@ class PolishingCallback(SuiteCallback):
             that does not fit the head is an error at setup, and so is data with one class.
         accept: ``"if_better"`` or ``"always"``.
         monitor: ``val_loss``/``val_acc``/``train_loss``/``train_acc``.
-        l2: ridge weight of the refit.
+        l2: ridge weight of the refit (``refit_penalty="ridge"`` only; default 1e-6).
+        refit_penalty: ``"l1"`` (default: the paper's procedure — polished neurons with :math:`\\|w\\|_p = 1`, the head
+            refitted by the weighted Lasso that weight decay becomes after balancing, eq. (96)–(98), to a certified
+            duality gap) or ``"ridge"`` (the earlier refit; see :func:`~lightning_poly.algorithms.polish_network`).
+        weight_decay: :math:`\beta` of the ``"l1"`` refit.
+        p: the norm of problem (2) for ``"l1"`` (1 or 2).
         every_n_epochs: also polish every this many epochs (0: only at fit end).
         at_fit_end: polish at fit end.
         max_samples: read at most this many training (and validation) samples, in the dataset's order.
@@ -87,7 +98,7 @@ class PolishingCallback(SuiteCallback):
         refit: Literal["auto", "squared", "logistic", "cross_entropy"] = "auto",
         accept: Literal["if_better", "always"] = "if_better",
         monitor: Monitor = "val_loss",
-        l2: float = 1e-6,
+        l2: float | None = None,
         every_n_epochs: int = 0,
         at_fit_end: bool = True,
         max_samples: int | None = 20_000,
@@ -97,6 +108,9 @@ class PolishingCallback(SuiteCallback):
         network: str | None = None,
         batch_to_xy: BatchToXY | None = None,
         max_patches: int = 100_000,
+        refit_penalty: RefitPenalty = "l1",
+        weight_decay: float = 1e-6,
+        p: int = 2,
     ) -> None:
         self.layers = [check_int("layers[i]", int(i), minimum=0) for i in layers]
         if not self.layers:
@@ -104,7 +118,9 @@ class PolishingCallback(SuiteCallback):
         self.refit = check_choice("refit", refit, ("auto", "squared", "logistic", "cross_entropy"))
         self.accept = check_choice("accept", accept, ("if_better", "always"))
         self.monitor = check_choice("monitor", monitor, ("val_loss", "val_acc", "train_loss", "train_acc"))
-        self.l2 = check_positive("l2", l2)
+        self.reg = check_refit_penalty(refit_penalty, l2, weight_decay, p)
+        self.l2 = l2
+        self._weight_decay = float(weight_decay)
         self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=0)
         self.at_fit_end = bool(at_fit_end)
         self.max_samples = None if max_samples is None else check_int("max_samples", max_samples, minimum=2)
@@ -197,6 +213,9 @@ class PolishingCallback(SuiteCallback):
             raise MisconfigurationException(f"{type(self).__name__}: {err}") from err
         return loss  # type: ignore[return-value]
 
+    def _refit_options(self) -> dict[str, Any]:
+        return {"refit_penalty": self.reg.penalty, "weight_decay": self._weight_decay, "p": self.reg.p}
+
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
         assert self._train is not None and self._monitored is not None and self._loss is not None, "setup() ran"
         (x, y), (mx, my), loss = self._train, self._monitored, self._loss
@@ -209,7 +228,7 @@ class PolishingCallback(SuiteCallback):
             def change() -> PolishEvaluation:
                 return polish_cnn_and_evaluate(
                     pl_module, x, y, mx, my, layers=self.layers, loss=loss, l2=self.l2, max_patches=self.max_patches,
-                    network=cnn,
+                    network=cnn, **self._refit_options(),
                 )  # fmt: skip
         else:
             net = find_relu_network(pl_module, self.network)
@@ -218,7 +237,7 @@ class PolishingCallback(SuiteCallback):
             def change() -> PolishEvaluation:
                 return polish_and_evaluate(
                     pl_module, x, y, mx, my, layers=self.layers, loss=loss, l2=self.l2, rescale=self.rescale,
-                    network=net,
+                    network=net, **self._refit_options(),
                 )  # fmt: skip
 
         def decide(evaluation: PolishEvaluation) -> bool:
@@ -231,7 +250,7 @@ class PolishingCallback(SuiteCallback):
             "loss": self._loss, "metric_samples": evaluation.n_samples,
             "metric_before": evaluation.before[metric], "metric_after": evaluation.after[metric], "accepted": accepted,
             "objective_before": report.objective_before, "objective_after": report.objective_after,
-            "grad_norm": report.grad_norm,
+            "grad_norm": report.grad_norm, "gap": report.gap, "refit_penalty": self.reg.penalty,
         }  # fmt: skip
         self.history.append(record)
         self._log_scalars(trainer, pl_module, self._record_scalars("polish/", record))

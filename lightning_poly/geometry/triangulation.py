@@ -24,21 +24,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 import torch
 from scipy.spatial import HalfspaceIntersection
 from torch import nn
 
-from lightning_poly._validation import check_finite, check_int, check_points, check_positive
+from lightning_poly._validation import check_choice, check_finite, check_int, check_points, check_positive
 from lightning_poly.geometry.exhaustive import all_regions
 from lightning_poly.geometry.faces import clean_rows, interior_points
 from lightning_poly.geometry.regions import region_hrep
 from lightning_poly.nn.relu_network import linear_layers
 
-__all__ = ["RegionSimplices", "pulling_triangulation", "region_simplices"]
+__all__ = ["APEXES", "RegionSimplices", "arrangement_box", "pulling_triangulation", "region_simplices"]
 
 DIMENSIONS = (2, 3)
+Apex = Literal["most_facets", "fewest_simplices", "most_simplices"]
+APEXES: tuple[str, ...] = get_args(Apex)
 
 
 def _incidence(slack: np.ndarray, tol: float, d: int) -> np.ndarray:
@@ -61,12 +64,18 @@ def _fan(points: np.ndarray, normal: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(order[0]), int(order[i]), int(order[i + 1])) for i in range(1, len(order) - 1)]
 
 
-def pulling_triangulation(vertices: torch.Tensor, a: torch.Tensor, b: torch.Tensor, tol: float = 1e-7) -> torch.Tensor:
+def pulling_triangulation(
+    vertices: torch.Tensor, a: torch.Tensor, b: torch.Tensor, tol: float = 1e-7, *, apex: Apex = "most_facets"
+) -> torch.Tensor:
     r"""A pulling triangulation of the polygon or 3-polytope :math:`\{x : a x \le b\}` with the given vertices.
 
-    The apex is the vertex on most facets (the first such); every facet that misses it is fanned from
-    one of its vertices, and each of its triangles (edges in the plane) is coned to the apex (module
-    docstring). Face-histogram paper, Preliminary 2 and Table I.
+    The apex is the vertex on most facets (the first such); every facet that misses it is fanned from one of
+    its vertices, and each of its triangles (edges in the plane) is coned to the apex (module docstring).
+    Face-histogram paper, Preliminary 2 and Table I. A triangulation is not unique and neither is its number
+    of simplices: pulling from :math:`v` gives :math:`\sum_F (|F| - 2) - \sum_{F \ni v} (|F| - 2)` simplices
+    in 3-space (:math:`|F|`: the facet's vertices; one per edge missing :math:`v` in the plane), so on a simple
+    polytope, where every vertex is on :math:`d` facets, the count depends on the sizes of the facets at the
+    apex. ``apex="fewest_simplices"`` / ``"most_simplices"`` pull from the vertex that gives the fewest / most.
 
     Args:
         vertices: ``(V, d)`` the vertices of the polytope, each once (``d`` is 2 or 3).
@@ -74,6 +83,8 @@ def pulling_triangulation(vertices: torch.Tensor, a: torch.Tensor, b: torch.Tens
         b: ``(m,)`` their offsets.
         tol: a vertex lies on a row when its distance to the row's hyperplane is at most ``tol`` (times
             ``max(1, |b|)``).
+        apex: the vertex the triangulation pulls from: ``"most_facets"`` (the first on most facets),
+            ``"fewest_simplices"`` or ``"most_simplices"`` (the one whose pulling triangulation has fewest / most).
 
     Returns:
         ``(S, d + 1)`` int64 indices into ``vertices``: one simplex per row.
@@ -99,6 +110,7 @@ def pulling_triangulation(vertices: torch.Tensor, a: torch.Tensor, b: torch.Tens
         raise ValueError(f"`b` must have shape ({len(a)},) to match `a`, got {tuple(b.shape)}")
     check_finite("b", b)
     check_positive("tol", tol)
+    check_choice("apex", apex, APEXES)
     v, an, bn = (t.detach().cpu().double().numpy() for t in (vertices, a, b))
     norm = np.linalg.norm(an, axis=1)
     if bool((norm == 0).any()):
@@ -112,16 +124,20 @@ def pulling_triangulation(vertices: torch.Tensor, a: torch.Tensor, b: torch.Tens
     if np.linalg.matrix_rank(v[1:] - v[:1]) < d:
         raise ValueError(f"`vertices` must span a {d}-polytope, got vertices in a lower-dimensional flat")
     on = _incidence(slack, scaled_tol, d)
-    apex = int(np.argmax(on.sum(axis=1)))
+    if apex == "most_facets":
+        top = int(np.argmax(on.sum(axis=1)))
+    else:  # the simplices a vertex saves: those its own facets would have given
+        saved = on.astype(np.int64) @ (on.sum(axis=0) - (d - 1))
+        top = int(np.argmax(saved) if apex == "fewest_simplices" else np.argmin(saved))
     simplices: list[list[int]] = []
-    for f in np.flatnonzero(~on[apex]):
+    for f in np.flatnonzero(~on[top]):
         idx = np.flatnonzero(on[:, f])
         if d == 2:
-            simplices.append([apex, int(idx[0]), int(idx[1])])
+            simplices.append([top, int(idx[0]), int(idx[1])])
             continue
         normal = np.cross(v[idx[1]] - v[idx[0]], v[idx[2]] - v[idx[0]])
         for i, j, k in _fan(v[idx], normal / np.linalg.norm(normal)):
-            simplices.append([apex, int(idx[i]), int(idx[j]), int(idx[k])])
+            simplices.append([top, int(idx[i]), int(idx[j]), int(idx[k])])
     return torch.tensor(simplices, dtype=torch.int64).reshape(-1, d + 1)
 
 
@@ -162,6 +178,34 @@ class RegionSimplices:
 
 
 @torch.no_grad()
+def arrangement_box(model: nn.Module, margin: float = 1.05) -> float:
+    """The half-width of the smallest box ``[-B, B]^d`` that holds every vertex of the first layer's hyperplane
+    arrangement, times ``margin``: Table I's box "large enough" (every vertex of a one-hidden-layer network's
+    arrangement is the meeting point of ``d`` of its hyperplanes; parallel ``d``-subsets have none).
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+        >>> with torch.no_grad():
+        ...     _ = net[0].weight.copy_(torch.eye(2)); _ = net[0].bias.copy_(torch.tensor([-3.0, 1.0]))
+        >>> round(arrangement_box(net, margin=1.0), 6)  # x = 3, y = -1 meet at (3, -1)
+        3.0
+    """
+    check_positive("margin", margin)
+    first = linear_layers(model)[0]
+    w = first.weight.detach().double().cpu()
+    b = (first.bias.detach().double().cpu() if first.bias is not None else torch.zeros(len(w), dtype=torch.float64))
+    d = w.shape[1]
+    subsets = torch.combinations(torch.arange(len(w)), d) if len(w) >= d else torch.zeros(0, d, dtype=torch.int64)
+    if len(subsets) == 0:
+        return margin
+    ws, bs = w[subsets], -b[subsets]  # w x + b = 0 on each hyperplane
+    ok = torch.linalg.matrix_rank(ws) == d
+    if not bool(ok.any()):
+        return margin
+    vertices = torch.linalg.solve(ws[ok], bs[ok][..., None])[..., 0]
+    return margin * max(1.0, float(vertices.abs().max()))
+
+
 def region_simplices(
     model: nn.Module,
     box: float = 1.0,
@@ -169,6 +213,8 @@ def region_simplices(
     seed: int = 0,
     tol: float = 1e-7,
     interior_tol: float = 1e-9,
+    *,
+    apex: Apex = "most_facets",
 ) -> RegionSimplices:
     """Pulling triangulations of every linear region of ``model`` inside ``[-box, box]^d`` (``d`` = 2 or 3).
 
@@ -188,6 +234,7 @@ def region_simplices(
         tol: vertex-on-facet tolerance of :func:`pulling_triangulation`.
         interior_tol: regions with a smaller inscribed ball are reported in ``empty_interior`` and not
             triangulated.
+        apex: the vertex each region's pulling triangulation pulls from (:func:`pulling_triangulation`).
 
     Returns:
         The patterns, each region's simplex count, the degenerate regions and the total volume.
@@ -207,6 +254,7 @@ def region_simplices(
     check_int("seed_points", seed_points, minimum=1)
     check_positive("tol", tol)
     check_positive("interior_tol", interior_tol)
+    check_choice("apex", apex, APEXES)
     pats = all_regions(model, box=box, seed_points=seed_points, seed=seed)
     a, b = region_hrep(model, pats, box)
     a_n, b_n, keep, _, _ = clean_rows(a, b)
@@ -218,7 +266,7 @@ def region_simplices(
         ar, br = a_n[r][keep[r]].cpu(), b_n[r][keep[r]].cpu()
         hs = HalfspaceIntersection(torch.cat([ar, -br[:, None]], 1).numpy(), x0[r].cpu().numpy())
         verts = np.unique(np.round(hs.intersections, 9), axis=0)
-        simplices = pulling_triangulation(torch.from_numpy(verts), ar, br, tol)
+        simplices = pulling_triangulation(torch.from_numpy(verts), ar, br, tol, apex=apex)
         counts[r] = len(simplices)
         volume += _volume(verts, simplices)
     return RegionSimplices(pats, counts, empty, volume)

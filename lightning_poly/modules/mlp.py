@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import torch
-import torch.nn.functional as F
-import torchmetrics
 from torch import nn
 from typing_extensions import override
 
 from lightning_poly._compat import LightningModule
 from lightning_poly._user import check_data_input_dim
 from lightning_poly._validation import check_choice, check_int, check_positive
-from lightning_poly.modules._steps import StageSteps
+from lightning_poly.modules._steps import LossSteps
 from lightning_poly.nn.mlp import InitName, ReLUMLP
 from lightning_poly.solvers.losses import ModuleLoss
 
@@ -24,7 +22,7 @@ LossName = ModuleLoss  # (the one vocabulary: solvers/losses.py)
 OptimizerName = Literal["adam", "sgd"]
 
 
-class ReLUMLPModule(StageSteps, LightningModule):
+class ReLUMLPModule(LossSteps, LightningModule):
     """Train a ReLU MLP ``input_dim -> hidden... -> output_dim`` for classification or regression.
 
     Exposes its ReLU network through :meth:`relu_network` (see
@@ -83,14 +81,7 @@ class ReLUMLPModule(StageSteps, LightningModule):
             )
         self.save_hyperparameters()
         self.model = ReLUMLP([input_dim, *hidden, output_dim], bias=bias, init=init, bias_value=bias_value)
-        self.classification = loss != "mse"
-        if self.classification:
-            kw: dict[str, Any] = (
-                {"task": "binary"} if loss == "bce" else {"task": "multiclass", "num_classes": output_dim}
-            )
-            self.train_acc = torchmetrics.Accuracy(**kw)
-            self.val_acc = torchmetrics.Accuracy(**kw)
-            self.test_acc = torchmetrics.Accuracy(**kw)
+        self._make_accuracy(output_dim)
 
     def relu_network(self) -> nn.Sequential:
         """The model's own ``nn.Sequential`` of ``Linear``/``ReLU`` layers."""
@@ -99,33 +90,6 @@ class ReLUMLPModule(StageSteps, LightningModule):
     @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x.flatten(1))
-
-    def predict_labels(self, x: torch.Tensor) -> torch.Tensor:
-        """Class predictions (``{0, 1}`` for ``bce``, indices for ``cross_entropy``)."""
-        out = self(x)
-        if self.hparams["loss"] == "cross_entropy":
-            return out.argmax(dim=1)
-        return (out.squeeze(1) > (0 if self.hparams["loss"] == "bce" else 0.5)).long()
-
-    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        loss = self.hparams["loss"]
-        if loss == "bce":
-            return F.binary_cross_entropy_with_logits(out.squeeze(1), (y > 0).float())
-        if loss == "cross_entropy":
-            return F.cross_entropy(out, y.long())
-        return F.mse_loss(out.squeeze(1) if y.ndim == 1 else out, y.float())
-
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
-        x, y = batch
-        out = self(x)
-        loss = self._loss(out, y)
-        self.log(f"{stage}/loss", loss, prog_bar=stage != "test", sync_dist=stage != "train")
-        if self.classification:
-            metric = getattr(self, f"{stage}_acc")
-            target = (y > 0).long() if self.hparams["loss"] == "bce" else y.long()
-            metric(out.squeeze(1) if self.hparams["loss"] == "bce" else out, target)
-            self.log(f"{stage}/acc", metric, prog_bar=True, on_step=False, on_epoch=True)
-        return loss
 
     @override
     def on_fit_start(self) -> None:

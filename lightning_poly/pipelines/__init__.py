@@ -7,6 +7,12 @@
   trains one polytope with a ``Trainer``;
 * :func:`compare_to_optimum`, :func:`train_and_polish` (:class:`MLPTraining`): the wedge-products paper's
   polishing experiments (Figures 8-10);
+* :mod:`~lightning_poly.pipelines.synthetic_covers`, :mod:`~lightning_poly.pipelines.fashion_covers`: the covers
+  paper's studies (the synthetic sets; Tables 1-2 task by task, resumable: :func:`~lightning_poly.pipelines.tasks.run_tasks`);
+* :mod:`~lightning_poly.pipelines.face_histograms`, :mod:`~lightning_poly.pipelines.vertex_search`,
+  :mod:`~lightning_poly.pipelines.convex_gated`: the studies of the face-histogram, activation-search and
+  convex-gated papers (each example script parses its arguments, calls one of them and prints);
+* :func:`train_network`: any network trained with a ``Trainer`` (:class:`~lightning_poly.modules.NetworkModule`);
 * :class:`TaskProgress`, :func:`quiet_lightning`: progress lines and quiet inner fits for long scripts.
 """
 
@@ -22,11 +28,14 @@ from lightning_poly.pipelines.polishing import (
 from lightning_poly.pipelines.progress import TaskProgress
 from lightning_poly.pipelines.sequential_cover import sequential_cover, train_polytope
 from lightning_poly.pipelines.training import (
+    CompressionFitOptions,
+    FitOptions,
     FittedPolytope,
     PolytopeTraining,
     fit_polytope,
     quiet_lightning,
     quiet_trainer,
+    train_network,
 )
 from lightning_poly.pipelines.two_polytope_cover import (
     SMOOTH_HEAD_TRAINING,
@@ -37,7 +46,9 @@ from lightning_poly.pipelines.two_polytope_cover import (
 
 __all__ = [
     "CompressedCover",
+    "CompressionFitOptions",
     "CoverTraining",
+    "FitOptions",
     "FittedPolytope",
     "MLPTraining",
     "OptimumComparison",
@@ -55,6 +66,7 @@ __all__ = [
     "refined_polytope",
     "sequential_cover",
     "train_and_polish",
+    "train_network",
     "train_polytope",
     "two_polytope_cover",
 ]

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
@@ -23,13 +23,13 @@ from lightning_poly._validation import check_choice, check_int_tuple
 from lightning_poly.algorithms.covers.prune import prune_cover
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
 from lightning_poly.modules.polytope_cover import PolytopeCoverModule
-from lightning_poly.pipelines.training import check_fit_options, seeded_fit
+from lightning_poly.pipelines.training import CompressionFitOptions, seeded_fit
 
 __all__ = ["CompressedCover", "CoverTraining", "compressed_cover"]
 
 
 @dataclass(frozen=True)
-class CoverTraining:
+class CoverTraining(CompressionFitOptions):
     r"""Options of Algorithm 2's fit (:func:`compressed_cover`); the defaults are the swiss roll's 2-320-16-1 start.
 
     Args:
@@ -57,16 +57,12 @@ class CoverTraining:
     epochs: int = 500
     batch_size: int = 100
     lr: float = 1e-2
-    seed: int = 0
     loss: Literal["bce", "mse"] = "bce"
-    lam_bias: float = 5.0
     cosine: bool = True
     every_n_steps: int = 100
-    lam_scale: float = 1.2
-    start_fraction: float = 0.5
-    trainer_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         object.__setattr__(self, "widths", check_int_tuple("widths", self.widths))
         if self.signs is not None:
             if len(self.signs) != len(self.widths) or any(s not in (1, -1) for s in self.signs):
@@ -74,7 +70,6 @@ class CoverTraining:
                     f"`signs` must be one +1 or -1 per piece ({len(self.widths)}), got {tuple(self.signs)}"
                 )
             object.__setattr__(self, "signs", tuple(int(s) for s in self.signs))
-        check_fit_options(self)
         check_choice("loss", self.loss, ("bce", "mse"))
 
     def module(self, input_dim: int) -> PolytopeCoverModule:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytorch_lightning as pl
@@ -27,7 +27,7 @@ from torch import nn
 from typing_extensions import override
 
 from lightning_poly._compat import Callback
-from lightning_poly._validation import check_choice, check_int, check_int_tuple, check_positive
+from lightning_poly._validation import check_choice, check_int_tuple, check_positive
 from lightning_poly.algorithms.polishing.layer import neuron_sample_cosines
 from lightning_poly.algorithms.polishing.mlp import polish_network
 from lightning_poly.callbacks.polishing import Monitor, PolishingCallback
@@ -35,7 +35,7 @@ from lightning_poly.datamodules.arrays import ArrayDataModule
 from lightning_poly.datamodules.tensor import TensorDataModule
 from lightning_poly.modules.mlp import LossName, OptimizerName, ReLUMLPModule
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers
-from lightning_poly.pipelines.training import quiet_trainer
+from lightning_poly.pipelines.training import FitOptions, quiet_trainer
 from lightning_poly.solvers.wedge_lasso import two_layer_objective, wedge_lasso
 
 __all__ = [
@@ -49,7 +49,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class MLPTraining:
+class MLPTraining(FitOptions):
     """Options of one :class:`~lightning_poly.modules.ReLUMLPModule` fit (the defaults: Section 7.1's nets).
 
     Args:
@@ -71,21 +71,16 @@ class MLPTraining:
     hidden: Sequence[int] = (256,)
     loss: LossName = "bce"
     optimizer: OptimizerName = "adam"
-    lr: float = 1e-3
     momentum: float = 0.9
     weight_decay: float = 0.0
-    epochs: int = 20
-    seed: int = 0
-    trainer_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         object.__setattr__(self, "hidden", check_int_tuple("hidden", self.hidden))
         check_choice("loss", self.loss, ("bce", "cross_entropy", "mse"))
         check_choice("optimizer", self.optimizer, ("adam", "sgd"))
-        check_positive("lr", self.lr)
         check_positive("momentum", self.momentum, strict=False)
         check_positive("weight_decay", self.weight_decay, strict=False)
-        check_int("epochs", self.epochs, minimum=1)
 
     def module(self, input_dim: int) -> ReLUMLPModule:
         """The module these options train (one output)."""
@@ -164,7 +159,7 @@ def compare_to_optimum(
     dm = ArrayDataModule(x, target, task="regression", val_fraction=0.0, batch_size=0, seed=training.seed)
     net = copy.deepcopy(_fit(dm, x.shape[1], training).model.net).double()
     polished = copy.deepcopy(net)
-    polish_network(polished, x.double(), target, loss="squared", l2=beta)
+    polish_network(polished, x.double(), target, loss="squared", weight_decay=2 * beta)  # the paper's refit of J
     lasso = wedge_lasso(x, target, beta)
     z = abs(lasso.z)
     return OptimumComparison(

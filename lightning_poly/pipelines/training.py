@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
@@ -23,9 +23,20 @@ from lightning_poly._validation import check_choice, check_fraction, check_int, 
 from lightning_poly.callbacks.compression import CompressionCallback
 from lightning_poly.datamodules.arrays import ArrayDataModule
 from lightning_poly.geometry.polytope_cover import PolytopeBasisCover
+from lightning_poly.modules.network import NetworkModule, NetworkOptimizer
 from lightning_poly.modules.polytope_cover import PolytopeCoverModule
+from lightning_poly.solvers.losses import ModuleLoss
 
-__all__ = ["FittedPolytope", "PolytopeTraining", "fit_polytope", "quiet_lightning", "quiet_trainer"]
+__all__ = [
+    "CompressionFitOptions",
+    "FitOptions",
+    "FittedPolytope",
+    "PolytopeTraining",
+    "fit_polytope",
+    "quiet_lightning",
+    "quiet_trainer",
+    "train_network",
+]
 
 # warnings an inner fit raises on every call and that say nothing about the recipe
 _KNOWN_WARNINGS = (
@@ -67,8 +78,110 @@ def quiet_trainer(max_epochs: int, callbacks: Sequence[Any] = (), **overrides: A
     return pl.Trainer(callbacks=list(callbacks), **kwargs)
 
 
+def train_network(
+    net: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    seed: int,
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    loss: ModuleLoss = "cross_entropy",
+    optimizer: NetworkOptimizer = "adam",
+    **trainer_kwargs: Any,
+) -> float:
+    """Train ``net`` in place on ``(x, y)`` with a :class:`~lightning_poly.modules.NetworkModule` and
+    :func:`quiet_trainer` (on the CPU unless ``trainer_kwargs`` say otherwise): the data in an order drawn by
+    ``seed``, everything seeded with it.
+
+    Args:
+        net: the network (its weights change in place).
+        x: inputs, batched along the first dimension (images keep their shape).
+        y: targets.
+        epochs: training epochs.
+        seed: seed of the order and of Lightning.
+        lr: learning rate.
+        batch_size: batch size (``0``: full batch).
+        loss: the module's loss.
+        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``.
+        trainer_kwargs: further ``Trainer`` arguments.
+
+    Returns:
+        The fit's wall time in seconds.
+
+    Example:
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2))
+        >>> train_network(net, torch.randn(8, 2), torch.randint(0, 2, (8,)), epochs=1, seed=0) > 0
+        True
+    """
+    pl.seed_everything(seed, verbose=False)
+    task = "regression" if loss == "mse" else "classification"
+    data = ArrayDataModule(x, y, task=task, val_fraction=0.0, batch_size=batch_size, seed=seed)
+    data.setup("fit")
+    module = NetworkModule(net, loss=loss, lr=lr, optimizer=optimizer)
+    start = time.perf_counter()
+    quiet_trainer(epochs, **{"accelerator": "cpu", **trainer_kwargs}).fit(module, data.train_dataloader())
+    return time.perf_counter() - start
+
+
 @dataclass(frozen=True)
-class PolytopeTraining:
+class FitOptions:
+    """The options every recipe's ``Trainer`` fit shares (the base of :class:`PolytopeTraining`,
+    :class:`~lightning_poly.pipelines.CoverTraining` and :class:`~lightning_poly.pipelines.MLPTraining`).
+
+    Args:
+        epochs: training epochs.
+        lr: the optimiser's learning rate.
+        seed: seed of everything before the module is built (its initialisation, the data order).
+        trainer_kwargs: further ``Trainer`` arguments (:func:`quiet_trainer`).
+    """
+
+    epochs: int = 20
+    lr: float = 1e-3
+    seed: int = 0
+    trainer_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_int("epochs", self.epochs, minimum=1)
+        check_positive("lr", self.lr)
+        check_int("seed", self.seed, minimum=0)
+        if not isinstance(self.trainer_kwargs, dict):
+            raise TypeError(f"`trainer_kwargs` must be a dict of Trainer arguments, got {type(self.trainer_kwargs).__name__}")
+
+
+@dataclass(frozen=True)
+class CompressionFitOptions(FitOptions):
+    """:class:`FitOptions` plus what every polytope recipe's fit shares: the batch, :math:`\\lambda_\\text{bias}`
+    and Algorithm 2's compression schedule (:class:`~lightning_poly.callbacks.CompressionCallback`).
+
+    Args:
+        batch_size: batch size (``0``: full batch).
+        lam_bias: :math:`\\lambda` of (6)/(10): each polytope is :math:`\\{T = \\lambda\\}`.
+        every_n_steps: compress every this many steps.
+        lam_scale: :math:`\\lambda_\\text{scale} > 1` of Algorithm 1.
+        start_fraction: fraction of the steps before compression starts: Algorithm 2 compresses a
+            *pretrained* network, and compressing from the first steps freezes the polytope early.
+    """
+
+    batch_size: int = 0
+    lam_bias: float = 5.0
+    every_n_steps: int = 50
+    lam_scale: float = 1.2
+    start_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_int("batch_size", self.batch_size, minimum=0)
+        check_positive("lam_bias", self.lam_bias)
+        check_int("every_n_steps", self.every_n_steps, minimum=0)
+        if not self.lam_scale > 1:
+            raise ValueError(f"`lam_scale` must be > 1, got {self.lam_scale}")
+        check_fraction("start_fraction", self.start_fraction, closed_right=True)
+
+
+@dataclass(frozen=True)
+class PolytopeTraining(CompressionFitOptions):
     """Options of one polytope's fit (:func:`fit_polytope`); the defaults are Algorithm 4's steps.
 
     Args:
@@ -100,24 +213,17 @@ class PolytopeTraining:
 
     width: int = 2
     epochs: int = 300
-    batch_size: int = 0
     lr: float = 3e-2
-    seed: int = 0
     loss: Literal["weighted_bce", "bce"] = "weighted_bce"
     class_weights: tuple[float, float] = (1.0, 10.0)
-    lam_bias: float = 5.0
     head: Literal["piece", "polytope"] = "piece"
     beta: float = 4.0
     hard_sign: bool = True
     compress: bool = True
-    every_n_steps: int = 50
-    lam_scale: float = 1.2
-    start_fraction: float = 0.5
-    trainer_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_int("width", self.width, minimum=1)
-        check_fit_options(self)
         check_choice("loss", self.loss, ("weighted_bce", "bce"))
         check_choice("head", self.head, ("piece", "polytope"))
         if len(self.class_weights) != 2:
@@ -185,36 +291,10 @@ def fit_polytope(x: torch.Tensor, target: torch.Tensor, training: PolytopeTraini
     return FittedPolytope(module, None if callback is None else callback.cover, seconds)
 
 
-class _FitOptions(Protocol):
-    """The options every polytope recipe's fit shares (:class:`PolytopeTraining` and the Algorithm 2 recipe's)."""
-
-    epochs: int
-    batch_size: int
-    lr: float
-    seed: int
-    lam_bias: float
-    every_n_steps: int
-    lam_scale: float
-    start_fraction: float
-    trainer_kwargs: dict[str, Any]
-
-
-def check_fit_options(options: _FitOptions) -> None:
-    """Refuse shared fit options out of range (naming the field and the value)."""
-    check_int("epochs", options.epochs, minimum=1)
-    check_int("batch_size", options.batch_size, minimum=0)
-    check_positive("lr", options.lr)
-    check_positive("lam_bias", options.lam_bias)
-    check_int("every_n_steps", options.every_n_steps, minimum=0)
-    if not options.lam_scale > 1:
-        raise ValueError(f"`lam_scale` must be > 1, got {options.lam_scale}")
-    check_fraction("start_fraction", options.start_fraction, closed_right=True)
-
-
 def seeded_fit(
     x: torch.Tensor,
     target: torch.Tensor,
-    options: _FitOptions,
+    options: CompressionFitOptions,
     module_of: Callable[[int], PolytopeCoverModule],
     compress: bool,
 ) -> tuple[PolytopeCoverModule, CompressionCallback | None, float]:

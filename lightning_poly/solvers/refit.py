@@ -1,6 +1,30 @@
 r"""Convex refit of the layer that follows a polished layer (wedge-products paper, Section 4.1 step 4).
 
-With the hidden features :math:`H` fixed, the last layer solves a convex problem
+Two refit penalties (``refit_penalty``):
+
+``"l1"`` (the default of polishing, the paper's objective). Problem (2) with weight decay,
+:math:`\frac{1}{n}\sum_i \ell(f(x_i), y_i) + \frac{\beta}{2}\sum_j (\|w_j\|_p^2 + \|v_j\|_p^2)`, is unchanged in
+its data term by the rescaling :math:`w_j \to \alpha_j w_j`, :math:`v_j \to v_j/\alpha_j` (eq. (96)–(97)); minimising
+over :math:`\alpha_j` (eq. (98), AM–GM) turns the penalty into :math:`\beta\sum_j \|w_j\|_p \|v_j\|_p`. With the hidden
+neurons fixed (polished, :math:`\|w_j\|_p = 1` after Section 4.1 step 3) the following layer therefore solves the
+weighted (group) Lasso
+
+.. math::
+    \min_{V, c} \ \frac{1}{n}\sum_i \ell(V h_i + c, y_i) + \beta \sum_j \|w_j\|_p \, \|V_{:, j}\|_p ,
+
+(:func:`~lightning_poly.solvers.lasso.weighted_lasso`, solved to a certified duality gap), then eq. (98) balances
+each pair (Lemma 27's AM–GM argument, :func:`~lightning_poly.algorithms.polishing.scaling.balance_`) so that the
+network's value of (2) equals this objective. Readings chosen: the paper's (2) writes
+:math:`\lambda\sum(\|w\|^2 + \|v\|^2)` and its Lasso programs (9), (14) :math:`\lambda\|z\|_1`, a factor 2 apart after
+balancing; we write the regulariser as :math:`\frac{\beta}{2}\|\theta\|^2` (PyTorch's ``weight_decay = β``), so the Lasso
+weight is :math:`\beta = 2\lambda`. The norm of a vector output's weights is the :math:`p`-norm of the row of
+:math:`W^{(2)}` (Section 3.6's convention): a group Lasso for :math:`p = 2`, an entry-wise Lasso for :math:`p = 1`.
+The neuron norms :math:`\|w_j\|_p` weight the columns (1 for polished neurons; the incoming norms of a deeper
+network's last hidden layer otherwise); a neuron with :math:`w_j = 0` has no penalty and a constant output, so its
+output weight is set to 0 (the intercept absorbs it).
+
+``"ridge"`` (the earlier refit, kept for comparison). With the hidden features :math:`H` fixed, the last layer
+solves a convex problem
 
 .. math::
     \min_{V, c} \ \frac{1}{n}\sum_i \ell(H_i V + c, y_i) + \lambda \|V\|_F^2 ,
@@ -14,6 +38,7 @@ and cross-entropy problems are solved by L-BFGS in float64 to a gradient norm be
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +47,11 @@ from lightning_poly._validation import check_choice, check_positive
 from lightning_poly.solvers.losses import SolverLoss
 
 __all__ = [
+    "REFIT_PENALTIES",
     "RefitLoss",
+    "RefitPenalty",
+    "RefitRegulariser",
+    "check_refit_penalty",
     "RefitResult",
     "check_refit_loss",
     "head_metrics",
@@ -32,6 +61,53 @@ __all__ = [
 ]
 
 RefitLoss = SolverLoss  # (the one vocabulary: solvers/losses.py)
+RefitPenalty = Literal["l1", "ridge"]
+REFIT_PENALTIES: tuple[str, ...] = get_args(RefitPenalty)
+
+
+@dataclass(frozen=True)
+class RefitRegulariser:
+    """The refit's penalty: ``"l1"`` (weight ``weight_decay``, neuron norm ``p``) or ``"ridge"`` (weight ``l2``)."""
+
+    penalty: RefitPenalty
+    weight: float
+    p: int = 2
+
+
+def check_refit_penalty(
+    refit_penalty: str, l2: float | None = None, weight_decay: float = 1e-6, p: int = 2
+) -> RefitRegulariser:
+    """Validate the refit options of the polishing entry points.
+
+    Args:
+        refit_penalty: ``"l1"`` (the paper's objective, module docstring) or ``"ridge"``.
+        l2: the ridge weight (``"ridge"`` only; default 1e-6).
+        weight_decay: :math:`\beta` of the ``"l1"`` refit.
+        p: the neuron norm of the ``"l1"`` refit, 1 or 2.
+
+    Raises:
+        ValueError: naming the argument, the allowed values and the value received.
+
+    Example:
+        >>> check_refit_penalty("l1", weight_decay=1e-4)
+        RefitRegulariser(penalty='l1', weight=0.0001, p=2)
+        >>> check_refit_penalty("l1", l2=1e-3)
+        Traceback (most recent call last):
+        ...
+        ValueError: `l2` is the weight of refit_penalty='ridge'; the 'l1' refit takes `weight_decay` (got l2=0.001)
+    """
+    check_choice("refit_penalty", refit_penalty, REFIT_PENALTIES)
+    check_choice("p", p, (1, 2))
+    if l2 is not None:
+        check_positive("l2", l2)
+    check_positive("weight_decay", weight_decay)
+    if refit_penalty == "ridge":
+        return RefitRegulariser("ridge", 1e-6 if l2 is None else float(l2), p)
+    if l2 is not None:
+        raise ValueError(
+            f"`l2` is the weight of refit_penalty='ridge'; the 'l1' refit takes `weight_decay` (got l2={l2})"
+        )
+    return RefitRegulariser("l1", float(weight_decay), p)
 
 
 def _is_labels(y: torch.Tensor) -> bool:

@@ -146,7 +146,7 @@ def test_polish_network_explains_neurons_and_refit_is_optimal() -> None:
     x = torch.randn(80, 2, dtype=torch.float64)
     y = (x[:, 0] * x[:, 1] > 0).double()
     net = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1)).double()
-    rep = polish_network(net, x, y, loss="squared", l2=1e-6)
+    rep = polish_network(net, x, y, loss="squared", l2=1e-6, refit_penalty="ridge")
     assert rep.grad_norm < 1e-8
     assert rep.results[0].indices.shape == (16, 2)
     # the refitted last layer cannot be improved by another refit

@@ -44,7 +44,7 @@ def test_the_first_conv_is_polished_and_only_the_head_is_refitted() -> None:
     net, x, y = _trained()
     before = {k: v.clone() for k, v in net.state_dict().items()}
     old_head = net[-1].weight.detach().clone(), net[-1].bias.detach().clone()
-    rep = polish_cnn(net, x, y, loss="cross_entropy", l2=1e-4)
+    rep = polish_cnn(net, x, y, loss="cross_entropy", l2=1e-4, refit_penalty="ridge")
     assert rep.layers == [0] and rep.names == ["0"] and rep.head == "7"
     # the reading: the polished layer and the head change, every layer between stays as it was
     changed = {k for k, v in net.state_dict().items() if not torch.equal(v, before[k])}
@@ -91,7 +91,7 @@ def test_the_second_layer_is_not_a_convex_refit() -> None:
 
 def test_a_deeper_conv_behind_batch_norm_and_pooling_is_polished_on_its_own_inputs() -> None:
     net, x, y = _trained(pool=True)
-    rep = polish_cnn(net, x, y, layers=[1], loss="cross_entropy", l2=1e-3)
+    rep = polish_cnn(net, x, y, layers=[1], loss="cross_entropy", l2=1e-3, refit_penalty="ridge")
     assert rep.names == ["4"] and rep.results[0].rank == 4 * 9 + 1
     with torch.no_grad():
         h = net[:4](x).double()  # what reaches the second conv, in eval mode
@@ -103,7 +103,7 @@ def test_a_deeper_conv_behind_batch_norm_and_pooling_is_polished_on_its_own_inpu
     assert float(((pt @ wt[:, :, None])[..., 0].abs() / (pt.norm(dim=-1) * wt.norm(dim=1, keepdim=True))).max()) < 1e-6
     # scored by the model's own forward before and after (a polish need not help: the callback decides)
     before = head_metrics(net(x), y, "cross_entropy")
-    ev = polish_cnn_and_evaluate(net, x, y, loss="cross_entropy", l2=1e-3)
+    ev = polish_cnn_and_evaluate(net, x, y, loss="cross_entropy", l2=1e-3, refit_penalty="ridge")
     assert ev.report.layers == [0] and ev.before == before
     assert ev.after == head_metrics(net(x), y, "cross_entropy")
 

@@ -137,3 +137,15 @@ def test_shards_summed_give_the_whole_histogram() -> None:
         assert torch.equal(got.counts, ref.counts) and torch.equal(got.box_counts, ref.box_counts)  # type: ignore[arg-type]
         assert got.n_regions == ref.n_regions and got.n_degenerate == ref.n_degenerate
     assert 0 < int(parts[0][4].sum()) < int(total[4].sum()) == len(total[4])  # one shard counts part of the regions
+
+
+def test_points_from_a_smaller_cube_than_the_box_as_figure_7(tmp_path: Path) -> None:
+    cb = FaceHistogramCallback(n_points=500, box=3.0, sample_box=1.0, every_n_epochs=0, at_fit_end=False, plot=False)
+    model = _model()
+    _trainer(tmp_path, [cb], max_epochs=1).fit(model, _data())
+    assert [h["when"] for h in cb.history] == ["fit_start"]
+    points = (2 * torch.rand(500, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64) - 1) * 1.0
+    ref = face_histogram(_model().relu_network().double(), points, box=3.0)  # the weights at fit start
+    assert cb.history[0]["regions"] == ref.n_regions and cb.history[0]["mean_faces"] == pytest.approx(ref.mean)
+    with pytest.raises(ValueError, match="`sample_box` must be at most `box` = 1.0"):
+        FaceHistogramCallback(sample_box=2.0)

@@ -77,3 +77,31 @@ def test_region_simplices_in_the_plane_counts_the_fans_of_every_region() -> None
     res = region_simplices(net, box=50.0)
     assert res.n_regions == 1 + 4 + comb(4, 2)  # 4 lines in general position
     assert res.volume == pytest.approx(100.0**2, rel=1e-9)
+
+
+def test_the_apex_changes_the_count_but_both_triangulations_tile_the_box() -> None:
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 6), torch.nn.ReLU(), torch.nn.Linear(6, 1)).double()
+    most = region_simplices(net, box=2.0, seed_points=2000)
+    fewest = region_simplices(net, box=2.0, seed_points=2000, apex="fewest_simplices")
+    most_of_all = region_simplices(net, box=2.0, seed_points=2000, apex="most_simplices")
+    assert torch.equal(most.patterns, fewest.patterns) and torch.equal(most.patterns, most_of_all.patterns)
+    for res in (most, fewest, most_of_all):
+        assert res.volume == pytest.approx(4.0**3)  # each triangulation tiles the box
+    assert bool((fewest.simplices <= most.simplices).all()) and bool((most.simplices <= most_of_all.simplices).all())
+    assert fewest.total < most_of_all.total  # the count is the triangulation's, not the region's
+    with pytest.raises(ValueError, match="apex"):
+        region_simplices(net, apex="middle")  # type: ignore[arg-type]
+
+
+def test_pulling_counts_on_a_cut_cube_follow_the_facets_at_the_apex() -> None:
+    # the unit cube cut by x + y + z <= 2.5: 3 squares, 3 pentagons, 1 triangle, sum of (|F| - 2) = 16
+    corners = [[x, y, z] for x in (0.0, 1.0) for y in (0.0, 1.0) for z in (0.0, 1.0) if x + y + z < 3]
+    v = torch.tensor([*corners, [1, 1, 0.5], [1, 0.5, 1], [0.5, 1, 1]], dtype=torch.float64)
+    a = torch.cat([torch.eye(3), -torch.eye(3), torch.ones(1, 3)]).double()
+    b = torch.tensor([1.0, 1, 1, 0, 0, 0, 2.5], dtype=torch.float64)
+    counts = {apex: pulling_triangulation(v, a, b, apex=apex) for apex in ("fewest_simplices", "most_simplices")}
+    # fewest: a vertex on two pentagons and a square saves 3 + 3 + 2; most: the origin, on three squares, saves 6
+    assert {k: len(s) for k, s in counts.items()} == {"fewest_simplices": 8, "most_simplices": 10}
+    for s in counts.values():
+        assert _volumes(v, s).sum() == pytest.approx(1 - 0.5**3 / 6)

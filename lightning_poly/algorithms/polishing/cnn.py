@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from lightning_poly._validation import check_finite, check_int, check_positive
+from lightning_poly._validation import check_finite, check_int
 from lightning_poly.algorithms.polishing.conv import ConvPolishReport, polish_conv2d
 from lightning_poly.algorithms.polishing.mlp import (
     PolishEvaluation,
@@ -44,10 +44,11 @@ from lightning_poly.algorithms.polishing.mlp import (
     _refit_head,
     _scored,
 )
+from lightning_poly.algorithms.polishing.scaling import neuron_norms, normalise_neurons
 from lightning_poly.geometry._pwl_trace import PWLGraph
 from lightning_poly.geometry.pwl_regions import pwl_activation_patterns
 from lightning_poly.nn.outputs import eval_mode, module_device, module_outputs
-from lightning_poly.solvers.refit import RefitLoss, check_refit_loss
+from lightning_poly.solvers.refit import RefitLoss, RefitPenalty, check_refit_loss, check_refit_penalty
 
 __all__ = ["cnn_layers", "polish_cnn", "polish_cnn_and_evaluate"]
 
@@ -124,10 +125,14 @@ def polish_cnn(
     y: torch.Tensor,
     layers: Sequence[int] = (0,),
     loss: RefitLoss = "squared",
-    l2: float = 1e-6,
+    l2: float | None = None,
     max_patches: int = 100_000,
     seed: int = 0,
     chunk_size: int | None = None,
+    *,
+    refit_penalty: RefitPenalty = "l1",
+    weight_decay: float = 1e-6,
+    p: int = 2,
 ) -> ConvPolishReport:
     """Polish ``Conv2d`` ``layers`` of a CNN in place, then refit its head by convex optimisation.
 
@@ -139,10 +144,15 @@ def polish_cnn(
         y: training targets (labels for logistic / cross-entropy).
         layers: indices of ``Conv2d`` layers to polish, in the order of the forward (default the first).
         loss: the refit loss (see :func:`~lightning_poly.solvers.refit_last_layer`).
-        l2: ridge weight of the refit.
+        l2: ridge weight of the refit (``refit_penalty="ridge"`` only; default 1e-6).
         max_patches: patches each layer's filters choose from (see :func:`~lightning_poly.algorithms.polish_conv2d`).
         seed: seed of the patch sample.
         chunk_size: filters per batch of :func:`~lightning_poly.algorithms.polish_layer` (``None``: its default).
+        refit_penalty: ``"l1"`` (default: polished filters normalised to :math:`\\|w\\|_p = 1`, the head refitted by the
+            weighted Lasso of :mod:`lightning_poly.solvers.refit`, its columns weighted by the incoming norms of the
+            head's input neurons when a ``Linear`` layer feeds it, else 1) or ``"ridge"`` (the earlier refit).
+        weight_decay: :math:`\beta` of the ``"l1"`` refit.
+        p: the norm of problem (2) for ``"l1"`` (1 or 2).
 
     Raises:
         ValueError: what :func:`cnn_layers` raises, layer indices out of range, targets that do not fit
@@ -165,19 +175,36 @@ def polish_cnn(
     if len(y) != len(x):
         raise ValueError(f"`y` must have one target per point of `x`, got {len(y)} for {len(x)} points")
     check_refit_loss(loss, head.out_features, y)
-    check_positive("l2", l2)
+    reg = check_refit_penalty(refit_penalty, l2, weight_decay, p)
     check_int("max_patches", max_patches, minimum=2)
     check_int("seed", seed)
-    before = _head_objective(head, _layer_inputs(model, head, x), y, loss, l2)
+    feeder = _feeding_linear(model, head)
+    col = (lambda: None) if feeder is None or reg.penalty == "ridge" else (lambda: neuron_norms(feeder.weight, reg.p))
+    before = _head_objective(head, _layer_inputs(model, head, x), y, loss, reg, col())
     chosen = sorted(set(layers))
     report = ConvPolishReport(chosen, [convs[l][0] for l in chosen], head_name, objective_before=before)
     for l in chosen:
         conv = convs[l][1]
         res = polish_conv2d(conv, _layer_inputs(model, conv, x), max_patches, seed, chunk_size)
-        _copy_into(conv, res.weight, res.bias)
+        weight, bias = res.weight, res.bias
+        if reg.penalty == "l1":  # Section 4.1 step 3: ||w||_p = 1
+            weight, bias = normalise_neurons(weight, bias, reg.p)
+        _copy_into(conv, weight, bias)
         report.results.append(res)
-    report.objective_after, report.grad_norm = _refit_head(head, _layer_inputs(model, head, x), y, loss, l2)
+    fit = _refit_head(head, _layer_inputs(model, head, x), y, loss, reg, col())
+    report.objective_after, report.grad_norm, report.gap = fit
     return report
+
+
+def _feeding_linear(model: nn.Module, head: nn.Linear) -> nn.Linear | None:
+    """The ``Linear`` layer whose neurons (after a ReLU) feed ``head``, if the head's input comes from one."""
+    prev = None
+    for m in model.modules():
+        if m is head:
+            return prev if isinstance(prev, nn.Linear) and prev.out_features == head.in_features else None
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            prev = m
+    return None
 
 
 def polish_cnn_and_evaluate(
@@ -189,10 +216,13 @@ def polish_cnn_and_evaluate(
     *,
     layers: Sequence[int] = (0,),
     loss: RefitLoss = "squared",
-    l2: float = 1e-6,
+    l2: float | None = None,
     max_patches: int = 100_000,
     seed: int = 0,
     network: nn.Module | None = None,
+    refit_penalty: RefitPenalty = "l1",
+    weight_decay: float = 1e-6,
+    p: int = 2,
 ) -> PolishEvaluation:
     """Polish the CNN inside ``model`` in place (:func:`polish_cnn`) and score the model's own forward before
     and after, as :func:`~lightning_poly.algorithms.polish_and_evaluate` does for MLPs.
@@ -225,4 +255,9 @@ def polish_cnn_and_evaluate(
     ex, ey = _evaluation_data(x, y, eval_x, eval_y)
     net = model if network is None else network
     check_refit_loss(loss, cnn_layers(net)[1][1].out_features, y)  # before the model is scored
-    return _scored(model, ex, ey, loss, lambda: polish_cnn(net, x, y, layers, loss, l2, max_patches, seed))
+    check_refit_penalty(refit_penalty, l2, weight_decay, p)
+    return _scored(
+        model, ex, ey, loss,
+        lambda: polish_cnn(net, x, y, layers, loss, l2, max_patches, seed, refit_penalty=refit_penalty,
+                           weight_decay=weight_decay, p=p),
+    )  # fmt: skip

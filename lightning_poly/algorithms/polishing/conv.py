@@ -74,7 +74,8 @@ class ConvPolishReport:
         results: one :class:`ConvPolishResult` per polished layer (explanations: ``results[i].positions``).
         objective_before: refit objective of the original network (its own head).
         objective_after: the same objective after polishing and the convex refit of the head.
-        grad_norm: gradient norm of the refit objective at the solution (≈ 0: convex optimum).
+        grad_norm: gradient norm (ridge) or minimum-norm subgradient (``"l1"``) of the refit at the solution (≈ 0).
+        gap: the certified duality gap of the ``"l1"`` refit (NaN for ridge).
     """
 
     layers: list[int]
@@ -84,6 +85,7 @@ class ConvPolishReport:
     objective_before: float = float("nan")
     objective_after: float = float("nan")
     grad_norm: float = float("nan")
+    gap: float = float("nan")
 
 
 def _check(conv: nn.Conv2d, inputs: torch.Tensor) -> None:

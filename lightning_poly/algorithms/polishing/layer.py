@@ -9,8 +9,9 @@ bias :math:`b`, handled by augmenting inputs with a column of ones, :math:`\tild
 1. computes :math:`|\tilde x_i^\top \tilde w_j|` for all inputs;
 2. picks the :math:`r - 1` inputs with the smallest magnitudes (its *explanation*), where
    :math:`r = \operatorname{rank}(\tilde X)`;
-3. becomes the unit normal to them, oriented like the original neuron and given its original norm
-   (the following refit and rescaling set the scale).
+3. becomes the normal to them, oriented like the original neuron, normalised to :math:`\|w_j\|_p = 1`
+   as step 3 says when ``p`` is given (the weights, not the bias: problem (2) regularises the weights only),
+   else given its original norm (``p=None``, the earlier behaviour).
 
 Readings chosen where the paper is silent:
 
@@ -36,7 +37,8 @@ from dataclasses import dataclass
 
 import torch
 
-from lightning_poly._validation import check_finite, check_int
+from lightning_poly._validation import check_choice, check_finite, check_int
+from lightning_poly.algorithms.polishing.scaling import normalise_neurons
 from lightning_poly.nn.homogeneous import augment
 
 __all__ = ["PolishResult", "neuron_sample_cosines", "polish_layer", "polish_layer_reference"]
@@ -245,8 +247,9 @@ def polish_layer(
     chunk_size: int | None = None,
     rank_tol: float = 1e-6,
     null_tol: float = 1e-10,
+    p: int | None = None,
 ) -> PolishResult:
-    """Polish every neuron of a linear layer at once (batched; see the module docstring).
+    r"""Polish every neuron of a linear layer at once (batched; see the module docstring).
 
     Args:
         weight: ``(m, d)`` layer weights.
@@ -257,6 +260,7 @@ def polish_layer(
         rank_tol: relative singular-value threshold for the rank of the inputs (computed from the
             Gram matrix, so values below ~1e-7 are not resolved).
         null_tol: relative singular-value threshold for the null space of the chosen inputs.
+        p: normalise each polished neuron to :math:`\|w_j\|_p = 1` (1 or 2); ``None`` keeps its original norm.
 
     Example:
         >>> x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
@@ -264,6 +268,8 @@ def polish_layer(
         >>> res.indices.tolist(), [[round(v, 4) for v in row] for row in res.weight.tolist()]
         ([[1]], [[0.9055, 0.0]])
     """
+    if p is not None:
+        check_choice("p", p, (1, 2))
     z, w_red, v, first, r = _prepare(weight, bias, inputs, rank_tol)
     if chunk_size is None:  # 64-256 were fastest on a 2-core CPU; fewer for huge n
         chunk_size = max(1, min(256, 2**23 // max(len(z), 1)))
@@ -281,6 +287,8 @@ def polish_layer(
         residual[sl] = torch.einsum("ckr,cr->ck", chosen, new[sl]).abs().max(dim=1).values
     w_full = weight.detach().double() if bias is None else torch.cat([weight.double(), bias.double()[:, None]], 1)
     new_w, new_b = _finish(new, v, w_full, bias is not None, weight.dtype)
+    if p is not None:
+        new_w, new_b = normalise_neurons(new_w, new_b, p)
     cosine = torch.nn.functional.cosine_similarity(new, w_red, dim=1)
     return PolishResult(new_w, new_b, first[idx], r, residual, cosine)
 

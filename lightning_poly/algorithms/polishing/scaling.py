@@ -16,16 +16,46 @@ from torch import nn
 
 from lightning_poly.nn.relu_network import linear_layers
 
-__all__ = ["balance_", "equalising_scales", "optimal_scales"]
+__all__ = ["balance_", "equalising_scales", "neuron_norms", "normalise_neurons", "optimal_scales"]
 
 
-def optimal_scales(w_in: torch.Tensor, w_out: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    """Equation (98): ``alpha_j = sqrt(||w_out[:, j]|| / ||w_in[j]||)`` (1 where either norm is 0).
+def neuron_norms(weight: torch.Tensor, p: int = 2) -> torch.Tensor:
+    r""":math:`\|w_j\|_p` of every neuron (row of ``weight``, flattened for a filter bank ``(m, C, kh, kw)``).
+
+    Example:
+        >>> neuron_norms(torch.tensor([[3.0, -4.0]]), 1).tolist()
+        [7.0]
+    """
+    if p not in (1, 2):
+        raise ValueError(f"`p` must be one of (1, 2), got {p!r}")
+    return weight.detach().flatten(1).norm(p=p, dim=1)
+
+
+def normalise_neurons(
+    weight: torch.Tensor, bias: torch.Tensor | None, p: int = 2
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    r"""Section 4.1 step 3's normalisation :math:`\|w_j\|_p = 1` (the bias scaled with its neuron; a neuron with
+    :math:`w_j = 0` is left as it is). ReLU is positively homogeneous, so only the scale changes.
+
+    Example:
+        >>> w, b = normalise_neurons(torch.tensor([[3.0, 4.0]]), torch.tensor([10.0]))
+        >>> w.tolist(), b.tolist()
+        ([[0.6000000238418579, 0.800000011920929]], [2.0])
+    """
+    norms = neuron_norms(weight, p)
+    scale = torch.where(norms > 0, 1 / norms.clamp_min(1e-300), torch.ones_like(norms))
+    shape = (-1,) + (1,) * (weight.ndim - 1)
+    return weight * scale.reshape(shape), None if bias is None else bias * scale
+
+
+def optimal_scales(w_in: torch.Tensor, w_out: torch.Tensor, eps: float = 1e-12, p: int = 2) -> torch.Tensor:
+    """Equation (98): ``alpha_j = sqrt(||w_out[:, j]||_p / ||w_in[j]||_p)`` (1 where either norm is 0).
 
     Args:
         w_in: ``(m, d)`` weights of the layer into the neurons.
         w_out: ``(k, m)`` weights of the layer out of them.
         eps: norms at most this count as 0.
+        p: the norm of problem (2).
 
     Example:
         >>> optimal_scales(torch.tensor([[3.0, 4.0]]), torch.tensor([[20.0]])).tolist()
@@ -35,7 +65,7 @@ def optimal_scales(w_in: torch.Tensor, w_out: torch.Tensor, eps: float = 1e-12) 
         raise ValueError(
             f"expected `w_in` (m, d) and `w_out` (k, m) of consecutive layers, got {tuple(w_in.shape)} and {tuple(w_out.shape)}"
         )
-    n_in, n_out = w_in.norm(dim=1), w_out.norm(dim=0)
+    n_in, n_out = w_in.norm(p=p, dim=1), w_out.norm(p=p, dim=0)
     ok = (n_in > eps) & (n_out > eps)
     return torch.where(ok, (n_out / n_in.clamp_min(eps)).sqrt(), torch.ones_like(n_in))
 
@@ -68,11 +98,12 @@ def equalising_scales(
 
 
 @torch.no_grad()
-def balance_(model: nn.Module) -> list[torch.Tensor]:
+def balance_(model: nn.Module, p: int = 2) -> list[torch.Tensor]:
     """Rescale every consecutive pair of layers of a ReLU MLP in place by Equation (98).
 
     Args:
         model: a ReLU MLP (changed in place).
+        p: the norm of problem (2) (1 or 2).
 
     Returns:
         The scales applied to each hidden layer. The network function is unchanged.
@@ -90,7 +121,7 @@ def balance_(model: nn.Module) -> list[torch.Tensor]:
     layers = linear_layers(model)
     scales = []
     for lin, nxt in zip(layers[:-1], layers[1:]):
-        a = optimal_scales(lin.weight, nxt.weight)
+        a = optimal_scales(lin.weight, nxt.weight, p=p)
         lin.weight.mul_(a[:, None])
         if lin.bias is not None:
             lin.bias.mul_(a)

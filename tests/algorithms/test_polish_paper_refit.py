@@ -1,0 +1,99 @@
+"""The paper's polishing procedure (Section 4.1): unit neurons, the weighted-Lasso refit against cvxpy, balancing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from lightning_poly.algorithms.polishing.layer import polish_layer
+from lightning_poly.algorithms.polishing.mlp import layer_inputs, polish_network
+from lightning_poly.solvers.lasso import weighted_lasso
+from lightning_poly.solvers.refit import check_refit_penalty
+
+cp = pytest.importorskip("cvxpy")
+
+
+def _cvxpy_value(h: torch.Tensor, y: torch.Tensor, loss: str, k: int, lam: float, c: torch.Tensor, p: int) -> float:
+    n, m = h.shape
+    v, b = cp.Variable((k, m)), cp.Variable(k)
+    u = h.double().numpy() @ v.T + np.ones((n, 1)) @ cp.reshape(b, (1, k), order="C")
+    if loss == "squared":
+        data = cp.sum_squares(u - y.double().numpy().reshape(n, k)) / n
+    elif loss == "logistic":
+        data = cp.sum(cp.logistic(u[:, 0]) - cp.multiply(y.double().numpy(), u[:, 0])) / n
+    else:
+        onehot = np.eye(k)[y.numpy()]
+        data = cp.sum(cp.log_sum_exp(u, axis=1) - cp.sum(cp.multiply(onehot, u), axis=1)) / n
+    norms = cp.sum(cp.abs(v), axis=0) if p == 1 else cp.norm(v, 2, axis=0)
+    prob = cp.Problem(cp.Minimize(data + lam * cp.sum(cp.multiply(c.double().numpy(), norms))))
+    prob.solve(solver="CLARABEL")
+    return float(prob.value)
+
+
+@pytest.mark.parametrize(
+    ("loss", "k", "p"),
+    [("squared", 1, 2), ("squared", 3, 2), ("squared", 3, 1), ("logistic", 1, 1), ("cross_entropy", 3, 2)],
+)
+def test_weighted_lasso_matches_cvxpy(loss: str, k: int, p: int) -> None:
+    g = torch.Generator().manual_seed(0)
+    n, m = 60, 12
+    h = torch.relu(torch.randn(n, 3, generator=g) @ torch.randn(3, m, generator=g) + torch.randn(m, generator=g))
+    c = torch.rand(m, generator=g) + 0.5
+    if loss == "squared":
+        y = torch.randn(n, k, generator=g) if k > 1 else torch.randn(n, generator=g)
+    elif loss == "logistic":
+        y = (torch.randn(n, generator=g) > 0).long()
+    else:
+        y = torch.randint(0, k, (n,), generator=g)
+    res = weighted_lasso(h, y, loss, 0.01, c, p, n_outputs=k)  # type: ignore[arg-type]
+    ref = _cvxpy_value(h, y, loss, k, 0.01, c, p)
+    assert res.gap <= 1e-8 * max(1.0, abs(res.objective)) and res.dual <= res.objective
+    assert res.objective == pytest.approx(ref, rel=1e-6)
+    assert res.dual <= ref * (1 + 1e-7)  # the certificate is a lower bound of the optimum
+
+
+def test_polished_neurons_have_unit_norm() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(80, 3)
+    lin = nn.Linear(3, 10)
+    for p in (1, 2):
+        res = polish_layer(lin.weight, lin.bias, x, p=p)
+        assert torch.allclose(res.weight.norm(p=p, dim=1), torch.ones(10), atol=1e-6)
+    net = nn.Sequential(nn.Linear(3, 10), nn.ReLU(), nn.Linear(10, 1))
+    polish_network(net, x, x[:, 0].abs(), rescale=False)
+    assert torch.allclose(net[0].weight.norm(dim=1), torch.ones(10), atol=1e-6)
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_polish_network_default_is_the_balanced_weighted_lasso(p: int) -> None:
+    """After the refit and eq. (98), the network's value of problem (2) equals the refit's certified objective."""
+    torch.manual_seed(1)
+    x = torch.randn(100, 2)
+    y = (x[:, 0] * x[:, 1] > 0).float()
+    net = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1))
+    beta = 1e-3
+    rep = polish_network(net, x, y, weight_decay=beta, p=p)
+    assert rep.refit_penalty == "l1" and rep.gap <= 1e-8 * max(1.0, rep.objective_after)
+    with torch.no_grad():
+        data = float(((net(x)[:, 0] - y) ** 2).mean())
+        w1, w2 = net[0].weight.double(), net[2].weight.double()
+        reg = beta / 2 * float((w1.norm(p=p, dim=1) ** 2).sum() + (w2.norm(p=p, dim=0) ** 2).sum())
+    live = net[2].weight[0] != 0  # dead neurons keep ||w|| = 1 (no output weight: outside the optimum's support)
+    dead_penalty = beta / 2 * float((~live).sum())
+    assert data + reg - dead_penalty == pytest.approx(rep.objective_after, rel=1e-6)
+    feats = layer_inputs(net, x, 1)
+    assert torch.allclose(net[0].weight[live].norm(p=p, dim=1), net[2].weight[0, live].abs(), rtol=1e-4)
+    assert feats.shape == (100, 16)
+
+
+def test_refit_penalty_validation() -> None:
+    with pytest.raises(ValueError, match=r"`refit_penalty` must be one of \('l1', 'ridge'\), got 'lasso'"):
+        check_refit_penalty("lasso")
+    with pytest.raises(ValueError, match="the 'l1' refit takes `weight_decay`"):
+        polish_network(
+            nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)), torch.randn(5, 2), torch.randn(5), l2=1e-3
+        )
+    with pytest.raises(ValueError, match=r"`p` must be one of \(1, 2\), got 3"):
+        check_refit_penalty("l1", p=3)

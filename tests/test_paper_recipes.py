@@ -1,0 +1,109 @@
+"""The recipes of the face-histogram, activation-search and convex-gated papers, and the module they train with."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from lightning_poly.geometry.bounds import simplices_lower_bound, simplices_upper_bound
+from lightning_poly.modules import NetworkModule
+from lightning_poly.pipelines import quiet_trainer, train_network
+from lightning_poly.pipelines.convex_gated import circle_margins
+from lightning_poly.pipelines.face_histograms import (
+    HistogramSetting,
+    histogram_study,
+    init_settings,
+    simplices_table,
+)
+from lightning_poly.pipelines.vertex_search import halves, run_vertex_search, theorem43_fits
+
+
+def test_network_module_trains_a_users_cnn_and_logs_loss_and_accuracy() -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 3))
+    before = [p.detach().clone() for p in net.parameters()]
+    x, y = torch.randn(24, 1, 6, 6), torch.randint(0, 3, (24,))
+    train_network(net, x, y, epochs=2, seed=0, batch_size=8)
+    assert all(not torch.equal(a, b) for a, b in zip(before, net.parameters()))  # trained in place
+    module = NetworkModule(net, optimizer="adamw", lr=1e-2)
+    trainer = quiet_trainer(1, accelerator="cpu")
+    trainer.fit(module, torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=8))
+    assert {"train/loss", "train/acc"} <= set(trainer.callback_metrics)
+    assert isinstance(module.configure_optimizers(), torch.optim.AdamW) and module.net is net
+
+
+def test_network_module_refuses_what_it_cannot_train() -> None:
+    with pytest.raises(TypeError, match="`net` must be a torch.nn.Module, got str"):
+        NetworkModule("net")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="`output_dim` is needed"):
+        NetworkModule(nn.ReLU())
+    with pytest.raises(ValueError, match="optimizer"):
+        NetworkModule(nn.Linear(2, 2), optimizer="lbfgs")  # type: ignore[arg-type]
+
+
+def test_histogram_study_rows_summarise_their_repeats_and_save_a_figure_each(tmp_path: Path) -> None:
+    settings = [HistogramSetting("2-6-1 orthogonal", (2, 6, 1), "orthogonal", 0.01)]
+    seen = []
+    rows = histogram_study(settings, repeats=2, n_points=200, out=tmp_path, on_row=seen.append)
+    assert seen == rows and len(rows[0].histograms) == 2
+    h = rows[0].histograms
+    assert rows[0].mean_faces == pytest.approx((h[0].mean + h[1].mean) / 2)
+    assert rows[0].max_faces == max(h[0].max, h[1].max) and rows[0].seconds >= 0
+    assert (tmp_path / "hist_2-6-1_orthogonal.png").stat().st_size > 1000
+    assert len(init_settings()) == 8
+
+
+def test_simplices_table_lies_between_theorems_1_and_2() -> None:
+    (row,) = simplices_table([4], repeats=2, seed_points=500)  # the box: every vertex of the arrangement inside
+    assert (row.upper, row.lower, row.paper) == (simplices_upper_bound(4, 3, 1), simplices_lower_bound(4, 3, 1), None)
+    most = row.most
+    assert row.lower <= most["fewest_simplices"] <= most["most_facets"] <= most["most_simplices"] <= row.upper
+    assert row.regions > 1 and row.box > 1
+
+
+def test_vertex_search_runs_say_why_they_stopped() -> None:
+    assert halves(5).tolist() == [1, 1, 1, -1, -1]
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(15, 3, generator=g, dtype=torch.float64)
+    y = torch.relu(x[:, 0])
+    run = run_vertex_search(x, y, halves(4), algorithm="gls", loss="squared", max_steps=2, seed=0, max_seconds=60)
+    assert run.stopped in ("local_minimum", "max_steps") and run.record.steps <= 2
+    assert run.loss == run.record.loss
+    (fit,) = theorem43_fits(dims=[2], n=[9], gd_steps=5, gd_lr=1e-3)
+    assert fit["units"] == 6 and fit["relative_error"] < 1e-6
+
+
+def test_circle_margins_shrink_as_one_over_n_and_count_solver_errors_apart() -> None:
+    rows = circle_margins(ns=[8, 16], trials=2, widths=(4,))
+    assert [r["cones"] for r in rows] == [8, 16]
+    assert rows[1]["gamma"] < rows[0]["gamma"] and all(0.5 < r["n_gamma"] < 2 for r in rows)  # Θ(1/n)
+    assert all(b + e <= r["trials"] for r in rows for b, e in zip(r["failures"], r["errors"]))
+
+
+def _count_task(task: str) -> tuple[dict, object]:
+    """A task of the resumable runner: a record and a one-polytope cover (module level, so workers can spawn it)."""
+    from lightning_poly.geometry import PolytopeBasisCover
+
+    square = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+    return {"letters": len(task)}, PolytopeBasisCover([square[: 2 + len(task)]], [torch.ones(2 + len(task))], [1])
+
+
+def test_run_tasks_saves_each_task_and_a_rerun_resumes_where_it_stopped(tmp_path: Path) -> None:
+    from lightning_poly.geometry import PolytopeBasisCover
+    from lightning_poly.pipelines.tasks import run_tasks
+
+    first = run_tasks(["a", "bb"], _count_task, folder=tmp_path, jobs=2)
+    assert first == [{"task": "a", "letters": 1}, {"task": "bb", "letters": 2}]
+    assert PolytopeBasisCover.load(tmp_path / "cover_bb.pt").faces == [4]  # the saved cover reads back
+
+    def never(task: str) -> tuple[dict, None]:
+        raise AssertionError(f"task {task} was saved and must not run again")
+
+    resumed: list[tuple[str, bool]] = []
+    again = run_tasks(["a", "bb"], never, folder=tmp_path, on_done=lambda r, old: resumed.append((r["task"], old)))
+    assert again == first and resumed == [("a", True), ("bb", True)]
+    more = run_tasks(["bb", "c"], _count_task, folder=tmp_path)  # only the new task runs
+    assert more[1] == {"task": "c", "letters": 1} and (tmp_path / "record_c.json").is_file()
+    with pytest.raises(ValueError, match="distinct"):
+        run_tasks(["a", "a"], _count_task)
