@@ -298,6 +298,9 @@ def region_complex(
             report(processed, len(index))
     if bar is not None:
         bar.close()
+    if not done:  # the budget was spent before the first batch
+        done.append(_empty(model, box, device))
+        edges_r = edges_k = edges_j = [torch.zeros(0, dtype=torch.long)]
     cx = _assemble(done, edges_r, edges_k, edges_j, processed, gamma, box, reason)
     lps += _extras(cx, centres, volumes)
     n_empty = int((cx.status != 0).sum())
@@ -379,6 +382,17 @@ def _process(
     out = {"patterns": pats, "a": a, "b": b, "facets": facets, "status": status,
            "fr": fr.cpu() + offset, "fk": fk.cpu(), "fj": uid[inv.cpu()]}  # fmt: skip
     return out, lps, new
+
+
+def _empty(model: nn.Module, box: float | None, device: torch.device) -> dict[str, torch.Tensor]:
+    """A batch of no region (the shapes of :func:`region_hrep`'s)."""
+    layers = linear_layers(model)
+    gamma, d = sum(lin.out_features for lin in layers[:-1]), layers[0].in_features
+    m = gamma + (2 * d if box is not None else 0)
+    z = torch.zeros(0, m, device=device)
+    return {"patterns": torch.zeros(0, gamma, dtype=torch.bool, device=device),
+            "a": torch.zeros(0, m, d, dtype=torch.float64, device=device), "b": z.double(), "facets": z.bool(),
+            "status": torch.zeros(0, dtype=torch.long)}  # fmt: skip
 
 
 def _assemble(

@@ -117,6 +117,10 @@ def test_budgets_stop_the_walk_and_say_so() -> None:
     seen: list[tuple[int, int]] = []
     region_complex(net, batch_size=16, progress=lambda done, found: seen.append((done, found)))
     assert seen and all(d <= f for d, f in seen) and seen[-1][0] == seen[-1][1]
+    for box in (1.0, None):  # a budget spent before the first batch: no region, and said so
+        empty = region_complex(net, box=box, max_seconds=1e-9)
+        assert len(empty) == 0 and not empty.complete and "max_seconds" in empty.reason
+        assert empty.a.shape[1:] == (24 + (4 if box else 0), 2) and empty.edges.shape == (0, 2)
 
 
 @pytest.mark.parametrize(
