@@ -34,6 +34,7 @@ from torch import nn
 
 from lightning_poly._validation import check_int, check_positive
 from lightning_poly.geometry.exhaustive import _across
+from lightning_poly.geometry.faces.certified import certify_facets
 from lightning_poly.geometry.faces.clarkson import _clarkson
 from lightning_poly.geometry.faces.cleaning import _chebyshev, clean_rows, interior_points
 from lightning_poly.geometry.faces.count import simplex_exact
@@ -74,6 +75,9 @@ class RegionComplex:
         volumes: ``(R,)`` volumes with ``volumes=True`` (``d <= 6``; ``inf`` for unbounded cells), else ``None``.
         bounded: ``(R,)`` bool without a box, else ``None`` (every region in a box is bounded).
         notes: degeneracies met and fallbacks taken.
+        certified_rows: row decisions certified by a float64 error bound (``certify=True``).
+        exact_rows: row decisions made in rational arithmetic because no float64 certificate decided them.
+        certified: every decision was certified or made exactly (``certify=True`` with a box).
     """
 
     patterns: torch.Tensor
@@ -93,6 +97,9 @@ class RegionComplex:
     volumes: torch.Tensor | None = None
     bounded: torch.Tensor | None = None
     notes: list[str] = field(default_factory=list)
+    certified_rows: int = 0
+    exact_rows: int = 0
+    certified: bool = False
 
     def __len__(self) -> int:
         return int(self.patterns.shape[0])
@@ -218,6 +225,7 @@ def region_complex(
     centres: bool = False,
     volumes: bool = False,
     progress: bool | Progress = False,
+    certify: bool = True,
 ) -> RegionComplex:
     r"""Every region of ``model`` in ``[-box, box]^d`` (or in the whole space), its facets and its neighbours.
 
@@ -237,6 +245,10 @@ def region_complex(
         centres: also compute each region's Chebyshev centre and radius (one LP per region).
         volumes: also compute each region's volume (``d <= 6``; Qhull per region).
         progress: ``True`` for a tqdm bar (if tqdm is installed), or a callable ``(done, found)``.
+        certify: certify every facet/redundancy decision against float64 rounding and decide the rows no
+            certificate decides in rational arithmetic (:mod:`~lightning_poly.geometry.faces.certified`), so
+            that the counts do not rest on ``tol``; needs a box (the redundancy certificates bound ``x`` by it).
+            Regions are still found with ``interior_tol`` (a region thinner than it is ``"empty_interior"``).
 
     Returns:
         :class:`RegionComplex`.
@@ -284,7 +296,20 @@ def region_complex(
         if not len(frontier_p[0]):
             frontier_p, frontier_x = [], []
         pats, cand = pats[:take], cand[:take]
-        out, extra, new = _process(model, pats, cand, box, processed, gamma, tol, interior_tol, seed, memory, index)
+        out, extra, new = _process(
+            model,
+            pats,
+            cand,
+            box,
+            processed,
+            gamma,
+            tol,
+            interior_tol,
+            seed,
+            memory,
+            index,
+            certify and box is not None,
+        )
         lps += extra
         done.append(out)
         edges_r.append(out["fr"])
@@ -306,6 +331,9 @@ def region_complex(
     n_empty = int((cx.status != 0).sum())
     if n_empty:
         notes.append(f"{n_empty} regions have an empty interior (inradius <= {interior_tol}); no facets")
+    cx.certified_rows = sum(int(o["cert"][0]) for o in done if "cert" in o)
+    cx.exact_rows = sum(int(o["cert"][1]) for o in done if "cert" in o)
+    cx.certified = certify and box is not None
     cx.lps, cx.notes, cx.seconds = lps, notes, time.perf_counter() - t_start
     return cx
 
@@ -322,6 +350,7 @@ def _process(
     seed: int,
     memory: int,
     index: dict[bytes, int],
+    certify: bool,
 ) -> tuple[dict[str, torch.Tensor], int, tuple[torch.Tensor, torch.Tensor] | None]:
     """One batch of the frontier: H-representations, facets, the patterns across every network facet."""
     a, b = region_hrep(model, pats, box)
@@ -329,7 +358,8 @@ def _process(
     x0, depth, lps = interior_points(a_n, b_n, keep, cand.to(a_n), interior_tol)
     status = polytope_status(depth, infeasible, interior_tol)
     ok = (status == 0).to(a.device)
-    facets, no_vertex, n, point = simplex_exact(a_n, b_n, keep, x0, ok, tol, seed, memory, points=True)
+    cert: dict[str, torch.Tensor] = {}
+    facets, no_vertex, n, point = simplex_exact(a_n, b_n, keep, x0, ok, tol, seed, memory, True, cert)
     lps += n
     assert point is not None
     for i in torch.nonzero(no_vertex & ok).flatten().tolist():  # no simple vertex found: Clarkson's LPs
@@ -338,24 +368,24 @@ def _process(
         f, n = _clarkson(ai, bi, x0[i].cpu().numpy(), tol, np.zeros(len(rows), dtype=bool))
         facets[i, rows] = torch.as_tensor(f, device=facets.device)
         lps += n
-    fr, fk = torch.nonzero(facets[:, :gamma], as_tuple=True)
-    c, dep = _facet_points(a_n, b_n, keep, point, fr, fk)
-    missing = torch.nonzero(dep <= 1e-9).flatten().tolist()
-    if missing:  # the walk's way: the facet's Chebyshev centre (one LP), then a step across
-        a_np, b_np, keep_np = a_n.cpu().numpy(), b_n.cpu().numpy(), keep.cpu().numpy()
-        for q in missing:
-            x = _across(a_np[fr[q]], b_np[fr[q]], keep_np[fr[q]], int(fk[q]))
-            lps += 1
-            if x is not None:  # the walk's step, kept as is: c + step a_k with the depth that gives it
-                c[q] = torch.as_tensor(x, dtype=c.dtype, device=c.device)
-                dep[q] = 0.0
+    fr, fk = torch.nonzero(facets, as_tuple=True)
+    c, dep, across, found, n = _across_points(a_n, b_n, keep, point, fr, fk)
+    lps += n
+    n_cert = n_exact = 0
+    if certify:  # every decision certified in float64 or made again in rational arithmetic
+        witness = torch.full_like(point, torch.nan)
+        witness[fr[found], fk[found]] = across[found]
+        new, n_cert, n_exact = certify_facets(a, b, facets, keep, witness, cert["basis"], cert["redundant"], box, ok)
+        if not torch.equal(new, facets):
+            facets = new
+            fr, fk = torch.nonzero(facets, as_tuple=True)
+            c, dep, across, found, n = _across_points(a_n, b_n, keep, point, fr, fk)
+            lps += n
+    found &= fk < gamma  # neighbours across the network's facets
+    fr, fk, across, c, dep = fr[found], fk[found], across[found], c[found], dep[found]
     ak = a_n[fr, fk]
-    step = torch.where(dep > 0, (dep / 2).clamp_max(1e-6), 0.0)
-    across = c + step[:, None] * ak
-    found = torch.isfinite(dep) & ~torch.isnan(across).any(dim=1)
-    fr, fk, across, ak, dep = fr[found], fk[found], across[found], ak[found], dep[found]
     nxt = activation_patterns(model, across)
-    deep = c[found] + (dep / 2).clamp_min(0)[:, None] * ak  # a deeper interior point, if in the same region
+    deep = c + (dep / 2).clamp_min(0)[:, None] * ak  # a deeper interior point, if in the same region
     nxt_deep = activation_patterns(model, deep)
     same = (nxt_deep == nxt).all(dim=1)
     best = torch.where(same[:, None], deep, across)
@@ -380,7 +410,8 @@ def _process(
         sel = torch.as_tensor(new_rows, device=uniq.device)
         new = (uniq[sel], best[first[sel]])
     out = {"patterns": pats, "a": a, "b": b, "facets": facets, "status": status,
-           "fr": fr.cpu() + offset, "fk": fk.cpu(), "fj": uid[inv.cpu()]}  # fmt: skip
+           "fr": fr.cpu() + offset, "fk": fk.cpu(), "fj": uid[inv.cpu()],
+           "cert": torch.tensor([n_cert, n_exact])}  # fmt: skip
     return out, lps, new
 
 
@@ -393,6 +424,26 @@ def _empty(model: nn.Module, box: float | None, device: torch.device) -> dict[st
     return {"patterns": torch.zeros(0, gamma, dtype=torch.bool, device=device),
             "a": torch.zeros(0, m, d, dtype=torch.float64, device=device), "b": z.double(), "facets": z.bool(),
             "status": torch.zeros(0, dtype=torch.long)}  # fmt: skip
+
+
+def _across_points(
+    a_n: torch.Tensor, b_n: torch.Tensor, keep: torch.Tensor, point: torch.Tensor, fr: torch.Tensor, fk: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    """A point just across each facet ``(fr, fk)``: ``(c, depth, across, found, lps)``, ``c`` on the facet
+    (the simplex's point, or the facet's Chebyshev centre by one LP, as in the walk) and ``across`` a step over it."""
+    c, dep = _facet_points(a_n, b_n, keep, point, fr, fk)
+    missing = torch.nonzero(dep <= 1e-9).flatten().tolist()
+    if missing:  # the walk's way: the facet's Chebyshev centre (one LP), then a step across
+        a_np, b_np, keep_np = a_n.cpu().numpy(), b_n.cpu().numpy(), keep.cpu().numpy()
+        for q in missing:
+            x = _across(a_np[fr[q]], b_np[fr[q]], keep_np[fr[q]], int(fk[q]))
+            if x is not None:  # the walk's step, kept as is: c + step a_k with the depth that gives it
+                c[q] = torch.as_tensor(x, dtype=c.dtype, device=c.device)
+                dep[q] = 0.0
+    step = torch.where(dep > 0, (dep / 2).clamp_max(1e-6), 0.0)
+    across = c + step[:, None] * a_n[fr, fk]
+    found = torch.isfinite(dep) & ~torch.isnan(across).any(dim=1)
+    return c, dep, across, found, len(missing)
 
 
 def _assemble(

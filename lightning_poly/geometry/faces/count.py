@@ -50,6 +50,7 @@ def simplex_exact(
     seed: int = 0,
     memory: int = 2**28,
     points: bool = False,
+    certificates: dict[str, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, int, torch.Tensor | None]:
     """The ``"simplex"`` method on cleaned rows (on their device): :func:`simplex_facets` in batches of at most
     ``memory`` bytes of walk state over the polytopes ``ok``, then one exact LP (HiGHS, on the CPU) per row it
@@ -59,12 +60,17 @@ def simplex_exact(
         ``(facets, no_vertex, lps, point)``: ``(R, m)`` bool, ``(R,)`` bool polytopes without a simple vertex
         (their rows undecided: the caller counts them another way), LPs solved, and with ``points`` the
         ``(R, m, d)`` facet points of :class:`~lightning_poly.geometry.faces.simplex.SimplexFacets` (else ``None``).
+        A ``certificates`` dict receives ``"redundant"`` ``(R, m)`` and ``"basis"`` ``(R, m, d)``: the rows the
+        walks proved redundant and their final bases (rows decided by an LP have none).
     """
     r, m, d = a_n.shape
     facets = torch.zeros(r, m, dtype=torch.bool, device=a_n.device)
     no_vertex = torch.zeros(r, dtype=torch.bool, device=a_n.device)
     point = torch.full((r, m, d), torch.nan, dtype=a_n.dtype, device=a_n.device) if points else None
     lps = 0
+    if certificates is not None:
+        certificates["redundant"] = torch.zeros(r, m, dtype=torch.bool, device=a_n.device)
+        certificates["basis"] = torch.zeros(r, m, d, dtype=torch.long, device=a_n.device)
     idx = torch.nonzero(ok).flatten()
     per_region = 8 * m * (m + d * d + 3 * d) * (2 if points else 1)  # bytes of walk state per polytope
     for sl in idx.split(max(1, memory // per_region)):
@@ -73,6 +79,8 @@ def simplex_exact(
         no_vertex[sl] = ~res.vertex_found
         if point is not None and res.point is not None:
             point[sl] = res.point
+        if certificates is not None and res.redundant is not None and res.basis is not None:
+            certificates["redundant"][sl], certificates["basis"][sl] = res.redundant, res.basis
         for k, j in torch.nonzero(res.open & res.vertex_found[:, None]).tolist():
             i = int(sl[k])
             rows = torch.nonzero(keep[i]).flatten()

@@ -59,6 +59,8 @@ class SimplexFacets:
         point: ``(R, m, d)`` with ``points=True``: for most facets a point of the facet's relative interior
             (tight on its row, slack on the others), NaN elsewhere; ``None`` otherwise. Points are
             candidates: a caller that relies on one re-checks its slacks.
+        redundant: ``(R, m)`` rows proven redundant by a final basis (re-derived), ``None`` if not recorded.
+        basis: ``(R, m, d)`` that basis (its multipliers for ``a_k`` are >= 0), e.g. for a certificate.
     """
 
     facet: torch.Tensor
@@ -66,6 +68,8 @@ class SimplexFacets:
     pivots: int
     vertex_found: torch.Tensor
     point: torch.Tensor | None = None
+    redundant: torch.Tensor | None = None
+    basis: torch.Tensor | None = None
 
 
 def _record_points(
@@ -390,4 +394,4 @@ def simplex_facets(
             t = (b[wr, wk] - (ak * x).sum(dim=1)) / (own[wr, wk] + b[wr, wk] - (ak * x).sum(dim=1))
             point[wr, wk] = x + t[:, None] * (witness[wr, wk] - x)
     open_ &= keep & ~facet & ~redundant
-    return SimplexFacets(facet & keep, open_, pivots, found, point)
+    return SimplexFacets(facet & keep, open_, pivots, found, point, redundant & keep & ~facet, final_basis)
