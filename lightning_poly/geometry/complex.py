@@ -375,7 +375,9 @@ def _process(
     if certify:  # every decision certified in float64 or made again in rational arithmetic
         witness = torch.full_like(point, torch.nan)
         witness[fr[found], fk[found]] = across[found]
-        new, n_cert, n_exact = certify_facets(a, b, facets, keep, witness, cert["basis"], cert["redundant"], box, ok)
+        new, n_cert, n_exact = certify_facets(
+            a, b, facets, keep, witness, cert["basis"], cert["redundant"], box, ok, cert["tie"]
+        )
         if not torch.equal(new, facets):
             facets = new
             fr, fk = torch.nonzero(facets, as_tuple=True)

@@ -9,6 +9,7 @@ import torch
 from scipy.spatial import QhullError
 
 from lightning_poly._validation import check_choice, check_int, check_positive
+from lightning_poly.geometry.faces.certified import exact_basis_redundant
 from lightning_poly.geometry.faces.clarkson import _clarkson
 from lightning_poly.geometry.faces.cleaning import clean_rows, interior_points
 from lightning_poly.geometry.faces.estimate import estimate_facets
@@ -71,6 +72,7 @@ def simplex_exact(
     if certificates is not None:
         certificates["redundant"] = torch.zeros(r, m, dtype=torch.bool, device=a_n.device)
         certificates["basis"] = torch.zeros(r, m, d, dtype=torch.long, device=a_n.device)
+        certificates["tie"] = torch.zeros(r, m, dtype=torch.bool, device=a_n.device)
     idx = torch.nonzero(ok).flatten()
     per_region = 8 * m * (m + d * d + 3 * d) * (2 if points else 1)  # bytes of walk state per polytope
     for sl in idx.split(max(1, memory // per_region)):
@@ -81,8 +83,15 @@ def simplex_exact(
             point[sl] = res.point
         if certificates is not None and res.redundant is not None and res.basis is not None:
             certificates["redundant"][sl], certificates["basis"][sl] = res.redundant, res.basis
+            certificates["tie"][sl] = res.tie
+        a_np, b_np, basis_np = a_n.cpu().numpy(), b_n.cpu().numpy(), res.basis.cpu().numpy()
+        tie = res.tie.cpu().numpy()
         for k, j in torch.nonzero(res.open & res.vertex_found[:, None]).tolist():
             i = int(sl[k])
+            if tie[k, j]:  # optimal at a degenerate vertex: its basis may prove the redundancy exactly, no LP
+                rows_b = basis_np[k, j]
+                if exact_basis_redundant(a_np[i, rows_b], b_np[i, rows_b], a_np[i, j], float(b_np[i, j])):
+                    continue
             rows = torch.nonzero(keep[i]).flatten()
             ai, bi = a_n[i, rows].cpu().numpy(), b_n[i, rows].cpu().numpy()
             facets[i, j] = _full_lp_is_facet(ai, bi, int((rows < j).sum()), tol)

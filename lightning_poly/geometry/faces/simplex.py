@@ -60,7 +60,11 @@ class SimplexFacets:
             (tight on its row, slack on the others), NaN elsewhere; ``None`` otherwise. Points are
             candidates: a caller that relies on one re-checks its slacks.
         redundant: ``(R, m)`` rows proven redundant by a final basis (re-derived), ``None`` if not recorded.
-        basis: ``(R, m, d)`` that basis (its multipliers for ``a_k`` are >= 0), e.g. for a certificate.
+        basis: ``(R, m, d)`` that basis (its multipliers for ``a_k`` are >= 0), e.g. for a certificate; also for
+            the ``tie`` rows.
+        tie: ``(R, m)`` open rows whose walk ended optimal with a maximum within ``margin`` of :math:`b_k` (a
+            degenerate vertex: e.g. every hyperplane of a network without biases through the origin): their
+            basis may prove them redundant exactly (:func:`~lightning_poly.geometry.faces.certified.exact_basis_redundant`).
     """
 
     facet: torch.Tensor
@@ -70,6 +74,7 @@ class SimplexFacets:
     point: torch.Tensor | None = None
     redundant: torch.Tensor | None = None
     basis: torch.Tensor | None = None
+    tie: torch.Tensor | None = None
 
 
 def _record_points(
@@ -289,8 +294,9 @@ def simplex_facets(
     value0 = (torch.gather(verts, 1, start[..., None].expand(-1, -1, d)) * a).sum(dim=2)
     low0 = opt0 & (value0 <= b - margin)
     redundant |= low0
-    final_basis[low0] = torch.gather(bases, 1, start[..., None].expand(-1, -1, d))[low0]
-    open_ |= opt0 & ~low0
+    final_basis[opt0] = torch.gather(bases, 1, start[..., None].expand(-1, -1, d))[opt0]
+    tie = opt0 & ~low0  # optimal within the margin of b_k (a degenerate vertex): open, with its optimal basis
+    open_ |= tie
     alive &= ~opt0
     rr, kk = torch.nonzero(alive, as_tuple=True)  # row-major: the walks of one polytope stay together
     st = start[rr, kk]
@@ -316,8 +322,9 @@ def simplex_facets(
         value = (v * obj).sum(dim=2)
         low = optimal & (value <= bk - margin)
         redundant[reg[low], ks[low]] = True
-        final_basis[reg[low], ks[low]] = basis[low]
+        final_basis[reg[optimal], ks[optimal]] = basis[optimal]
         open_[reg[optimal & ~low], ks[optimal & ~low]] = True
+        tie[reg[optimal & ~low], ks[optimal & ~low]] = True
         alive = alive & ~optimal
         # pivot: free a basis row with a negative multiplier, move along that edge
         p = lam.argmin(dim=2)  # Dantzig's rule (steepest edge took as many pivots here)
@@ -394,4 +401,4 @@ def simplex_facets(
             t = (b[wr, wk] - (ak * x).sum(dim=1)) / (own[wr, wk] + b[wr, wk] - (ak * x).sum(dim=1))
             point[wr, wk] = x + t[:, None] * (witness[wr, wk] - x)
     open_ &= keep & ~facet & ~redundant
-    return SimplexFacets(facet & keep, open_, pivots, found, point, redundant & keep & ~facet, final_basis)
+    return SimplexFacets(facet & keep, open_, pivots, found, point, redundant & keep & ~facet, final_basis, tie & open_)
