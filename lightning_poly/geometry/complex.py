@@ -359,7 +359,8 @@ def _process(
     status = polytope_status(depth, infeasible, interior_tol)
     ok = (status == 0).to(a.device)
     cert: dict[str, torch.Tensor] = {}
-    facets, no_vertex, n, point = simplex_exact(a_n, b_n, keep, x0, ok, tol, seed, memory, True, cert)
+    # certified: the rows the walks leave open are decided in exact arithmetic below, with no LP first
+    facets, no_vertex, n, point = simplex_exact(a_n, b_n, keep, x0, ok, tol, seed, memory, True, cert, not certify)
     lps += n
     assert point is not None
     for i in torch.nonzero(no_vertex & ok).flatten().tolist():  # no simple vertex found: Clarkson's LPs

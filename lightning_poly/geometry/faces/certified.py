@@ -46,8 +46,20 @@ def _key(a: np.ndarray, b: float) -> tuple[Fraction, ...] | None:
     return tuple(Fraction(float(v)) / s for v in (*a, b))
 
 
+def _integers(values: np.ndarray) -> list[int]:
+    """Float64 values times one power of two that makes all of them integers (exactly: each float is
+    ``m 2^e``); a positive common factor changes no sign and no comparison between them."""
+    fr = [Fraction(float(v)) for v in values]
+    shift = max((f.denominator.bit_length() - 1 for f in fr), default=0)
+    return [f.numerator << (shift - (f.denominator.bit_length() - 1)) for f in fr]
+
+
 def exact_is_redundant(a: np.ndarray, b: np.ndarray, ak: np.ndarray, bk: float) -> bool:
-    """Exactly: is ``ak x <= bk`` implied by ``a x <= b`` (a nonempty polytope)? Farkas by rational simplex.
+    r"""Exactly: is ``ak x <= bk`` implied by ``a x <= b`` (a nonempty polytope)? Farkas by rational simplex.
+
+    The ``d`` equations :math:`A^\top \lambda = a_k` (each scaled by a power of two to integers) are solved by a
+    two-phase simplex method with Bland's rule and fraction-free (Bareiss) pivots: every entry stays an integer,
+    the division by the previous pivot exact.
 
     Args:
         a: ``(n, d)`` float64 rows (their exact rational values are used).
@@ -62,25 +74,71 @@ def exact_is_redundant(a: np.ndarray, b: np.ndarray, ak: np.ndarray, bk: float) 
         True
     """
     n, d = a.shape
-    # d equality rows over lambda (n) and artificials (d): sum_j lambda_j a_j[i] (+ s_i) = ak[i], rhs >= 0
+    big = n + d  # columns: lambda (n), artificials (d); then the right-hand side
     rows = []
     for i in range(d):
-        sign = -1 if ak[i] < 0 else 1
-        r = [Fraction(float(a[j, i])) * sign for j in range(n)] + [Fraction(int(t == i)) for t in range(d)]
-        rows.append([*r, Fraction(float(ak[i])) * sign])
-    basis = list(range(n, n + d))
-    cost1 = [Fraction(0)] * n + [Fraction(1)] * d
-    if not _solve(rows, basis, cost1, n + d, None):
-        return False  # phase 1 optimum > 0: no multipliers reproduce a_k, so row k cuts the polytope
-    for i, j in enumerate(basis):  # drive artificials at level zero out of the basis (or drop their rows)
+        r = _integers(np.append(a[:, i], ak[i]))
+        sign = -1 if r[-1] < 0 else 1
+        rows.append([sign * v for v in r[:-1]] + [int(t == i) for t in range(d)] + [sign * r[-1]])
+    basis = list(range(n, big))
+    # phase 1: minimise the artificials; the objective row holds the reduced costs (times the denominator)
+    obj = [-sum(r[j] for r in rows) for j in range(n)] + [0] * d + [-sum(r[-1] for r in rows)]
+    den = _simplex(rows, basis, obj, 1, n + d, None)
+    if obj[-1] != 0:
+        return False  # the artificials cannot vanish: no multipliers reproduce a_k, so row k cuts the polytope
+    for i, j in enumerate(basis):  # artificials left at level zero: pivot them out, or their equation is implied
         if j >= n:
             col = next((c for c in range(n) if rows[i][c] != 0), None)
             if col is not None:
-                _pivot(rows, basis, i, col)
+                den = _pivot(rows, basis, [], den, i, col)
     keep = [i for i, j in enumerate(basis) if j < n]
-    rows, basis = [[*r[:n], r[-1]] for r in (rows[i] for i in keep)], [basis[i] for i in keep]
-    cost2 = [Fraction(float(v)) for v in b]
-    return _solve(rows, basis, cost2, n, Fraction(float(bk)))
+    rows, basis = [rows[i] for i in keep], [basis[i] for i in keep]
+    cost = _integers(np.append(b, bk))
+    stop = cost.pop()
+    obj = [cost[j] * den - sum(cost[bj] * r[j] for bj, r in zip(basis, rows)) for j in range(n)]
+    obj += [0] * d + [-sum(cost[bj] * r[-1] for bj, r in zip(basis, rows))]
+    return _simplex(rows, basis, obj, den, n, stop) == 0
+
+
+def _pivot(rows: list[list[int]], basis: list[int], obj: list[int], den: int, r: int, c: int) -> int:
+    """A fraction-free pivot on ``(r, c)``: the other rows (and the objective row) become
+    ``(x p - x_c row_r) / den`` exactly; returns the new denominator ``p``."""
+    p, pr = rows[r][c], rows[r]
+    for t, row in enumerate(rows):
+        if t != r:
+            f = row[c]
+            rows[t] = [(x * p - f * y) // den for x, y in zip(row, pr)]
+    if obj:
+        f = obj[c]
+        obj[:] = [(x * p - f * y) // den for x, y in zip(obj, pr)]
+    basis[r] = c
+    return p
+
+
+def _simplex(rows: list[list[int]], basis: list[int], obj: list[int], den: int, ncols: int, stop: int | None) -> int:
+    """Minimise from a feasible basis (Bland's rule; entries over ``den``). Phase 1 (``stop=None``): to the
+    optimum; returns ``den``. Phase 2: returns 0 as soon as the objective is at most ``stop`` (or decreases without
+    bound), else ``den`` at the optimum (never 0)."""
+    while True:
+        sgn = 1 if den > 0 else -1
+        if stop is not None and (-obj[-1] - stop * den) * sgn <= 0:
+            return 0
+        enter = next((c for c in range(ncols) if obj[c] * sgn < 0 and c not in basis), None)
+        if enter is None:
+            return den
+        best = None
+        for i, row in enumerate(rows):  # entries of one sign: ratios compare by cross products; Bland on ties
+            if row[enter] * sgn <= 0:
+                continue
+            if best is None:
+                best = i
+                continue
+            lhs, rhs = row[-1] * rows[best][enter], rows[best][-1] * row[enter]
+            if lhs < rhs or (lhs == rhs and basis[i] < basis[best]):
+                best = i
+        if best is None:
+            return 0 if stop is not None else den  # unbounded below (phase 2 only)
+        den = _pivot(rows, basis, obj, den, best, enter)
 
 
 def exact_basis_redundant(a_b: np.ndarray, b_b: np.ndarray, ak: np.ndarray, bk: float) -> bool:
@@ -109,37 +167,6 @@ def exact_basis_redundant(a_b: np.ndarray, b_b: np.ndarray, ak: np.ndarray, bk: 
                 m[r] = [x - f * y for x, y in zip(m[r], m[c])]
     lam = [m[i][d] / m[i][i] for i in range(d)]
     return all(v >= 0 for v in lam) and sum(v * Fraction(float(t)) for v, t in zip(lam, b_b)) <= Fraction(float(bk))
-
-
-def _pivot(rows: list[list[Fraction]], basis: list[int], i: int, col: int) -> None:
-    p = rows[i][col]
-    rows[i] = [v / p for v in rows[i]]
-    for t, r in enumerate(rows):
-        if t != i and r[col] != 0:
-            f = r[col]
-            rows[t] = [v - f * w for v, w in zip(r, rows[i])]
-    basis[i] = col
-
-
-def _solve(
-    rows: list[list[Fraction]], basis: list[int], cost: list[Fraction], nvar: int, stop: Fraction | None
-) -> bool:
-    """Minimise ``cost . x`` over the tableau from a feasible basis (Bland's rule). Phase 1 (``stop=None``): is the
-    optimum 0? Phase 2: does the objective reach ``stop`` or below (or decrease without bound)?"""
-    while True:
-        value = sum((cost[j] * rows[i][-1] for i, j in enumerate(basis)), Fraction(0))
-        if stop is not None and value <= stop:
-            return True
-        if stop is None and value == 0:
-            return True
-        reduced = [cost[c] - sum((cost[j] * rows[i][c] for i, j in enumerate(basis)), Fraction(0)) for c in range(nvar)]
-        enter = next((c for c in range(nvar) if reduced[c] < 0 and c not in basis), None)
-        if enter is None:
-            return False  # optimal above the target
-        ratios = [(rows[i][-1] / rows[i][enter], basis[i], i) for i in range(len(rows)) if rows[i][enter] > 0]
-        if not ratios:
-            return True  # unbounded below (phase 2 only: phase 1 is bounded by 0)
-        _pivot(rows, basis, min(ratios)[2], enter)
 
 
 def exact_facets(a: np.ndarray, b: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:

@@ -52,6 +52,7 @@ def simplex_exact(
     memory: int = 2**28,
     points: bool = False,
     certificates: dict[str, torch.Tensor] | None = None,
+    lp_open: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor, int, torch.Tensor | None]:
     """The ``"simplex"`` method on cleaned rows (on their device): :func:`simplex_facets` in batches of at most
     ``memory`` bytes of walk state over the polytopes ``ok``, then one exact LP (HiGHS, on the CPU) per row it
@@ -62,8 +63,12 @@ def simplex_exact(
         (their rows undecided: the caller counts them another way), LPs solved, and with ``points`` the
         ``(R, m, d)`` facet points of :class:`~lightning_poly.geometry.faces.simplex.SimplexFacets` (else ``None``).
         A ``certificates`` dict receives ``"redundant"`` ``(R, m)`` and ``"basis"`` ``(R, m, d)``: the rows the
-        walks proved redundant and their final bases (rows decided by an LP have none).
+        walks proved redundant and their final bases (rows decided by an LP have none). With ``lp_open=False``
+        the open rows get no LP: they are left ``False`` and listed in ``certificates["open"]``, for a caller that
+        decides them in exact arithmetic (:func:`~lightning_poly.geometry.faces.certified.certify_facets`).
     """
+    if not lp_open and certificates is None:
+        raise ValueError("`lp_open=False` leaves the open rows to the caller: it needs `certificates`, got None")
     r, m, d = a_n.shape
     facets = torch.zeros(r, m, dtype=torch.bool, device=a_n.device)
     no_vertex = torch.zeros(r, dtype=torch.bool, device=a_n.device)
@@ -73,6 +78,7 @@ def simplex_exact(
         certificates["redundant"] = torch.zeros(r, m, dtype=torch.bool, device=a_n.device)
         certificates["basis"] = torch.zeros(r, m, d, dtype=torch.long, device=a_n.device)
         certificates["tie"] = torch.zeros(r, m, dtype=torch.bool, device=a_n.device)
+        certificates["open"] = torch.zeros(r, m, dtype=torch.bool, device=a_n.device)
     idx = torch.nonzero(ok).flatten()
     per_region = 8 * m * (m + d * d + 3 * d) * (2 if points else 1)  # bytes of walk state per polytope
     for sl in idx.split(max(1, memory // per_region)):
@@ -84,6 +90,9 @@ def simplex_exact(
         if certificates is not None and res.redundant is not None and res.basis is not None:
             certificates["redundant"][sl], certificates["basis"][sl] = res.redundant, res.basis
             certificates["tie"][sl] = res.tie
+            certificates["open"][sl] = res.open & res.vertex_found[:, None]
+        if not lp_open:
+            continue
         a_np, b_np, basis_np = a_n.cpu().numpy(), b_n.cpu().numpy(), res.basis.cpu().numpy()
         tie = res.tie.cpu().numpy()
         for k, j in torch.nonzero(res.open & res.vertex_found[:, None]).tolist():
