@@ -1,12 +1,14 @@
 """Benchmark: the whole region complex, batched (``region_complex``) against the one-region-at-a-time walk
 (``all_regions`` + ``count_facets``), and against relucent when it can be imported.
 
-Run: ``.venv/bin/python benchmarks/complex.py [--device cpu|cuda] [--threads 1] [--repeats 3] [--skip-walk]``.
-Three networks (seeded ``ReLUMLP``, Xavier-normal weights): 2-32-32-1 in [-1, 1]^2, 4-16-16-1 in [-1, 1]^4,
-8-16-16-1 in [-0.25, 0.25]^8. For each: regions, seconds and regions per second of both sides in the same
+Run: ``.venv/bin/python benchmarks/complex.py [--device cpu|cuda] [--threads 1] [--repeats 3] [--skip-walk d8,d4z]
+[--only d2,d4]``. Four networks (seeded ``ReLUMLP``, Xavier-normal weights, bias 0.1): 2-32-32-1 in [-1, 1]^2,
+4-16-16-1 in [-1, 1]^4, 8-16-16-1 in [-0.25, 0.25]^8, and 4-16-16-1 without biases in [-1, 1]^4 (``d4z``).
+The complex certifies every decision (float64 error bounds, exact arithmetic for the rest; the rows of each kind
+are printed). For each: regions, seconds and regions per second of both sides in the same
 process at the same thread count, and the regions and facets compared region by region (patterns sorted; the
-walk's facets by ``count_facets(method="auto")``). ``--skip-walk`` skips the walk on the d = 8 network (it takes
-minutes). relucent (PyPI, needs a Gurobi licence) is compared only when importable; otherwise one line says why.
+walk's facets by ``count_facets(method="auto")``). ``--skip-walk`` skips the walk on the cases named (it takes
+minutes on d8 and d4z). relucent (PyPI, needs a Gurobi licence) is compared only when importable; otherwise one line says why.
 Ends with one JSON line.
 """
 
@@ -30,6 +32,7 @@ CASES = (  # name, widths, bias, box
     ("d2", [2, 32, 32, 1], 0.1, 1.0),
     ("d4", [4, 16, 16, 1], 0.1, 1.0),
     ("d8", [8, 16, 16, 1], 0.1, 0.25),
+    ("d4z", [4, 16, 16, 1], None, 1.0),  # zero biases: every vertex at the origin degenerate
 )
 
 
@@ -55,8 +58,8 @@ def _relucent_line() -> str | None:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--skip-walk", action="store_true", help="skip the walk on the d = 8 network")
-    p.add_argument("--only", default="", help="comma-separated cases to run (d2, d4, d8); default all")
+    p.add_argument("--skip-walk", default="", help="comma-separated cases whose walk is skipped (it takes minutes)")
+    p.add_argument("--only", default="", help="comma-separated cases to run (d2, d4, d8, d4z); default all")
     add_timing_args(p)
     args = p.parse_args()
     apply_threads(args)
@@ -74,12 +77,13 @@ def main() -> None:
         rps = len(cx) / t_cx.median
         print(f"{arch} in [-{box}, {box}]^{widths[0]}: complex {len(cx)} regions, {len(cx.edges)} edges, "
               f"mean faces {float(cx.counts.double().mean()):.3f}, {t_cx.text()}, {rps:.0f} regions/s, "
-              f"{cx.lps} LPs")  # fmt: skip
+              f"{cx.lps} LPs, rows certified in float64 {cx.certified_rows}, decided exactly {cx.exact_rows}")  # fmt: skip
         figures[f"regions_{name}"] = len(cx)
         figures[f"regions_per_second_{name}"] = round(rps, 1)
         figures.update(t_cx.json(f"complex_{name}"))
-        if name == "d8" and args.skip_walk:
-            print("walk: skipped on d = 8 (--skip-walk)")
+        figures[f"exact_rows_{name}"] = cx.exact_rows
+        if name in args.skip_walk.split(","):
+            print(f"walk: skipped on {name} (--skip-walk)")
             continue
         t_walk, (pats, facets) = timed(lambda net=net, box=box: _walk(net, box), 1)
         same = torch.equal(pats, cx.patterns.cpu()) and torch.equal(facets, cx.facets.cpu())

@@ -49,9 +49,9 @@ def _key(a: np.ndarray, b: float) -> tuple[Fraction, ...] | None:
 def _integers(values: np.ndarray) -> list[int]:
     """Float64 values times one power of two that makes all of them integers (exactly: each float is
     ``m 2^e``); a positive common factor changes no sign and no comparison between them."""
-    fr = [Fraction(float(v)) for v in values]
-    shift = max((f.denominator.bit_length() - 1 for f in fr), default=0)
-    return [f.numerator << (shift - (f.denominator.bit_length() - 1)) for f in fr]
+    ratios = [v.as_integer_ratio() for v in values.tolist()]
+    shift = max((q.bit_length() - 1 for _, q in ratios), default=0)
+    return [p << (shift - q.bit_length() + 1) for p, q in ratios]
 
 
 def exact_is_redundant(a: np.ndarray, b: np.ndarray, ak: np.ndarray, bk: float) -> bool:
@@ -257,16 +257,18 @@ def certify_facets(
     a, b = a.double(), b.double()
     g = _gamma(d + 2)
     # facets: the witness across row k, strictly inside every other row (exact copies of row k aside)
-    w = witness.nan_to_num(0.0)
-    slack = b[:, None, :] - torch.einsum("rjd,rkd->rkj", a, w)  # (R, k, j): row j's slack at row k's witness
-    err = g * (b.abs()[:, None, :] + torch.einsum("rjd,rkd->rkj", a.abs(), w.abs())) * 2
-    eye = torch.eye(m, dtype=torch.bool, device=a.device)
     nonzero = (a != 0).any(dim=2)
     dup_ok = _exact_duplicates(a, b, keep, nonzero, ok)  # rows set aside as copies: exact copies of earlier rows
-    inside = (slack > err) | ~nonzero[:, None, :] | eye | dup_ok[:, None, :]
-    own = -torch.diagonal(slack, dim1=1, dim2=2) > torch.diagonal(err, dim1=1, dim2=2)
-    have = ~torch.isnan(witness).any(dim=2)
-    facet_ok = facets & have & own & inside.all(dim=2)
+    fr, fk = torch.nonzero(facets & ~torch.isnan(witness).any(dim=2), as_tuple=True)
+    w = witness[fr, fk]  # (F, d)
+    slack = b[fr] - torch.einsum("fjd,fd->fj", a[fr], w)  # (F, m): every row's slack at the witness
+    err = g * (b[fr].abs() + torch.einsum("fjd,fd->fj", a[fr].abs(), w.abs())) * 2
+    idx = torch.arange(len(fr), device=a.device)
+    own = -slack[idx, fk] > err[idx, fk]
+    inside = (slack > err) | ~nonzero[fr] | dup_ok[fr]
+    inside[idx, fk] = True
+    facet_ok = torch.zeros_like(facets)
+    facet_ok[fr, fk] = own & inside.all(dim=1)
     # redundancies: lambda >= 0 on the basis, the residual bounded by the box
     red_ok = torch.zeros_like(facets)
     rr, rk = torch.nonzero(redundant & keep & ~facets & ok[:, None], as_tuple=True)
