@@ -4,8 +4,8 @@
 Run: ``.venv/bin/python benchmarks/complex.py [--device cpu|cuda] [--threads 1] [--repeats 3] [--skip-walk d8,d4z]
 [--only d2,d4]``. Four networks (seeded ``ReLUMLP``, Xavier-normal weights, bias 0.1): 2-32-32-1 in [-1, 1]^2,
 4-16-16-1 in [-1, 1]^4, 8-16-16-1 in [-0.25, 0.25]^8, and 4-16-16-1 without biases in [-1, 1]^4 (``d4z``).
-The complex certifies every decision (float64 error bounds, exact arithmetic for the rest; the rows of each kind
-are printed). For each: regions, seconds and regions per second of both sides in the same
+The complex certifies every decision (``certify=True``: float64 error bounds, exact arithmetic for the rest; the
+rows of each kind are printed); ``--no-certify`` measures ``region_complex``'s default (tolerances). For each: regions, seconds and regions per second of both sides in the same
 process at the same thread count, and the regions and facets compared region by region (patterns sorted; the
 walk's facets by ``count_facets(method="auto")``). ``--skip-walk`` skips the walk on the cases named (it takes
 minutes on d8 and d4z). relucent (PyPI, needs a Gurobi licence) is compared only when importable; otherwise one line says why.
@@ -60,6 +60,7 @@ def main() -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--skip-walk", default="", help="comma-separated cases whose walk is skipped (it takes minutes)")
     p.add_argument("--only", default="", help="comma-separated cases to run (d2, d4, d8, d4z); default all")
+    p.add_argument("--no-certify", action="store_true", help="decide by tolerances (region_complex's default)")
     add_timing_args(p)
     args = p.parse_args()
     apply_threads(args)
@@ -71,9 +72,13 @@ def main() -> None:
             continue
         net = _network(widths, bias, args.device)
         arch = "-".join(map(str, widths))
-        region_complex(net, box=box, max_regions=64)  # warm-up
+        region_complex(net, box=box, max_regions=64, certify=not args.no_certify)  # warm-up
         repeats = args.repeats if name == "d2" else 1
-        t_cx, cx = timed(lambda net=net, box=box: region_complex(net, box=box), repeats, sync=args.device != "cpu")
+        t_cx, cx = timed(
+            lambda net=net, box=box: region_complex(net, box=box, certify=not args.no_certify),
+            repeats,
+            sync=args.device != "cpu",
+        )
         rps = len(cx) / t_cx.median
         print(f"{arch} in [-{box}, {box}]^{widths[0]}: complex {len(cx)} regions, {len(cx.edges)} edges, "
               f"mean faces {float(cx.counts.double().mean()):.3f}, {t_cx.text()}, {rps:.0f} regions/s, "

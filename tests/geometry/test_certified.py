@@ -63,7 +63,7 @@ def _near_degenerate_net(seed: int, n: int) -> nn.Sequential:
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(3, 6))
 def test_the_complex_of_near_degenerate_networks_matches_the_exact_oracle(seed: int, n: int) -> None:
-    cx = region_complex(_near_degenerate_net(seed, n), box=1.0)
+    cx = region_complex(_near_degenerate_net(seed, n), box=1.0, certify=True)
     assert cx.certified
     a, b = cx.a.numpy(), cx.b.numpy()
     for i in torch.nonzero(cx.status == 0).flatten().tolist():
@@ -72,14 +72,14 @@ def test_the_complex_of_near_degenerate_networks_matches_the_exact_oracle(seed: 
 
 def test_certification_corrects_the_tolerance_and_costs_little_in_general_position() -> None:
     net = _near_degenerate_net(1, 5)
-    exact, loose = region_complex(net, box=1.0), region_complex(net, box=1.0, certify=False)
+    exact, loose = region_complex(net, box=1.0, certify=True), region_complex(net, box=1.0)
     assert exact.exact_rows > 0 and not loose.certified
     assert not torch.equal(exact.facets, loose.facets)  # the near-copy of line 0 is a facet the tolerance merged
     torch.manual_seed(0)
     plain = nn.Sequential(nn.Linear(2, 12), nn.ReLU(), nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 1)).double()
-    cx = region_complex(plain, box=1.0)
+    cx = region_complex(plain, box=1.0, certify=True)
     assert cx.exact_rows == 0 and cx.certified_rows == cx.a.shape[0] * cx.a.shape[1]
-    assert torch.equal(cx.facets, region_complex(plain, box=1.0, certify=False).facets)
+    assert torch.equal(cx.facets, region_complex(plain, box=1.0).facets)
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -94,7 +94,8 @@ def test_the_complex_of_degenerate_networks_matches_the_exact_oracle(
 ) -> None:
     # duplicated neurons, dead neurons, zero biases (every line through the origin): rows that are multiples of
     # each other up to rounding are decided on their float64 values, exactly
-    cx = region_complex(degenerate_network(2, widths, copies, 0, zero_bias, seed), box=1.0, seed_points=200)
+    net = degenerate_network(2, widths, copies, 0, zero_bias, seed)
+    cx = region_complex(net, box=1.0, seed_points=200, certify=True)
     a, b = cx.a.numpy(), cx.b.numpy()
     for i in torch.nonzero(cx.status == 0).flatten().tolist():
         assert cx.facets[i].tolist() == polygon_facets(a[i], b[i]), i

@@ -40,8 +40,7 @@ def test_same_regions_and_facets_as_the_walk(
     d: int, widths: list[int], copies: list[tuple[int, int, int]], dead: int, zero_bias: bool, seed: int
 ) -> None:
     net = degenerate_network(d, widths, copies, dead, zero_bias, seed)
-    # the walk decides by tolerances: compared with the uncertified complex (the certified one: test_certified)
-    cx = region_complex(net, box=1.0, seed_points=300, batch_size=7, certify=False)  # small batches: several rounds
+    cx = region_complex(net, box=1.0, seed_points=300, batch_size=7)  # small batches: several rounds
     pats, facets = _walk(net, 1.0)
     ok = cx.status == 0
     # the walk flips one bit across a facet of a one-layer network: with duplicated neurons it also lists

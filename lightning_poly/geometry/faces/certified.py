@@ -299,6 +299,18 @@ def certify_facets(
             if exact_basis_redundant(a_np[i, rows], b_np[i, rows], a_np[i, k], float(b_np[i, k])):
                 todo[i, k] = False
                 n_exact += 1
+        # a redundant row is implied by the facets alone: Farkas over the float facets (far fewer rows than all;
+        # any subset that implies it is a proof), near-copies of row k left out; the rest by every row
+        unit = (
+            np.concatenate([a_np, b_np[..., None]], axis=2)
+            / np.maximum(np.linalg.norm(a_np, axis=2), 1e-300)[..., None]
+        )
+        fac = facets.cpu().numpy()
+        for i, k in torch.nonzero(todo & ~facets & nonzero).tolist():
+            sub = np.flatnonzero(fac[i] & (np.abs(unit[i] - unit[i, k]).sum(axis=1) > 1e-6))
+            if len(sub) and exact_is_redundant(a_np[i, sub], b_np[i, sub], a_np[i, k], float(b_np[i, k])):
+                todo[i, k] = False
+                n_exact += 1
         for i in torch.nonzero(todo.any(dim=1)).flatten().tolist():
             rows = todo[i].cpu().numpy()
             decided = exact_facets(a_np[i], b_np[i], rows)
