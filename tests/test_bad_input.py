@@ -23,6 +23,7 @@ Every name of every sub-package's ``__all__`` has at least one case, except thes
   ``PolishedTraining`` (built by ``train_and_polish``);
 * search and program records: ``GeneralPosition``, ``Flip`` (an edge, built by ``vertex_neighbors``),
   ``VertexSolution``, ``SearchRecord``, ``ExactFit``; the type ``VertexLoss``;
+* the Section IV constructions' results ``ConeConstruction``, ``PolygonConstruction`` and the constant ``RANK_RTOL``;
 * ``LPFailure`` is an exception class: its case is the infeasible LP that ``maximize`` refuses with it;
   ``PCAWhitening`` (built by ``fit_pca_whitening``) is covered through its ``__call__``; ``quiet_lightning``
   takes no argument.
@@ -1866,6 +1867,47 @@ CASES = [
         ValueError, r"expected `a` \(k, 2\) and `b` \(k,\) without NaN, got \(3, 3\) and \(3,\)",
         id="IncrementalLP-wrong-width",
     ),
+    pytest.param(
+        lambda: pipes.FitOptions(epochs=0), ValueError, r"`epochs` must be an integer >= 1, got 0",
+        id="FitOptions-epochs-zero",
+    ),
+    pytest.param(
+        lambda: pipes.FitOptions(trainer_kwargs=["cpu"]), TypeError,  # type: ignore[arg-type]
+        r"`trainer_kwargs` must be a dict of Trainer arguments, got list", id="FitOptions-trainer-kwargs-list",
+    ),
+    pytest.param(
+        lambda: pipes.CompressionFitOptions(lam_scale=1.0), ValueError, r"`lam_scale` must be > 1, got 1.0",
+        id="CompressionFitOptions-lam-scale-one",
+    ),
+    pytest.param(
+        lambda: mods.NetworkModule(nn.Linear(2, 3), loss="hinge"),  # type: ignore[arg-type]
+        ValueError, r"`loss` must be one of .*bce.*cross_entropy.*mse.*, got 'hinge'", id="NetworkModule-loss",
+    ),
+    pytest.param(
+        lambda: pipes.train_network(nn.Linear(2, 2), torch.zeros(4, 2), torch.zeros(4, dtype=torch.long), epochs=0,
+                                    seed=0),
+        ValueError, r"`epochs` must be an integer >= 1, got 0", id="train_network-epochs-zero",
+    ),
+    pytest.param(
+        lambda: geo.average_faces_cone(3, 2, 4), ValueError, r"`n` must be an integer >= 3, got 2",
+        id="average_faces_cone-n-two",
+    ),
+    pytest.param(
+        lambda: geo.maximum_faces_polygon(5, 6), ValueError, r"`k` must be an integer in \[1, n = 5\].*got 6",
+        id="maximum_faces_polygon-k-above-n",
+    ),
+    pytest.param(
+        lambda: geo.mean_faces_bound_low_rank_one_layer(10, 3, 0), ValueError, r"`rank`.*got 0",
+        id="mean_faces_bound_low_rank_one_layer-rank-zero",
+    ),
+    pytest.param(
+        lambda: geo.mean_faces_bound_low_rank_zero_bias(3, 1), ValueError,
+        r"`rank` must be an integer in \[2, d = 3\], got 1", id="mean_faces_bound_low_rank_zero_bias-rank-one",
+    ),
+    pytest.param(
+        lambda: geo.numerical_rank(torch.zeros(3)), ValueError, r"`weight` must be a 2-D tensor, got torch.Size\(\[3\]\)",
+        id="numerical_rank-vector",
+    ),
 ]
 # fmt: on
 
@@ -1888,6 +1930,7 @@ SKIPPED = {
     "CompressedCover", "OptimumComparison", "PolishedTraining", "SPIRAL_TRAINING", "BaselineRecord", "SimplexFacets",
     "PWLRegions", "ConvPolishResult", "ConvPolishReport", "CrossSection", "SectionCount",
     "RegionComplex",  # a result: region_complex validates
+    "ConeConstruction", "PolygonConstruction", "RANK_RTOL",  # built by the constructions; a constant
 }  # fmt: skip
 
 

@@ -102,7 +102,8 @@ def test_sections_example_draws_the_mlp_at_fit_start_and_every_epoch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], one_thread: None
 ) -> None:
     fh = _load("face_histograms")
-    argv = ["x", "--out", str(tmp_path), "sections", "--epochs", "2", "--n-train", "512", "--resolution", "40"]
+    argv = ["x", "--out", str(tmp_path), "sections", "--epochs", "2", "--every-n-epochs", "1", "--n-train", "512",
+            "--resolution", "40"]  # fmt: skip
     monkeypatch.setattr(sys, "argv", argv)
     fh.main()
     lines = capsys.readouterr().out.splitlines()
@@ -128,7 +129,7 @@ def test_polishing_cnn_prints_before_and_after_and_what_the_refit_guarantees(
 
     pol = _load("polishing")
     argv = ["x", "--out", str(tmp_path), "cnn", "--seeds", "2", "--epochs", "1", "--n-train", "96", "--n-val", "64",
-            "--batch-size", "32", "--l2", "1e-2"]  # fmt: skip
+            "--batch-size", "32", "--refit-penalty", "ridge", "--l2", "1e-2"]  # fmt: skip
     monkeypatch.setattr(sys, "argv", argv)
     pol.main()
     out = capsys.readouterr().out.splitlines()
@@ -138,6 +139,7 @@ def test_polishing_cnn_prints_before_and_after_and_what_the_refit_guarantees(
     printed = [m.groups() for m in map(re.compile(pattern).search, out) if m]
     rec = json.loads(next(line for line in out if line.startswith("{")))
     assert (rec["n_train"], rec["n_val"], rec["epochs"], rec["batch_size"]) == (96, 64, 1, 32)
+    assert (rec["refit_penalty"], rec["l2"]) == ("ridge", 1e-2)
     assert [int(p[0]) for p in printed] == [r["seed"] for r in rec["seeds"]] == [0, 1]
     for p, r in zip(printed, rec["seeds"]):
         b, a = r["before"], r["after"]

@@ -9,7 +9,7 @@ from torch import nn
 from lightning_poly.geometry.bounds import simplices_lower_bound, simplices_upper_bound
 from lightning_poly.modules import NetworkModule
 from lightning_poly.pipelines import quiet_trainer, train_network
-from lightning_poly.pipelines.convex_gated import circle_margins
+from lightning_poly.pipelines.convex_gated import circle_margins, fixed_separator_failures
 from lightning_poly.pipelines.face_histograms import (
     HistogramSetting,
     histogram_study,
@@ -79,6 +79,18 @@ def test_circle_margins_shrink_as_one_over_n_and_count_solver_errors_apart() -> 
     assert [r["cones"] for r in rows] == [8, 16]
     assert rows[1]["gamma"] < rows[0]["gamma"] and all(0.5 < r["n_gamma"] < 2 for r in rows)  # Θ(1/n)
     assert all(b + e <= r["trials"] for r in rows for b, e in zip(r["failures"], r["errors"]))
+    assert all(r["separator"] == "adaptive" and r["descent_certified"] for r in rows)
+    assert all(0.75 * r["gamma"] - 1e-8 <= r["gamma_descent"] <= r["gamma"] + 1e-8 for r in rows)  # Lemma 6.1, eps 0.25
+
+
+def test_fixed_separator_fails_often_while_m_gamma2_is_small_and_rarely_when_large() -> None:
+    """Theorem 7.2 with v̄ fixed before the gates: measured 99/100 failures at m γ² = 0.07 and 0/100 at 4.7 (n = 8)."""
+    (row,) = fixed_separator_failures(ns=[8], trials=40, widths=(4, 256))
+    assert row["separator"] == "fixed" and row["error"] is None and row["cones"] == 8
+    assert row["m_gamma2"][0] < 0.1 < 4 < row["m_gamma2"][1]
+    assert row["failures"][0] >= 30 and row["failures"][1] <= 2
+    with pytest.raises(ValueError, match="`ns` must hold multiples of 4"):
+        fixed_separator_failures(ns=[10], trials=1)
 
 
 def _count_task(task: str) -> tuple[dict, object]:

@@ -83,13 +83,20 @@ def test_compressed_cover_finds_the_xor_cover_and_prunes_without_changing_predic
     assert (hp.pieces, list(hp.width), list(hp.signs), hp.hard_sign, hp.cosine) == (2, [6, 6], [1, 1], True, True)
 
 
-def test_convex_optimum_never_above_sgd_or_polishing_on_the_spiral() -> None:
+def test_certified_bounds_sandwich_sgd_and_polishing_on_the_spiral() -> None:
+    """The p = 2 wedge Lasso's value is an upper bound above the certified (p = 1, Theorem 16) lower bound; the
+    certified p = 1 optimum is below J_1 of SGD and of p = 1 polishing; every J is above the lower bound."""
     for seed in (0, 1):
         x, y = spiral(24, seed=seed, signed=True)
         r = compare_to_optimum(x, y.double(), 1e-4, replace(SPIRAL_TRAINING, hidden=(30,), epochs=300, seed=seed))
-        assert r.optimum <= r.sgd + 1e-9
-        assert r.optimum <= r.polished + 1e-9
-        assert set(r.networks) == {"sgd", "polished", "optimum"} and r.optimum_neurons >= 1
+        assert r.lower_bound is not None and r.l1_optimum is not None and r.l1_gap is not None
+        assert r.lower_bound <= r.upper_bound + 1e-9  # p = 2 value >= a certified lower bound
+        assert r.lower_bound <= min(r.sgd, r.polished) + 1e-9
+        assert r.upper_bound <= r.l1_optimum + 1e-6  # J <= J_1 for the exact p = 1 network: p* <= both
+        assert r.l1_optimum - r.l1_gap <= min(r.sgd_l1, r.polished_l1) + 1e-9
+        assert r.l1_gap <= 1e-8 * r.l1_optimum
+        assert set(r.networks) == {"sgd", "polished", "polished_l1", "upper_bound", "l1_optimum"}
+        assert r.upper_bound_neurons >= 1
 
 
 def test_train_and_polish_measures_cosines_before_polishing_makes_them_exact() -> None:

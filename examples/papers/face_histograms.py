@@ -128,7 +128,8 @@ def cmd_lenet(args: argparse.Namespace) -> None:
 
 def cmd_sections(args: argparse.Namespace) -> None:
     sections = sections_during_training(epochs=args.epochs, extent=args.extent, resolution=args.resolution,
-                                        seed=args.seed, n_train=args.n_train, out=args.out)  # fmt: skip
+                                        every_n_epochs=args.every_n_epochs, init=args.init, seed=args.seed,
+                                        n_train=args.n_train, out=args.out)  # fmt: skip
     w = [12, 9, 12, 22, 30]
     print(_row(["after", "regions", "mean edges", "triangles + quads", "regions by edges (3, 4, 5, ...)"], w))
     for rec, _ in sections:
@@ -171,7 +172,9 @@ def main() -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--n-train", type=int, default=None, help="first training images (default all 54,000)")
     s = sub.add_parser("sections")
-    s.add_argument("--epochs", type=int, default=5)
+    s.add_argument("--epochs", type=int, default=480, help="paper: 480")
+    s.add_argument("--every-n-epochs", type=int, default=60, help="a section every this many epochs")
+    s.add_argument("--init", default="kaiming_normal", help="paper: Kaiming normal")
     s.add_argument("--extent", type=float, default=60.0, help="the plane spans [-extent, extent]^2 around the image")
     s.add_argument("--resolution", type=int, default=200)
     s.add_argument("--seed", type=int, default=0)

@@ -2,16 +2,26 @@
 
 from lightning_poly.geometry.activation_drift import ActivationDrift, activation_drift, network_patterns
 from lightning_poly.geometry.bounds import (
+    RANK_RTOL,
     applicable_mean_faces_bound,
+    mean_faces_bound_low_rank_one_layer,
+    mean_faces_bound_low_rank_zero_bias,
     mean_faces_bound_one_layer,
     mean_faces_bound_planar,
     mean_faces_bound_zero_bias,
+    numerical_rank,
     simplices_lower_bound,
     simplices_lower_bound_one_layer,
     simplices_upper_bound,
     simplices_upper_bound_one_layer,
 )
 from lightning_poly.geometry.complex import RegionComplex, region_complex
+from lightning_poly.geometry.constructions import (
+    ConeConstruction,
+    PolygonConstruction,
+    average_faces_cone,
+    maximum_faces_polygon,
+)
 from lightning_poly.geometry.cross_section import CrossSection, SectionCount, cross_section
 from lightning_poly.geometry.faces import (
     FACE_METHODS,
@@ -61,6 +71,10 @@ from lightning_poly.geometry.zonotope import (
 __all__ = [
     "RegionComplex",
     "region_complex",
+    "ConeConstruction",
+    "PolygonConstruction",
+    "average_faces_cone",
+    "maximum_faces_polygon",
     "ActivationDrift",
     "activation_drift",
     "network_patterns",
@@ -114,6 +128,10 @@ __all__ = [
     "mean_faces_bound_one_layer",
     "mean_faces_bound_planar",
     "mean_faces_bound_zero_bias",
+    "mean_faces_bound_low_rank_one_layer",
+    "mean_faces_bound_low_rank_zero_bias",
+    "numerical_rank",
+    "RANK_RTOL",
     "Flip",
     "GeneralPosition",
     "activation_pattern",

@@ -1,7 +1,8 @@
 r"""Bounds of the face-histogram paper ("Deep ReLU Networks Have Surprisingly Simple Polytopes").
 
-Simplex-count bounds (Theorems 1-4) and mean-face bounds (Theorems 8-10) as plain functions, plus
-:func:`applicable_mean_faces_bound`, which picks the theorem that applies to an architecture.
+Simplex-count bounds (Theorems 1-4), mean-face bounds (Theorems 8-10) and their low-rank forms (Theorems 11-12)
+as plain functions, plus :func:`applicable_mean_faces_bound`, which picks the theorem that applies to an architecture
+(and to the rank of its first weight matrix, decided by :func:`numerical_rank`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import comb, factorial
 
-from lightning_poly._validation import check_int
+import torch
+
+from lightning_poly._validation import check_finite, check_int, check_positive
+
+RANK_RTOL = 1e-5
+"""Default relative tolerance of :func:`numerical_rank`: singular values at most ``RANK_RTOL`` times the largest count
+as zero. Well above the round-off of an exactly low-rank matrix stored in float32 (about ``1e-7 * sqrt(n)`` of the
+largest singular value), far below the smallest singular value of a Gaussian-initialised full-rank layer."""
 
 __all__ = [
     "applicable_mean_faces_bound",
@@ -20,6 +28,10 @@ __all__ = [
     "mean_faces_bound_one_layer",
     "mean_faces_bound_planar",
     "mean_faces_bound_zero_bias",
+    "mean_faces_bound_low_rank_one_layer",
+    "mean_faces_bound_low_rank_zero_bias",
+    "numerical_rank",
+    "RANK_RTOL",
 ]
 
 
@@ -142,21 +154,105 @@ def mean_faces_bound_zero_bias(d: int) -> float:
     return float(3 * d - 1)
 
 
-def applicable_mean_faces_bound(d: int, widths: Sequence[int], zero_bias: bool) -> tuple[str, float] | None:
-    """The mean-faces bound that applies to a network with input ``d`` and hidden ``widths``.
+def mean_faces_bound_low_rank_one_layer(n: int, d: int, rank: int) -> float:
+    r"""Theorem 12: mean faces of a one-hidden-layer network whose weight matrix has rank :math:`d_0`, the ratio of
+    Equation (12),
 
-    Order of preference: Theorem 8 (one hidden layer; its exact ratio, or ``2d + 1`` once
-    ``n > 2d² + d``), Theorem 10 (zero biases), Theorem 9 (``d = 2``). ``None`` if none applies.
-    The theorems assume general position and a large box; they are stated for the whole arrangement.
+    .. math:: \frac{2n\sum_{i<d_0}\binom{n-1}{i} + 2d\sum_{i<d_0}\binom{n}{i}}{\sum_{i\le d_0}\binom{n}{i}}
+        \le 2d_0 + \frac{2dd_0}{n-d_0+1} \quad \text{(Equation (13))},
+
+    which is :math:`2d_0 + O(1/n)` and at most :math:`2d_0 + 1` once :math:`n > 2dd_0 + d_0`. ``rank = d`` gives
+    Theorem 8. Like Theorems 8-10 it speaks of the faces the neurons make (a region's faces on the box of a large
+    box are left out: with :math:`d_0 < d` every region is a cylinder that meets the box on at least
+    :math:`2(d-d_0)` facets, which the proof's box term, :math:`2d\sum_{i<d_0}\binom{n}{i}`, cannot hold).
+
+    Args:
+        n: hidden width.
+        d: input dimension.
+        rank: rank :math:`d_0 \le d` of the weight matrix.
+
+    Example:
+        >>> round(mean_faces_bound_low_rank_one_layer(1000, 3, 2), 3)
+        4.008
+        >>> mean_faces_bound_low_rank_one_layer(22, 3, 3) == mean_faces_bound_one_layer(22, 3)
+        True
+    """
+    check_int("n", n, minimum=1)
+    check_int("d", d, minimum=1)
+    _check_rank(rank, d)
+    top = 2 * n * sum(comb(n - 1, i) for i in range(rank)) + 2 * d * sum(comb(n, i) for i in range(rank))
+    return top / sum(comb(n, i) for i in range(rank + 1))
+
+
+def mean_faces_bound_low_rank_zero_bias(d: int, rank: int) -> float:
+    r"""Theorem 11: zero biases, first weight matrix of rank :math:`d_0 \ge 2`, large widths and box: mean faces
+    :math:`\le 2d_0 + d - 1` (for widths above the theorem's unstated constant :math:`C_d`; the leading term is
+    :math:`2d_0 + d - 2 + O(1/n)`). ``rank = d`` gives Theorem 10's :math:`3d - 1`. The proof's count,
+    :math:`(4/(d_0-2)! + 2d/(d_0-1)!)\,n^{d_0-1}`, needs :math:`d_0 \ge 2`.
+
+    Args:
+        d: input dimension.
+        rank: rank :math:`d_0`, ``2 <= rank <= d``.
+
+    Example:
+        >>> mean_faces_bound_low_rank_zero_bias(3, 2), mean_faces_bound_low_rank_zero_bias(3, 3)
+        (6.0, 8.0)
+    """
+    check_int("d", d, minimum=2)
+    _check_rank(rank, d, minimum=2)
+    return float(2 * rank + d - 1)
+
+
+def _check_rank(rank: int, d: int, minimum: int = 1) -> None:
+    if isinstance(rank, bool) or not isinstance(rank, int) or not minimum <= rank <= d:
+        raise ValueError(f"`rank` must be an integer in [{minimum}, d = {d}], got {rank!r}")
+
+
+def numerical_rank(weight: torch.Tensor, *, rtol: float = RANK_RTOL) -> int:
+    """The rank of a weight matrix: how many singular values exceed ``rtol`` times the largest (float64 SVD).
+
+    Args:
+        weight: ``(n, d)`` matrix (a layer's weight).
+        rtol: relative tolerance (default :data:`RANK_RTOL`).
+
+    Example:
+        >>> u, v = torch.randn(20, 2), torch.randn(2, 3)
+        >>> numerical_rank(u @ v), numerical_rank(torch.randn(20, 3))
+        (2, 3)
+    """
+    if not isinstance(weight, torch.Tensor) or weight.ndim != 2:
+        raise ValueError(f"`weight` must be a 2-D tensor, got {getattr(weight, 'shape', type(weight).__name__)}")
+    check_positive("rtol", rtol)
+    sv = torch.linalg.svdvals(check_finite("weight", weight).detach().double().cpu())
+    return int((sv > rtol * sv.max()).sum()) if len(sv) and float(sv.max()) > 0 else 0
+
+
+def applicable_mean_faces_bound(
+    d: int, widths: Sequence[int], zero_bias: bool, *, rank: int | None = None
+) -> tuple[str, float] | None:
+    """The mean-faces bound that applies to a network with input ``d``, hidden ``widths`` and a first weight matrix
+    of rank ``rank`` (``None``: full rank ``d``; decide it with :func:`numerical_rank`).
+
+    Order of preference, the tightest that applies first: for ``rank < d``, Theorem 12 (one hidden layer; the
+    ratio of Equation (12), or ``2 d0 + 1`` once ``n > 2 d d0 + d0``) and Theorem 11 (zero biases, ``rank >= 2``:
+    ``2 d0 + d - 1``); then Theorem 8 (one hidden layer; its exact ratio, or ``2d + 1`` once ``n > 2d² + d``),
+    Theorem 10 (zero biases), Theorem 9 (``d = 2``). ``None`` if none applies. The theorems assume general
+    position and a large box; they are stated for the whole arrangement and speak of the faces from neurons.
 
     Args:
         d: input dimension.
         widths: hidden widths.
         zero_bias: whether every hidden bias is zero.
+        rank: rank of the first hidden layer's weight matrix, ``0 <= rank <= d`` (``None``: ``d``). A rank-0
+            (all-zero) first layer makes no faces: ``("rank0", 0.0)``.
 
     Example:
         >>> applicable_mean_faces_bound(3, [40], zero_bias=False)
         ('theorem8', 7.0)
+        >>> applicable_mean_faces_bound(3, [40], zero_bias=False, rank=2)
+        ('theorem12', 5.0)
+        >>> applicable_mean_faces_bound(3, [20, 20], zero_bias=True, rank=2)
+        ('theorem11', 6.0)
         >>> applicable_mean_faces_bound(2, [20, 20], zero_bias=False)
         ('theorem9', 4.0)
         >>> applicable_mean_faces_bound(3, [20, 20], zero_bias=False) is None
@@ -166,6 +262,17 @@ def applicable_mean_faces_bound(d: int, widths: Sequence[int], zero_bias: bool) 
     widths = list(widths)
     for i, w in enumerate(widths):
         check_int(f"widths[{i}]", w, minimum=1)
+    if rank is not None:
+        if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank <= d:
+            raise ValueError(f"`rank` must be an integer in [0, d = {d}] or None, got {rank!r}")
+        if rank == 0:
+            return ("rank0", 0.0)
+        if rank < d and len(widths) == 1:
+            n = widths[0]
+            bound = float(2 * rank + 1) if n > 2 * d * rank + rank else mean_faces_bound_low_rank_one_layer(n, d, rank)
+            return ("theorem12", bound)
+        if rank < d and zero_bias and rank >= 2:
+            return ("theorem11", mean_faces_bound_low_rank_zero_bias(d, rank))
     if len(widths) == 1:
         n = widths[0]
         return ("theorem8", float(2 * d + 1) if n > 2 * d * d + d else mean_faces_bound_one_layer(n, d))

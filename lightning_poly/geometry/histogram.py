@@ -15,7 +15,7 @@ from torch import nn
 
 from lightning_poly._io import load_plain
 from lightning_poly._validation import check_choice, check_finite, check_int, check_positive
-from lightning_poly.geometry.bounds import applicable_mean_faces_bound
+from lightning_poly.geometry.bounds import applicable_mean_faces_bound, numerical_rank
 from lightning_poly.geometry.faces import FACE_METHODS, FaceMethod, check_qhull_dim, count_faces
 from lightning_poly.geometry.network_view import network_view
 from lightning_poly.geometry.pwl_regions import (
@@ -66,6 +66,8 @@ class FaceHistogram:
         regions: ``"all"``: every region of the box, from the region complex (the unbiased histogram, the
             regions the bounds of Theorems 8-10 speak of; ``weights`` are then the points that fell in each
             region, 0 for regions no point found); ``"sampled"``: the regions found by the points.
+        first_layer_rank: rank of an MLP's first weight matrix (:func:`~lightning_poly.geometry.numerical_rank`),
+            which selects the low-rank bounds of Theorems 11-12; ``None``: not known (taken as full).
     """
 
     counts: torch.Tensor
@@ -87,6 +89,7 @@ class FaceHistogram:
     network: str = "mlp"
     pool_rows: int = 0
     regions: str = "sampled"
+    first_layer_rank: int | None = None
 
     @property
     def gamma(self) -> int:
@@ -146,10 +149,13 @@ class FaceHistogram:
 
     @property
     def bound(self) -> tuple[str, float] | None:
-        """The mean-faces bound of Theorems 8-10 that applies to the architecture, if any (MLPs only)."""
+        """The mean-faces bound of Theorems 8-12 that applies to the architecture and the first layer's rank, if any
+        (MLPs only)."""
         if self.network != "mlp":
             return None
-        return applicable_mean_faces_bound(self.input_dim, self.hidden_widths, self.zero_bias)
+        return applicable_mean_faces_bound(
+            self.input_dim, self.hidden_widths, self.zero_bias, rank=self.first_layer_rank
+        )
 
     @classmethod
     def from_counts(
@@ -171,8 +177,10 @@ class FaceHistogram:
         """Assemble the result from per-region face counts: regions with ``ok`` false (empty interior)
         and regions not ``counted`` (time budget) are left out; ``input_shape``: a piecewise-linear
         network's point shape (``None``: a ReLU MLP)."""
+        rank = None
         if input_shape is None:
             (d, widths, zero_bias), k, pools = network_architecture(model), linear_layers(model)[-1].out_features, 0
+            rank = numerical_rank(linear_layers(model)[0].weight)
         else:
             d, widths, zero_bias, k, pools = pwl_architecture(model, input_shape)
         counted = torch.ones_like(ok) if counted is None else counted.bool()
@@ -183,7 +191,7 @@ class FaceHistogram:
             rays=rays[keep] if method == "estimate" else None, n_degenerate=int((~ok & counted).sum()),
             notes=list(notes or []), seconds=seconds, output_dim=k,
             box_counts=None if box_counts is None else box_counts[keep], n_uncounted=int((~counted).sum()),
-            network="mlp" if input_shape is None else "piecewise-linear", pool_rows=pools,
+            network="mlp" if input_shape is None else "piecewise-linear", pool_rows=pools, first_layer_rank=rank,
         )  # fmt: skip
 
     def histogram(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,6 +12,8 @@
 * :mod:`~lightning_poly.pipelines.face_histograms`, :mod:`~lightning_poly.pipelines.vertex_search`,
   :mod:`~lightning_poly.pipelines.convex_gated`: the studies of the face-histogram, activation-search and
   convex-gated papers (each example script parses its arguments, calls one of them and prints);
+* :mod:`~lightning_poly.pipelines.polishing_studies`: the polishing paper's studies over seeds (Figures 9-10,
+  the four-layer CNN of Figure 9a);
 * :func:`train_network`: any network trained with a ``Trainer`` (:class:`~lightning_poly.modules.NetworkModule`);
 * :class:`TaskProgress`, :func:`quiet_lightning`: progress lines and quiet inner fits for long scripts.
 """

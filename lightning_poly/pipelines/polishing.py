@@ -1,9 +1,11 @@
 r"""Recipes of the wedge-products paper's experiments: train a ReLU MLP with a ``Trainer``, then polish it.
 
 * :func:`compare_to_optimum` (Figure 8): full-batch SGD with weight decay on a two-layer network, the
-  same network polished (:func:`~lightning_poly.algorithms.polish_network`), and the global optimum of
-  the same objective :math:`J = \text{MSE} + \beta\|\theta\|^2` from the wedge Lasso
-  (:func:`~lightning_poly.solvers.wedge_lasso`, Theorem 4);
+  same network polished (:func:`~lightning_poly.algorithms.polish_network`), and certified bounds on the global
+  optimum of the same objective :math:`J = \text{MSE} + \beta\|\theta\|^2`: the wedge Lasso's value
+  (:func:`~lightning_poly.solvers.wedge_lasso`, Theorem 3, p = 2: an upper bound) and the exact p = 1 program
+  (:func:`~lightning_poly.solvers.exact_l1.l1_network_optimum`, Theorem 16: a lower bound, and the optimum of
+  the ℓ1 objective);
 * :func:`train_and_polish` (Figures 9-10, Section 7.1): train on a data module, then
   :class:`~lightning_poly.callbacks.PolishingCallback` polishes the first layer and refits the last at
   fit end; the monitored metric before and after, and (Figure 10(b)) the cosines between the trained
@@ -36,6 +38,7 @@ from lightning_poly.datamodules.tensor import TensorDataModule
 from lightning_poly.modules.mlp import LossName, OptimizerName, ReLUMLPModule
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers
 from lightning_poly.pipelines.training import FitOptions, quiet_trainer
+from lightning_poly.solvers.exact_l1 import l1_network_optimum
 from lightning_poly.solvers.wedge_lasso import two_layer_objective, wedge_lasso
 
 __all__ = [
@@ -102,20 +105,42 @@ def _fit(
 
 @dataclass
 class OptimumComparison:
-    r"""What :func:`compare_to_optimum` found: :math:`J = \text{MSE} + \beta\|\theta\|^2` of three networks.
+    r"""What :func:`compare_to_optimum` found: the objectives of SGD and polishing beside certified bounds.
+
+    :math:`J = \text{MSE} + \beta\sum_j(\|w_j\|_2^2 + v_j^2)` (weight decay, p = 2) and
+    :math:`J_1 = \text{MSE} + \beta\sum_j(\|w_j\|_1^2 + v_j^2)` (problem (2) with p = 1), biases unpenalised,
+    both after balancing (eq. (98)). For every network :math:`J_1 \ge J \ge \text{MSE} + \frac{2\beta}{\sqrt d}
+    \sum_j\|w_j\|_1|v_j|`, so the exact p = 1 program (Theorem 16) bounds :math:`J`'s optimum :math:`p^*` from
+    both sides: ``lower_bound <= p* <= min(upper_bound, l1_optimum)``.
 
     Attributes:
-        sgd: :math:`J` of the trained network (after optimal balancing).
-        polished: :math:`J` of the same network polished.
-        optimum: the wedge Lasso's optimum, the global minimum of :math:`J` (Theorem 4).
-        optimum_neurons: neurons of the optimum (weights above ``1e-6`` of the largest).
-        networks: ``"sgd"``, ``"polished"`` and ``"optimum"``: the three float64 networks.
+        sgd: :math:`J` of the trained network.
+        polished: :math:`J` of the same network polished (p = 2, the paper's refit with weight decay :math:`2\beta`).
+        upper_bound: the wedge Lasso's value (Theorem 3 / 15, p = 2 dictionary): :math:`J` of a feasible network,
+            an upper bound on :math:`p^*`, ε-optimal under local ε-dispersion.
+        upper_bound_neurons: neurons of that network (weights above ``1e-6`` of the largest).
+        lower_bound: a certified lower bound on :math:`p^*`: the largest of the dual of Theorem 16's Lasso with
+            weight :math:`2\beta/\sqrt d` and Theorem 3's ``upper_bound / (1 + epsilon)`` (when ε ≤ 1/2);
+            ``None`` unless ``d = 2``.
+        epsilon: the data's local dispersion (Definition 2; ``None`` unless ``d = 2``).
+        l1_optimum: the certified optimum of :math:`J_1` (Theorem 16, gap ``l1_gap``); ``None`` unless ``d = 2``.
+        l1_gap: its certified duality gap.
+        sgd_l1: :math:`J_1` of the trained network (≥ ``l1_optimum - l1_gap``).
+        polished_l1: :math:`J_1` of the trained network polished with p = 1 (unit ℓ1 neurons, the ℓ1 refit).
+        networks: ``"sgd"``, ``"polished"``, ``"polished_l1"``, ``"upper_bound"`` and (``d = 2``) ``"l1_optimum"``:
+            float64 networks.
     """
 
     sgd: float
     polished: float
-    optimum: float
-    optimum_neurons: int
+    upper_bound: float
+    upper_bound_neurons: int
+    lower_bound: float | None
+    epsilon: float | None
+    l1_optimum: float | None
+    l1_gap: float | None
+    sgd_l1: float
+    polished_l1: float
     networks: dict[str, nn.Sequential]
 
 
@@ -126,12 +151,15 @@ SPIRAL_TRAINING = MLPTraining(hidden=(50,), loss="mse", optimizer="sgd", lr=0.05
 def compare_to_optimum(
     x: torch.Tensor, y: torch.Tensor, beta: float, training: MLPTraining = SPIRAL_TRAINING
 ) -> OptimumComparison:
-    r"""Figure 8: :math:`J` of SGD, of SGD followed by polishing, and of the global optimum (wedge Lasso).
+    r"""Figure 8: :math:`J` of SGD and of SGD followed by polishing, against certified bounds on the optimum.
 
     The network is trained full batch with the optimiser's weight decay :math:`2\beta` (the gradient of
     :math:`\beta\|\theta\|^2`, replacing ``training.weight_decay``) on the squared loss; a copy is polished
-    (:func:`~lightning_poly.algorithms.polish_network`: first layer polished, last layer refitted with ridge
-    weight :math:`\beta`); the wedge Lasso gives the optimum, so ``optimum <= min(sgd, polished)``.
+    (:func:`~lightning_poly.algorithms.polish_network`: first layer polished, unit neurons, last layer refitted by
+    the paper's weighted Lasso of :math:`J`, weight decay :math:`2\beta`), and a copy polished with p = 1. The
+    bounds of :class:`OptimumComparison`: the wedge Lasso (p = 2, an upper bound), and, in the plane, the exact
+    p = 1 program (:func:`~lightning_poly.solvers.exact_l1.l1_network_optimum`, Theorem 16): the certified optimum
+    of :math:`J_1` and a certified lower bound on :math:`J`'s optimum.
 
     Args:
         x: ``(n, d)`` inputs (small: the Lasso has one column per pair of points in the plane).
@@ -140,14 +168,14 @@ def compare_to_optimum(
         training: the fit (default :data:`SPIRAL_TRAINING`); one hidden layer and ``loss="mse"``.
 
     Returns:
-        The three objectives, the optimum's width and the three networks.
+        The objectives, the bounds and the networks.
 
     Example:
         >>> from lightning_poly.data import spiral
         >>> x, y = spiral(12, seed=0, signed=True)
         >>> r = compare_to_optimum(x, y.double(), 1e-3, replace(SPIRAL_TRAINING, hidden=(8,), epochs=5))
-        >>> r.optimum <= min(r.sgd, r.polished) + 1e-9
-        True
+        >>> r.lower_bound <= min(r.sgd, r.polished, r.upper_bound), r.l1_optimum - r.l1_gap <= r.sgd_l1
+        (True, True)
     """
     check_positive("beta", beta)
     if len(training.hidden) != 1 or training.loss != "mse":
@@ -156,15 +184,26 @@ def compare_to_optimum(
         )
     training = replace(training, weight_decay=2 * beta)
     target = y.double()
+    xd = x.double()
     dm = ArrayDataModule(x, target, task="regression", val_fraction=0.0, batch_size=0, seed=training.seed)
     net = copy.deepcopy(_fit(dm, x.shape[1], training).model.net).double()
-    polished = copy.deepcopy(net)
-    polish_network(polished, x.double(), target, loss="squared", weight_decay=2 * beta)  # the paper's refit of J
+    polished, polished_l1 = copy.deepcopy(net), copy.deepcopy(net)
+    polish_network(polished, xd, target, loss="squared", weight_decay=2 * beta)  # the paper's refit of J
+    polish_network(polished_l1, xd, target, loss="squared", weight_decay=2 * beta, p=1)  # and of J_1
     lasso = wedge_lasso(x, target, beta)
     z = abs(lasso.z)
+    networks = {"sgd": net, "polished": polished, "polished_l1": polished_l1, "upper_bound": lasso.network()}
+    lower = l1_opt = l1_gap = None
+    if x.shape[1] == 2:
+        exact = l1_network_optimum(xd, target, beta=2 * beta)
+        l1_opt, l1_gap, networks["l1_optimum"] = exact.objective, exact.gap, exact.network
+        lower = l1_network_optimum(xd, target, beta=2 * beta / x.shape[1] ** 0.5).dual
+        lower = max(lower, lasso.lower_bound) if lasso.lower_bound is not None else lower
     return OptimumComparison(
         two_layer_objective(net, x, target, beta), two_layer_objective(polished, x, target, beta), lasso.objective,
-        int((z > 1e-6 * z.max()).sum()), {"sgd": net, "polished": polished, "optimum": lasso.network()},
+        int((z > 1e-6 * z.max()).sum()), lower, lasso.epsilon, l1_opt, l1_gap,
+        two_layer_objective(net, x, target, beta, p=1), two_layer_objective(polished_l1, x, target, beta, p=1),
+        networks,
     )  # fmt: skip
 
 

@@ -115,6 +115,8 @@ def train_network(
         >>> train_network(net, torch.randn(8, 2), torch.randint(0, 2, (8,)), epochs=1, seed=0) > 0
         True
     """
+    check_int("epochs", epochs, minimum=1)
+    check_int("seed", seed, minimum=0)
     pl.seed_everything(seed, verbose=False)
     task = "regression" if loss == "mse" else "classification"
     data = ArrayDataModule(x, y, task=task, val_fraction=0.0, batch_size=batch_size, seed=seed)

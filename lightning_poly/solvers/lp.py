@@ -134,19 +134,29 @@ def maximize(
     lp.row_lower_ = np.concatenate(lo).astype(np.float64)
     lp.row_upper_ = np.concatenate(hi).astype(np.float64)
     lp.sense_ = highspy.ObjSense.kMaximize
+    set_rowwise(lp, mat)
+    h.clearModel()
+    h.passModel(lp)
+    x = run_optimal(h)
+    return float(h.getInfo().objective_function_value), x
+
+
+def set_rowwise(lp: highspy.HighsLp, mat: np.ndarray) -> None:
+    """Store the dense constraint matrix ``mat`` in ``lp`` row-wise, its nonzeros only."""
     lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
     nz = mat != 0
     lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int32)
     lp.a_matrix_.index_ = np.nonzero(nz)[1].astype(np.int32)
     lp.a_matrix_.value_ = mat[nz]
-    h.clearModel()
-    h.passModel(lp)
+
+
+def run_optimal(h: highspy.Highs, what: str = "") -> np.ndarray:
+    """Run the model passed to ``h`` and return its primal solution; :class:`LPFailure` unless it is optimal."""
     h.run()
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
-        raise LPFailure(f"HiGHS returned {h.modelStatusToString(status)} (expected Optimal)")
-    x = np.array(h.getSolution().col_value)
-    return float(h.getInfo().objective_function_value), x
+        raise LPFailure(f"HiGHS returned {h.modelStatusToString(status)}{what} (expected Optimal)")
+    return np.array(h.getSolution().col_value)
 
 
 class IncrementalLP:

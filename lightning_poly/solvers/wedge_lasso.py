@@ -1,4 +1,4 @@
-r"""The convex Lasso over wedge-product neurons (wedge-products paper, Theorems 2-5 and 14).
+r"""The convex Lasso over wedge-product neurons for weight decay (p = 2): an ε-optimal UPPER BOUND (Theorems 3, 15).
 
 For two-layer ReLU networks trained with weight decay :math:`\beta`,
 
@@ -6,20 +6,24 @@ For two-layer ReLU networks trained with weight decay :math:`\beta`,
     J(\theta) = \frac1n \sum_i \big(f_\theta(x_i) - y_i\big)^2 + \beta \sum_j \|W^{(1)}_j\|_2^2 + \|W^{(2)}_j\|_2^2 ,
 
 balancing the layers (Equation (98)) turns the penalty into :math:`2\beta\sum_j \|W^{(1)}_j\| |W^{(2)}_j|`,
-so with unit-norm neurons the problem is a Lasso over neurons. The theorems say the optimal neurons
-are normals to the affine hull of ``d`` training points (with biases: :math:`\kappa(x, x', x'') =
-\mathrm{dist}_+(x, \mathrm{Aff}(x', x''))` for ``d = 2``, Theorem 3) or to the span of ``d - 1``
-points (bias-free, Theorems 2/4). We build the dictionary :math:`K` of those features (both
-orientations of every hyperplane, so the dictionary contains the one of Equation (13)) and solve
+so with unit-norm (ℓ2) neurons it is a Lasso over neurons. We build the dictionary :math:`K` of unit normals to the
+lines through pairs of training points (with biases: :math:`\kappa(x, x', x'') = \mathrm{dist}_+(x,
+\mathrm{Aff}(x', x''))`, Theorem 3 / eq. (13), both orientations; bias-free: normals to the span of ``d - 1`` points)
+and solve
 
 .. math::
     \min_{z, t} \frac1n \|K z + t\mathbf 1 - y\|_2^2 + 2\beta \|z\|_1
 
-with cvxpy (Clarabel by default). Its optimum is the objective :math:`J` of the network built from
-the non-zero entries (:meth:`WedgeLassoResult.network`), and the theorems make it (near-)optimal
-among all two-layer networks (exact for ``p = 1``; :math:`\epsilon`-optimal for weight decay with
-biases, Theorem 3). Small problems only: the number of columns is ``2 C(n, d)``; beyond
-``max_columns`` the solver refuses and says how many there would be.
+with cvxpy (Clarabel by default). Its value :math:`\hat p` is :math:`J` of the network built from the non-zero
+entries (:meth:`WedgeLassoResult.network`), a feasible network, so :math:`\hat p \ge p^*` — an **upper bound** on
+the global optimum :math:`p^*` of :math:`J`, not the optimum. Theorems 3 and 15 (Definition 1, eq. (11)) make it
+ε-optimal, :math:`p^* \le \hat p \le (1 + \epsilon) p^*`, when the data are locally ε-dispersed (Definition 2,
+eq. (12): for every :math:`j`, consecutive angles of :math:`x_i - x_j` modulo π at most επ apart, ε ≤ 1/2);
+:func:`local_dispersion` measures that ε in the plane and the result carries :math:`\hat p / (1 + \epsilon)` as a
+lower bound when ε ≤ 1/2 (our reading: the theorem's dictionary is the pairs of training points, as built here).
+The p = 1 programs are exact (Theorems 4, 16: :mod:`lightning_poly.solvers.exact_l1`) and give certified bounds on
+:math:`p^*` for every data set (:func:`~lightning_poly.pipelines.compare_to_optimum`). Small problems only: the
+number of columns is ``2 C(n, d)``; beyond ``max_columns`` the solver refuses and says how many there would be.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from torch import nn
 
 from lightning_poly._validation import check_finite, check_int, check_positive
 
-__all__ = ["WedgeLassoResult", "two_layer_objective", "wedge_dictionary", "wedge_lasso"]
+__all__ = ["WedgeLassoResult", "local_dispersion", "two_layer_objective", "wedge_dictionary", "wedge_lasso"]
 
 
 def wedge_dictionary(x: torch.Tensor, bias: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -69,26 +73,65 @@ def wedge_dictionary(x: torch.Tensor, bias: bool = True) -> tuple[torch.Tensor, 
     return torch.cat([u, -u]), torch.cat([c, -c]), torch.cat([tuples, tuples])
 
 
-def two_layer_objective(net: nn.Sequential, x: torch.Tensor, y: torch.Tensor, beta: float) -> float:
+def two_layer_objective(net: nn.Sequential, x: torch.Tensor, y: torch.Tensor, beta: float, *, p: int = 2) -> float:
     """:math:`J` above for a two-layer ``Linear-ReLU-Linear`` network, after optimal balancing
-    (so it is the smallest penalty of the same function: :math:`2\\beta\\sum_j\\|W^{(1)}_j\\||W^{(2)}_j|`).
+    (so it is the smallest penalty of the same function: :math:`2\\beta\\sum_j\\|W^{(1)}_j\\|_p|W^{(2)}_j|`);
+    ``p=1`` gives problem (2)'s ℓ1 objective :math:`J_1 = \\text{MSE} + \\beta\\sum_j \\|W^{(1)}_j\\|_1^2 + |W^{(2)}_j|^2`.
 
     Args:
         net: a ``Linear-ReLU-Linear`` network.
         x: ``(n, d)`` inputs.
         y: ``(n,)`` targets.
         beta: weight decay :math:`\\beta`.
+        p: the first layer's norm, 1 or 2.
     """
     with torch.no_grad():
         out = net(x.to(net[0].weight)).double().flatten()
         mse = float(((out - y.double().flatten()) ** 2).mean())
-        pen = 2 * beta * float((net[0].weight.double().norm(dim=1) * net[2].weight.double().abs().flatten()).sum())
+        norms = net[0].weight.double().norm(p=p, dim=1)
+        pen = 2 * beta * float((norms * net[2].weight.double().abs().flatten()).sum())
     return mse + pen
+
+
+def local_dispersion(x: torch.Tensor) -> float:
+    """The smallest ε for which planar data are locally ε-dispersed (Definition 2, eq. (12)).
+
+    For every anchor :math:`x_j`, the angles modulo π of :math:`x_i - x_j` (:math:`i \\ne j`) sorted, the largest
+    gap between consecutive ones (the last to the first plus π included), over π; the maximum over anchors.
+
+    Args:
+        x: ``(n, 2)`` distinct points, ``n >= 3``.
+
+    Raises:
+        ValueError: for points not in the plane or fewer than 3.
+
+    Example:
+        >>> round(local_dispersion(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])), 4)
+        0.5
+    """
+    if x.ndim != 2 or x.shape[1] != 2 or len(x) < 3:
+        raise ValueError(f"`x` must be (n, 2) with n >= 3, got {tuple(x.shape)}")
+    check_finite("x", x)
+    xd = x.detach().double()
+    diff = xd[None, :, :] - xd[:, None, :]  # (j, i, 2)
+    off = ~torch.eye(len(xd), dtype=torch.bool, device=xd.device)
+    ang = torch.remainder(torch.atan2(diff[..., 1], diff[..., 0]), torch.pi)[off].reshape(len(xd), -1)
+    ang = ang.sort(dim=1).values
+    gaps = torch.cat([ang.diff(dim=1), (ang[:, :1] + torch.pi - ang[:, -1:])], 1)
+    return float(gaps.max()) / torch.pi
 
 
 @dataclass
 class WedgeLassoResult:
-    """Solution of the wedge Lasso: optimum, weights ``z``, intercept ``t``, neurons and tuples."""
+    """Solution of the wedge Lasso: weights ``z``, intercept ``t``, neurons and tuples, and its value.
+
+    Attributes:
+        objective: the Lasso's value :math:`\\hat p`, :math:`J` of :meth:`network`: an upper bound on the global
+            optimum :math:`p^*` of :math:`J` (ε-optimal under local ε-dispersion, Theorem 3).
+        epsilon: the local dispersion ε of the data (:func:`local_dispersion`; ``None`` unless ``d = 2`` with biases).
+        lower_bound: :math:`\\hat p / (1 + \\epsilon)`, the lower bound on :math:`p^*` that Theorem 3 gives when
+            ``epsilon <= 1/2`` (else ``None``).
+    """
 
     objective: float
     z: np.ndarray
@@ -97,6 +140,8 @@ class WedgeLassoResult:
     c: torch.Tensor
     tuples: torch.Tensor
     status: str
+    epsilon: float | None = None
+    lower_bound: float | None = None
 
     def network(self, tol: float = 1e-8) -> nn.Sequential:
         """The two-layer ReLU network of the non-zero entries, balanced (``|w1| = |w2|``)."""
@@ -124,7 +169,7 @@ def wedge_lasso(
     max_columns: int = 20_000,
     solver: str = "CLARABEL",
 ) -> WedgeLassoResult:
-    """Solve the wedge-product Lasso (module docstring) for small data.
+    """Solve the wedge-product Lasso (module docstring) for small data: an upper bound on :math:`J`'s optimum.
 
     Args:
         x: ``(n, d)`` inputs.
@@ -172,4 +217,8 @@ def wedge_lasso(
         raise RuntimeError(f"solver {solver} failed: {err}") from err
     if prob.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         raise RuntimeError(f"wedge Lasso not solved: status {prob.status!r} (expected 'optimal')")
-    return WedgeLassoResult(float(prob.value), np.asarray(z.value), float(t.value), u, c, tuples, str(prob.status))
+    eps = local_dispersion(x) if bias and d == 2 and n >= 3 else None
+    low = float(prob.value) / (1 + eps) if eps is not None and eps <= 0.5 else None
+    return WedgeLassoResult(
+        float(prob.value), np.asarray(z.value), float(t.value), u, c, tuples, str(prob.status), eps, low
+    )

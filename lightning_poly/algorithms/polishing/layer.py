@@ -148,10 +148,13 @@ def _unique_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """
     n = len(x)
     key = x @ torch.randn(x.shape[1], generator=torch.Generator().manual_seed(0), dtype=x.dtype).to(x.device)
-    order = torch.sort(key, stable=True).indices
-    ks, xs = key[order], x[order]
+    ks, order = torch.sort(key, stable=True)
+    tie = ks[1:] == ks[:-1]
+    if not bool(tie.any()):  # distinct hashes: distinct rows (the rows are gathered only when some hashes tie)
+        return x, torch.arange(n, device=x.device)
+    xs = x[order]
     same = torch.zeros(n, dtype=torch.bool, device=x.device)
-    same[1:] = (ks[1:] == ks[:-1]) & (xs[1:] == xs[:-1]).all(dim=1)
+    same[1:] = tie & (xs[1:] == xs[:-1]).all(dim=1)
     if not bool(same.any()):
         return x, torch.arange(n, device=x.device)
     # group runs of equal rows; keep the smallest original index of each run
@@ -196,6 +199,38 @@ def _normal_fast(samples: torch.Tensor, w: torch.Tensor, null_tol: float) -> tor
     if not bool(ok.all()):
         bad = ~ok
         out[bad] = _normal(samples[bad], w[bad], null_tol)
+    return out
+
+
+def _normal_lu(samples: torch.Tensor, w: torch.Tensor, null_tol: float) -> torch.Tensor:
+    """As :func:`_normal_fast` for ``r - 1`` samples, by one batched LU solve: the normal is :math:`n_j = 1` at the
+    coordinate ``j`` where ``w`` is largest (where the normal of a nearby neuron is far from 0) and the other
+    coordinates solve :math:`S_{:, -j} n_{-j} = -S_{:, j}` (no Gram product: ~3x fewer flops than the projection).
+    Neurons whose LU is ill-conditioned (a null space of dimension > 1 in reach) or whose residual fails the
+    check use :func:`_normal_fast`."""
+    c, k, r = samples.shape
+    if k != r - 1 or c == 0:
+        return _normal_fast(samples, w, null_tol)
+    rows = torch.arange(c, device=w.device)
+    j = w.abs().argmax(dim=1)
+    perm = torch.arange(r, device=w.device).repeat(c, 1)
+    perm[rows, j] = r - 1
+    perm[:, r - 1] = j
+    sp = torch.gather(samples, 2, perm[:, None, :].expand(c, k, r))
+    lu, piv, info = torch.linalg.lu_factor_ex(sp[..., :k])
+    diag = torch.diagonal(lu, dim1=-2, dim2=-1).abs()
+    ok = (info == 0) & (diag.min(dim=-1).values > 1e-5 * diag.max(dim=-1).values)
+    eye = torch.eye(k, dtype=lu.dtype, device=lu.device)
+    a = torch.linalg.lu_solve(torch.where(ok[:, None, None], lu, eye), piv, -sp[..., k:])[..., 0]
+    out = torch.empty_like(w).scatter_(1, perm, torch.cat([a, torch.ones_like(a[:, :1])], 1))
+    out = out * torch.where((out * w).sum(1) < 0, -1.0, 1.0)[:, None]
+    norm = out.norm(dim=1, keepdim=True)
+    out = out / norm + 0.0  # (+ 0.0: no negative zeros from the solve)
+    resid = torch.einsum("ckr,cr->ck", samples, out).abs().max(dim=-1).values / samples.norm(dim=-1).max(dim=-1).values
+    ok &= torch.isfinite(norm[:, 0]) & (resid < 1e-9) & ((out * w).sum(1) > 1e-8 * w.norm(dim=1))
+    if not bool(ok.all()):
+        bad = ~ok
+        out[bad] = _normal_fast(samples[bad], w[bad], null_tol)
     return out
 
 
@@ -282,7 +317,7 @@ def polish_layer(
     for sl in torch.arange(m, device=z.device).split(chunk_size):
         pick = _select(z, w_red[sl], r - 1, z32).sort(dim=1).values  # (c, r-1)
         chosen = z[pick]
-        new[sl] = _normal_fast(chosen, w_red[sl], null_tol)
+        new[sl] = _normal_lu(chosen, w_red[sl], null_tol)
         idx[sl] = pick
         residual[sl] = torch.einsum("ckr,cr->ck", chosen, new[sl]).abs().max(dim=1).values
     w_full = weight.detach().double() if bias is None else torch.cat([weight.double(), bias.double()[:, None]], 1)
