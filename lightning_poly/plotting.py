@@ -144,13 +144,17 @@ def plot_face_histogram(
     title: str = "",
     bound: tuple[str, float] | None = None,
     network_counts: torch.Tensor | None = None,
+    *,
+    whole: bool = False,
 ) -> Figure:
     """Bar chart of the number of regions per face count, with the mean and an optional bound.
 
-    The bars count every face of a region inside the box (the paper's histograms). The mean-faces
-    bounds of Theorems 8-10 speak of the network's own faces in the whole arrangement (no box), so
-    when ``network_counts`` (faces from neurons only) is given its mean is drawn beside the bound:
-    that is the number to compare with it.
+    The bars count every face of a region inside the box (the paper's histograms). The mean-faces bounds of
+    Theorems 8-10 bound the mean over *every* region of the arrangement in a large box (Theorem 8's ratio counts
+    the box's faces too), so the mean is labelled with what it is: over every region of the box (``whole``, from
+    the region complex: the quantity the bound bounds) or over the sampled regions (large regions favoured:
+    not the bounded quantity, only an estimate of it). ``network_counts`` (faces from neurons only) draws their
+    mean too.
 
     Example:
         >>> fig = plot_face_histogram(torch.tensor([4, 4, 5, 6]), bound=("theorem9", 4.0), network_counts=torch.tensor([3, 4, 4, 4]))
@@ -160,19 +164,18 @@ def plot_face_histogram(
     c = counts.long().cpu()
     n = torch.bincount(c, minlength=int(c.max()) + 1 if c.numel() else 1)
     fig, ax = plt.subplots(figsize=(9, 3.5))
-    ax.bar(torch.arange(len(n)).numpy(), n.numpy(), color="#9ecae1", width=0.8, label="regions (all faces in the box)")
+    which = "every region of the box" if whole else "sampled regions"
+    ax.bar(torch.arange(len(n)).numpy(), n.numpy(), color="#9ecae1", width=0.8, label=f"{which} (all faces in the box)")
     if c.numel():
-        ax.axvline(
-            float(c.double().mean()), color="k", ls="--", lw=1, label=f"mean faces {float(c.double().mean()):.2f}"
-        )
+        m = float(c.double().mean())
+        what = "the quantity the bound bounds" if whole else "large regions favoured"
+        ax.axvline(m, color="k", ls="--", lw=1, label=f"mean faces, {which}: {m:.2f} ({what})")
     if network_counts is not None and network_counts.numel():
         m = float(network_counts.double().mean())
         ax.axvline(m, color="#31a354", ls="-.", lw=2, label=f"mean network faces (box faces left out) {m:.2f}")
     if bound is not None:
         label = _BOUND_LABELS.get(bound[0], bound[0])
-        ax.axvline(
-            bound[1], color="#d94801", lw=1.5, label=f"{label}: {bound[1]:.2f} (network faces, whole arrangement)"
-        )
+        ax.axvline(bound[1], color="#d94801", lw=1.5, label=f"{label}: {bound[1]:.2f} (mean over every region)")
     ax.set_xlabel("number of faces")
     ax.set_ylabel("number of regions")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)

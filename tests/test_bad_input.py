@@ -1516,6 +1516,22 @@ CASES = [
         id="CompressionCallback-setup-no-cover-network",
     ),
     pytest.param(
+        lambda: geo.region_complex(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)), box=-1.0),
+        ValueError, r"`box` must be a finite number > 0, got -1.0", id="region_complex-box-negative",
+    ),
+    pytest.param(
+        lambda: geo.region_complex(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)), max_regions=0),
+        ValueError, r"`max_regions` must be an integer >= 1, got 0", id="region_complex-max-regions-zero",
+    ),
+    pytest.param(
+        lambda: geo.region_complex(nn.Sequential(nn.Linear(7, 3), nn.ReLU(), nn.Linear(3, 1)), volumes=True),
+        ValueError, r"`volumes=True` is offered for d <= 6 .* got d = 7", id="region_complex-volumes-d7",
+    ),
+    pytest.param(
+        lambda: cbs.DecisionBoundaryCallback(complex_box=0.0),
+        ValueError, r"`complex_box` must be a finite number > 0, got 0.0", id="DecisionBoundaryCallback-complex-box-zero",
+    ),
+    pytest.param(
         lambda: cbs.DecisionBoundaryCallback(resolution=1),
         ValueError, r"`resolution` must be an integer >= 2, got 1", id="DecisionBoundaryCallback-resolution-one",
     ),
@@ -1913,6 +1929,7 @@ SKIPPED = {
     "FittedPolytope", "TwoPolytopeCover", "SMOOTH_HEAD_TRAINING", "quiet_lightning", "RegionSimplices",
     "CompressedCover", "OptimumComparison", "PolishedTraining", "SPIRAL_TRAINING", "BaselineRecord", "SimplexFacets",
     "PWLRegions", "ConvPolishResult", "ConvPolishReport", "CrossSection", "SectionCount",
+    "RegionComplex",  # a result: region_complex validates
     "ConeConstruction", "PolygonConstruction", "RANK_RTOL",  # built by the constructions; a constant
 }  # fmt: skip
 

@@ -18,6 +18,7 @@ from lightning_poly.callbacks._base import SuiteCallback
 from lightning_poly.data.samples import BatchToXY
 from lightning_poly.geometry.faces import FACE_METHODS, FaceMethod
 from lightning_poly.geometry.histogram import FaceHistogram, face_histogram, network_architecture
+from lightning_poly.geometry.whole_histogram import REGION_SOURCES, RegionSource
 from lightning_poly.media import log_figure, log_histogram
 from lightning_poly.nn.outputs import eval_mode
 from lightning_poly.plotting import plot_face_histogram
@@ -113,6 +114,11 @@ class FaceHistogramCallback(SuiteCallback):
         batch_to_xy: splits a batch into ``(x, y)`` (default: tuple, list or dict batches).
         input_shape: a point's shape (e.g. ``(1, 28, 28)``) for a network that is not a ReLU MLP; ``None``: a
             ReLU MLP, or the shape of the training samples for any other network.
+        regions: ``"sampled"``: the regions the points fall in; ``"all"``: every region of the box, from the
+            region complex (exact, unbiased: the regions the bounds speak of; ReLU MLPs of low input dimension),
+            when it is enumerated within ``max_regions`` regions and half of ``max_seconds``, else the sampled
+            regions with a warning that says why. Logged as ``faces/whole_complex``.
+        max_regions: most regions of the complex with ``regions="all"``.
 
     Example:
         >>> a, b = FaceHistogramCallback(n_points=2000), FaceHistogramCallback(n_points=2000, seed=1)
@@ -147,6 +153,8 @@ class FaceHistogramCallback(SuiteCallback):
         network: str | None = None,
         batch_to_xy: BatchToXY | None = None,
         input_shape: tuple[int, ...] | None = None,
+        regions: RegionSource = "sampled",
+        max_regions: int = 100_000,
     ) -> None:
         self.n_points = check_int("n_points", n_points, minimum=1)
         self.box = float(check_positive("box", box))
@@ -177,6 +185,13 @@ class FaceHistogramCallback(SuiteCallback):
                 f"`method` must be 'auto' or 'estimate' for a network that is not a ReLU MLP (`input_shape` "
                 f"given): its faces are estimated, got {self.method!r}"
             )
+        self.regions = check_choice("regions", regions, REGION_SOURCES)
+        self.max_regions = check_int("max_regions", max_regions, minimum=1)
+        if self.input_shape is not None and self.regions == "all":
+            raise ValueError(
+                "`regions` can be 'all' only for a ReLU MLP (the region complex), got 'all' with `input_shape` "
+                f"{self.input_shape} (a network that is not a ReLU MLP)"
+            )
         self._train: torch.Tensor | None = None
         self._check_x: torch.Tensor | None = None
         self._shape: tuple[int, ...] | None = self.input_shape
@@ -204,6 +219,11 @@ class FaceHistogramCallback(SuiteCallback):
                 f"{who}: `method` must be 'auto' or 'estimate' for a network that is not a ReLU MLP (analysed at "
                 f"input shape {self._shape}): its faces are estimated, got {self.method!r}"
             )
+        if self._shape is not None and self.regions == "all":
+            raise MisconfigurationException(
+                f"{who}: `regions` can be 'all' only for a ReLU MLP (the region complex); the network is analysed "
+                f"at input shape {self._shape}, got regions='all'"
+            )
 
     def summary(self) -> str:
         """One line for the CLI's run summary."""
@@ -215,7 +235,8 @@ class FaceHistogramCallback(SuiteCallback):
         b = f", {h.bound[0]} bound {h.bound[1]:.2f} (network faces {h.mean_network_faces:.2f})" if h.bound else ""
         kind = "exact" if h.exact else "estimated (lower bounds)"
         left = f" ({h.n_uncounted} more not counted: time budget)" if h.n_uncounted else ""
-        return f"{h.n_regions} regions{left}, {kind} mean faces {h.mean:.2f}, max {h.max}, simple {h.simple_fraction:.0%}{b}"
+        every = " (every region of the box)" if h.regions == "all" else ""
+        return f"{h.n_regions} regions{every}{left}, {kind} mean faces {h.mean:.2f}, max {h.max}, simple {h.simple_fraction:.0%}{b}"
 
     # -- private methods compute ----------------------------------------------------------------
     def _net(self, pl_module: pl.LightningModule) -> torch.nn.Module:
@@ -284,6 +305,8 @@ class FaceHistogramCallback(SuiteCallback):
                 all_reduce_sum=(lambda t: self._sum_over_ranks(trainer, t)) if world > 1 else None,
                 input_shape=self._shape,
                 max_memory=self.max_memory,
+                regions=self.regions,
+                max_regions=self.max_regions,
             )
         finally:
             if bar is not None:
@@ -323,6 +346,9 @@ class FaceHistogramCallback(SuiteCallback):
         log_histogram(trainer, "faces/histogram", regions.numpy() if len(values) else [0], edges.numpy())
         if self.plot:
             kind = "exact" if hist.exact else "estimate"
-            title = f"{hist.architecture} ({kind}): step {trainer.global_step}"
-            fig = plot_face_histogram(hist.counts, title, hist.bound, network_counts=hist.network_counts)
+            which = "every region" if hist.regions == "all" else "sampled regions"
+            title = f"{hist.architecture} ({kind}, {which}): step {trainer.global_step}"
+            fig = plot_face_histogram(
+                hist.counts, title, hist.bound, network_counts=hist.network_counts, whole=hist.regions == "all"
+            )
             log_figure(trainer, "faces/histogram_plot", fig)

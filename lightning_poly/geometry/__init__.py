@@ -15,6 +15,7 @@ from lightning_poly.geometry.bounds import (
     simplices_upper_bound,
     simplices_upper_bound_one_layer,
 )
+from lightning_poly.geometry.complex import RegionComplex, region_complex
 from lightning_poly.geometry.constructions import (
     ConeConstruction,
     PolygonConstruction,
@@ -68,6 +69,8 @@ from lightning_poly.geometry.zonotope import (
 )
 
 __all__ = [
+    "RegionComplex",
+    "region_complex",
     "ConeConstruction",
     "PolygonConstruction",
     "average_faces_cone",

@@ -27,6 +27,7 @@ from lightning_poly.geometry.pwl_regions import (
     pwl_regions,
 )
 from lightning_poly.geometry.regions import Regions, enumerate_regions, region_hrep, sample_box
+from lightning_poly.geometry.whole_histogram import REGION_SOURCES, RegionSource, whole_complex_counts
 from lightning_poly.nn.relu_network import linear_layers
 
 __all__ = [
@@ -62,6 +63,9 @@ class FaceHistogram:
             :func:`~lightning_poly.geometry.pwl_regions`, e.g. a CNN: ``hidden_widths`` are the units of its
             (leaky) ReLU layers, ``zero_bias`` whether every linear and convolutional layer lacks a bias).
         pool_rows: the max-pool inequalities of a piecewise-linear network (part of Γ).
+        regions: ``"all"``: every region of the box, from the region complex (the unbiased histogram, the
+            regions the bounds of Theorems 8-10 speak of; ``weights`` are then the points that fell in each
+            region, 0 for regions no point found); ``"sampled"``: the regions found by the points.
         first_layer_rank: rank of an MLP's first weight matrix (:func:`~lightning_poly.geometry.numerical_rank`),
             which selects the low-rank bounds of Theorems 11-12; ``None``: not known (taken as full).
     """
@@ -84,6 +88,7 @@ class FaceHistogram:
     n_uncounted: int = 0
     network: str = "mlp"
     pool_rows: int = 0
+    regions: str = "sampled"
     first_layer_rank: int | None = None
 
     @property
@@ -210,6 +215,7 @@ class FaceHistogram:
             "mean_network_faces": self.mean_network_faces,
             "mean_box_faces": self.mean_box_faces,
             "seconds": self.seconds,
+            "whole_complex": self.regions == "all",
         }
         if self.bound is not None:
             out["bound_name"], out["bound"] = self.bound
@@ -387,6 +393,8 @@ def face_histogram(
     on_progress: Callable[[int, int], None] | None = None,
     input_shape: tuple[int, ...] | None = None,
     max_memory: int | None = None,
+    regions: RegionSource = "sampled",
+    max_regions: int = 100_000,
 ) -> FaceHistogram:
     """Histogram of the number of faces of the linear regions of a ReLU network.
 
@@ -432,10 +440,17 @@ def face_histogram(
         on_progress: called as ``on_progress(done, total)`` with this process's regions counted so far.
         input_shape: a point's shape (e.g. ``(1, 28, 28)``) for a network that is not a ReLU MLP, when
             ``points`` is ``None``; ignored for a ReLU MLP.
+        regions: ``"sampled"``: the regions the points fall in (large regions are favoured); ``"all"``: every
+            region of the box, from :func:`~lightning_poly.geometry.region_complex` (exact counts whatever
+            ``method``; the points only weight the regions), when it is enumerated completely within
+            ``max_regions`` regions and half of ``max_seconds``; otherwise the sampled path, with a warning
+            that says why (and the reason in ``notes``). ReLU MLPs only. With several processes each
+            enumerates the same complex and all use it only if all completed (one ``all_reduce_sum``).
+        max_regions: most regions of the complex with ``regions="all"``.
 
     Raises:
         ValueError: for points of the wrong shape or outside the box, a shard of ``world > 1``
-            without ``all_reduce_sum``, and (piecewise-linear path) an exact method or a layer that is
+            without ``all_reduce_sum``, ``regions="all"`` for a network that is not a ReLU MLP, and (piecewise-linear path) an exact method or a layer that is
             not piecewise linear (named).
         TypeError: for a network that is not a ReLU MLP, given neither ``input_shape`` nor ``points``.
 
@@ -459,8 +474,15 @@ def face_histogram(
         raise ValueError(f"`shard` must be (rank, world) with 0 <= rank < world, got {shard}")
     if world > 1 and all_reduce_sum is None:
         raise ValueError(f"`all_reduce_sum` must gather the counts of the {world} processes of `shard`, got None")
+    check_choice("regions", regions, REGION_SOURCES)
+    check_int("max_regions", max_regions, minimum=1)
     view = network_view(model, input_shape, points, needs="`input_shape`, a point's shape, or `points`")
     shape = None if view.mlp else view.input_shape
+    if regions == "all" and shape is not None:
+        raise ValueError(
+            "`regions` can be 'all' only for a ReLU MLP (the region complex enumerates MLP patterns), got 'all' "
+            "for a piecewise-linear network; use regions='sampled'"
+        )
     if shape is not None and method == "auto":
         method = "estimate"
     d = network_architecture(model)[0] if shape is None else math.prod(shape)
@@ -477,8 +499,12 @@ def face_histogram(
         out = int((points.abs() > box).flatten(1).any(1).sum())
         raise ValueError(f"`points` must lie in the box [-{box}, {box}]^{d}; {out} do not")
     cost, notes = None, []
+    if regions == "all":
+        whole = _whole(model, points, box, t0, max_seconds, max_regions, seed, shard, all_reduce_sum, notes)
+        if whole is not None:
+            return whole
     if shape is None:
-        regions = enumerate_regions(model, points.to(device), box)
+        found = enumerate_regions(model, points.to(device), box)
     else:
         pts = points.reshape(-1, *shape).to(device)
         cost = pwl_region_cost(model, pts[:1], box)
@@ -491,12 +517,12 @@ def face_histogram(
             warnings.warn(note, stacklevel=3)
             notes.append(note)
         points = pts[:n_use]
-        regions = pwl_enumerate_regions(model, points, box, depth=False) if n_use else _no_regions(shape, device)
-    mine = None if world == 1 else torch.arange(rank, len(regions), world)
+        found = pwl_enumerate_regions(model, points, box, depth=False) if n_use else _no_regions(shape, device)
+    mine = None if world == 1 else torch.arange(rank, len(found), world)
     left = None if max_seconds is None else max(max_seconds - (time.perf_counter() - t0), 1e-9)
     res = count_region_faces(
         model,
-        regions,
+        found,
         box=box,
         method=method,
         indices=mine,
@@ -509,15 +535,54 @@ def face_histogram(
         cost=cost,
     )
     if mine is not None and all_reduce_sum is not None:  # every process reaches this collective
-        packed = torch.zeros(5, len(regions), dtype=torch.long)
+        packed = torch.zeros(5, len(found), dtype=torch.long)
         packed[0, mine], packed[1, mine], packed[2, mine] = res.counts, res.ok.long(), res.rays
         packed[3, mine], packed[4, mine] = res.box, res.counted.long()
         packed = all_reduce_sum(packed.to(device)).cpu()
         res = RegionFaces(packed[0], packed[1].bool(), packed[2], res.notes, packed[3], packed[4].bool())
     return FaceHistogram.from_counts(
-        model, regions.counts, res.counts, res.ok, res.rays, box, method, len(points), time.perf_counter() - t0,
+        model, found.counts, res.counts, res.ok, res.rays, box, method, len(points), time.perf_counter() - t0,
         notes + res.notes, res.box, res.counted, shape,
     )  # fmt: skip
+
+
+def _whole(
+    model: nn.Module,
+    points: torch.Tensor,
+    box: float,
+    t0: float,
+    max_seconds: float | None,
+    max_regions: int,
+    seed: int,
+    shard: tuple[int, int],
+    all_reduce_sum: Callable[[torch.Tensor], torch.Tensor] | None,
+    notes: list[str],
+) -> FaceHistogram | None:
+    """``regions="all"``: the histogram of the whole complex, or ``None`` (the reason warned and in ``notes``)."""
+    left = None if max_seconds is None else max(max_seconds / 2 - (time.perf_counter() - t0), 1e-3)
+    res, why = whole_complex_counts(model, points, box, max_seconds=left, max_regions=max_regions, seed=seed)
+    rank, world = shard
+    if world > 1 and all_reduce_sum is not None:  # every process reaches it: all use the complex, or none
+        failed = torch.zeros(world, dtype=torch.long)
+        failed[rank] = int(res is None)
+        device = next(model.parameters()).device
+        n_failed = int(all_reduce_sum(failed.to(device)).sum())
+        if n_failed and res is not None:
+            res, why = None, f"the region complex did not fit the budget on {n_failed} of the {world} processes"
+    if res is None:
+        note = f"face_histogram: regions='all' fell back to the sampled regions: {why}"
+        warnings.warn(note, stacklevel=3)
+        notes.append(note)
+        return None
+    if res.lost:
+        notes.append(f"{res.lost} points lie on region boundaries (their pattern is no region's); not weighted")
+    rays = torch.zeros_like(res.counts)
+    hist = FaceHistogram.from_counts(
+        model, res.weights, res.counts, res.ok, rays, box, "simplex", len(points), time.perf_counter() - t0,
+        notes, res.box,
+    )  # fmt: skip
+    hist.regions = "all"
+    return hist
 
 
 # copies of a region's rows that counting it holds at its peak (rows and box rows joined, cleaned rows, the rays'

@@ -149,3 +149,27 @@ def test_points_from_a_smaller_cube_than_the_box_as_figure_7(tmp_path: Path) -> 
     assert cb.history[0]["regions"] == ref.n_regions and cb.history[0]["mean_faces"] == pytest.approx(ref.mean)
     with pytest.raises(ValueError, match="`sample_box` must be at most `box` = 1.0"):
         FaceHistogramCallback(sample_box=2.0)
+
+
+def test_every_region_of_the_box_from_the_complex_and_the_fallback(tmp_path: Path) -> None:
+    def biased() -> ReLUMLPModule:  # zero biases make every vertex degenerate: slower (one LP per open row)
+        model = _model()
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.ndim == 1:
+                    p.fill_(0.1)
+        return model
+
+    cb = FaceHistogramCallback(n_points=500, regions="all", every_n_epochs=0, at_fit_end=False)
+    _trainer(tmp_path, [cb], max_epochs=1, logger=CSVLogger(str(tmp_path), name="csv")).fit(biased(), _data())
+    ref = face_histogram(biased().relu_network().double(), n_points=500, regions="all")  # weights at fit start
+    assert cb.last is not None and cb.last.regions == "all" and torch.equal(cb.last.counts, ref.counts)
+    assert cb.history[0]["whole_complex"] is True and "every region of the box" in cb.summary()
+    small = FaceHistogramCallback(n_points=500, regions="all", max_regions=3, every_n_epochs=0, at_fit_end=False)
+    with pytest.warns(UserWarning, match=r"fell back to the sampled regions: .* more than 3 regions"):
+        _trainer(tmp_path / "small", [small], max_epochs=1).fit(_model(), _data())
+    assert small.last is not None and small.last.regions == "sampled"
+    with pytest.raises(ValueError, match=r"`regions` must be one of"):
+        FaceHistogramCallback(regions="every")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="`regions` can be 'all' only for a ReLU MLP"):
+        FaceHistogramCallback(regions="all", input_shape=(1, 6, 6))

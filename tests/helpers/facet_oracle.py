@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+from itertools import combinations
+
 import numpy as np
 import torch
 from scipy.optimize import linprog
 from torch import nn
 
-__all__ = ["SCALES", "degenerate_network", "oracle_facets"]
+__all__ = ["SCALES", "degenerate_network", "oracle_facets", "polygon_facets"]
 
 SCALES = (1.0, 2.5, -1.0, -0.37, 1e3, 1e-3)
 
@@ -72,3 +75,37 @@ def degenerate_network(
             linears[0].weight[-1 - j] = 0.0
     layers.append(nn.Linear(prev, 1).double())
     return nn.Sequential(*layers)
+
+
+def polygon_facets(a: np.ndarray, b: np.ndarray) -> list[bool]:
+    """The exact oracle in the plane, by another route: the polygon's vertices in rationals (every pair of lines
+    met, the points that satisfy every row kept); a row is a facet if two distinct vertices lie on it (the first
+    row of a group of exact positive multiples only)."""
+    fa = [[Fraction(float(v)) for v in row] for row in a]
+    fb = [Fraction(float(v)) for v in b]
+    verts = set()
+    for i, j in combinations(range(len(a)), 2):
+        det = fa[i][0] * fa[j][1] - fa[i][1] * fa[j][0]
+        if det == 0:
+            continue
+        x = ((fb[i] * fa[j][1] - fa[i][1] * fb[j]) / det, (fa[i][0] * fb[j] - fb[i] * fa[j][0]) / det)
+        if all(r[0] * x[0] + r[1] * x[1] <= c for r, c in zip(fa, fb)):
+            verts.add(x)
+    out = []
+    for k in range(len(a)):
+        if fa[k][0] == 0 and fa[k][1] == 0:  # a zero row bounds nothing
+            out.append(False)
+            continue
+        on = [v for v in verts if fa[k][0] * v[0] + fa[k][1] * v[1] == fb[k]]
+        same = [j for j in range(k) if _multiple(fa[j] + [fb[j]], fa[k] + [fb[k]])]
+        out.append(len(on) >= 2 and not same)
+    return out
+
+
+def _multiple(u: list[Fraction], v: list[Fraction]) -> bool:
+    """``u = c v`` with ``c > 0``, exactly."""
+    nz = next((i for i, t in enumerate(v) if t != 0), None)
+    if nz is None or u[nz] == 0 or (u[nz] > 0) != (v[nz] > 0):
+        return False
+    c = u[nz] / v[nz]
+    return all(p == c * q for p, q in zip(u, v))

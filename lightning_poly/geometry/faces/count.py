@@ -9,6 +9,7 @@ import torch
 from scipy.spatial import QhullError
 
 from lightning_poly._validation import check_choice, check_int, check_positive
+from lightning_poly.geometry.faces.certified import exact_basis_redundant
 from lightning_poly.geometry.faces.clarkson import _clarkson
 from lightning_poly.geometry.faces.cleaning import clean_rows, interior_points
 from lightning_poly.geometry.faces.estimate import estimate_facets
@@ -19,6 +20,7 @@ from lightning_poly.geometry.faces.result import STATUS, FacetCounts, polytope_s
 from lightning_poly.geometry.faces.simplex import simplex_facets
 
 __all__ = [
+    "simplex_exact",
     "FACET_METHODS",
     "FACE_METHODS",
     "STATUS",
@@ -36,6 +38,74 @@ FacetMethod = Literal["auto", "reference", "qhull", "clarkson", "simplex"]
 FACET_METHODS: tuple[str, ...] = get_args(FacetMethod)  # the one list of exact methods, from the Literal
 FaceMethod = Literal[FacetMethod, "estimate"]
 FACE_METHODS: tuple[str, ...] = get_args(FaceMethod)  # the exact methods and the estimator, from the Literal
+
+
+@torch.no_grad()
+def simplex_exact(
+    a_n: torch.Tensor,
+    b_n: torch.Tensor,
+    keep: torch.Tensor,
+    x0: torch.Tensor,
+    ok: torch.Tensor,
+    tol: float,
+    seed: int = 0,
+    memory: int = 2**28,
+    points: bool = False,
+    certificates: dict[str, torch.Tensor] | None = None,
+    lp_open: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor, int, torch.Tensor | None]:
+    """The ``"simplex"`` method on cleaned rows (on their device): :func:`simplex_facets` in batches of at most
+    ``memory`` bytes of walk state over the polytopes ``ok``, then one exact LP (HiGHS, on the CPU) per row it
+    left open.
+
+    Returns:
+        ``(facets, no_vertex, lps, point)``: ``(R, m)`` bool, ``(R,)`` bool polytopes without a simple vertex
+        (their rows undecided: the caller counts them another way), LPs solved, and with ``points`` the
+        ``(R, m, d)`` facet points of :class:`~lightning_poly.geometry.faces.simplex.SimplexFacets` (else ``None``).
+        A ``certificates`` dict receives ``"redundant"`` ``(R, m)`` and ``"basis"`` ``(R, m, d)``: the rows the
+        walks proved redundant and their final bases (rows decided by an LP have none). With ``lp_open=False``
+        the open rows get no LP: they are left ``False`` and listed in ``certificates["open"]``, for a caller that
+        decides them in exact arithmetic (:func:`~lightning_poly.geometry.faces.certified.certify_facets`).
+    """
+    if not lp_open and certificates is None:
+        raise ValueError("`lp_open=False` leaves the open rows to the caller: it needs `certificates`, got None")
+    r, m, d = a_n.shape
+    facets = torch.zeros(r, m, dtype=torch.bool, device=a_n.device)
+    no_vertex = torch.zeros(r, dtype=torch.bool, device=a_n.device)
+    point = torch.full((r, m, d), torch.nan, dtype=a_n.dtype, device=a_n.device) if points else None
+    lps = 0
+    if certificates is not None:
+        certificates["redundant"] = torch.zeros(r, m, dtype=torch.bool, device=a_n.device)
+        certificates["basis"] = torch.zeros(r, m, d, dtype=torch.long, device=a_n.device)
+        certificates["tie"] = torch.zeros(r, m, dtype=torch.bool, device=a_n.device)
+        certificates["open"] = torch.zeros(r, m, dtype=torch.bool, device=a_n.device)
+    idx = torch.nonzero(ok).flatten()
+    per_region = 8 * m * (m + d * d + 3 * d) * (2 if points else 1)  # bytes of walk state per polytope
+    for sl in idx.split(max(1, memory // per_region)):
+        res = simplex_facets(a_n[sl], b_n[sl], x0[sl], keep[sl], margin=max(1e-7, 100 * tol), seed=seed, points=points)
+        facets[sl] = res.facet
+        no_vertex[sl] = ~res.vertex_found
+        if point is not None and res.point is not None:
+            point[sl] = res.point
+        if certificates is not None and res.redundant is not None and res.basis is not None:
+            certificates["redundant"][sl], certificates["basis"][sl] = res.redundant, res.basis
+            certificates["tie"][sl] = res.tie
+            certificates["open"][sl] = res.open & res.vertex_found[:, None]
+        if not lp_open:
+            continue
+        a_np, b_np, basis_np = a_n.cpu().numpy(), b_n.cpu().numpy(), res.basis.cpu().numpy()
+        tie = res.tie.cpu().numpy()
+        for k, j in torch.nonzero(res.open & res.vertex_found[:, None]).tolist():
+            i = int(sl[k])
+            if tie[k, j]:  # optimal at a degenerate vertex: its basis may prove the redundancy exactly, no LP
+                rows_b = basis_np[k, j]
+                if exact_basis_redundant(a_np[i, rows_b], b_np[i, rows_b], a_np[i, j], float(b_np[i, j])):
+                    continue
+            rows = torch.nonzero(keep[i]).flatten()
+            ai, bi = a_n[i, rows].cpu().numpy(), b_n[i, rows].cpu().numpy()
+            facets[i, j] = _full_lp_is_facet(ai, bi, int((rows < j).sum()), tol)
+            lps += 1
+    return facets, no_vertex, lps, point
 
 
 @torch.no_grad()
@@ -114,17 +184,8 @@ def count_facets(
     if method == "simplex" or (method == "auto" and d > 6):
         # every row of every polytope at once; the rows it leaves open get one exact LP each, and polytopes
         # without a simple vertex go to Clarkson's LPs below
-        ok = torch.nonzero(status == 0).flatten()
-        per_region = 8 * m * (m + d * d + 3 * d)  # bytes of walk state per polytope
-        for sl in ok.split(max(1, simplex_memory // per_region)):
-            res = simplex_facets(a_n[sl], b_n[sl], x0[sl], keep[sl], margin=max(1e-7, 100 * tol), seed=seed)
-            facets[sl] = res.facet
-            no_vertex[sl] = ~res.vertex_found
-            for k, j in torch.nonzero(res.open & res.vertex_found[:, None]).tolist():
-                i = int(sl[k])
-                rows = np.flatnonzero(keep_np[i])
-                facets[i, j] = _full_lp_is_facet(a_np[i, rows], b_np[i, rows], int(np.searchsorted(rows, j)), tol)
-                lps += 1
+        facets, no_vertex, n_lps, _ = simplex_exact(a_n, b_n, keep, x0, status == 0, tol, seed, simplex_memory)
+        lps += n_lps
     for i in range(r):
         chosen = ("qhull" if d <= 6 else "simplex") if method == "auto" else method
         if status[i] != 0 or (chosen == "simplex" and not bool(no_vertex[i])):

@@ -56,12 +56,67 @@ class SimplexFacets:
         open: ``(R, m)`` bool, rows left undecided (to be decided by an exact LP).
         pivots: simplex pivots taken (the batch's longest walk).
         vertex_found: ``(R,)`` bool, polytopes whose first vertex was found (the others are all open).
+        point: ``(R, m, d)`` with ``points=True``: for most facets a point of the facet's relative interior
+            (tight on its row, slack on the others), NaN elsewhere; ``None`` otherwise. Points are
+            candidates: a caller that relies on one re-checks its slacks.
+        redundant: ``(R, m)`` rows proven redundant by a final basis (re-derived), ``None`` if not recorded.
+        basis: ``(R, m, d)`` that basis (its multipliers for ``a_k`` are >= 0), e.g. for a certificate; also for
+            the ``tie`` rows.
+        tie: ``(R, m)`` open rows whose walk ended optimal with a maximum within ``margin`` of :math:`b_k` (a
+            degenerate vertex: e.g. every hyperplane of a network without biases through the origin): their
+            basis may prove them redundant exactly (:func:`~lightning_poly.geometry.faces.certified.exact_basis_redundant`).
     """
 
     facet: torch.Tensor
     open: torch.Tensor
     pivots: int
     vertex_found: torch.Tensor
+    point: torch.Tensor | None = None
+    redundant: torch.Tensor | None = None
+    basis: torch.Tensor | None = None
+    tie: torch.Tensor | None = None
+
+
+def _record_points(
+    point: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    keep: torch.Tensor,
+    rr: torch.Tensor,
+    v: torch.Tensor,
+    basis: torch.Tensor,
+    inv: torch.Tensor,
+) -> None:
+    """Points of facets from simple vertices, written into ``point`` ``(R, m, d)`` where it is still NaN.
+
+    ``v`` ``(N, d)`` are simple vertices of the polytopes ``rr`` ``(N,)`` with tight rows ``basis`` ``(N, d)``
+    and ``inv`` the inverse of those rows. For basis row ``i``: the direction that keeps row ``i`` tight and
+    loosens the other basis rows at unit rate enters row ``i``'s facet; the point goes half way to the nearest
+    other row along it (at most a unit step).
+    """
+    m, d = a.shape[1], a.shape[2]
+    need = torch.isnan(point[rr[:, None].expand(-1, d), basis, 0])
+    vi, col = torch.nonzero(need, as_tuple=True)
+    if not len(vi):
+        return
+    reg, row = rr[vi], basis[vi, col]
+    _, inv_key = torch.unique(reg * m + row, return_inverse=True)  # one point per (polytope, row)
+    pos = torch.arange(len(vi), device=vi.device)
+    first = torch.full((int(inv_key.max()) + 1,), len(vi), dtype=torch.long, device=vi.device)
+    first.scatter_reduce_(0, inv_key, pos, reduce="amin")
+    vi, col, reg, row = vi[first], col[first], reg[first], row[first]
+    s = torch.full((len(vi), d), -1.0, dtype=a.dtype, device=a.device)
+    s[torch.arange(len(vi), device=vi.device), col] = 0.0
+    e = (inv[vi] @ s[..., None])[..., 0]  # a_B e = s
+    ar = a[reg]
+    rate = torch.einsum("pmd,pd->pm", ar, e)
+    slack = b[reg] - torch.einsum("pmd,pd->pm", ar, v[vi])
+    off = keep[reg].clone()
+    off.scatter_(1, basis[vi], False)
+    ok = off & (rate > 1e-12)
+    ratio = torch.where(ok, slack.clamp_min(0) / torch.where(ok, rate, 1.0), torch.inf)
+    step = (0.5 * ratio.amin(dim=1)).clamp_max(1.0)
+    point[reg, row] = v[vi] + step[:, None] * e
 
 
 @torch.no_grad()
@@ -169,6 +224,7 @@ def simplex_facets(
     max_pivots: int = 200,
     starts: int = 8,
     seed: int = 0,
+    points: bool = False,
 ) -> SimplexFacets:
     r"""Decide for every row of every polytope whether it is a facet (see the module docstring).
 
@@ -183,6 +239,8 @@ def simplex_facets(
         starts: vertices found per polytope (each by ``d`` ray shots); every walk starts at the one
             with the largest objective, which shortens the walks.
         seed: seed of the rays that find the first vertices.
+        points: also return a point of most facets' relative interiors (from the simple vertices that proved
+            them and from the witnesses), e.g. to step across a facet into the neighbouring region.
 
     Returns:
         :class:`SimplexFacets`.
@@ -216,6 +274,9 @@ def simplex_facets(
     facet = torch.zeros(r, m, dtype=torch.bool, device=dev)
     pr, pv = torch.nonzero(ok, as_tuple=True)
     facet[pr[:, None].expand(-1, d), bases[pr, pv]] = True  # a simple vertex's rows are facets
+    point = torch.full((r, m, d), torch.nan, dtype=dt, device=dev) if points else None
+    if point is not None and len(pr):
+        _record_points(point, a, b, keep, pr, verts[pr, pv], bases[pr, pv], inv_pool[pr, pv])
     open_ = keep & ~found[:, None]
     redundant = torch.zeros(r, m, dtype=torch.bool, device=dev)
     final_basis = torch.zeros(r, m, d, dtype=torch.long, device=dev)  # of the walks that end optimal
@@ -225,16 +286,28 @@ def simplex_facets(
     alive = keep & found[:, None] & ~facet
     score = torch.where(ok[:, None, :], torch.einsum("rmd,rvd->rmv", a, verts), -torch.inf)
     start = score.argmax(dim=2)  # (R, m): the pool vertex with the largest a_k . v
-    ks = torch.arange(m, device=dev).expand(r, m)
-    reg = torch.arange(r, device=dev)[:, None].expand(r, m)
-    v = torch.gather(verts, 1, start[..., None].expand(-1, -1, d))
-    basis = torch.gather(bases, 1, start[..., None].expand(-1, -1, d))
-    inv = torch.gather(inv_pool, 1, start[..., None, None].expand(-1, -1, d, d))
+    # every walk's first optimality test at its start, for all rows at once: most rows end here, and only the
+    # others get a walk state (the slacks of every row are the largest part of it)
+    start_inv = inv_pool[torch.arange(r, device=dev)[:, None], start]  # (R, m, d, d)
+    lam0 = (a[..., None, :] @ start_inv)[..., 0, :]
+    opt0 = alive & (lam0.amin(dim=2) >= -1e-12 * (1 + lam0.abs().amax(dim=2)))
+    value0 = (torch.gather(verts, 1, start[..., None].expand(-1, -1, d)) * a).sum(dim=2)
+    low0 = opt0 & (value0 <= b - margin)
+    redundant |= low0
+    final_basis[opt0] = torch.gather(bases, 1, start[..., None].expand(-1, -1, d))[opt0]
+    tie = opt0 & ~low0  # optimal within the margin of b_k (a degenerate vertex): open, with its optimal basis
+    open_ |= tie
+    alive &= ~opt0
+    rr, kk = torch.nonzero(alive, as_tuple=True)  # row-major: the walks of one polytope stay together
+    st = start[rr, kk]
     # slacks of every walk's rows (row k relaxed by 1; rows not kept get a huge slack so no ratio test picks
     # them); basis rows are not tracked: their rate along an edge is 0 (or -1 for the row that leaves)
     slack_pool = torch.where(keep[:, None, :], b[:, None, :] - torch.einsum("rmd,rvd->rvm", a, verts), _FAR)
-    slack = torch.gather(slack_pool, 1, start[..., None].expand(-1, -1, m)) + torch.eye(m, dtype=dt, device=dev)
-    alive, reg, ks, v, basis, inv, slack = _pack(alive, reg, ks, v, basis, inv, slack)
+    slack = slack_pool[rr, st] + torch.nn.functional.one_hot(kk, m).to(dt)
+    alive, reg, ks, v, basis, inv, slack = _pack(
+        torch.ones(len(rr), 1, dtype=torch.bool, device=dev), rr[:, None], kk[:, None], verts[rr, st][:, None],
+        bases[rr, st][:, None], inv_pool[rr, st][:, None], slack[:, None],
+    )  # fmt: skip
     pivots = 0
     repack = True
     while alive.numel() and pivots < max_pivots:
@@ -249,8 +322,9 @@ def simplex_facets(
         value = (v * obj).sum(dim=2)
         low = optimal & (value <= bk - margin)
         redundant[reg[low], ks[low]] = True
-        final_basis[reg[low], ks[low]] = basis[low]
+        final_basis[reg[optimal], ks[optimal]] = basis[optimal]
         open_[reg[optimal & ~low], ks[optimal & ~low]] = True
+        tie[reg[optimal & ~low], ks[optimal & ~low]] = True
         alive = alive & ~optimal
         # pivot: free a basis row with a negative multiplier, move along that edge
         p = lam.argmin(dim=2)  # Dantzig's rule (steepest edge took as many pivots here)
@@ -289,6 +363,8 @@ def simplex_facets(
         simple = alive & ((slack <= margin).sum(dim=2) == d) & (torch.gather(slack, 2, own_slot)[..., 0] > 1 + margin)
         hit = basis[simple]
         facet[reg[simple][:, None].expand(-1, d), hit] = True
+        if point is not None and len(hit):
+            _record_points(point, a, b, keep, reg[simple], v[simple], hit, inv[simple])
         alive = alive & ~facet[reg, ks]
         pivots += 1
         live = int(alive.sum())
@@ -318,5 +394,11 @@ def simplex_facets(
         bad = by_witness & ~good
         facet &= ~bad
         open_ |= bad
+        if point is not None:  # where row k's witness is: the segment from x0 crosses row k inside its facet
+            wr, wk = torch.nonzero(by_witness & good & torch.isnan(point[..., 0]), as_tuple=True)
+            x = x0.to(a)[wr]
+            ak = a[wr, wk]
+            t = (b[wr, wk] - (ak * x).sum(dim=1)) / (own[wr, wk] + b[wr, wk] - (ak * x).sum(dim=1))
+            point[wr, wk] = x + t[:, None] * (witness[wr, wk] - x)
     open_ &= keep & ~facet & ~redundant
-    return SimplexFacets(facet & keep, open_, pivots, found)
+    return SimplexFacets(facet & keep, open_, pivots, found, point, redundant & keep & ~facet, final_basis, tie & open_)
