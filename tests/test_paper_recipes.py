@@ -141,3 +141,12 @@ def test_user_mistakes_in_the_recipes_are_named(tmp_path: Path) -> None:
     rows = histogram_study([HistogramSetting("2-4-1 orthogonal", (2, 4, 1), "orthogonal", 0.01)], repeats=1,
                            n_points=100, out=str(tmp_path / "new" / "folder"))  # fmt: skip
     assert len(rows) == 1 and (tmp_path / "new" / "folder" / "hist_2-4-1_orthogonal.png").is_file()
+
+
+def test_whole_arrangement_study_counts_every_region_and_the_bound_holds_for_it() -> None:
+    from lightning_poly.pipelines.face_histograms import whole_arrangement_study
+
+    (row,) = whole_arrangement_study([(2, (12,), False), (3, (6,), False)], n_points=300, max_dim=2)
+    whole, sampled = row["whole"], row["sampled"]
+    assert row["network"] == "2-12-1" and whole.regions == "all" and whole.n_regions >= sampled.n_regions
+    assert whole.mean <= row["bound"][1] + 1e-9  # Theorem 8 holds over every region of the box
