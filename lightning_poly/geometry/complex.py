@@ -33,12 +33,12 @@ import torch
 from torch import nn
 
 from lightning_poly._validation import check_int, check_positive
-from lightning_poly.geometry.exhaustive import _across
+from lightning_poly.geometry.exhaustive import point_across_facet
 from lightning_poly.geometry.faces.certified import certify_facets
-from lightning_poly.geometry.faces.clarkson import _clarkson
-from lightning_poly.geometry.faces.cleaning import _chebyshev, clean_rows, interior_points
+from lightning_poly.geometry.faces.clarkson import clarkson_facets
+from lightning_poly.geometry.faces.cleaning import chebyshev_ball, clean_rows, interior_points
 from lightning_poly.geometry.faces.count import simplex_exact
-from lightning_poly.geometry.faces.lp import _bounding_box
+from lightning_poly.geometry.faces.lp import lp_bounding_box
 from lightning_poly.geometry.faces.result import polytope_status
 from lightning_poly.geometry.regions import activation_patterns, enumerate_regions, region_hrep, sample_box
 from lightning_poly.nn.relu_network import linear_layers
@@ -146,7 +146,7 @@ class RegionComplex:
         return g
 
 
-def _keys(patterns: torch.Tensor) -> list[bytes]:
+def pattern_keys(patterns: torch.Tensor) -> list[bytes]:
     """One hashable key per pattern: its packed bits."""
     packed = np.packbits(patterns.cpu().numpy(), axis=1)
     return [row.tobytes() for row in packed]
@@ -279,7 +279,7 @@ def region_complex(
     device = linear_layers(model)[0].weight.device
     seeds = enumerate_regions(model, sample_box(seed_points, d, box or 1.0, seed, device), box=box or 1.0)
     index: dict[bytes, int] = {}
-    for k in _keys(seeds.patterns):
+    for k in pattern_keys(seeds.patterns):
         index[k] = len(index)
     frontier_p, frontier_x = [seeds.patterns], [seeds.points]
     done: list[dict[str, torch.Tensor]] = []
@@ -370,7 +370,7 @@ def _process(
     for i in torch.nonzero(no_vertex & ok).flatten().tolist():  # no simple vertex found: Clarkson's LPs
         rows = torch.nonzero(keep[i]).flatten()
         ai, bi = a_n[i, rows].cpu().numpy(), b_n[i, rows].cpu().numpy()
-        f, n = _clarkson(ai, bi, x0[i].cpu().numpy(), tol, np.zeros(len(rows), dtype=bool))
+        f, n = clarkson_facets(ai, bi, x0[i].cpu().numpy(), tol, np.zeros(len(rows), dtype=bool))
         facets[i, rows] = torch.as_tensor(f, device=facets.device)
         lps += n
     fr, fk = torch.nonzero(facets, as_tuple=True)
@@ -406,7 +406,7 @@ def _process(
     first.scatter_reduce_(0, inv, torch.where(score == top[inv], pos, len(inv)), reduce="amin")
     uid = torch.empty(len(uniq), dtype=torch.long)
     new_rows = []
-    for u, key in enumerate(_keys(uniq)):
+    for u, key in enumerate(pattern_keys(uniq)):
         j = index.get(key)
         if j is None:
             j = index[key] = len(index)
@@ -443,7 +443,7 @@ def _across_points(
     if missing:  # the walk's way: the facet's Chebyshev centre (one LP), then a step across
         a_np, b_np, keep_np = a_n.cpu().numpy(), b_n.cpu().numpy(), keep.cpu().numpy()
         for q in missing:
-            x = _across(a_np[fr[q]], b_np[fr[q]], keep_np[fr[q]], int(fk[q]))
+            x = point_across_facet(a_np[fr[q]], b_np[fr[q]], keep_np[fr[q]], int(fk[q]))
             if x is not None:  # the walk's step, kept as is: c + step a_k with the depth that gives it
                 c[q] = torch.as_tensor(x, dtype=c.dtype, device=c.device)
                 dep[q] = 0.0
@@ -511,12 +511,12 @@ def _extras(cx: RegionComplex, centres: bool, volumes: bool) -> int:
         rows = keep[i].numpy()
         ai, bi = a_n[i].numpy()[rows], b_n[i].numpy()[rows]
         if want_bounded:
-            lo, hi, n = _bounding_box(ai, bi)
+            lo, hi, n = lp_bounding_box(ai, bi)
             bounded[i] = bool(np.isfinite(lo).all() and np.isfinite(hi).all())
             lps += n
         if centres or volumes:
             try:
-                xc, rc = _chebyshev(ai, bi)
+                xc, rc = chebyshev_ball(ai, bi)
             except LPFailure:
                 xc, rc = np.full(d, np.nan), 0.0
             lps += 1

@@ -26,7 +26,7 @@ from lightning_poly.solvers.lp import LPFailure, maximize
 __all__ = ["all_regions"]
 
 
-def _across(a: np.ndarray, b: np.ndarray, keep: np.ndarray, i: int) -> np.ndarray | None:
+def point_across_facet(a: np.ndarray, b: np.ndarray, keep: np.ndarray, i: int) -> np.ndarray | None:
     """A point just across row ``i``'s facet (rows unit norm)."""
     others = np.flatnonzero(keep & (np.arange(len(b)) != i))
     d = a.shape[1]
@@ -89,7 +89,7 @@ def all_regions(
                     nxt = batch[r].clone()
                     nxt[i] = ~nxt[i]
                 else:
-                    x = _across(a_n[r].numpy(), b_n[r].numpy(), keep[r].numpy(), i)
+                    x = point_across_facet(a_n[r].numpy(), b_n[r].numpy(), keep[r].numpy(), i)
                     if x is None:
                         continue
                     nxt = activation_patterns(model, torch.as_tensor(x)[None])[0]

@@ -13,7 +13,7 @@ from typing import Literal, NamedTuple
 import torch
 from torch import nn
 
-from lightning_poly.geometry.complex import _keys, region_complex
+from lightning_poly.geometry.complex import pattern_keys, region_complex
 from lightning_poly.geometry.regions import activation_patterns
 
 __all__ = ["REGION_SOURCES", "RegionSource", "WholeCounts", "whole_complex_counts"]
@@ -80,11 +80,11 @@ def whole_complex_counts(
             f"the region complex was not enumerated within {max_seconds:.3g} s (half the time budget): "
             f"{len(cx):,} regions done, more left"
         )
-    index = {k: i for i, k in enumerate(_keys(cx.patterns))}
+    index = {k: i for i, k in enumerate(pattern_keys(cx.patterns))}
     weights = torch.zeros(len(cx), dtype=torch.long)
     lost = 0
     pats = activation_patterns(model, points.to(cx.a.device, cx.a.dtype))
-    for k in _keys(pats):
+    for k in pattern_keys(pats):
         i = index.get(k)
         if i is None:
             lost += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lightning_poly.geometry.faces.lp import _bounding_box, _full_lp_is_facet
+from lightning_poly.geometry.faces.lp import _full_lp_is_facet, lp_bounding_box
 from lightning_poly.solvers.lp import IncrementalLP, LPFailure
 
 __all__ = []
@@ -22,7 +22,7 @@ def _first_hit(a: np.ndarray, slack: np.ndarray, u: np.ndarray, tie_tol: float) 
     return order[:, 0], unique
 
 
-def _clarkson(a: np.ndarray, b: np.ndarray, x0: np.ndarray, tol: float, known: np.ndarray) -> tuple[np.ndarray, int]:
+def clarkson_facets(a: np.ndarray, b: np.ndarray, x0: np.ndarray, tol: float, known: np.ndarray) -> tuple[np.ndarray, int]:
     """Clarkson's redundancy removal seeded with ``known`` (certain) facets; returns (facets, LPs).
 
     One HiGHS model holds the facets found so far and a candidate slot (:class:`IncrementalLP`): each
@@ -34,7 +34,7 @@ def _clarkson(a: np.ndarray, b: np.ndarray, x0: np.ndarray, tol: float, known: n
     decided = facet.copy()
     # bounding box of P itself (2d LPs): a row whose maximum over the box stays below its offset is
     # redundant; regions are small, so this removes most rows without an LP of their own
-    lo, hi, lps = _bounding_box(a, b)
+    lo, hi, lps = lp_bounding_box(a, b)
     reach = (np.where(a > 0, a * hi, 0.0) + np.where(a < 0, a * lo, 0.0)).sum(axis=1)
     decided |= reach <= b - tol
     lp = IncrementalLP(d)

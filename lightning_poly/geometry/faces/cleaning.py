@@ -114,7 +114,7 @@ def _later_duplicates(v: torch.Tensor, nonzero: torch.Tensor, dup_tol: float, ch
     return out
 
 
-def _chebyshev(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
+def chebyshev_ball(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
     """Centre and radius of the largest ball in ``{a x <= b}`` (rows unit norm), radius capped at 1e3."""
     d = a.shape[1]
     a_ub = np.hstack([a, np.ones((a.shape[0], 1))])
@@ -161,7 +161,7 @@ def interior_points(
     for i in need:
         rows = keep[i].cpu().numpy()
         try:
-            xc, rad = _chebyshev(a_n[i][keep[i]].cpu().numpy(), b_n[i][keep[i]].cpu().numpy())
+            xc, rad = chebyshev_ball(a_n[i][keep[i]].cpu().numpy(), b_n[i][keep[i]].cpu().numpy())
         except LPFailure:
             xc, rad = np.zeros(d), -np.inf
         if rows.any():

@@ -10,7 +10,7 @@ from scipy.spatial import QhullError
 
 from lightning_poly._validation import check_choice, check_int, check_positive
 from lightning_poly.geometry.faces.certified import exact_basis_redundant
-from lightning_poly.geometry.faces.clarkson import _clarkson
+from lightning_poly.geometry.faces.clarkson import clarkson_facets
 from lightning_poly.geometry.faces.cleaning import clean_rows, interior_points
 from lightning_poly.geometry.faces.estimate import estimate_facets
 from lightning_poly.geometry.faces.lp import _full_lp_is_facet, _reference
@@ -206,7 +206,7 @@ def count_facets(
                     raise
                 chosen, fallbacks = "clarkson", fallbacks + 1
         if chosen == "clarkson":
-            f, n = _clarkson(ai, bi, x0_np[i], tol, known[i, rows].numpy())
+            f, n = clarkson_facets(ai, bi, x0_np[i], tol, known[i, rows].numpy())
             lps += n
         facets[i, torch.as_tensor(rows)] = torch.as_tensor(f)
         methods.append(chosen)

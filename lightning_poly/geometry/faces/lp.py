@@ -44,7 +44,7 @@ def _full_lp_is_facet(a: np.ndarray, b: np.ndarray, i: int, tol: float) -> bool:
     return val > tol
 
 
-def _bounding_box(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def lp_bounding_box(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     d = a.shape[1]
     lo, hi = np.full(d, -np.inf), np.full(d, np.inf)
     lp = IncrementalLP(d)
