@@ -23,6 +23,7 @@ total volume is :math:`(2B)^d` when every region was found: :attr:`RegionSimplic
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -37,7 +38,14 @@ from lightning_poly.geometry.faces import clean_rows, interior_points
 from lightning_poly.geometry.regions import region_hrep
 from lightning_poly.nn.relu_network import linear_layers
 
-__all__ = ["APEXES", "RegionSimplices", "arrangement_box", "pulling_triangulation", "region_simplices"]
+__all__ = [
+    "APEXES",
+    "RegionSimplices",
+    "arrangement_box",
+    "pulling_triangulation",
+    "region_simplices",
+    "region_simplices_by_apex",
+]
 
 DIMENSIONS = (2, 3)
 Apex = Literal["most_facets", "fewest_simplices", "most_simplices"]
@@ -247,6 +255,32 @@ def region_simplices(
         >>> res.n_regions, res.total, round(res.volume, 6)
         (4, 8, 4.0)
     """
+    check_choice("apex", apex, APEXES)
+    return region_simplices_by_apex(
+        model, box, seed_points, seed, tol, interior_tol, apexes=(apex,)
+    )[apex]  # fmt: skip
+
+
+def region_simplices_by_apex(
+    model: nn.Module,
+    box: float = 1.0,
+    seed_points: int = 4000,
+    seed: int = 0,
+    tol: float = 1e-7,
+    interior_tol: float = 1e-9,
+    *,
+    apexes: Sequence[Apex] = APEXES,  # type: ignore[assignment]
+) -> dict[str, RegionSimplices]:
+    """:func:`region_simplices` for several apex rules at once: the regions are enumerated and their vertices
+    found once, then each region is triangulated from each rule's apex (Table I's effect of the triangulation).
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+        >>> with torch.no_grad():
+        ...     _ = net[0].weight.copy_(torch.eye(2)); _ = net[0].bias.zero_()
+        >>> {k: r.total for k, r in region_simplices_by_apex(net, apexes=("most_facets", "most_simplices")).items()}
+        {'most_facets': 8, 'most_simplices': 8}
+    """
     d = linear_layers(model)[0].in_features
     if d not in DIMENSIONS:
         raise ValueError(f"`model` must have {DIMENSIONS[0]} or {DIMENSIONS[1]} inputs to triangulate, got {d}")
@@ -254,19 +288,23 @@ def region_simplices(
     check_int("seed_points", seed_points, minimum=1)
     check_positive("tol", tol)
     check_positive("interior_tol", interior_tol)
-    check_choice("apex", apex, APEXES)
+    if not apexes:
+        raise ValueError(f"`apexes` must name at least one of {APEXES}, got none")
+    for apex in apexes:
+        check_choice("apexes", apex, APEXES)
     pats = all_regions(model, box=box, seed_points=seed_points, seed=seed)
     a, b = region_hrep(model, pats, box)
     a_n, b_n, keep, _, _ = clean_rows(a, b)
     x0, depth, _ = interior_points(a_n, b_n, keep, interior_tol=interior_tol)
     empty = (depth <= interior_tol).cpu()
-    counts = torch.zeros(len(pats), dtype=torch.int64)
-    volume = 0.0
+    counts = {apex: torch.zeros(len(pats), dtype=torch.int64) for apex in apexes}
+    volume = dict.fromkeys(apexes, 0.0)
     for r in torch.nonzero(~empty).flatten().tolist():
         ar, br = a_n[r][keep[r]].cpu(), b_n[r][keep[r]].cpu()
         hs = HalfspaceIntersection(torch.cat([ar, -br[:, None]], 1).numpy(), x0[r].cpu().numpy())
         verts = np.unique(np.round(hs.intersections, 9), axis=0)
-        simplices = pulling_triangulation(torch.from_numpy(verts), ar, br, tol, apex=apex)
-        counts[r] = len(simplices)
-        volume += _volume(verts, simplices)
-    return RegionSimplices(pats, counts, empty, volume)
+        for apex in apexes:
+            simplices = pulling_triangulation(torch.from_numpy(verts), ar, br, tol, apex=apex)
+            counts[apex][r] = len(simplices)
+            volume[apex] += _volume(verts, simplices)
+    return {apex: RegionSimplices(pats, counts[apex], empty, volume[apex]) for apex in apexes}

@@ -28,9 +28,9 @@ import torch
 from torch import nn
 
 from lightning_poly._validation import check_choice, check_int, check_positive
-from lightning_poly.geometry import FaceHistogram, face_histogram, pwl_regions, region_simplices
+from lightning_poly.geometry import FaceHistogram, face_histogram, pwl_regions
 from lightning_poly.geometry.bounds import simplices_lower_bound, simplices_upper_bound
-from lightning_poly.geometry.triangulation import APEXES, arrangement_box
+from lightning_poly.geometry.triangulation import APEXES, arrangement_box, region_simplices_by_apex
 from lightning_poly.nn import ReLUMLP
 from lightning_poly.pipelines.training import quiet_trainer, train_network
 
@@ -236,8 +236,8 @@ def simplices_table(
         for rep in range(repeats):
             net = _table1_network(n, rep, bias_init)
             b = arrangement_box(net) if box is None else box
-            for i, apex in enumerate(apexes):
-                res = region_simplices(net, box=b, seed_points=seed_points, apex=apex)  # type: ignore[arg-type]
+            by_apex = region_simplices_by_apex(net, box=b, seed_points=seed_points, apexes=apexes)  # type: ignore[arg-type]
+            for i, (apex, res) in enumerate(by_apex.items()):
                 if res.total > most[apex]:
                     most[apex] = res.total
                     if i == 0:

@@ -50,10 +50,6 @@ Row = dict[str, Any]
 OnRow = Callable[[Row], None] | None
 
 
-def _sd(v: Sequence[float]) -> float:
-    return statistics.pstdev(v) if len(v) > 1 else 0.0
-
-
 def spiral_study(
     *, n: int, width: int, epochs: int, beta: float, seeds: int, out: Path | None = None, on_row: OnRow = None
 ) -> list[Row]:
@@ -159,7 +155,7 @@ def fashion_mlp_study(*, d: int, lrs: Sequence[float], seeds: int, epochs: int, 
                     on_row(row)
             before, after = [r["before"] for r in runs], [r["after"] for r in runs]
             summary = {"depth": depth, "lr": lr, "summary": True, "before": statistics.mean(before),
-                       "before_sd": _sd(before), "after": statistics.mean(after), "after_sd": _sd(after),
+                       "before_sd": statistics.pstdev(before), "after": statistics.mean(after), "after_sd": statistics.pstdev(after),
                        "train_acc_after": statistics.mean(r["train_acc_after"] for r in runs)}  # fmt: skip
             rows += [*runs, summary]
             if on_row is not None:
@@ -193,8 +189,8 @@ def tabular_study(
             if on_row is not None:
                 on_row(row)
         before, after = [r["before"] for r in runs], [r["after"] for r in runs]
-        summary = {"width": width, "summary": True, "before": statistics.mean(before), "before_sd": _sd(before),
-                   "after": statistics.mean(after), "after_sd": _sd(after),
+        summary = {"width": width, "summary": True, "before": statistics.mean(before), "before_sd": statistics.pstdev(before),
+                   "after": statistics.mean(after), "after_sd": statistics.pstdev(after),
                    "improved": sum(a < b for a, b in zip(after, before)), "runs": len(runs)}  # fmt: skip
         rows += [*runs, summary]
         if on_row is not None:
@@ -251,10 +247,10 @@ def _cnn_summary(rows: list[Row]) -> Row:
     out: Row = {}
     for split in ("train", "val"):
         d = change(split)
-        out |= {f"{split}_acc_change": statistics.mean(d), f"{split}_acc_change_sd": _sd(d),
+        out |= {f"{split}_acc_change": statistics.mean(d), f"{split}_acc_change_sd": statistics.pstdev(d),
                 f"{split}_improved": sum(v > 0 for v in d)}  # fmt: skip
         r = change(split, "refit_only")
-        out |= {f"refit_only_{split}_acc_change": statistics.mean(r), f"refit_only_{split}_acc_change_sd": _sd(r)}
+        out |= {f"refit_only_{split}_acc_change": statistics.mean(r), f"refit_only_{split}_acc_change_sd": statistics.pstdev(r)}
     out["kept_if_better"] = sum(r["kept_if_better"] for r in rows)
     return out
 

@@ -268,5 +268,4 @@ def search_after_training(
 
 def median_std(values: Sequence[float]) -> str:
     """``median (std)`` as the paper's tables print them."""
-    std = statistics.pstdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.median(values):.2e} ({std:.1e})"
+    return f"{statistics.median(values):.2e} ({statistics.pstdev(values):.1e})"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy.spatial import ConvexHull
 
 from lightning_poly.geometry.bounds import simplices_lower_bound_one_layer, simplices_upper_bound_one_layer
-from lightning_poly.geometry.triangulation import pulling_triangulation, region_simplices
+from lightning_poly.geometry.triangulation import pulling_triangulation, region_simplices, region_simplices_by_apex
 from lightning_poly.nn import ReLUMLP
 
 
@@ -90,6 +90,9 @@ def test_the_apex_changes_the_count_but_both_triangulations_tile_the_box() -> No
         assert res.volume == pytest.approx(4.0**3)  # each triangulation tiles the box
     assert bool((fewest.simplices <= most.simplices).all()) and bool((most.simplices <= most_of_all.simplices).all())
     assert fewest.total < most_of_all.total  # the count is the triangulation's, not the region's
+    together = region_simplices_by_apex(net, box=2.0, seed_points=2000)  # one enumeration, every apex
+    for apex, alone in (("most_facets", most), ("fewest_simplices", fewest), ("most_simplices", most_of_all)):
+        assert torch.equal(together[apex].simplices, alone.simplices) and together[apex].volume == alone.volume
     with pytest.raises(ValueError, match="apex"):
         region_simplices(net, apex="middle")  # type: ignore[arg-type]
 
