@@ -34,7 +34,15 @@ def _cvxpy_value(h: torch.Tensor, y: torch.Tensor, loss: str, k: int, lam: float
 
 @pytest.mark.parametrize(
     ("loss", "k", "p"),
-    [("squared", 1, 2), ("squared", 3, 2), ("squared", 3, 1), ("logistic", 1, 1), ("cross_entropy", 3, 2)],
+    [
+        ("squared", 1, 2),
+        ("squared", 3, 2),
+        ("squared", 3, 1),
+        ("logistic", 1, 1),
+        ("cross_entropy", 3, 2),
+        ("cross_entropy", 3, 1),
+        ("cross_entropy", 2, 2),
+    ],
 )
 def test_weighted_lasso_matches_cvxpy(loss: str, k: int, p: int) -> None:
     g = torch.Generator().manual_seed(0)
@@ -97,3 +105,43 @@ def test_refit_penalty_validation() -> None:
         )
     with pytest.raises(ValueError, match=r"`p` must be one of \(1, 2\), got 3"):
         check_refit_penalty("l1", p=3)
+
+
+@pytest.mark.parametrize(
+    ("loss", "k", "p"), [("squared", 3, 2), ("squared", 2, 1), ("cross_entropy", 3, 2), ("cross_entropy", 3, 1)]
+)
+def test_restricted_newton_hessian_equals_autograds(loss: str, k: int, p: int) -> None:
+    """The support solve's closed-form Hessian (data term plus the group norm's curvature) against autograd's."""
+    from lightning_poly.solvers.lasso import _penalty, _Problem, _restricted_hessian
+
+    g = torch.Generator().manual_seed(1)
+    n, m = 30, 7
+    h = torch.randn(n, m, generator=g, dtype=torch.float64)
+    y = (
+        torch.randn(n, k, generator=g, dtype=torch.float64)
+        if loss == "squared"
+        else torch.randint(0, k, (n,), generator=g)
+    )
+    c = torch.rand(m, generator=g, dtype=torch.float64) + 0.5
+    pb = _Problem(h, y, loss, 0.05, c, p, k, True)  # type: ignore[arg-type]
+    free = torch.ones(k, m, dtype=torch.bool)
+    free[:, 2] = False  # a column off the support
+    if p == 1:
+        free[0, 4] = False
+    bias_free = loss != "squared"
+    v0 = torch.randn(k, m, generator=g, dtype=torch.float64)
+    z = torch.cat([v0[free], torch.randn(k, generator=g, dtype=torch.float64)]) if bias_free else v0[free]
+
+    def fun(zz: torch.Tensor) -> torch.Tensor:
+        xs = zz[:-k] if bias_free else zz
+        full = torch.zeros(k, m, dtype=zz.dtype).masked_scatter(free, xs)
+        if loss == "squared":
+            data = pb.tt - 2 * (pb.cross * full).sum() + (full @ pb.gram * full).sum()
+        else:
+            u = h @ full.T + zz[-k:]
+            data = torch.nn.functional.cross_entropy(u, y)
+        return data + pb.lam * _penalty(full, c, p)
+
+    want = torch.autograd.functional.hessian(fun, z)
+    got = _restricted_hessian(pb, z, free, bias_free)
+    assert torch.allclose(got, want, rtol=1e-10, atol=1e-12)
