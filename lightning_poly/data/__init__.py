@@ -24,15 +24,17 @@ from lightning_poly.data.synthetic import (
     two_triangles,
     xor,
 )
-from lightning_poly.data.tabular import friedman1
+from lightning_poly.data.tabular import BOSTON_FEATURES, boston_housing, friedman1
 
 __all__ = [
+    "BOSTON_FEATURES",
     "SYNTHETIC_DATASETS",
     "SYNTHETIC_DIMS",
     "PCAWhitening",
     "SyntheticName",
     "TaskName",
     "add_label_noise",
+    "boston_housing",
     "alternating_circle",
     "cube_parity",
     "fit_pca_whitening",

@@ -19,7 +19,7 @@ from lightning_poly.solvers.losses import ModuleLoss
 __all__ = ["LossName", "ReLUMLPModule"]
 
 LossName = ModuleLoss  # (the one vocabulary: solvers/losses.py)
-OptimizerName = Literal["adam", "sgd"]
+OptimizerName = Literal["adam", "adamw", "sgd"]
 
 
 class ReLUMLPModule(LossSteps, LightningModule):
@@ -38,8 +38,8 @@ class ReLUMLPModule(LossSteps, LightningModule):
             initialiser's default.
         loss: ``"bce"`` (binary, logits), ``"cross_entropy"`` or ``"mse"``.
         lr: learning rate.
-        optimizer: ``"adam"`` or ``"sgd"``.
-        weight_decay: L2 weight decay of the optimiser.
+        optimizer: ``"adam"``, ``"adamw"`` (decoupled weight decay) or ``"sgd"``.
+        weight_decay: weight decay of the optimiser (L2 for ``"adam"``/``"sgd"``, decoupled for ``"adamw"``).
         momentum: momentum of SGD.
 
     Labels: ``bce`` accepts ``{0, 1}`` or ``{-1, +1}``; ``mse`` regresses on the targets as given.
@@ -70,7 +70,7 @@ class ReLUMLPModule(LossSteps, LightningModule):
         for i, w in enumerate(hidden):
             check_int(f"hidden[{i}]", w, minimum=1)
         check_choice("loss", loss, ("bce", "cross_entropy", "mse"))
-        check_choice("optimizer", optimizer, ("adam", "sgd"))
+        check_choice("optimizer", optimizer, ("adam", "adamw", "sgd"))
         check_positive("lr", lr)
         check_positive("weight_decay", weight_decay, strict=False)
         if loss == "bce" and output_dim != 1:
@@ -102,4 +102,5 @@ class ReLUMLPModule(LossSteps, LightningModule):
             return torch.optim.SGD(
                 self.parameters(), lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"]
             )
-        return torch.optim.Adam(self.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+        opt = torch.optim.AdamW if hp["optimizer"] == "adamw" else torch.optim.Adam
+        return opt(self.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])

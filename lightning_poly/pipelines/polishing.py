@@ -39,6 +39,7 @@ from lightning_poly.modules.mlp import LossName, OptimizerName, ReLUMLPModule
 from lightning_poly.nn.relu_network import find_relu_network, linear_layers
 from lightning_poly.pipelines.training import FitOptions, quiet_trainer
 from lightning_poly.solvers.exact_l1 import l1_network_optimum
+from lightning_poly.solvers.refit import RefitPenalty
 from lightning_poly.solvers.wedge_lasso import two_layer_objective, wedge_lasso
 
 __all__ = [
@@ -58,7 +59,7 @@ class MLPTraining(FitOptions):
     Args:
         hidden: hidden widths.
         loss: the module's loss (``"bce"``, ``"cross_entropy"`` or ``"mse"``).
-        optimizer: ``"adam"`` or ``"sgd"``.
+        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``.
         lr: learning rate.
         momentum: SGD's momentum.
         weight_decay: the optimiser's weight decay.
@@ -81,7 +82,7 @@ class MLPTraining(FitOptions):
         super().__post_init__()
         object.__setattr__(self, "hidden", check_int_tuple("hidden", self.hidden))
         check_choice("loss", self.loss, ("bce", "cross_entropy", "mse"))
-        check_choice("optimizer", self.optimizer, ("adam", "sgd"))
+        check_choice("optimizer", self.optimizer, ("adam", "adamw", "sgd"))
         check_positive("momentum", self.momentum, strict=False)
         check_positive("weight_decay", self.weight_decay, strict=False)
 
@@ -248,6 +249,8 @@ def train_and_polish(
     monitor: Monitor = "val_loss",
     max_samples: int | None = 20_000,
     cosines: bool = False,
+    refit_weight_decay: float = 1e-6,
+    refit_penalty: RefitPenalty = "l1",
 ) -> PolishedTraining:
     """Train on ``datamodule``, then polish the first layer and refit the last at fit end, keeping the result.
 
@@ -261,6 +264,7 @@ def train_and_polish(
         monitor: the metric compared before and after (``val_loss``, ``val_acc``, ``train_loss``, ``train_acc``).
         max_samples: the polishing callback reads at most this many samples.
         cosines: also return the cosines of Figure 10(b).
+        refit_weight_decay: :math:`\\beta` of the paper's refit (``PolishingCallback(weight_decay=...)``).
 
     Returns:
         The module, the metric before and after, the refit's objective, the cosines and the wall time.
@@ -275,7 +279,13 @@ def train_and_polish(
     """
     if not isinstance(training, MLPTraining):
         raise TypeError(f"`training` must be an MLPTraining, got {type(training).__name__}")
-    polishing = PolishingCallback(accept="always", monitor=monitor, max_samples=max_samples)
+    polishing = PolishingCallback(
+        accept="always",
+        monitor=monitor,
+        max_samples=max_samples,
+        refit_penalty=refit_penalty,
+        **({"weight_decay": refit_weight_decay} if refit_penalty == "l1" else {}),
+    )
     layer = _FirstLayerAtTrainEnd()
     start = time.perf_counter()
     module = _fit(datamodule, input_dim, training, [layer, polishing])

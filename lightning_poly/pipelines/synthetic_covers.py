@@ -163,7 +163,9 @@ def shapes_study(
     return rows
 
 
-def remark_c3_study(*, n: int = 500, epochs: int = 300, out: Path | None = None, on_row: OnRow = None) -> list[CoverStudyRow]:
+def remark_c3_study(
+    *, n: int = 500, epochs: int = 300, out: Path | None = None, on_row: OnRow = None
+) -> list[CoverStudyRow]:
     """Remark C.3: XOR, two circles and two moons by Algorithm 4 (:func:`sequential_cover` from width 2)."""
     rows: list[CoverStudyRow] = []
     for name in ("xor", "two_circles", "two_moons"):

@@ -152,7 +152,9 @@ class FitOptions:
         check_positive("lr", self.lr)
         check_int("seed", self.seed, minimum=0)
         if not isinstance(self.trainer_kwargs, dict):
-            raise TypeError(f"`trainer_kwargs` must be a dict of Trainer arguments, got {type(self.trainer_kwargs).__name__}")
+            raise TypeError(
+                f"`trainer_kwargs` must be a dict of Trainer arguments, got {type(self.trainer_kwargs).__name__}"
+            )
 
 
 @dataclass(frozen=True)
