@@ -121,15 +121,16 @@ def test_sections_example_draws_the_mlp_at_fit_start_and_every_epoch(
     reason="real Fashion-MNIST missing: install the Debian package dataset-fashion-mnist",
 )
 @pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize(("penalty", "weight"), [("l1", "--weight-decay"), ("ridge", "--l2")])
 def test_polishing_cnn_prints_before_and_after_and_what_the_refit_guarantees(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], penalty: str, weight: str
 ) -> None:
     import json
     import re
 
     pol = _load("polishing")
     argv = ["x", "--out", str(tmp_path), "cnn", "--seeds", "2", "--epochs", "1", "--n-train", "96", "--n-val", "64",
-            "--batch-size", "32", "--refit-penalty", "ridge", "--l2", "1e-2"]  # fmt: skip
+            "--batch-size", "32", "--refit-penalty", penalty, weight, "1e-2"]  # fmt: skip
     monkeypatch.setattr(sys, "argv", argv)
     pol.main()
     out = capsys.readouterr().out.splitlines()
@@ -139,7 +140,7 @@ def test_polishing_cnn_prints_before_and_after_and_what_the_refit_guarantees(
     printed = [m.groups() for m in map(re.compile(pattern).search, out) if m]
     rec = json.loads(next(line for line in out if line.startswith("{")))
     assert (rec["n_train"], rec["n_val"], rec["epochs"], rec["batch_size"]) == (96, 64, 1, 32)
-    assert (rec["refit_penalty"], rec["l2"]) == ("ridge", 1e-2)
+    assert (rec["refit_penalty"], rec["l2" if penalty == "ridge" else "weight_decay"]) == (penalty, 1e-2)
     assert [int(p[0]) for p in printed] == [r["seed"] for r in rec["seeds"]] == [0, 1]
     for p, r in zip(printed, rec["seeds"]):
         b, a = r["before"], r["after"]
