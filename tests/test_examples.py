@@ -114,6 +114,11 @@ def test_sections_example_draws_the_mlp_at_fit_start_and_every_epoch(
         regions, mean, share = int(r[offset]), float(r[offset + 1]), r[offset + 2]
         assert regions > 1 and mean >= 3 and share.endswith("%")
     assert len(list(tmp_path.glob("section_*.png"))) == 3
+    import json
+
+    rec = json.loads(next(line for line in lines if line.startswith("{")))
+    assert [s["regions"] for s in rec["sections"]] == [int(r[1 if r[0] == "fit_start" else 2]) for r in rows]
+    assert all(sum(s["histogram"]) == s["regions"] for s in rec["sections"])
 
 
 @pytest.mark.skipif(

@@ -136,6 +136,9 @@ def cmd_sections(args: argparse.Namespace) -> None:
         hist = rec["histogram"]
         small = sum(hist[3:5]) / max(sum(hist), 1)
         print(_row([rec["label"], rec["regions"], f"{rec['mean_faces']:.2f}", f"{small:.0%}", hist[3:]], w))
+    print(json.dumps({"experiment": "sections", "epochs": args.epochs, "init": args.init, "seed": args.seed,
+                      "sections": [{k: rec[k] for k in ("label", "regions", "mean_faces", "histogram")}
+                                   for rec, _ in sections]}))  # fmt: skip
 
 
 def main() -> None:
@@ -158,10 +161,18 @@ def main() -> None:
     s = sub.add_parser("table1")
     s.add_argument("--widths", type=int, nargs="+", default=[7, 8, 9, 10])
     s.add_argument("--repeats", type=int, default=10, help="paper: 10")
-    s.add_argument("--box", type=float, default=None,
-                   help="half-width of C(d, B), 'large enough' (default: each network's arrangement's vertices fit)")
-    s.add_argument("--bias-init", default="xavier_augmented", choices=["xavier_augmented", "uniform_half"],
-                   help="paper: all parameters Xavier uniform; uniform_half: biases U(-0.5, 0.5) (earlier protocol)")
+    s.add_argument(
+        "--box",
+        type=float,
+        default=None,
+        help="half-width of C(d, B), 'large enough' (default: each network's arrangement's vertices fit)",
+    )
+    s.add_argument(
+        "--bias-init",
+        default="xavier_augmented",
+        choices=["xavier_augmented", "uniform_half"],
+        help="paper: all parameters Xavier uniform; uniform_half: biases U(-0.5, 0.5) (earlier protocol)",
+    )
     s = sub.add_parser("lenet")
     s.add_argument("--epochs", type=int, default=3)
     s.add_argument("--points", type=int, default=200, help="paper: 200")
