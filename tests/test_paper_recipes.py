@@ -152,14 +152,14 @@ def test_whole_arrangement_study_counts_every_region_and_the_bound_holds_for_it(
     assert whole.mean <= row["bound"][1] + 1e-9  # Theorem 8 holds over every region of the box
 
 
-def test_tabular_study_on_boston_housing_summarises_each_width_and_the_refit_chosen() -> None:
+def test_tabular_study_on_boston_housing_summarises_each_width_and_the_refit_chosen(tmp_path: Path) -> None:
     """Figure 10a's recipe: Boston Housing, a row per (width, seed), a summary whose figures are its rows'; the paper's
     refit and the earlier ridge refit both run on the same trained network (same seed, same data split)."""
     import statistics
 
-    from lightning_poly.pipelines.polishing_studies import tabular_study
+    from lightning_poly.pipelines.polishing_studies import plot_tabular_study, tabular_study
 
-    got = {}
+    got, rows_by = {}, []
     for penalty in ("l1", "ridge"):
         rows, cos = tabular_study(widths=[6], seeds=2, epochs=1, refit_penalty=penalty)  # type: ignore[arg-type]
         runs, summary = rows[:-1], rows[-1]
@@ -169,6 +169,9 @@ def test_tabular_study_on_boston_housing_summarises_each_width_and_the_refit_cho
         assert summary["improved"] == sum(r["after"] < r["before"] for r in runs)
         assert cos.shape == (2 * 6 * 405,) and bool(((cos >= 0) & (cos <= 1)).all())  # 506 - 101 validation rows
         got[penalty] = runs
+        rows_by.append(rows)
+    plot_tabular_study([("l1", rows_by[0]), ("ridge", rows_by[1])], tmp_path / "mse.png")
+    assert (tmp_path / "mse.png").stat().st_size > 5_000
     # the same trained networks: only the refit differs
     assert [r["before"] for r in got["l1"]] == pytest.approx([r["before"] for r in got["ridge"]], rel=1e-6)
     assert [r["after"] for r in got["l1"]] != pytest.approx([r["after"] for r in got["ridge"]], rel=1e-6)

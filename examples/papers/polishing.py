@@ -27,6 +27,7 @@ from lightning_poly.pipelines.polishing_studies import (
     fashion_mlp_study,
     l1_l2_regions_study,
     plot_cnn_study,
+    plot_tabular_study,
     spiral_study,
     tabular_study,
 )
@@ -99,6 +100,10 @@ def cmd_tabular(args: argparse.Namespace) -> None:
                       "optimizer": args.optimizer, "train_weight_decay": args.train_weight_decay,
                       "refit_weight_decay": args.refit_weight_decay, "refit_penalty": args.refit_penalty,
                       "rows": rows}))  # fmt: skip
+    label = "the paper's refit" if args.refit_penalty == "l1" else "the ridge refit"
+    plot_tabular_study(
+        [(label, rows)], args.out / "tabular_mse.png", f"{name}, {args.epochs} epochs, {args.seeds} trials"
+    )
     qs = [float(torch.quantile(c, q)) for q in (0.01, 0.1, 0.5)]
     print(f"|cos(neuron, sample)| before polishing: 1% {qs[0]:.1e}, 10% {qs[1]:.1e}, median {qs[2]:.2f}")
     import matplotlib.pyplot as plt

@@ -349,3 +349,27 @@ def plot_cnn_study(rows: list[Row], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_tabular_study(runs: Sequence[tuple[str, list[Row]]], path: Path, title: str = "") -> None:
+    """Figure 10a's picture: validation MSE (mean ± one population sd over trials) against the width, trained and
+    polished, one polished curve per ``(label, rows)`` of :func:`tabular_study` (e.g. the paper's refit and ridge)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    for i, (label, rows) in enumerate(runs):
+        summary = [r for r in rows if r.get("summary")]
+        widths = [r["width"] for r in summary]
+        if i == 0:
+            ax.errorbar(widths, [r["before"] for r in summary], [r["before_sd"] for r in summary], marker="o",
+                        capsize=3, label="AdamW")  # fmt: skip
+        ax.errorbar([w * (1.06 + 0.06 * i) for w in widths], [r["after"] for r in summary],
+                    [r["after_sd"] for r in summary], marker="s", capsize=3, label=f"polished, {label}")  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("hidden neurons")
+    ax.set_ylabel("validation MSE (standardised target)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
