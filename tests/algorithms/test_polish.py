@@ -152,3 +152,32 @@ def test_polish_network_explains_neurons_and_refit_is_optimal() -> None:
     # the refitted last layer cannot be improved by another refit
     again = refit_last_layer(torch.relu(net[0](x)), y, "squared", 1e-6)
     assert again.objective <= rep.objective_after * (1 + 1e-6)
+
+
+def test_full_rank_certificate_never_certifies_a_rank_deficient_sample_and_agrees_with_the_svd() -> None:
+    """The sample certificate that lets polish_layer skip the Gram matrix: whenever it says full rank, the SVD of
+    the whole matrix agrees at the same relative threshold; rank-deficient and nearly deficient inputs are not
+    certified (the caller then computes the rank as before)."""
+    from lightning_poly.algorithms.polishing.layer import _full_rank_certified
+
+    g = torch.Generator().manual_seed(0)
+    cases = []
+    for n, d in ((500, 5), (2000, 20), (90, 20)):
+        x = torch.randn(n, d, generator=g, dtype=torch.float64)
+        cases.append(x)
+        low = x.clone()
+        low[:, -1] = low[:, 0] - 2 * low[:, 1]  # exactly rank d - 1
+        cases.append(low)
+        near = x.clone()
+        near[:, -1] = near[:, 0] + 1e-9 * near[:, -1]  # sigma_min / sigma_max ~ 1e-9 < rank_tol
+        cases.append(near)
+        scaled = x * torch.logspace(0, 8, d, dtype=torch.float64)  # badly scaled columns, still full rank
+        cases.append(scaled)
+    certified = 0
+    for x in cases:
+        s = torch.linalg.svdvals(x)
+        full = bool((s > 1e-6 * s[0]).all())
+        if _full_rank_certified(x, 1e-6):
+            certified += 1
+            assert full
+    assert certified >= 3  # the generic Gaussian inputs with n >= 4 d
