@@ -58,3 +58,34 @@ def test_the_polygons_tile_the_box() -> None:
     assert area == pytest.approx(4.0, abs=1e-9)
     with pytest.raises(ValueError, match="a 2-D input in a box, got d = 2 and box = None"):
         complex_polygons(region_complex(net, box=None))
+
+
+@pytest.mark.parametrize("axis", [0, 2])
+def test_slices_of_a_3d_complex_tile_the_square_and_each_cut_lies_in_its_region(axis: int, tmp_path: Path) -> None:
+    """The 3-D view: at each level the cuts of the regions tile the square (areas add up to it) and the centroid of
+    every cut, lifted to 3-D, has its region's activation pattern (an independent forward pass)."""
+    from lightning_poly.geometry import activation_patterns
+    from lightning_poly.plotting_complex import complex_slice_polygons, plot_region_complex_slices
+
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 7), torch.nn.ReLU(), torch.nn.Linear(7, 5), torch.nn.ReLU(),
+                              torch.nn.Linear(5, 1)).double()  # fmt: skip
+    cx = region_complex(net, box=1.0)
+    for level in (-0.7, 0.0, 0.45):
+        cuts = complex_slice_polygons(cx, level, axis)
+        area = 0.0
+        for i, p in cuts:
+            x, y = p[:, 0], p[:, 1]
+            cross = x * torch.roll(torch.as_tensor(y), -1).numpy() - y * torch.roll(torch.as_tensor(x), -1).numpy()
+            area += 0.5 * float(cross.sum())  # counter-clockwise: positive
+            centroid = torch.as_tensor(p.mean(0), dtype=torch.float64)
+            point = torch.zeros(1, 3, dtype=torch.float64)
+            point[0, [k for k in range(3) if k != axis]] = centroid
+            point[0, axis] = level
+            assert torch.equal(activation_patterns(net, point)[0], cx.patterns[i])
+        assert area == pytest.approx(4.0, rel=1e-9)
+    fig = plot_region_complex_slices(cx, axis=axis)
+    fig.savefig(tmp_path / "slices.png")
+    assert (tmp_path / "slices.png").stat().st_size > 10_000
+    with pytest.raises(ValueError, match=r"`level` must lie in the box \[-1, 1\], got 2.0"):
+        complex_slice_polygons(cx, 2.0, axis)
