@@ -257,6 +257,18 @@ def _random_vertex_logistic(
     )
 
 
+def _check_runs(gd_runs: int, rv_runs: int, gd_steps: int) -> None:
+    for name, value in (("gd_runs", gd_runs), ("rv_runs", rv_runs), ("gd_steps", gd_steps)):
+        check_int(name, value, minimum=1)
+
+
+def _emit(rows: list[Row], row: Row, on_row: OnRow) -> None:
+    """Keep ``row`` and hand it to ``on_row`` (a script prints as the study goes)."""
+    rows.append(row)
+    if on_row is not None:
+        on_row(row)
+
+
 def table_a2_row(
     x: torch.Tensor, y: torch.Tensor, m: int, *, gd_runs: int, rv_runs: int, gd_steps: int, gd_lr: float = 1e-3
 ) -> Row:
@@ -298,9 +310,7 @@ def table_a2_row(
         (2, 3, ['gd_acc', 'gd_loss', 'rv_acc', 'rv_loss'])
     """
     check_int("m", m, minimum=1)
-    check_int("gd_runs", gd_runs, minimum=1)
-    check_int("rv_runs", rv_runs, minimum=1)
-    check_int("gd_steps", gd_steps, minimum=1)
+    _check_runs(gd_runs, rv_runs, gd_steps)
     check_positive("gd_lr", gd_lr)
     if not isinstance(y, torch.Tensor) or not bool(((y == 0) | (y == 1)).all()):
         got = sorted({float(t) for t in y.flatten()[:1000]})[:5] if isinstance(y, torch.Tensor) else type(y).__name__
@@ -347,8 +357,7 @@ def table_a2(
         medians ``(GD loss, GD acc %, random-vertex loss, random-vertex acc %)`` or ``None``) and ``"elapsed_s"``.
     """
     dims, ns, widths = _ints("dims", dims, 1), _ints("ns", ns, 2), _ints("widths", widths, 1)
-    for name, value in (("gd_runs", gd_runs), ("rv_runs", rv_runs), ("gd_steps", gd_steps)):
-        check_int(name, value, minimum=1)
+    _check_runs(gd_runs, rv_runs, gd_steps)
     check_positive("gd_lr", gd_lr)
     rows = []
     t0 = time.perf_counter()
@@ -360,9 +369,7 @@ def table_a2(
                 row = {"d": d, "n": n, **table_a2_row(x, y, m, gd_runs=gd_runs, rv_runs=rv_runs, gd_steps=gd_steps,
                                                       gd_lr=gd_lr),
                        "paper": PAPER_A2.get((d, n, m)), "elapsed_s": time.perf_counter() - t0}  # fmt: skip
-                rows.append(row)
-                if on_row is not None:
-                    on_row(row)
+                _emit(rows, row, on_row)
     return rows
 
 
@@ -419,8 +426,7 @@ def figure2_left(
     check_int("d", d, minimum=1)
     check_int("m_gen", m_gen, minimum=1)
     widths = _factor_widths(factors, m_gen)
-    for name, value in (("gd_runs", gd_runs), ("rv_runs", rv_runs), ("gd_steps", gd_steps)):
-        check_int(name, value, minimum=1)
+    _check_runs(gd_runs, rv_runs, gd_steps)
     xs, ys = _teachers(d, m_gen, max(gd_runs, rv_runs))
     rows = []
     t0 = time.perf_counter()
@@ -430,9 +436,7 @@ def figure2_left(
         row = {"d": d, "m_gen": m_gen, "factor": factor, "m": m, "gd": gd, "random_vertex": rv, "gd_steps": gd_steps,
                "summary": {"gd": _summary(gd), "random_vertex": _summary(rv)}, "paper": paper,
                "elapsed_s": time.perf_counter() - t0}  # fmt: skip
-        rows.append(row)
-        if on_row is not None:
-            on_row(row)
+        _emit(rows, row, on_row)
     return rows
 
 
