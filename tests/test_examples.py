@@ -171,3 +171,40 @@ def test_polishing_cnn_prints_before_and_after_and_what_the_refit_guarantees(
     summary = next(line for line in out if line.startswith("summary over 2 seeds"))
     assert f"(higher in {rec['train_improved']}/2)" in summary and f"{rec['val_acc_change']:+.4f}" in summary
     assert (tmp_path / "cnn_accuracy.png").is_file()
+
+
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").is_file(),
+    reason="real Fashion-MNIST missing: install the Debian package dataset-fashion-mnist",
+)
+@pytest.mark.usefixtures("one_thread")
+def test_zonotope_table_a2_and_figure2_print_what_their_json_line_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    zs = _load("zonotope_search")
+    argv = ["x", "table_a2", "--widths", "4", "--gd-runs", "2", "--rv-runs", "2", "--gd-steps", "5"]
+    monkeypatch.setattr(sys, "argv", argv)
+    zs.main()
+    lines = capsys.readouterr().out.strip().splitlines()
+    res = json.loads(lines[-1])
+    (row,) = res["rows"]
+    assert (res["table"], res["gd_steps"], row["d"], row["n"], row["m"]) == ("A2", 5, 8, 350, 4)
+    printed = next(line for line in lines if line.startswith(" 8 350   4 |"))
+    (gd, gd_sd), (acc, acc_sd), (rv, _), (rv_acc, _) = row["gd_loss"], row["gd_acc"], row["rv_loss"], row["rv_acc"]
+    for cell in (f"{gd:.2e} ({gd_sd:.1e})", f"{acc:5.1f} ({acc_sd:4.2f})", f"{rv:.2e}", f"{rv_acc:5.1f}",
+                 "2.98e-01", "88.4", "5.97e-01", "68.4"):  # fmt: skip
+        assert cell in printed  # ours, then the paper's
+    png = tmp_path / "fig2.png"
+    argv = ["x", "figure2", "--factors", "1", "--widths", "4", "--gd-runs", "1", "--rv-runs", "1",
+            "--gd-steps-synthetic", "2", "--gd-steps", "2", "--png", str(png)]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    zs.main()
+    lines = capsys.readouterr().out.strip().splitlines()
+    res = json.loads(lines[-1])
+    (left,), (right,) = res["left"], res["right"]
+    assert (left["m"], left["paper"], right["d"], right["n"]) == (8, [7.47e-03, 2.45e-02], 16, 700)
+    assert f"{left['gd'][0]:.2e}" in next(line for line in lines if line.startswith("     1   8 |"))
+    assert f"{right['rv_loss'][0]:.2e}" in next(line for line in lines if line.startswith("16 700   4 |"))
+    assert res["png"] == str(png) and png.stat().st_size > 10_000

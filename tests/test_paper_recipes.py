@@ -175,3 +175,95 @@ def test_tabular_study_on_boston_housing_summarises_each_width_and_the_refit_cho
     # the same trained networks: only the refit differs
     assert [r["before"] for r in got["l1"]] == pytest.approx([r["before"] for r in got["ridge"]], rel=1e-6)
     assert [r["after"] for r in got["l1"]] != pytest.approx([r["after"] for r in got["ridge"]], rel=1e-6)
+
+
+def _coin_labels(n: int, d: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gaussian points, 0/1 labels of a half-space with a quarter flipped (not separable: the logistic optimum is
+    attained)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).double()
+    flip = torch.randperm(n, generator=g)[: n // 4]
+    y[flip] = 1 - y[flip]
+    return x, y
+
+
+def test_table_a2_row_summarises_its_runs_and_its_random_vertex_is_program_3_solved_by_cvxpy() -> None:
+    """Table A2's random vertex: the loss is program (3)'s optimum at the pattern of Gaussian weights (seed = run),
+    v fixed to halves, the output bias free; cvxpy (Clarabel) gives it independently. Run 2's optimum runs off to
+    infinity (|W| 200 without the ridge): the ridge 1e-8 raises its loss by 1.1e-5 over the infimum."""
+    import statistics
+
+    from lightning_poly.geometry import random_vertex
+    from lightning_poly.pipelines.vertex_search import table_a2_row
+    from lightning_poly.solvers import vertex_program_cvxpy
+
+    x, y = _coin_labels(16, 2, seed=0)
+    row = table_a2_row(x, y, 2, gd_runs=2, rv_runs=3, gd_steps=30)
+    assert set(row) == {"m", "gd_loss", "gd_acc", "gd_steps", "gd_last_tenth_relative_gain", "rv_loss", "rv_acc",
+                        "rv_gap", "summary"}  # fmt: skip
+    assert (row["m"], row["gd_steps"], len(row["gd_loss"]), len(row["gd_acc"])) == (2, 30, 2, 2)
+    assert len(row["rv_loss"]) == len(row["rv_acc"]) == 3
+    for key, (median, sd) in row["summary"].items():
+        assert median == statistics.median(row[key]) and sd == statistics.pstdev(row[key])
+    assert all(0 <= a <= 100 for a in row["gd_acc"] + row["rv_acc"])
+    for run, loss in enumerate(row["rv_loss"]):
+        pattern = random_vertex(x, 2, seed=run)[0]
+        best = float(vertex_program_cvxpy(x, y, pattern, halves(2), loss="logistic", ridge=0.0).loss[0])
+        ridged = float(vertex_program_cvxpy(x, y, pattern, halves(2), loss="logistic", ridge=1e-8).loss[0])
+        assert loss >= best - 1e-7  # never below the region's infimum
+        assert loss == pytest.approx(ridged, abs=1e-7)  # the optimum of the program the suite solves (ridge 1e-8)
+
+
+def test_table_a2_gradient_descent_lowers_the_loss_of_every_seed_with_more_steps() -> None:
+    from lightning_poly.pipelines.vertex_search import table_a2_row
+
+    x, y = _coin_labels(16, 2, seed=1)
+    short, long = (table_a2_row(x, y, 4, gd_runs=3, rv_runs=1, gd_steps=s, gd_lr=1e-2) for s in (1, 300))
+    assert all(b < a for a, b in zip(short["gd_loss"], long["gd_loss"]))  # same initialisations, seed by seed
+    assert short["rv_loss"] == long["rv_loss"]  # the random vertex does not depend on the steps
+    with pytest.raises(ValueError, match=r"`y` must hold 0/1 labels for the logistic loss, got values \[-1.0, 1.0\]"):
+        table_a2_row(x, 2 * y - 1, 4, gd_runs=1, rv_runs=1, gd_steps=1)
+    with pytest.raises(ValueError, match="`gd_steps` must be an integer >= 1, got 0"):
+        table_a2_row(x, y, 4, gd_runs=1, rv_runs=1, gd_steps=0)
+
+
+def test_figure2_left_rows_are_the_medians_of_their_datasets_and_carry_table_a1s_d8_numbers() -> None:
+    import statistics
+
+    from lightning_poly.pipelines.vertex_search import PAPER_A1_D8, figure2_left
+
+    seen: list[dict] = []
+    rows = figure2_left(factors=[1, 1.5], gd_runs=2, rv_runs=3, gd_steps=5, d=2, m_gen=2, on_row=seen.append)
+    assert seen == rows and [(r["factor"], r["m"], r["paper"]) for r in rows] == [(1, 2, None), (1.5, 3, None)]
+    for r in rows:
+        assert len(r["gd"]) == 2 and len(r["random_vertex"]) == 3
+        assert r["summary"]["gd"] == (statistics.median(r["gd"]), statistics.pstdev(r["gd"]))
+        assert r["summary"]["random_vertex"][0] == statistics.median(r["random_vertex"])
+    (row,) = figure2_left(factors=[1], gd_runs=1, rv_runs=1, gd_steps=1)  # the paper's d = m_gen = 8
+    assert (row["m"], row["paper"]) == (8, PAPER_A1_D8[8])
+    with pytest.raises(ValueError, match=r"`factors\[1\]` must be a number > 0 with factor \* m_gen .* got 1.25"):
+        figure2_left(factors=[1, 1.25], gd_runs=1, rv_runs=1, gd_steps=1, d=2, m_gen=2)
+    with pytest.raises(ValueError, match="`rv_runs` must be an integer >= 1, got 0"):
+        figure2_left(factors=[1], gd_runs=1, rv_runs=0, gd_steps=1, d=2, m_gen=2)
+
+
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").is_file(),
+    reason="real Fashion-MNIST missing: install the Debian package dataset-fashion-mnist",
+)
+@pytest.mark.usefixtures("one_thread")
+def test_table_a2_runs_on_pullover_vs_coat_beside_the_papers_row_and_figure2_plots_it(tmp_path: Path) -> None:
+    from lightning_poly.pipelines.vertex_search import PAPER_A2, figure2_left, plot_figure2, table_a2
+
+    rows = table_a2(dims=[8], ns=[350], widths=[4], gd_runs=2, rv_runs=2, gd_steps=20)
+    (row,) = rows
+    assert (row["d"], row["n"], row["m"], row["paper"]) == (8, 350, 4, PAPER_A2[(8, 350, 4)])
+    assert 0.3 < row["summary"]["rv_loss"][0] < 0.75 and row["rv_gap"] < 1e-6  # the paper: 0.597 (sd 0.072)
+    left = figure2_left(factors=[1, 2], gd_runs=1, rv_runs=2, gd_steps=5, d=2, m_gen=2)
+    png = plot_figure2(left, rows, tmp_path / "fig" / "figure2.png")
+    assert png.stat().st_size > 10_000
+    with pytest.raises(ValueError, match=r"`dims\[0\]` must be an integer >= 1, got 0"):
+        table_a2(dims=[0], ns=[350], widths=[4], gd_runs=1, rv_runs=1, gd_steps=1)
+    with pytest.raises(ValueError, match=r"`right` must hold at least one row of figure2_right, got \[\]"):
+        plot_figure2(left, [], tmp_path / "empty.png")

@@ -1,6 +1,8 @@
 """Training shallow ReLU networks by search over activation patterns (zonotope paper), beside its tables.
 
     python examples/papers/zonotope_search.py table_a1       # synthetic teachers, d = 4: GD, random vertex, GLS
+    python examples/papers/zonotope_search.py table_a2       # Fashion-MNIST pullover vs coat: GD vs random vertex
+    python examples/papers/zonotope_search.py figure2        # Figure 2: GD vs random vertex, synthetic and Fashion-MNIST
     python examples/papers/zonotope_search.py table_a3       # Fashion-MNIST pullover vs coat, d = 8, N = 350: GD vs mGLS
     python examples/papers/zonotope_search.py theorem43      # exact fit with 2 ceil(N / (d + 1)) units vs GD
     python examples/papers/zonotope_search.py callback       # a user's module: Adam, then VertexSearchCallback
@@ -14,7 +16,13 @@ at a Gaussian vertex and runs at most T = 1024 moves. Table A3 takes Fashion-MNI
 the first 8 PCA-whitened components (PCA on the two classes' training images), N = 350 (the first in the file's order, as the paper; :func:`~lightning_poly.datamodules.pullover_coat_first`)
 training examples, logistic loss with v frozen to +-1 halves, output bias trained; gradient descent lr
 1e-3 (``--gd-steps``, paper 1,000,000), mGLS at most T = 2048 moves (``--max-seconds`` bounds a run; the
-table says when a run stopped on it). Each line prints as its runs end, with elapsed time.
+table says when a run stopped on it). Table A2 takes the same data at d in {8, 16}, N in {350, 700}, m in
+{4, ..., 64}: the same gradient descent (8 seeds in the paper) against program (3) at the pattern of Gaussian
+weights, v the same halves, logistic loss, output bias optimised (16 vertices in the paper). Figure 2 plots
+Table A1's d = m_gen = 8 rows over the overparameterisation factor (MSE, log scale) and Table A2's d = 16,
+N = 700 accuracy over m. The defaults of table_a2 and figure2 are a quick run (a few seeds, 20,000 gradient
+steps); each flag's help names the paper's value. Each line prints as its runs end, with elapsed time;
+table_a2 and figure2 end with a JSON line of the medians and standard deviations they printed.
 """
 
 from __future__ import annotations
@@ -28,9 +36,13 @@ from typing import Any
 import torch
 
 from lightning_poly.pipelines.vertex_search import (
+    figure2_left,
+    figure2_right,
     median_std,
+    plot_figure2,
     search_after_training,
     table_a1,
+    table_a2,
     table_a3,
     theorem43_fits,
 )
@@ -58,6 +70,64 @@ def cmd_table_a1(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     return table_a1(runs=args.runs, m_gen=args.m_gen, gd_steps=args.gd_steps, max_seconds=args.max_seconds,
                     on_row=show)  # fmt: skip
+
+
+def _loss_acc(summary: dict[str, Any], method: str, paper: tuple | None, at: int) -> str:
+    """``loss (sd) paper | acc (sd) paper`` of one method (``"gd"`` or ``"rv"``) from a row's summary."""
+    (loss, loss_sd), (acc, acc_sd) = summary[f"{method}_loss"], summary[f"{method}_acc"]
+    p_loss, p_acc = (paper[at], paper[at + 1]) if paper else (None, None)
+    p_acc_s = "-" if p_acc is None else f"{p_acc:.1f}"
+    return f"{loss:.2e} ({loss_sd:.1e}) {_paper(p_loss):>9} | {acc:5.1f} ({acc_sd:4.2f}) {p_acc_s:>5}"
+
+
+def _a2_header(title: str) -> None:
+    print(title)
+    print(f"{'d':>2} {'N':>3} {'m':>3} | {'GD loss (sd)':>18} {'paper':>9} | {'acc % (sd)':>12} {'paper':>5} | "
+          f"{'RV loss (sd)':>18} {'paper':>9} | {'acc % (sd)':>12} {'paper':>5}")  # fmt: skip
+
+
+def _show_a2(row: dict[str, Any]) -> None:
+    s, p = row["summary"], row["paper"]
+    print(f"{row['d']:>2} {row['n']:>3} {row['m']:>3} | {_loss_acc(s, 'gd', p, 0)} | {_loss_acc(s, 'rv', p, 2)}   "
+          f"[GD {row['gd_steps']} steps, last tenth -{row['gd_last_tenth_relative_gain']:.1e} rel.; program (3) gap "
+          f"<= {row['rv_gap']:.0e}; {row['elapsed_s']:.0f} s]", flush=True)  # fmt: skip
+
+
+def _a2_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"d": r["d"], "n": r["n"], "m": r["m"], **r["summary"], "paper": r["paper"]} for r in rows]
+
+
+def cmd_table_a2(args: argparse.Namespace) -> list[dict[str, Any]]:
+    _a2_header(f"Table A2, Fashion-MNIST pullover vs coat (medians, population sd in brackets; GD {args.gd_runs} runs, "
+               f"random vertex {args.rv_runs}; paper: 8 and 16, GD 1,000,000 steps)")  # fmt: skip
+    rows = table_a2(dims=args.dims, ns=args.n, widths=args.widths, gd_runs=args.gd_runs, rv_runs=args.rv_runs,
+                    gd_steps=args.gd_steps, gd_lr=args.gd_lr, on_row=_show_a2)  # fmt: skip
+    print(json.dumps({"table": "A2", "gd_steps": args.gd_steps, "gd_runs": args.gd_runs, "rv_runs": args.rv_runs,
+                      "rows": _a2_json(rows)}))  # fmt: skip
+    return rows
+
+
+def cmd_figure2(args: argparse.Namespace) -> dict[str, Any]:
+    print(f"Figure 2, left: synthetic d = 8, m_gen = 8, MSE (medians over GD {args.gd_runs} / random vertex "
+          f"{args.rv_runs} datasets; GD {args.gd_steps_synthetic} steps, paper 400,000)")  # fmt: skip
+    print(f"{'factor':>6} {'m':>3} | {'GD (sd)':>18} {'paper':>9} | {'random vertex (sd)':>18} {'paper':>9}")
+
+    def show_left(r: dict[str, Any]) -> None:
+        (g, g_sd), (v, v_sd), p = r["summary"]["gd"], r["summary"]["random_vertex"], r["paper"] or (None, None)
+        print(f"{r['factor']:>6g} {r['m']:>3} | {g:.2e} ({g_sd:.1e}) {_paper(p[0]):>9} | {v:.2e} ({v_sd:.1e}) "
+              f"{_paper(p[1]):>9}   [{r['elapsed_s']:.0f} s]", flush=True)  # fmt: skip
+
+    left = figure2_left(factors=args.factors, gd_runs=args.gd_runs, rv_runs=args.rv_runs,
+                        gd_steps=args.gd_steps_synthetic, on_row=show_left)  # fmt: skip
+    _a2_header(f"Figure 2, right: Fashion-MNIST d = 16, N = 700 (GD {args.gd_steps} steps, paper 1,000,000)")
+    right = figure2_right(widths=args.widths, gd_runs=args.gd_runs, rv_runs=args.rv_runs, gd_steps=args.gd_steps,
+                          gd_lr=args.gd_lr, on_row=_show_a2)  # fmt: skip
+    png = plot_figure2(left, right, args.png)
+    print(json.dumps({"figure": 2, "png": str(png), "gd_runs": args.gd_runs, "rv_runs": args.rv_runs,
+                      "gd_steps_synthetic": args.gd_steps_synthetic, "gd_steps": args.gd_steps,
+                      "left": [{"factor": r["factor"], "m": r["m"], **r["summary"], "paper": r["paper"]} for r in left],
+                      "right": _a2_json(right)}))  # fmt: skip
+    return {"left": left, "right": right}
 
 
 def cmd_table_a3(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -115,6 +185,27 @@ def main() -> None:
     s.add_argument("--gd-steps", type=int, default=400_000)
     s.add_argument("--max-seconds", type=float, default=600.0, help="bound on one GLS run")
     s.set_defaults(func=cmd_table_a1)
+    s = sub.add_parser("table_a2", help="Table A2's Fashion-MNIST rows: gradient descent vs the random vertex")
+    s.add_argument("--dims", type=int, nargs="+", default=[8], help="PCA components d (paper: 8 16)")
+    s.add_argument("--n", type=int, nargs="+", default=[350], help="first N training examples (paper: 350 700)")
+    s.add_argument("--widths", type=int, nargs="+", default=[4, 8, 16], help="hidden units m (paper: 4 8 16 32 64)")
+    s.add_argument("--gd-runs", type=int, default=2, help="gradient-descent seeds (paper: 8)")
+    s.add_argument("--rv-runs", type=int, default=4, help="random vertices (paper: 16)")
+    s.add_argument("--gd-steps", type=int, default=20_000, help="gradient steps (paper: 1,000,000)")
+    s.add_argument("--gd-lr", type=float, default=1e-3, help="learning rate (paper: 1e-3)")
+    s.set_defaults(func=cmd_table_a2)
+    s = sub.add_parser("figure2", help="Figure 2: GD vs random vertex over overparameterisation and over width")
+    s.add_argument("--factors", type=float, nargs="+", default=[1, 1.5, 2, 4, 8],
+                   help="m / m_gen on synthetic d = m_gen = 8 (Table A1: 1 1.5 2 4 8)")  # fmt: skip
+    s.add_argument("--widths", type=int, nargs="+", default=[4, 16, 64],
+                   help="hidden units m on Fashion-MNIST d = 16, N = 700 (paper: 4 8 16 32 64)")  # fmt: skip
+    s.add_argument("--gd-runs", type=int, default=2, help="gradient-descent runs (paper: 8)")
+    s.add_argument("--rv-runs", type=int, default=4, help="random-vertex runs (paper: 8 synthetic, 16 Fashion-MNIST)")
+    s.add_argument("--gd-steps-synthetic", type=int, default=20_000, help="GD steps, left panel (paper: 400,000)")
+    s.add_argument("--gd-steps", type=int, default=20_000, help="GD steps, right panel (paper: 1,000,000)")
+    s.add_argument("--gd-lr", type=float, default=1e-3, help="learning rate, right panel (paper: 1e-3)")
+    s.add_argument("--png", default="zonotope_figure2.png", help="where the figure is saved")
+    s.set_defaults(func=cmd_figure2)
     s = sub.add_parser("table_a3")
     s.add_argument("--runs", type=int, default=5)
     s.add_argument("--widths", type=int, nargs="+", default=[4, 8, 16])
