@@ -164,20 +164,34 @@ def _max_step(value: torch.Tensor, delta: torch.Tensor, fraction: float = 1.0) -
 
 
 class _Factor:
-    """Cholesky factors of the Jacobi-scaled Newton matrices (plus a growing multiple of I where one fails)."""
+    """Cholesky factors of the Jacobi-scaled Newton matrices (plus a growing multiple of I where one fails).
+
+    A Newton matrix is positive semi-definite while the iterate is strictly interior; one that is not (a
+    non-positive or non-finite diagonal, or no factorisation even with ``MAX_SHIFT`` times I, which happens when
+    rounding has pushed a slack or a multiplier through 0) is marked ``failed`` and factored as I, and
+    :func:`primal_dual` stops that pattern uncertified instead of iterating on it."""
+
+    MAX_SHIFT = 1e6  # the scaled matrix has unit diagonal: beyond this the step is a scaled gradient step
 
     def __init__(self, hess: torch.Tensor | None = None) -> None:
         if hess is None:
             return
-        self.scale = hess.diagonal(dim1=1, dim2=2).rsqrt()
-        scaled = hess * (self.scale[:, :, None] * self.scale[:, None, :])
+        diag = hess.diagonal(dim1=1, dim2=2)
+        eye = torch.eye(hess.shape[1], dtype=hess.dtype, device=hess.device)
+        self.failed = ~((diag > 0).all(dim=1) & torch.isfinite(hess).all(dim=(1, 2)))
+        self.scale = torch.where(self.failed[:, None], 1.0, diag).rsqrt()
+        scaled = torch.where(self.failed[:, None, None], eye, hess * (self.scale[:, :, None] * self.scale[:, None, :]))
         self.chol, info = torch.linalg.cholesky_ex(scaled)
         self.shifted = torch.zeros(len(hess), dtype=torch.bool, device=hess.device)
         shift = 1e-15
         while bool((info != 0).any()):
             bad = info != 0
+            if shift > self.MAX_SHIFT:
+                self.failed |= bad
+                self.chol[bad] = eye
+                break
             self.shifted |= bad
-            scaled[bad] += shift * torch.eye(hess.shape[1], dtype=hess.dtype, device=hess.device)
+            scaled[bad] += shift * eye
             self.chol[bad], info[bad] = torch.linalg.cholesky_ex(scaled[bad])
             shift *= 100
 
@@ -191,7 +205,12 @@ class _Factor:
 
     def __getitem__(self, keep: torch.Tensor) -> _Factor:
         out = _Factor()
-        out.scale, out.chol, out.shifted = self.scale[keep], self.chol[keep], self.shifted[keep]
+        out.scale, out.chol, out.shifted, out.failed = (
+            self.scale[keep],
+            self.chol[keep],
+            self.shifted[keep],
+            self.failed[keep],
+        )
         return out
 
 
@@ -291,17 +310,24 @@ def primal_dual(prob: Problem, batch: Batch, tol: float, max_iter: int) -> Resul
         batch.theta.clone(), batch.lam.clone(), prob.xb.new_zeros(bsz), prob.xb.new_zeros(bsz, prob.n),
         prob.xb.new_full((bsz,), torch.inf), prob.xb.new_zeros(bsz), torch.zeros(bsz, dtype=torch.bool, device=dev),
     )  # fmt: skip
+    last: tuple[torch.Tensor, ...] | None = None  # the last iterate whose Newton matrix factored, per pattern
     while True:
         pt = _measure(prob, batch)
-        certified = pt.gap <= tol * (1 + pt.f.abs())
-        stop = certified | (out.iterations >= max_iter)
-        if bool(stop.any()):  # record the patterns that stop, go on with the others
+        failed = pt.factor.failed
+        cur = (batch.theta, batch.lam, pt.f, pt.pred, pt.gap, pt.decrement)
+        last = cur if last is None else tuple(
+            torch.where(failed.view(-1, *[1] * (c.ndim - 1)), old, c) for old, c in zip(last, cur)
+        )  # fmt: skip
+        certified = (pt.gap <= tol * (1 + pt.f.abs())) & ~failed
+        stop = certified | (out.iterations >= max_iter) | failed  # a failed Newton matrix: stop, uncertified
+        if bool(stop.any()):  # record the patterns that stop (a failed one at its last good iterate), go on
             at = batch.ids[stop]
-            out.theta[at], out.lam[at], out.objective[at] = batch.theta[stop], batch.lam[stop], pt.f[stop]
-            out.pred[at], out.gap[at], out.decrement[at] = pt.pred[stop], pt.gap[stop], pt.decrement[stop]
+            kept = [t[stop] for t in last]
+            out.theta[at], out.lam[at], out.objective[at], out.pred[at], out.gap[at], out.decrement[at] = kept
             out.done[at] = certified[stop]
             if bool(stop.all()):
                 return out
             batch, pt = batch[~stop], pt[~stop]
+            last = tuple(t[~stop] for t in last)
         _step(prob, batch, pt, tol)
         out.iterations += 1

@@ -284,8 +284,8 @@ def vertex_program(
         )
     if warn and not bool(res.done.all()):
         warnings.warn(
-            f"program (3) stopped after `max_newton`={max_newton} Newton steps with {int((~res.done).sum())} of {bsz} "
-            f"patterns above the gap tolerance (largest gap {float(res.gap[~res.done].max()):.3g}): their weights are "
+            f"program (3) stopped (after `max_newton`={max_newton} Newton steps, or where rounding broke a Newton "
+            f"matrix at the boundary) with {int((~res.done).sum())} of {bsz} patterns above the gap tolerance (largest gap {float(res.gap[~res.done].max()):.3g}): their weights are "
             "feasible and their objective is an upper bound, not the optimum",
             RuntimeWarning,
             stacklevel=2,

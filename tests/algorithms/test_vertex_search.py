@@ -160,7 +160,10 @@ def test_an_uncertified_program_warns_and_keeps_feasible_weights() -> None:
     x, y = teacher_relu(d=4, m_gen=2, seed=1)
     pattern, _ = random_vertex(x.double(), 8, seed=1)
     v = torch.tensor([111.0, -1.6e8, -1.0, -1.0, -108.8, 1.0e7, 8.1e7, 0.77], dtype=torch.float64)  # ill-scaled
-    with pytest.warns(RuntimeWarning, match=r"stopped after `max_newton`=5 Newton steps with 1 of 1 patterns"):
+    with pytest.warns(
+        RuntimeWarning,
+        match=r"stopped \(after `max_newton`=5 Newton steps, or where rounding broke a Newton matrix at the boundary\) with 1 of 1 patterns",
+    ):
         sol = vertex_program(x.double(), y.double(), pattern, v, max_newton=5)
     assert torch.equal(activation_pattern(sol.weight[0], x.double()), pattern)  # still inside the region
 
@@ -176,3 +179,17 @@ def test_mgls_revives_a_dead_unit_where_no_neighbour_improves() -> None:
     mgls = modified_greedy_local_search(x, y, v, pattern=start, output_bias=False)
     assert mgls.steps >= 1 and mgls.loss < gls.loss / 10
     assert torch.equal(activation_pattern(mgls.weight, x)[0, :2], torch.tensor([True, True]))
+
+
+def test_program3_stops_uncertified_where_rounding_breaks_the_newton_matrix_instead_of_hanging() -> None:
+    """A dataset on which the interior-point iterate of program (3) slips through the boundary by rounding (its Newton
+    matrix then has a negative diagonal and no Cholesky factor: the shift loop never ended): the solve now stops that
+    pattern at its last good iterate, strictly inside the region (``vertex_program`` checks it), uncertified and said
+    so, with a finite loss."""
+    from lightning_poly.algorithms import random_vertex_alternating
+    from lightning_poly.data import teacher_relu
+
+    x, y = teacher_relu(d=4, m_gen=2, seed=1)
+    with pytest.warns(RuntimeWarning, match="or where rounding broke a Newton matrix"):
+        res = random_vertex_alternating(x.double(), y.double(), 2, seeds=1, seed=1)
+    assert bool(torch.isfinite(res.loss).all())
