@@ -27,8 +27,8 @@ Readings chosen where the paper is silent:
 
 All neurons are processed at once, in chunks of neurons to bound memory: one float32 matrix product
 and ``topk`` propose candidates, float64 re-ranks them (with a certified error bound, else an exact
-fallback), and one batched LU solve gives the normals (factored in float32, refined to float64 accuracy from
-float64 residuals, every normal's residual checked; Cholesky projection, then SVD, for the ones that fail).
+fallback), and one batched LU solve gives the normals (every normal's residual checked; Cholesky projection,
+then SVD, for the ones that fail).
 The inputs' rank is certified full from a sample of rows where it can be (no ``n x d`` Gram matrix then).
 :func:`polish_layer_reference` is the per-neuron loop (full sort, SVD) used by tests and benchmarks.
 """
@@ -237,17 +237,11 @@ def _normal_lu(samples: torch.Tensor, w: torch.Tensor, null_tol: float) -> torch
     perm[rows, j] = r - 1
     perm[:, r - 1] = j
     sp = torch.gather(samples, 2, perm[:, None, :].expand(c, k, r))
-    mat, rhs = sp[..., :k], -sp[..., k:]
-    # the LU in float32 (half the time of float64's), then float64 accuracy by iterative refinement: two corrections
-    # from the float64 residual (each gains ~7 digits where the matrix is as conditioned as the check below allows)
-    lu, piv, info = torch.linalg.lu_factor_ex(mat.float())
+    lu, piv, info = torch.linalg.lu_factor_ex(sp[..., :k])
     diag = torch.diagonal(lu, dim1=-2, dim2=-1).abs()
     ok = (info == 0) & (diag.min(dim=-1).values > 1e-5 * diag.max(dim=-1).values)
-    lu = torch.where(ok[:, None, None], lu, torch.eye(k, dtype=lu.dtype, device=lu.device))
-    a = torch.linalg.lu_solve(lu, piv, rhs.float()).double()
-    for _ in range(2):
-        a = a + torch.linalg.lu_solve(lu, piv, (rhs - mat @ a).float()).double()
-    a = a[..., 0]
+    eye = torch.eye(k, dtype=lu.dtype, device=lu.device)
+    a = torch.linalg.lu_solve(torch.where(ok[:, None, None], lu, eye), piv, -sp[..., k:])[..., 0]
     out = torch.empty_like(w).scatter_(1, perm, torch.cat([a, torch.ones_like(a[:, :1])], 1))
     out = out * torch.where((out * w).sum(1) < 0, -1.0, 1.0)[:, None]
     norm = out.norm(dim=1, keepdim=True)
