@@ -120,8 +120,8 @@ def cmd_cnn(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     quiet_lightning()
     arch = "conv 3x3x32, conv 3x3x32" + (", max-pool 2" if args.pool else "") + ", dense 512, dense 2"
-    refit = (f"l1 (the paper's), weight decay {args.weight_decay:g}" if args.refit_penalty == "l1"
-             else f"ridge, l2 {args.l2:g}")  # fmt: skip
+    refit = (f"l1 (the paper's), weight decay {args.weight_decay or 1e-6:g}" if args.refit_penalty == "l1"
+             else f"ridge, l2 {args.l2 or 1e-6:g}")  # fmt: skip
     print(f"Fashion-MNIST pullover (2) vs coat (4): {args.n_train} training images, validation: {args.n_val} test "
           f"images; CNN {arch}; AdamW lr {args.lr:g}, {args.epochs} epochs, batch {args.batch_size}, {args.threads} "
           f"thread(s); first conv layer polished, last layer refitted (cross-entropy, {refit})")  # fmt: skip
@@ -195,7 +195,7 @@ def main() -> None:
         default="l1",
         help="l1: the paper's refit (weight decay becomes a weighted group Lasso); ridge: the earlier one",
     )
-    s.add_argument("--weight-decay", type=float, default=1e-6, help="beta of the l1 refit")
+    s.add_argument("--weight-decay", type=float, default=None, help="beta of the l1 refit (default 1e-6)")
     s.add_argument("--l2", type=float, default=1e-6, help="ridge weight of the ridge refit")
     s.add_argument("--pool", action="store_true", help="max-pool 2x2 after the second convolution")
     s.add_argument("--threads", type=int, default=1, help="torch threads")

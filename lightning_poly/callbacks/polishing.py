@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
 from typing_extensions import override
 
@@ -75,7 +76,7 @@ class PolishingCallback(SuiteCallback):
         refit_penalty: ``"l1"`` (default: the paper's procedure — polished neurons with :math:`\\|w\\|_p = 1`, the head
             refitted by the weighted Lasso that weight decay becomes after balancing, eq. (96)–(98), to a certified
             duality gap) or ``"ridge"`` (the earlier refit; see :func:`~lightning_poly.algorithms.polish_network`).
-        weight_decay: :math:`\beta` of the ``"l1"`` refit.
+        weight_decay: :math:`\beta` of the ``"l1"`` refit (default 1e-6; an error with ``"ridge"``).
         p: the norm of problem (2) for ``"l1"`` (1 or 2).
         every_n_epochs: also polish every this many epochs (0: only at fit end).
         at_fit_end: polish at fit end.
@@ -110,7 +111,7 @@ class PolishingCallback(SuiteCallback):
         batch_to_xy: BatchToXY | None = None,
         max_patches: int = 100_000,
         refit_penalty: RefitPenalty = "l1",
-        weight_decay: float = 1e-6,
+        weight_decay: float | None = None,
         p: int = 2,
     ) -> None:
         self.layers = [check_int("layers[i]", int(i), minimum=0) for i in layers]
@@ -120,8 +121,7 @@ class PolishingCallback(SuiteCallback):
         self.accept = check_choice("accept", accept, ("if_better", "always"))
         self.monitor = check_choice("monitor", monitor, ("val_loss", "val_acc", "train_loss", "train_acc"))
         self.reg = check_refit_penalty(refit_penalty, l2, weight_decay, p)
-        self.l2 = l2
-        self._weight_decay = float(weight_decay)
+        self.refit_penalty, self.l2, self.weight_decay, self.p = refit_penalty, l2, weight_decay, p  # (the state key)
         self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=0)
         self.at_fit_end = bool(at_fit_end)
         self.max_samples = None if max_samples is None else check_int("max_samples", max_samples, minimum=2)
@@ -215,7 +215,7 @@ class PolishingCallback(SuiteCallback):
         return loss  # type: ignore[return-value]
 
     def _refit_options(self) -> dict[str, Any]:
-        return {"refit_penalty": self.reg.penalty, "weight_decay": self._weight_decay, "p": self.reg.p}
+        return {"refit_penalty": self.reg.penalty, "weight_decay": self.weight_decay, "p": self.reg.p}
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, when: str) -> None:
         assert self._train is not None and self._monitored is not None and self._loss is not None, "setup() ran"
@@ -244,7 +244,18 @@ class PolishingCallback(SuiteCallback):
         def decide(evaluation: PolishEvaluation) -> bool:
             return self.accept == "always" or evaluation.improved(metric)  # type: ignore[arg-type]
 
-        evaluation, accepted = edit_in_place(trainer, params, change, decide, what="polishing", reset="tensors")
+        try:
+            evaluation, accepted = edit_in_place(trainer, params, change, decide, what="polishing", reset="tensors")
+        except (RuntimeError, ArithmeticError) as err:  # numerical: every rank restored its tensors and raised
+            rank_zero_warn(
+                f"{type(self).__name__}: the polish or its refit failed numerically ({type(err).__name__}: {err}); "
+                "the model is left exactly as it was and training goes on"
+            )
+            record = {"when": when, "epoch": trainer.current_epoch, "step": trainer.global_step, "accepted": False,
+                      "refit_penalty": self.reg.penalty, "error": f"{type(err).__name__}: {err}"}  # fmt: skip
+            self.history.append(record)
+            self._log_scalars(trainer, pl_module, {"polish/accepted": 0.0})
+            return
         report = self.last_report = evaluation.report
         record = {
             "when": when, "epoch": trainer.current_epoch, "step": trainer.global_step, "monitor": self.monitor,

@@ -201,7 +201,7 @@ def arrangement_box(model: nn.Module, margin: float = 1.05) -> float:
     check_positive("margin", margin)
     first = linear_layers(model)[0]
     w = first.weight.detach().double().cpu()
-    b = (first.bias.detach().double().cpu() if first.bias is not None else torch.zeros(len(w), dtype=torch.float64))
+    b = first.bias.detach().double().cpu() if first.bias is not None else torch.zeros(len(w), dtype=torch.float64)
     d = w.shape[1]
     subsets = torch.combinations(torch.arange(len(w)), d) if len(w) >= d else torch.zeros(0, d, dtype=torch.int64)
     if len(subsets) == 0:

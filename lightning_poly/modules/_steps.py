@@ -68,7 +68,9 @@ class LossSteps(StageSteps):
         self.classification = self.hparams["loss"] != "mse"
         if self.classification:
             kw: dict[str, Any] = (
-                {"task": "binary"} if self.hparams["loss"] == "bce" else {"task": "multiclass", "num_classes": output_dim}
+                {"task": "binary"}
+                if self.hparams["loss"] == "bce"
+                else {"task": "multiclass", "num_classes": output_dim}
             )
             self.train_acc = torchmetrics.Accuracy(**kw)
             self.val_acc = torchmetrics.Accuracy(**kw)

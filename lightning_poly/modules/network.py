@@ -70,7 +70,9 @@ class NetworkModule(LossSteps, LightningModule):
                              "(use loss='cross_entropy' for one logit per class)")  # fmt: skip
         if loss == "cross_entropy":
             if outputs is None:
-                raise ValueError("`output_dim` is needed with loss='cross_entropy': the network's last layer names none")
+                raise ValueError(
+                    "`output_dim` is needed with loss='cross_entropy': the network's last layer names none"
+                )
             check_int("output_dim", outputs, minimum=2)
         self.save_hyperparameters(ignore=["net"])
         self.net = net

@@ -294,7 +294,7 @@ def cnn_study(
     lr: float = 1e-3,
     pool: bool = False,
     refit_penalty: RefitPenalty = "l1",
-    weight_decay: float = 1e-6,
+    weight_decay: float | None = None,
     l2: float | None = None,
     on_row: OnRow = None,
 ) -> tuple[list[Row], Row, int, int]:

@@ -28,6 +28,7 @@ keeps the support's signs; the loop stops when the gap is at most ``tol * max(1,
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -179,7 +180,10 @@ class _Problem:
                 hess = torch.diag(s.sum(0)) - s.T @ s + torch.ones(self.k, self.k, dtype=u.dtype, device=u.device)
             if float(g.abs().max()) <= 1e-13 * self.n:
                 break
-            b = b - torch.linalg.solve(hess, g) if self.loss != "logistic" else b - g / hess[:, 0].clamp_min(1e-300)
+            if self.loss == "logistic":
+                b = b - g / hess[:, 0].clamp_min(1e-300)
+            else:  # least squares: a class whose probabilities underflow to 0 everywhere leaves hess singular
+                b = b - torch.linalg.lstsq(hess, g[:, None]).solution[:, 0]
         return b
 
     def objective(self, v: torch.Tensor, b: torch.Tensor) -> float:
@@ -545,4 +549,13 @@ def weighted_lasso(
         if tried:
             next_try, tried = it + wait, False
     gap, v, b, primal, dual = best
+    if gap > tol * max(1.0, abs(primal)):
+        warnings.warn(
+            f"weighted_lasso stopped after `max_iter`={max_iter} FISTA iterations at a relative duality gap of "
+            f"{gap / max(1.0, abs(primal)):.2g} (target `tol`={tol:g}): the weights are feasible and their objective "
+            "is an upper bound within `gap` of the optimum; a larger `lam` (weight decay) or `max_iter` gets closer "
+            "(a small penalty with a classification loss on nearly separable features converges slowly)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return LassoResult(v, b, primal, dual, gap, best_sg, it)

@@ -75,15 +75,15 @@ class RefitRegulariser:
 
 
 def check_refit_penalty(
-    refit_penalty: str, l2: float | None = None, weight_decay: float = 1e-6, p: int = 2
+    refit_penalty: str, l2: float | None = None, weight_decay: float | None = None, p: int = 2
 ) -> RefitRegulariser:
     """Validate the refit options of the polishing entry points.
 
     Args:
         refit_penalty: ``"l1"`` (the paper's objective, module docstring) or ``"ridge"``.
         l2: the ridge weight (``"ridge"`` only; default 1e-6).
-        weight_decay: :math:`\beta` of the ``"l1"`` refit.
-        p: the neuron norm of the ``"l1"`` refit, 1 or 2.
+        weight_decay: :math:`\beta` of the ``"l1"`` refit (``"l1"`` only; default 1e-6).
+        p: the neuron norm of the ``"l1"`` refit, the integer 1 or 2 (the ridge refit keeps the neurons' norms: 2).
 
     Raises:
         ValueError: naming the argument, the allowed values and the value received.
@@ -97,17 +97,25 @@ def check_refit_penalty(
         ValueError: `l2` is the weight of refit_penalty='ridge'; the 'l1' refit takes `weight_decay` (got l2=0.001)
     """
     check_choice("refit_penalty", refit_penalty, REFIT_PENALTIES)
+    if isinstance(p, bool) or not isinstance(p, int):
+        raise ValueError(f"`p` must be the integer 1 or 2, got {p!r}")
     check_choice("p", p, (1, 2))
     if l2 is not None:
         check_positive("l2", l2)
-    check_positive("weight_decay", weight_decay)
+    if weight_decay is not None:
+        check_positive("weight_decay", weight_decay)
     if refit_penalty == "ridge":
+        if weight_decay is not None or p != 2:
+            raise ValueError(
+                "`weight_decay` and `p` belong to refit_penalty='l1'; the 'ridge' refit takes `l2` and keeps the "
+                f"neurons' norms (got weight_decay={weight_decay}, p={p})"
+            )
         return RefitRegulariser("ridge", 1e-6 if l2 is None else float(l2), p)
     if l2 is not None:
         raise ValueError(
             f"`l2` is the weight of refit_penalty='ridge'; the 'l1' refit takes `weight_decay` (got l2={l2})"
         )
-    return RefitRegulariser("l1", float(weight_decay), p)
+    return RefitRegulariser("l1", 1e-6 if weight_decay is None else float(weight_decay), p)
 
 
 def _is_labels(y: torch.Tensor) -> bool:

@@ -105,6 +105,14 @@ def test_refit_penalty_validation() -> None:
         )
     with pytest.raises(ValueError, match=r"`p` must be one of \(1, 2\), got 3"):
         check_refit_penalty("l1", p=3)
+    for bad in (True, 2.0):
+        with pytest.raises(ValueError, match=rf"`p` must be the integer 1 or 2, got {bad!r}"):
+            check_refit_penalty("l1", p=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"belong to refit_penalty='l1'.*got weight_decay=0.001, p=2"):
+        check_refit_penalty("ridge", weight_decay=1e-3)
+    with pytest.raises(ValueError, match=r"belong to refit_penalty='l1'.*got weight_decay=None, p=1"):
+        check_refit_penalty("ridge", p=1)
+    assert check_refit_penalty("l1").weight == 1e-6 and check_refit_penalty("ridge", l2=1e-2).weight == 1e-2
 
 
 @pytest.mark.parametrize(

@@ -127,3 +127,48 @@ def test_two_process_ddp_leaves_identical_polished_weights(tmp_path: Path) -> No
     assert_same_tensors(states[0]["model"], states[1]["model"])
     h0, h1 = (s["callbacks"]["PolishingCallback"]["history"] for s in states)
     assert h0 == h1 and len(h0) == 3 and all(h["accepted"] for h in h0)
+
+
+def test_two_instances_with_different_refits_run_side_by_side_each_with_its_state(tmp_path: Path) -> None:
+    """The refit's penalty, weight decay and norm are part of ``state_key``: an instance with the paper's refit and
+    one with the ridge refit run in one Trainer (Lightning refuses two callbacks with one key), each with its own
+    history, and a checkpoint holds both states."""
+    keys = {PolishingCallback().state_key, PolishingCallback(refit_penalty="ridge").state_key,
+            PolishingCallback(weight_decay=1e-3).state_key, PolishingCallback(p=1).state_key}  # fmt: skip
+    assert len(keys) == 4
+    model, dm = _model(), _spiral()
+    paper, ridge = PolishingCallback(accept="always"), PolishingCallback(accept="always", refit_penalty="ridge")
+    trainer = _fit(model, dm, [paper, ridge], tmp_path, max_epochs=2)
+    assert [h["refit_penalty"] for h in paper.history] == ["l1"]
+    assert [h["refit_penalty"] for h in ridge.history] == ["ridge"]
+    path = tmp_path / "both.ckpt"
+    trainer.save_checkpoint(path)
+    states = torch.load(path, weights_only=False)["callbacks"]
+    assert states[paper.state_key]["history"][0]["refit_penalty"] == "l1"
+    assert states[ridge.state_key]["history"][0]["refit_penalty"] == "ridge"
+
+
+def test_a_numerical_failure_of_the_refit_warns_leaves_the_model_and_lets_fit_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refit that fails numerically (injected: the solver raises LinAlgError) after training: ``fit`` ends, the
+    weights are those training left (bit for bit), the failure is warned about and recorded as not accepted."""
+    import lightning_poly.algorithms.polishing.head as head
+
+    def singular(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise torch.linalg.LinAlgError("the input matrix is singular (injected)")
+
+    monkeypatch.setattr(head, "weighted_lasso", singular)
+    model, dm = _model(), _spiral()
+    snap: dict[str, torch.Tensor] = {}
+
+    class Snap(pl.Callback):
+        def on_train_end(self, trainer, pl_module):  # type: ignore[no-untyped-def]  # before the polish (order)
+            snap.update({k: v.clone() for k, v in pl_module.state_dict().items()})
+
+    cb = PolishingCallback(accept="always")
+    with pytest.warns(UserWarning, match="failed numerically .*LinAlgError.*left exactly as it was"):
+        trainer = _fit(model, dm, [Snap(), cb], tmp_path, max_epochs=2)
+    assert trainer.state.finished
+    assert cb.history[-1]["accepted"] is False and "LinAlgError" in cb.history[-1]["error"]
+    assert_same_tensors(snap, model.state_dict())

@@ -125,7 +125,7 @@ def polish_cnn(
     chunk_size: int | None = None,
     *,
     refit_penalty: RefitPenalty = "l1",
-    weight_decay: float = 1e-6,
+    weight_decay: float | None = None,
     p: int = 2,
 ) -> ConvPolishReport:
     """Polish ``Conv2d`` ``layers`` of a CNN in place, then refit its head by convex optimisation.
@@ -145,7 +145,7 @@ def polish_cnn(
         refit_penalty: ``"l1"`` (default: polished filters normalised to :math:`\\|w\\|_p = 1`, the head refitted by the
             weighted Lasso of :mod:`lightning_poly.solvers.refit`, its columns weighted by the incoming norms of the
             head's input neurons when a ``Linear`` layer feeds it, else 1) or ``"ridge"`` (the earlier refit).
-        weight_decay: :math:`\beta` of the ``"l1"`` refit.
+        weight_decay: :math:`\beta` of the ``"l1"`` refit (default 1e-6; an error with ``"ridge"``).
         p: the norm of problem (2) for ``"l1"`` (1 or 2).
 
     Raises:
@@ -215,7 +215,7 @@ def polish_cnn_and_evaluate(
     seed: int = 0,
     network: nn.Module | None = None,
     refit_penalty: RefitPenalty = "l1",
-    weight_decay: float = 1e-6,
+    weight_decay: float | None = None,
     p: int = 2,
 ) -> PolishEvaluation:
     """Polish the CNN inside ``model`` in place (:func:`polish_cnn`) and score the model's own forward before

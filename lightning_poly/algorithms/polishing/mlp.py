@@ -93,7 +93,7 @@ def polish_network(
     chunk_size: int | None = None,
     *,
     refit_penalty: RefitPenalty = "l1",
-    weight_decay: float = 1e-6,
+    weight_decay: float | None = None,
     p: int = 2,
 ) -> PolishReport:
     """Polish hidden ``layers`` in place, refit the last layer by convex optimisation, then rescale.
@@ -120,7 +120,7 @@ def polish_network(
         rescale: apply the optimal scaling (Equation (98)) afterwards.
         chunk_size: neurons per batch of :func:`~lightning_poly.algorithms.polish_layer` (``None``: its default).
         refit_penalty: ``"l1"`` (the paper's objective) or ``"ridge"``.
-        weight_decay: :math:`\beta` of the ``"l1"`` refit.
+        weight_decay: :math:`\beta` of the ``"l1"`` refit (default 1e-6; an error with ``"ridge"``).
         p: the norm of problem (2) for ``"l1"``: 2 (weight decay) or 1.
 
     Example:
@@ -178,7 +178,7 @@ def polish_and_evaluate(
     rescale: bool = True,
     network: nn.Module | None = None,
     refit_penalty: RefitPenalty = "l1",
-    weight_decay: float = 1e-6,
+    weight_decay: float | None = None,
     p: int = 2,
 ) -> PolishEvaluation:
     """Polish the ReLU network inside ``model`` in place and score the model's own forward before and after.
@@ -197,7 +197,7 @@ def polish_and_evaluate(
         l2: ridge weight of the refit (``refit_penalty="ridge"`` only).
         rescale: apply the optimal scaling (Equation (98)) after the refit.
         refit_penalty: ``"l1"`` (the paper's objective, default) or ``"ridge"`` (see :func:`polish_network`).
-        weight_decay: :math:`\beta` of the ``"l1"`` refit.
+        weight_decay: :math:`\beta` of the ``"l1"`` refit (default 1e-6; an error with ``"ridge"``).
         p: the norm of problem (2) for ``"l1"`` (1 or 2).
         network: the ReLU MLP inside ``model`` to polish; ``None``: found
             (:func:`~lightning_poly.nn.relu_network.find_relu_network`).

@@ -22,7 +22,9 @@ def _first_hit(a: np.ndarray, slack: np.ndarray, u: np.ndarray, tie_tol: float) 
     return order[:, 0], unique
 
 
-def clarkson_facets(a: np.ndarray, b: np.ndarray, x0: np.ndarray, tol: float, known: np.ndarray) -> tuple[np.ndarray, int]:
+def clarkson_facets(
+    a: np.ndarray, b: np.ndarray, x0: np.ndarray, tol: float, known: np.ndarray
+) -> tuple[np.ndarray, int]:
     """Clarkson's redundancy removal seeded with ``known`` (certain) facets; returns (facets, LPs).
 
     One HiGHS model holds the facets found so far and a candidate slot (:class:`IncrementalLP`): each
