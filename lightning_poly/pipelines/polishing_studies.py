@@ -154,14 +154,19 @@ def fashion_mlp_study(*, d: int, lrs: Sequence[float], seeds: int, epochs: int, 
                 runs.append(row)
                 if on_row is not None:
                     on_row(row)
-            before, after = [r["before"] for r in runs], [r["after"] for r in runs]
-            summary = {"depth": depth, "lr": lr, "summary": True, "before": statistics.mean(before),
-                       "before_sd": statistics.pstdev(before), "after": statistics.mean(after), "after_sd": statistics.pstdev(after),
+            summary = {"depth": depth, "lr": lr, "summary": True, **_before_after(runs),
                        "train_acc_after": statistics.mean(r["train_acc_after"] for r in runs)}  # fmt: skip
             rows += [*runs, summary]
             if on_row is not None:
                 on_row(summary)
     return rows
+
+
+def _before_after(runs: Sequence[Row]) -> dict[str, float]:
+    """Mean and population sd of the runs' metric before and after polishing (a study's summary row)."""
+    before, after = [r["before"] for r in runs], [r["after"] for r in runs]
+    return {"before": statistics.mean(before), "before_sd": statistics.pstdev(before),
+            "after": statistics.mean(after), "after_sd": statistics.pstdev(after)}  # fmt: skip
 
 
 TabularData = Literal["boston", "friedman1"]
@@ -214,8 +219,7 @@ def tabular_study(
             if on_row is not None:
                 on_row(row)
         before, after = [r["before"] for r in runs], [r["after"] for r in runs]
-        summary = {"width": width, "summary": True, "before": statistics.mean(before), "before_sd": statistics.pstdev(before),
-                   "after": statistics.mean(after), "after_sd": statistics.pstdev(after),
+        summary = {"width": width, "summary": True, **_before_after(runs),
                    "after_median": statistics.median(after), "before_median": statistics.median(before),
                    "improved": sum(a < b for a, b in zip(after, before)), "runs": len(runs)}  # fmt: skip
         rows += [*runs, summary]

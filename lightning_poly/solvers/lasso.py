@@ -556,6 +556,6 @@ def weighted_lasso(
             "is an upper bound within `gap` of the optimum; a larger `lam` (weight decay) or `max_iter` gets closer "
             "(a small penalty with a classification loss on nearly separable features converges slowly)",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of weighted_lasso, past torch.no_grad's wrapper
         )
     return LassoResult(v, b, primal, dual, gap, best_sg, it)
