@@ -166,7 +166,10 @@ def _pairs() -> list[tuple[SuiteCallback, SuiteCallback]]:
     return [
         (FaceHistogramCallback(n_points=300, seed=0), FaceHistogramCallback(n_points=300, seed=1)),
         (ActivationDriftCallback(max_points=64), ActivationDriftCallback(max_points=100)),
-        (PolishingCallback(every_n_epochs=1, monitor="train_loss"), PolishingCallback(every_n_epochs=1, l2=1e-3, refit_penalty="ridge")),
+        (
+            PolishingCallback(every_n_epochs=1, monitor="train_loss"),
+            PolishingCallback(every_n_epochs=1, l2=1e-3, refit_penalty="ridge"),
+        ),
         (CrossSectionCallback(resolution=20, anchor=0), CrossSectionCallback(resolution=20, anchor=3)),
         (DecisionBoundaryCallback(every_n_epochs=1, resolution=20), DecisionBoundaryCallback(resolution=30)),
         (VertexSearchCallback(every_n_epochs=1, max_steps=2), VertexSearchCallback(every_n_epochs=1, max_steps=3)),
