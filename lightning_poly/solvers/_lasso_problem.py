@@ -115,7 +115,8 @@ class _Problem:
         if self.loss == "squared":
             return self.mu_t - v @ self.mu_h
         z = self.h @ v.T
-        for _ in range(50):
+        f = float(_data_grad(z + b, self.t, self.loss)[0])
+        for _ in range(100):
             u = z + b
             if self.loss == "logistic":
                 s = torch.sigmoid(u)
@@ -127,9 +128,21 @@ class _Problem:
             if float(g.abs().max()) <= 1e-13 * self.n:
                 break
             if self.loss == "logistic":
-                b = b - g / hess[:, 0].clamp_min(1e-300)
+                step = -g / hess[:, 0].clamp_min(1e-300)
             else:  # least squares: a class whose probabilities underflow to 0 everywhere leaves hess singular
-                b = b - torch.linalg.lstsq(hess, g[:, None]).solution[:, 0]
+                step = -torch.linalg.lstsq(hess, g[:, None]).solution[:, 0]
+            # safeguarded: a saturated sigmoid/softmax has almost no curvature (the full step can be 1e300), so the
+            # logits move by at most 20 a step (the functions saturate within 37) and the step backtracks to descent
+            step = step * min(1.0, 20.0 / max(float(step.abs().max()), 1e-300))
+            slope, a = float(g @ step) / self.n, 1.0
+            while a > 1e-12:
+                fn = float(_data_grad(z + b + a * step, self.t, self.loss)[0])
+                if fn <= f + 1e-4 * a * slope:
+                    break
+                a /= 2
+            if a <= 1e-12:
+                break
+            b, f = b + a * step, fn
         return b
 
     def objective(self, v: torch.Tensor, b: torch.Tensor) -> float:

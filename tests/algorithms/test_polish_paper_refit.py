@@ -100,6 +100,23 @@ def test_prox_newton_certifies_an_ill_conditioned_head_at_a_small_penalty() -> N
     assert res.objective <= fista.objective and fista.gap > res.gap
 
 
+@pytest.mark.parametrize("method", ["prox_newton", "fista"])
+def test_separable_logistic_head_at_a_small_penalty_stays_finite_and_certified(method: str) -> None:
+    """Separable labels and beta = 1e-6: the optimum's weights are large (~1e3) and the sigmoid saturates, where a
+    plain Newton step in the intercept is ~1e300. Proximal Newton still certifies the optimum; FISTA warm-started
+    at it stays there (its intercept is found from the large weights, not from a blow-up)."""
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(120, 2, generator=g) * 2 - 1
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    h = torch.relu(x @ torch.randn(2, 12, generator=g) + 0.2 * torch.randn(12, generator=g))
+    c = torch.rand(12, generator=g) + 0.5
+    ref = weighted_lasso(h, y, "logistic", 1e-6, c, method="prox_newton")
+    assert ref.gap <= 1e-8 * max(1.0, ref.objective) and float(ref.weight.abs().max()) > 100
+    res = ref if method == "prox_newton" else weighted_lasso(h, y, "logistic", 1e-6, c, method="fista", init=ref.weight)
+    assert torch.isfinite(res.weight).all() and torch.isfinite(res.bias).all()
+    assert res.gap <= 1e-8 * max(1.0, res.objective) and res.objective == pytest.approx(ref.objective, rel=1e-8)
+
+
 def test_weighted_lasso_method_validation() -> None:
     h, y = torch.rand(5, 2), torch.tensor([0, 1, 0, 1, 1])
     with pytest.raises(ValueError, match="`method` must be one of"):
