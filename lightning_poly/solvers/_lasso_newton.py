@@ -28,6 +28,8 @@ from lightning_poly.solvers._lasso_problem import _data_grad, _data_hessian, _mi
 # the most Hessian rows (k (m + 1)) and multiply-adds (n k (k + 1) / 2 (m + 1)^2) a Newton step may cost
 MAX_ROWS = 6_000
 MAX_FLOPS = 6e10
+# proximal Newton stops when its gap has not halved in this many outer iterations
+STALL = 10
 
 
 def newton_affordable(n: int, m: int, k: int) -> bool:
@@ -231,6 +233,7 @@ def prox_newton(
     lip = 1.0 / pb.step
     mu, mu_min = 1e-6 * lip, 1e-12 * lip
     best = None
+    gaps: list[float] = []
     outer = flat = 0
     while outer < max_outer:
         outer += 1
@@ -239,6 +242,9 @@ def prox_newton(
             best = (primal - dual, v, b, primal, dual, sg)
         if best[0] <= tol * max(1.0, abs(best[3])):
             break
+        gaps.append(best[0])
+        if len(gaps) > STALL and gaps[-1] > 0.5 * gaps[-1 - STALL]:  # superlinear no more (e.g. rank-deficient
+            break  # features leave directions with no curvature): the caller's FISTA goes on from here
         val, g = _data_grad(pb.h @ v.T + b, pb.t, pb.loss)
         grad = torch.cat([(g.T @ pb.h).reshape(-1), g.sum(0) if pb.icpt else g.new_zeros(0)])
         z = torch.cat([v.reshape(-1), b if pb.icpt else b.new_zeros(0)])
