@@ -23,7 +23,15 @@ from __future__ import annotations
 
 import torch
 
-from lightning_poly.solvers._lasso_problem import _data_grad, _data_hessian, _min_subgrad, _penalty, _Problem, _prox
+from lightning_poly.solvers._lasso_problem import (
+    _data_grad,
+    _data_hessian,
+    _group_norm_hessian,
+    _min_subgrad,
+    _penalty,
+    _Problem,
+    _prox,
+)
 
 # the most Hessian rows (k (m + 1)) and multiply-adds (n k (k + 1) / 2 (m + 1)^2) a Newton step may cost
 MAX_ROWS = 6_000
@@ -105,25 +113,20 @@ def _group_newton(
     mm = int(cols.sum())
     tc = thr[cols]
 
-    def parts(zz: torch.Tensor) -> tuple[float, torch.Tensor, torch.Tensor]:
+    def parts(zz: torch.Tensor) -> tuple[float, torch.Tensor]:
         vv = zz[: k * mm].view(k, mm)
         nr = vv.norm(dim=0).clamp_min(1e-300)
         val = 0.5 * float(zz @ (qff @ zz)) - float(rf @ zz) + float((tc * nr).sum())
         g = qff @ zz - rf
         g[: k * mm] += (tc * vv / nr).reshape(-1)
-        return val, g, nr
+        return val, g
 
     # the support's entries in idx's order are V[a, cols] row by row, then the intercept: columns of (k, mm)
-    val, g, nr = parts(zf)
+    val, g = parts(zf)
     for _ in range(50):
         vv = zf[: k * mm].view(k, mm)
         hess = qff.clone()
-        eye = torch.eye(k, dtype=z.dtype, device=z.device)
-        blocks = tc[None, None, :] * (eye[:, :, None] / nr - vv[:, None, :] * vv[None, :, :] / nr**3)  # (k, k, mm)
-        j = torch.arange(mm, device=z.device)
-        curv = torch.zeros(k, mm, k, mm, dtype=z.dtype, device=z.device)
-        curv[:, j, :, j] = blocks.permute(2, 0, 1)
-        hess[: k * mm, : k * mm] += curv.reshape(k * mm, k * mm)
+        hess[: k * mm, : k * mm] += _group_norm_hessian(vv, tc)
         hess += (
             1e-13
             * float(hess.diagonal().abs().max().clamp_min(1e-300))
@@ -144,13 +147,13 @@ def _group_newton(
             return out
         a = 1.0
         while a > 1e-12:
-            nv, ng, nnr = parts(zf + a * step)
+            nv, ng = parts(zf + a * step)
             if nv <= val - 1e-4 * a * dec:
                 break
             a /= 2
         if a <= 1e-12:
             break
-        zf, val, g, nr = zf + a * step, nv, ng, nnr
+        zf, val, g = zf + a * step, nv, ng
     out = torch.zeros_like(z)
     out[idx] = zf
     return out

@@ -293,19 +293,24 @@ def _restricted_hessian(pb: _Problem, z: torch.Tensor, free: torch.Tensor, bias_
     hess = _data_hessian(pb, z, free, bias_free)
     if pb.p == 1:
         return hess
-    k = pb.k
     cols = free.any(0).nonzero()[:, 0]
-    mm = len(cols)
     v = torch.zeros_like(free, dtype=z.dtype).masked_scatter(free, z[: int(free.sum())])[:, cols]  # (k, mm)
-    norm = v.norm(dim=0).clamp_min(1e-300)
-    scale = pb.lam * pb.c[cols]
-    blocks = torch.zeros(k, mm, k, mm, dtype=z.dtype, device=z.device)
-    eye = torch.eye(k, dtype=z.dtype, device=z.device)
-    diag = scale[None, None, :] * (eye[:, :, None] / norm - v[:, None, :] * v[None, :, :] / norm**3)  # (k, k, mm)
-    j = torch.arange(mm, device=z.device)
-    blocks[:, j, :, j] = diag.permute(2, 0, 1)
-    hess[: k * mm, : k * mm] += blocks.reshape(k * mm, k * mm)  # p = 2: the free entries are whole columns
+    n_v = v.numel()
+    hess[:n_v, :n_v] += _group_norm_hessian(v, pb.lam * pb.c[cols])  # p = 2: the free entries are whole columns
     return hess
+
+
+def _group_norm_hessian(v: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    r"""The Hessian of :math:`\sum_j s_j \|v_j\|_2` in the entries of ``v`` ``(k, mm)`` (row-major, nonzero columns):
+    the block diagonal of :math:`s_j (I/\|v_j\| - v_j v_j^\top/\|v_j\|^3)`."""
+    k, mm = v.shape
+    norm = v.norm(dim=0).clamp_min(1e-300)
+    eye = torch.eye(k, dtype=v.dtype, device=v.device)
+    diag = scale[None, None, :] * (eye[:, :, None] / norm - v[:, None, :] * v[None, :, :] / norm**3)  # (k, k, mm)
+    blocks = torch.zeros(k, mm, k, mm, dtype=v.dtype, device=v.device)
+    j = torch.arange(mm, device=v.device)
+    blocks[:, j, :, j] = diag.permute(2, 0, 1)
+    return blocks.reshape(k * mm, k * mm)
 
 
 def _data_hessian(pb: _Problem, z: torch.Tensor, free: torch.Tensor, bias_free: bool) -> torch.Tensor:

@@ -232,10 +232,7 @@ def weighted_lasso(
         xs, bs = (lowest[1], lowest[2]) if lowest else (x, pb.best_bias(x, b0))
         runs.append(_fista(pb, xs, bs, tol, max(max_iter - it, check_every), check_every))
         it += runs[-1].iterations
-    # the lowest objective, certified by the best dual value any point gave (each is a lower bound on the optimum)
-    low = min((r.best for r in runs), key=lambda r: r[3])
-    dual = max(r.best[4] for r in runs)
-    gap, v, b, primal, sg = low[3] - dual, low[1], low[2], low[3], low[5]
+    gap, v, b, primal, dual, sg = _best(runs)
     if gap > tol * max(1.0, abs(primal)):
         warnings.warn(
             f"weighted_lasso stopped after `max_iter`={max_iter} iterations at a relative duality gap of "
@@ -255,8 +252,11 @@ class _Run:
 
 
 def _best(runs: list[_Run]) -> tuple:
+    """``(gap, V, b, primal, dual, subgradient norm)``: the lowest objective of the runs, certified by the best dual
+    value any of them gave (each is a lower bound on the optimum)."""
     low = min((r.best for r in runs), key=lambda r: r[3])
-    return (low[3] - max(r.best[4] for r in runs), *low[1:])
+    dual = max(r.best[4] for r in runs)
+    return (low[3] - dual, low[1], low[2], low[3], dual, low[5])
 
 
 def _fista(pb: _Problem, x: torch.Tensor, bx: torch.Tensor, tol: float, max_iter: int, check_every: int) -> _Run:
