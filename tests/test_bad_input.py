@@ -1851,6 +1851,16 @@ CASES = [
         ValueError, r"`x` must be finite", id="random_vertex_alternating-nan-input",
     ),
     pytest.param(
+        lambda: alg.shallow_gradient_descent(LINE, LINE_Y, 2, bias_init="kaiming"),  # type: ignore[arg-type]
+        ValueError, r"`bias_init` must be one of .*'zero'.*'glorot'.*, got 'kaiming'",
+        id="shallow_gradient_descent-unknown-bias-init",
+    ),
+    pytest.param(
+        lambda: alg.random_vertex_alternating(LINE, LINE_Y, 1, start="zeros"),  # type: ignore[arg-type]
+        ValueError, r"`start` must be one of .*'random_signs'.*'least_squares'.*, got 'zeros'",
+        id="random_vertex_alternating-unknown-start",
+    ),
+    pytest.param(
         lambda: data.loss_jump_program(float("nan")),
         ValueError, r"`eps` must be a finite number >= 0, got nan", id="loss_jump_program-nan",
     ),

@@ -208,3 +208,24 @@ def test_zonotope_table_a2_and_figure2_print_what_their_json_line_holds(
     assert f"{left['gd'][0]:.2e}" in next(line for line in lines if line.startswith("     1   8 |"))
     assert f"{right['rv_loss'][0]:.2e}" in next(line for line in lines if line.startswith("16 700   4 |"))
     assert res["png"] == str(png) and png.stat().st_size > 10_000
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_zonotope_table_a1_prints_a_dash_where_the_paper_has_no_entry_and_readings_print_each_reading(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    zs = _load("zonotope_search")
+    argv = ["x", "table_a1", "--m-gen", "2", "--gd-runs", "1", "--rv-runs", "1", "--gls-runs", "1",
+            "--gd-steps", "2", "--max-seconds", "2"]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    zs.main()
+    lines = capsys.readouterr().out.splitlines()
+    row8 = next(line for line in lines if line.startswith("  4     2    8 |"))
+    assert row8.split("|")[1].split() == ["-", "-"]  # no gradient descent in the paper's (4, 2, 8) row
+    assert "8.81e-09" in row8 and "8.29e-13" in row8  # its random vertex and GLS, beside ours
+    monkeypatch.setattr(sys, "argv", ["x", "a1_readings", "--cells", "4,2,2", "--runs", "1", "--gd-steps", "2"])
+    zs.main()
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("(4, 2, 2)")]
+    for reading in ("random_signs", "least_squares", "best_signs", "no_sign_constraints", "zero", "glorot",
+                    "no_output_bias_start", "paper 1.25e-01"):  # fmt: skip
+        assert reading in line

@@ -1,5 +1,6 @@
 """The recipes of the face-histogram, activation-search and convex-gated papers, and the module they train with."""
 
+import statistics
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ from lightning_poly.pipelines.face_histograms import (
     init_settings,
     simplices_table,
 )
-from lightning_poly.pipelines.vertex_search import halves, run_vertex_search, theorem43_fits
+from lightning_poly.pipelines.vertex_search import halves, run_vertex_search
+from lightning_poly.pipelines.vertex_search_synthetic import theorem43_fits
 
 
 def test_network_module_trains_a_users_cnn_and_logs_loss_and_accuracy() -> None:
@@ -231,7 +233,7 @@ def test_table_a2_gradient_descent_lowers_the_loss_of_every_seed_with_more_steps
 def test_figure2_left_rows_are_the_medians_of_their_datasets_and_carry_table_a1s_d8_numbers() -> None:
     import statistics
 
-    from lightning_poly.pipelines.vertex_search import PAPER_A1_D8, figure2_left
+    from lightning_poly.pipelines.vertex_search_synthetic import PAPER_A1_D8, figure2_left
 
     seen: list[dict] = []
     rows = figure2_left(factors=[1, 1.5], gd_runs=2, rv_runs=3, gd_steps=5, d=2, m_gen=2, on_row=seen.append)
@@ -254,7 +256,8 @@ def test_figure2_left_rows_are_the_medians_of_their_datasets_and_carry_table_a1s
 )
 @pytest.mark.usefixtures("one_thread")
 def test_table_a2_runs_on_pullover_vs_coat_beside_the_papers_row_and_figure2_plots_it(tmp_path: Path) -> None:
-    from lightning_poly.pipelines.vertex_search import PAPER_A2, figure2_left, plot_figure2, table_a2
+    from lightning_poly.pipelines.vertex_search import PAPER_A2, plot_figure2, table_a2
+    from lightning_poly.pipelines.vertex_search_synthetic import figure2_left
 
     rows = table_a2(dims=[8], ns=[350], widths=[4], gd_runs=2, rv_runs=2, gd_steps=20)
     (row,) = rows
@@ -267,3 +270,42 @@ def test_table_a2_runs_on_pullover_vs_coat_beside_the_papers_row_and_figure2_plo
         table_a2(dims=[0], ns=[350], widths=[4], gd_runs=1, rv_runs=1, gd_steps=1)
     with pytest.raises(ValueError, match=r"`right` must hold at least one row of figure2_right, got \[\]"):
         plot_figure2(left, [], tmp_path / "empty.png")
+
+
+def test_table_a1_runs_each_method_only_where_the_paper_has_a_number_and_refuses_unknown_cells() -> None:
+    from lightning_poly.pipelines.vertex_search_synthetic import PAPER_A1, table_a1
+
+    seen: list[dict] = []
+    rows = table_a1(dims=[4], m_gen=[2], gd_runs=1, rv_runs=2, gls_runs=1, gd_steps=2, max_seconds=5,
+                    on_row=seen.append)  # fmt: skip
+    assert seen == rows and [(r["d"], r["m_gen"], r["m"]) for r in rows] == [(4, 2, m) for m in (2, 3, 4, 8, 16)]
+    for r in rows:
+        paper = PAPER_A1[r["d"], r["m_gen"], r["m"]]
+        assert r["paper"] == paper
+        assert len(r["gd"]) == (0 if paper[0] is None else 1)
+        assert len(r["random_vertex"]) == (0 if paper[1] is None else 2)
+        assert len(r["gls"]) == len(r["gls_stopped"]) == (0 if paper[2] is None else 1)
+    assert len(PAPER_A1) == 40 and {d for d, _, _ in PAPER_A1} == {4, 8, 16}
+    with pytest.raises(ValueError, match=r"no Table A1 cell has d in \[5\]"):
+        table_a1(dims=[5], gd_runs=1, rv_runs=1, gls_runs=1, gd_steps=1)
+    with pytest.raises(ValueError, match="`gls_runs` must be an integer >= 1, got 0"):
+        table_a1(dims=[4], gd_runs=1, rv_runs=1, gls_runs=0, gd_steps=1)
+
+
+def test_table_a1_readings_order_the_random_vertex_readings_and_gls_never_ends_above_its_start() -> None:
+    from lightning_poly.pipelines.vertex_search_synthetic import table_a1_readings
+
+    (row,) = table_a1_readings([(4, 2, 2)], runs=3, gd_steps=3, max_seconds=20)
+    rv, gls = row["random_vertex"], row["gls"]
+    assert set(rv) == {"random_signs", "least_squares", "best_signs", "no_sign_constraints"}
+    assert set(row["gd"]) == {"zero", "glorot"}
+    for r in range(3):  # the best sign vector is the region's optimum over (W, v, c): no alternation is below it
+        best = rv["best_signs"][r]
+        assert rv["no_sign_constraints"][r] <= best + 1e-9 * (1 + best)  # the relaxation is below the region
+        assert rv["random_signs"][r] >= best - 1e-7 * (1 + best)
+        assert rv["least_squares"][r] >= best - 1e-7 * (1 + best)
+        for key in ("output_bias", "no_output_bias"):
+            assert gls[key][r] <= gls[f"{key}_start"][r] + 1e-12
+    assert row["summary"]["gls"]["output_bias"][0] == statistics.median(gls["output_bias"])
+    with pytest.raises(ValueError, match=r"`cells\[0\]` must be a \(d, m_gen, m\) of Table A1"):
+        table_a1_readings([(4, 2, 5)], runs=1, gd_steps=1)

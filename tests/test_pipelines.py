@@ -111,3 +111,29 @@ def test_train_and_polish_measures_cosines_before_polishing_makes_them_exact() -
     assert float(after.topk(2, dim=0, largest=False).values.max()) < 1e-5
     assert float(run.cosines.min(dim=0).values.max()) > 1e-5
     assert 0.0 <= run.before <= 1.0 and 0.0 <= run.after <= 1.0 and run.seconds > 0
+
+
+def test_algorithm2_cover_applies_the_30_face_rule_with_plain_gradient_descent_and_no_sign_projection() -> None:
+    from lightning_poly.nn import CoverNetwork
+    from lightning_poly.pipelines.fashion_covers import Algorithm2Options, algorithm2_cover
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(200, 2, generator=g) * 2 - 1
+    y = (x.abs() < 0.5).all(1).long()  # a square: one polytope of 4 faces
+    opts = Algorithm2Options(width=8, epochs=60, batch_size=20, every_n_steps=50, lr=0.05, target=0.99,
+                             init_scale=0.5)  # fmt: skip
+    record, cover = algorithm2_cover(x, y, opts)
+    assert record["errors"] == round((1 - cover.accuracy(x, y)) * len(y)) and record["budget"] == 2
+    assert record["polytopes"] == (1 if "two" not in record else 2) and len(cover) == record["polytopes"]
+    one = record["one"]
+    assert record["polytopes"] == 1 or one["errors"] > 2 or int(one["faces"]) >= 30
+    assert record["reached"] == (record["errors"] <= 2) and cover.meta["algorithm"] == "algorithm2"
+    # the rule: a single polytope with as many faces as allowed sends the task to two polytopes
+    forced, two_cover = algorithm2_cover(x, y, replace(opts, max_faces=1, epochs=10))
+    assert "two" in forced and forced["polytopes"] == 2 and len(two_cover) == 2 and forced["ours"].count("+") == 1
+    fit = opts.training(2)
+    assert (fit.optimizer, fit.hard_sign, fit.signs, fit.every_n_steps, fit.loss) == ("sgd", False, (1, -1), 50, "bce")
+    # the small-norm initialisation scales the first layer, and (8) sets v from it
+    small, unit = CoverNetwork(784, 1, 4, seed=3, init_scale=0.1), CoverNetwork(784, 1, 4, seed=3)
+    assert torch.allclose(small.w, 0.1 * unit.w) and torch.allclose(small.v, 0.1 * unit.v)
+    assert bool((small.v < -(small.w.pow(2).sum(-1) + small.b.pow(2)).sqrt()).all())

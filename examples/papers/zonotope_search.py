@@ -1,6 +1,7 @@
 """Training shallow ReLU networks by search over activation patterns (zonotope paper), beside its tables.
 
-    python examples/papers/zonotope_search.py table_a1       # synthetic teachers, d = 4: GD, random vertex, GLS
+    python examples/papers/zonotope_search.py table_a1       # synthetic teachers, d = 4 (--dims 4 8 16): GD, random vertex, GLS
+    python examples/papers/zonotope_search.py a1_readings    # which reading of appendix H.1.2 gives Table A1's numbers
     python examples/papers/zonotope_search.py table_a2       # Fashion-MNIST pullover vs coat: GD vs random vertex
     python examples/papers/zonotope_search.py figure2        # Figure 2: GD vs random vertex, synthetic and Fashion-MNIST
     python examples/papers/zonotope_search.py table_a3       # Fashion-MNIST pullover vs coat, d = 8, N = 350: GD vs mGLS
@@ -36,40 +37,59 @@ from typing import Any
 import torch
 
 from lightning_poly.pipelines.vertex_search import (
-    figure2_left,
     figure2_right,
     median_std,
     plot_figure2,
     search_after_training,
-    table_a1,
     table_a2,
     table_a3,
-    theorem43_fits,
 )
+from lightning_poly.pipelines.vertex_search_synthetic import figure2_left, table_a1, table_a1_readings, theorem43_fits
 
 
 def _paper(value: float | None) -> str:
     return "-" if value is None else f"{value:.2e}"
 
 
+def _med(values: list[float]) -> str:
+    return median_std(values) if values else "-"
+
+
 def cmd_table_a1(args: argparse.Namespace) -> list[dict[str, Any]]:
-    print(f"Table A1, d = 4 (medians over {args.runs} runs, std in brackets; paper: 8 runs GD / random vertex, 16 GLS)")
-    print(
-        f"{'m_gen':>5} {'m':>3} | {'GD':>18} {'paper':>9} | {'random vertex':>18} {'paper':>9} | {'GLS':>18} {'paper':>9}"
-    )
+    print(f"Table A1, d in {args.dims} (medians, std in brackets; GD {args.gd_runs} runs, random vertex "
+          f"{args.rv_runs}, GLS {args.gls_runs}; paper: 8 / 16 / 16; '-': no entry in the paper, not run)")  # fmt: skip
+    print(f"{'d':>3} {'m_gen':>5} {'m':>4} | {'GD':>18} {'paper':>9} | {'random vertex':>18} {'paper':>9} | "
+          f"{'GLS':>18} {'paper':>9}")  # fmt: skip
 
     def show(row: dict[str, Any]) -> None:
         paper, stops = row["paper"], row["gls_stopped"]
         print(
-            f"{row['m_gen']:>5} {row['m']:>3} | {median_std(row['gd']):>18} {_paper(paper[0]):>9} | "
-            f"{median_std(row['random_vertex']):>18} {_paper(paper[1]):>9} | {median_std(row['gls']):>18} "
+            f"{row['d']:>3} {row['m_gen']:>5} {row['m']:>4} | {_med(row['gd']):>18} {_paper(paper[0]):>9} | "
+            f"{_med(row['random_vertex']):>18} {_paper(paper[1]):>9} | {_med(row['gls']):>18} "
             f"{_paper(paper[2]):>9}   [{stops.count('local_minimum')}/{len(stops)} GLS at a local minimum; "
             f"{row['elapsed_s']:.0f} s]",
             flush=True,
         )
 
-    return table_a1(runs=args.runs, m_gen=args.m_gen, gd_steps=args.gd_steps, max_seconds=args.max_seconds,
+    return table_a1(dims=args.dims, m_gen=args.m_gen, gd_runs=args.gd_runs, rv_runs=args.rv_runs,
+                    gls_runs=args.gls_runs, gd_steps=args.gd_steps, max_seconds=args.max_seconds,
                     on_row=show)  # fmt: skip
+
+
+def cmd_a1_readings(args: argparse.Namespace) -> list[dict[str, Any]]:
+    cells = [tuple(int(v) for v in c.split(",")) for c in args.cells]
+    print(f"Table A1 read several ways, {args.runs} datasets a cell (medians, std in brackets)")
+
+    def show(row: dict[str, Any]) -> None:
+        s, paper = row["summary"], row["paper"]
+        rv = "  ".join(f"{k} {v[0]:.2e}" for k, v in s["random_vertex"].items())
+        gd = "  ".join(f"{k} {v[0]:.2e}" for k, v in s["gd"].items())
+        gls = "  ".join(f"{k} {v[0]:.2e}" for k, v in s["gls"].items())
+        print(f"({row['d']}, {row['m_gen']}, {row['m']}): random vertex [{rv}] paper {_paper(paper[1])} | "
+              f"GD bias init [{gd or '-'}] paper {_paper(paper[0])} | GLS [{gls or '-'}] paper {_paper(paper[2])}   "
+              f"[{row['elapsed_s']:.0f} s]", flush=True)  # fmt: skip
+
+    return table_a1_readings(cells, runs=args.runs, gd_steps=args.gd_steps, on_row=show)  # type: ignore[arg-type]
 
 
 def _loss_acc(summary: dict[str, Any], method: str, paper: tuple | None, at: int) -> str:
@@ -180,11 +200,20 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (small tensors: 1 is fastest)")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("table_a1")
-    s.add_argument("--runs", type=int, default=8)
-    s.add_argument("--m-gen", type=int, nargs="*", default=None, help="only these m_gen (2, 4)")
+    s.add_argument("--dims", type=int, nargs="+", default=[4], help="input dimensions (paper: 4 8 16)")
+    s.add_argument("--m-gen", type=int, nargs="*", default=None, help="only these m_gen (paper: 2 4 8 16)")
+    s.add_argument("--gd-runs", type=int, default=8, help="gradient-descent runs (paper: 8)")
+    s.add_argument("--rv-runs", type=int, default=16, help="random-vertex runs (paper: 16)")
+    s.add_argument("--gls-runs", type=int, default=16, help="GLS runs (paper: 16)")
     s.add_argument("--gd-steps", type=int, default=400_000)
     s.add_argument("--max-seconds", type=float, default=600.0, help="bound on one GLS run")
     s.set_defaults(func=cmd_table_a1)
+    s = sub.add_parser("a1_readings", help="Table A1's random vertex and GD read several ways on the same data")
+    s.add_argument("--cells", nargs="+", default=["4,2,2", "4,2,4", "4,4,4", "4,4,8", "8,8,8"],
+                   help="(d, m_gen, m) cells of Table A1, e.g. 4,2,2")  # fmt: skip
+    s.add_argument("--runs", type=int, default=8, help="datasets a cell")
+    s.add_argument("--gd-steps", type=int, default=400_000)
+    s.set_defaults(func=cmd_a1_readings)
     s = sub.add_parser("table_a2", help="Table A2's Fashion-MNIST rows: gradient descent vs the random vertex")
     s.add_argument("--dims", type=int, nargs="+", default=[8], help="PCA components d (paper: 8 16)")
     s.add_argument("--n", type=int, nargs="+", default=[350], help="first N training examples (paper: 350 700)")

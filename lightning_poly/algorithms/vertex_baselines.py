@@ -26,10 +26,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 
-from lightning_poly._validation import check_finite, check_int, check_positive
+from lightning_poly._validation import check_choice, check_finite, check_int, check_positive
 from lightning_poly.geometry.zonotope import random_vertex
 from lightning_poly.nn.homogeneous import augment, homogeneous_points
 from lightning_poly.solvers.vertex_program import VertexLoss, vertex_loss, vertex_program
@@ -87,6 +88,7 @@ def shallow_gradient_descent(
     v: torch.Tensor | None = None,
     log_every: int = 1000,
     seed: int = 0,
+    bias_init: Literal["zero", "glorot"] = "zero",
 ) -> BaselineRecord:
     """Full-batch gradient descent on a shallow ReLU network, ``seeds`` initialisations at once.
 
@@ -101,6 +103,10 @@ def shallow_gradient_descent(
         v: ``(m,)`` a frozen second layer (appendix H.2.2); ``None`` trains it.
         log_every: steps between entries of the trace.
         seed: seed of the first initialisation's generator.
+        bias_init: ``"zero"``: Glorot uniform on the ``(m, d)`` weight and zero biases (PyTorch's
+            ``xavier_uniform_`` on a ``Linear``'s weight); ``"glorot"``: Glorot uniform on the ``(m, d + 1)``
+            matrix :math:`W` of the paper's :math:`\\phi(W\bar x)`, the bias column included (the other literal
+            reading of appendix H.1.2).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -124,6 +130,7 @@ def shallow_gradient_descent(
     check_positive("lr", lr)
     if loss not in ("squared", "logistic"):
         raise ValueError(f"`loss` must be one of 'squared', 'logistic', got {loss!r}")
+    check_choice("bias_init", bias_init, ("zero", "glorot"))
     if v is not None and v.shape != (m,):
         raise ValueError(f"`v` must have shape ({m},), one output weight per unit, got {tuple(v.shape)}")
     t0 = time.perf_counter()
@@ -132,9 +139,10 @@ def shallow_gradient_descent(
     yd = y.detach().double().to(xb.device).expand(seeds, xb.shape[1])
     k = xb.shape[-1]
     g = torch.Generator().manual_seed(seed)
-    bound_w = math.sqrt(6.0 / (k - 1 + m))  # Glorot uniform on the (m, d) weight; biases start at 0
+    cols = k - 1 if bias_init == "zero" else k  # Glorot uniform on the (m, d) weight (biases 0) or on (m, d + 1)
+    bound_w = math.sqrt(6.0 / (cols + m))
     w = torch.zeros(seeds, m, k, dtype=torch.float64)
-    w[..., :-1] = (torch.rand(seeds, m, k - 1, generator=g, dtype=torch.float64) * 2 - 1) * bound_w
+    w[..., :cols] = (torch.rand(seeds, m, cols, generator=g, dtype=torch.float64) * 2 - 1) * bound_w
     if v is None:
         bound_v = math.sqrt(6.0 / (m + 1))
         vs = (torch.rand(seeds, m, generator=g, dtype=torch.float64) * 2 - 1) * bound_v
@@ -171,6 +179,7 @@ def random_vertex_alternating(
     tol: float = 1e-10,
     ridge: float = 1e-8,
     seed: int = 0,
+    start: Literal["random_signs", "least_squares"] = "random_signs",
 ) -> BaselineRecord:
     """Appendix H.1.2's random-vertex baseline (squared loss): a Gaussian vertex, then alternate program (3)
     for ``(W, c)`` and least squares for ``(v, c)`` until the loss falls by less than ``tol * (1 + loss)``.
@@ -184,6 +193,10 @@ def random_vertex_alternating(
         tol: relative decrease below which the alternation stops.
         ridge: ridge of program (3) (:mod:`~lightning_poly.solvers.vertex_program`).
         seed: first seed.
+        start: the first ``v``: ``"random_signs"``, uniform in :math:`\\{-1, 1\\}` (the paper's words), then
+            program (3); ``"least_squares"``: ``(v, c)`` by least squares on the features
+            :math:`\\phi(W\bar x)` of the vertex's own Gaussian weights first (the alternation begun at its
+            other half-step).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -197,15 +210,20 @@ def random_vertex_alternating(
     check_int("seeds", seeds, minimum=1)
     check_int("max_rounds", max_rounds, minimum=1)
     check_positive("tol", tol)
+    check_choice("start", start, ("random_signs", "least_squares"))
     t0 = time.perf_counter()
     xb = homogeneous_points(x)
     yd = y.detach().double().to(xb.device)
     weights, vs, cs, traces = [], [], [], []
     rounds = 0
     for i in range(seeds):
-        pattern, _ = random_vertex(x, m, seed=seed + i)
-        g = torch.Generator().manual_seed(seed + i)
-        v = torch.randint(0, 2, (m,), generator=g).double().mul(2).sub(1).to(xb.device)
+        pattern, w0 = random_vertex(x, m, seed=seed + i)
+        if start == "random_signs":
+            g = torch.Generator().manual_seed(seed + i)
+            v = torch.randint(0, 2, (m,), generator=g).double().mul(2).sub(1).to(xb.device)
+        else:
+            feats = augment((w0.to(xb) @ xb.T).clamp_min(0).T)
+            v = torch.linalg.lstsq(feats, yd[:, None]).solution[:-1, 0]
         sol = vertex_program(x, yd, pattern, v, loss="squared", output_bias=True, ridge=ridge)
         w, c = sol.weight[0], float(sol.output_bias[0])
         trace = [float(sol.loss[0])]

@@ -55,6 +55,7 @@ class PolytopeCoverModule(StageSteps, LightningModule):
         hard_sign: clamp :math:`v \le -10^{-6}` after every optimiser step (else the implicit bias of (8)
             is relied on, and a lost sign is logged as ``cover/sign_lost`` and warned about once).
         init_margin: (8) holds with :math:`v = -(1 + \text{margin})\sqrt{\|w\|^2 + b^2}`.
+        init_scale: scale of the first layer's initial weights (:class:`~lightning_poly.nn.CoverNetwork`).
         lr: learning rate.
         optimizer: ``"adam"`` or ``"sgd"``.
         seed: initialisation seed.
@@ -87,6 +88,7 @@ class PolytopeCoverModule(StageSteps, LightningModule):
         seed: int = 0,
         cosine: bool = False,
         beta: float = 4.0,
+        init_scale: float = 1.0,
     ) -> None:
         super().__init__()
         check_choice("loss", loss, ("bce", "mse", "weighted_bce"))
@@ -102,7 +104,15 @@ class PolytopeCoverModule(StageSteps, LightningModule):
             raise ValueError(f"`class_weights` must be (lambda_0, lambda_1), got {tuple(class_weights)}")
         self.save_hyperparameters()
         self.net = CoverNetwork(
-            input_dim, pieces, width, signs=signs, lam=lam, margin=init_margin, hard_sign=hard_sign, seed=seed
+            input_dim,
+            pieces,
+            width,
+            signs=signs,
+            lam=lam,
+            margin=init_margin,
+            hard_sign=hard_sign,
+            seed=seed,
+            init_scale=init_scale,
         )
         self.train_acc = torchmetrics.Accuracy(task="binary")
         self.val_acc = torchmetrics.Accuracy(task="binary")

@@ -36,6 +36,10 @@ class CoverNetwork(nn.Module):
         margin: (8) holds with :math:`v = -(1 + \\text{margin})\\sqrt{\\|w\\|^2 + b^2}`.
         hard_sign: enforce :math:`v \\le -10^{-6}` (:meth:`enforce_sign_`).
         seed: initialisation seed.
+        init_scale: multiplies the first layer's initial weights and biases (``v`` follows by (8)); below 1,
+            the "small norm" initialisation the paper's Section 4.2 mentions, which starts every piece near
+            :math:`T = \\lambda` (on 784 standardised pixels the unit scale starts most pieces at
+            :math:`T \\le 0`, where no gradient flows).
 
     Example:
         >>> net = CoverNetwork(input_dim=2, pieces=2, width=4, seed=0)
@@ -54,9 +58,11 @@ class CoverNetwork(nn.Module):
         margin: float = 0.1,
         hard_sign: bool = False,
         seed: int = 0,
+        init_scale: float = 1.0,
     ) -> None:
         super().__init__()
         check_int("input_dim", input_dim, minimum=1)
+        check_positive("init_scale", init_scale)
         check_int("pieces", pieces, minimum=1)
         widths = [width] * pieces if isinstance(width, int) else [int(w) for w in width]
         if len(widths) != pieces:
@@ -70,8 +76,8 @@ class CoverNetwork(nn.Module):
         if len(a) != pieces or any(s not in (-1, 1) for s in a):
             raise ValueError(f"`signs` must be {pieces} values in {{-1, +1}}, got {a}")
         g = torch.Generator().manual_seed(int(seed))
-        w = torch.randn(pieces, width, input_dim, generator=g) / input_dim**0.5
-        b = torch.randn(pieces, width, generator=g) * 0.1
+        w = torch.randn(pieces, width, input_dim, generator=g) * (init_scale / input_dim**0.5)
+        b = torch.randn(pieces, width, generator=g) * (0.1 * init_scale)
         self.w = nn.Parameter(w)
         self.b = nn.Parameter(b)
         self.v = nn.Parameter(-(1 + margin) * (w.pow(2).sum(-1) + b.pow(2)).sqrt())

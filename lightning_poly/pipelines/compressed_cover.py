@@ -37,9 +37,13 @@ class CoverTraining(CompressionFitOptions):
         signs: sign of each piece (``+1``: a polytope P, ``-1``: a polytope Q); ``None``: all ``+1``.
         epochs: training epochs.
         batch_size: batch size (``0``: full batch).
-        lr: Adam's learning rate.
+        lr: the optimiser's learning rate.
         seed: seed of the data order and the initialisation.
         loss: ``"bce"`` ((14)) or ``"mse"`` on the network's output.
+        optimizer: ``"adam"`` (our default) or ``"sgd"`` (plain gradient descent, the paper's Algorithm 2).
+        hard_sign: keep :math:`v \le -10^{-6}` by projection after every step (our default: Adam breaks the
+            implicit bias of (8)); ``False`` relies on initialisation (8) alone, as the paper.
+        init_scale: scale of the first layer's initialisation (:class:`~lightning_poly.nn.CoverNetwork`).
         lam_bias: :math:`\lambda` of (6): each polytope is :math:`\{T_j = \lambda\}`.
         cosine: cosine-anneal the learning rate to 0 over the fit.
         every_n_steps: compress every this many steps (Algorithm 2's inner loop).
@@ -60,6 +64,9 @@ class CoverTraining(CompressionFitOptions):
     loss: Literal["bce", "mse"] = "bce"
     cosine: bool = True
     every_n_steps: int = 100
+    optimizer: Literal["adam", "sgd"] = "adam"
+    hard_sign: bool = True
+    init_scale: float = 1.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -71,13 +78,16 @@ class CoverTraining(CompressionFitOptions):
                 )
             object.__setattr__(self, "signs", tuple(int(s) for s in self.signs))
         check_choice("loss", self.loss, ("bce", "mse"))
+        check_choice("optimizer", self.optimizer, ("adam", "sgd"))
+        if not isinstance(self.hard_sign, bool):
+            raise TypeError(f"`hard_sign` must be a bool, got {type(self.hard_sign).__name__}")
 
     def module(self, input_dim: int) -> PolytopeCoverModule:
         """The :class:`~lightning_poly.modules.PolytopeCoverModule` of the network (6) these options train."""
         return PolytopeCoverModule(
             input_dim=input_dim, pieces=len(self.widths), width=list(self.widths), lam=self.lam_bias,
-            signs=None if self.signs is None else list(self.signs), loss=self.loss, hard_sign=True, lr=self.lr,
-            seed=self.seed, cosine=self.cosine,
+            signs=None if self.signs is None else list(self.signs), loss=self.loss, hard_sign=self.hard_sign,
+            lr=self.lr, optimizer=self.optimizer, seed=self.seed, cosine=self.cosine, init_scale=self.init_scale,
         )  # fmt: skip
 
 

@@ -1,21 +1,21 @@
-"""The activation-pattern search paper's studies (zonotope vertices, Matena & Raffel), appendix H.
+"""The activation-pattern search paper's Fashion-MNIST studies (zonotope vertices, Matena & Raffel), appendix H.2.
 
-* :func:`table_a1`: synthetic Gaussian teachers, d = 4: gradient descent, the random vertex and GLS;
 * :func:`table_a2`: Fashion-MNIST pullover vs coat, d in {8, 16}, N in {350, 700}: gradient descent and the
   random vertex (:func:`table_a2_row` on any 0/1-labelled data);
-* :func:`figure2_left`, :func:`figure2_right`, :func:`plot_figure2`: Figure 2, gradient descent vs the random
-  vertex over overparameterisation (synthetic, d = m_gen = 8) and over width (Fashion-MNIST, d = 16, N = 700);
+* :func:`figure2_right`, :func:`plot_figure2`: Figure 2, gradient descent vs the random vertex over width
+  (Fashion-MNIST, d = 16, N = 700), and the picture of both panels (the left one, synthetic, is
+  :func:`~lightning_poly.pipelines.vertex_search_synthetic.figure2_left`);
 * :func:`table_a3`: Fashion-MNIST pullover vs coat, d = 8, N = 350: gradient descent and mGLS;
-* :func:`theorem43_fits`: Theorem 4.3's exact fit with ``2 ceil(N / (d + 1))`` units beside gradient descent;
 * :func:`search_after_training`: a user's shallow module trained with Adam through a ``Trainer``, then
   :class:`~lightning_poly.callbacks.VertexSearchCallback`.
 
-Each study calls ``on_row`` with a row (a dict) as it ends, so a script prints as it goes.
+The synthetic studies (Table A1, Figure 2's left panel, Theorem 4.3) are in
+:mod:`~lightning_poly.pipelines.vertex_search_synthetic`. Each study calls ``on_row`` with a row (a dict) as it
+ends, so a script prints as it goes.
 """
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -29,11 +29,8 @@ from lightning_poly._validation import check_int, check_positive
 from lightning_poly.algorithms import (
     SearchRecord,
     VertexSearch,
-    exact_fit_network,
-    random_vertex_alternating,
     shallow_gradient_descent,
 )
-from lightning_poly.data import teacher_relu
 from lightning_poly.datamodules import pullover_coat_first
 from lightning_poly.geometry.zonotope import random_vertex
 from lightning_poly.nn.homogeneous import homogeneous_points
@@ -41,38 +38,23 @@ from lightning_poly.pipelines.training import quiet_trainer
 from lightning_poly.solvers import vertex_loss, vertex_program
 
 __all__ = [
-    "PAPER_A1",
-    "PAPER_A1_D8",
     "PAPER_A2",
     "PAPER_A3",
     "VertexSearchRun",
-    "figure2_left",
     "figure2_right",
     "halves",
     "median_std",
     "plot_figure2",
     "run_vertex_search",
     "search_after_training",
-    "table_a1",
     "table_a2",
     "table_a2_row",
     "table_a3",
-    "theorem43_fits",
 ]
 
 Row = dict[str, Any]
 OnRow = Callable[[Row], None] | None
 
-# Table A1 (d = 4): (m_gen, m) -> (GD, random vertex, GLS) medians; None where the paper has no entry
-PAPER_A1 = {
-    (2, 2): (3.82e-10, 1.25e-01, 8.27e-01), (2, 4): (6.01e-12, 4.10e-08, 1.58e-01),
-    (2, 8): (None, 8.81e-09, 8.29e-13), (2, 16): (None, 1.13e-08, 4.11e-17),
-    (4, 4): (8.30e-03, 1.98e-03, 8.11e-01), (4, 8): (6.54e-12, 4.70e-05, 8.47e-09),
-    (4, 16): (None, 5.08e-07, 1.68e-12), (4, 32): (None, 2.71e-07, 1.97e-15),
-}  # fmt: skip
-# Table A1, d = 8, m_gen = 8 (Figure 2, left): m -> (GD, random vertex) medians; None where the paper has no entry
-PAPER_A1_D8 = {8: (7.47e-03, 2.45e-02), 12: (7.30e-12, 1.69e-04), 16: (5.83e-13, 2.07e-06), 32: (None, 8.01e-08),
-               64: (None, 2.43e-08)}  # fmt: skip
 # Table A2, Fashion-MNIST: (d, N, m) -> (GD loss, GD acc %, random-vertex loss, random-vertex acc %) medians
 PAPER_A2 = {
     (8, 350, 4): (2.98e-01, 88.4, 5.97e-01, 68.4), (8, 350, 8): (2.24e-01, 91.4, 5.58e-01, 72.9),
@@ -136,55 +118,6 @@ def run_vertex_search(
     else:
         stopped = "max_steps" if search.steps >= max_steps else "time"
     return VertexSearchRun(rec.loss, rec, stopped, time.perf_counter() - start)
-
-
-def table_a1(
-    *, runs: int, m_gen: Sequence[int] | None = None, gd_steps: int, max_seconds: float, on_row: OnRow = None
-) -> list[Row]:
-    """Table A1, d = 4: for each ``(m_gen, m)`` of the paper, ``runs`` datasets of ``N = (d + 1) m_gen`` Gaussian
-    points labelled by a Gaussian teacher (:func:`~lightning_poly.data.teacher_relu`), squared loss: full-batch
-    gradient descent (lr 1e-3, all parameters trained), the random vertex alternated with least squares, and GLS
-    (v fixed to halves, at most T = 1024 moves)."""
-    check_int("runs", runs, minimum=1)
-    rows = []
-    t0 = time.perf_counter()
-    for (mg, m), paper in PAPER_A1.items():
-        if m_gen and mg not in m_gen:
-            continue
-        xs, ys = _teachers(4, mg, runs)
-        gd, rv = _synthetic_gd_and_random_vertex(xs, ys, m, gd_runs=runs, rv_runs=runs, gd_steps=gd_steps)
-        gls, stops = [], []
-        for run in range(runs):
-            x, y = xs[run], ys[run]
-            res = run_vertex_search(x, y, halves(m), algorithm="gls", loss="squared", max_steps=1024, seed=run,
-                                    max_seconds=max_seconds)  # fmt: skip
-            gls.append(res.loss)
-            stops.append(res.stopped)
-        row = {"m_gen": mg, "m": m, "gd": gd, "random_vertex": rv, "gls": gls, "gls_stopped": stops,
-               "paper": paper, "elapsed_s": time.perf_counter() - t0}  # fmt: skip
-        rows.append(row)
-        if on_row is not None:
-            on_row(row)
-    return rows
-
-
-def _teachers(d: int, m_gen: int, runs: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``runs`` synthetic datasets of appendix H.1.1 (:func:`~lightning_poly.data.teacher_relu`, seed = run),
-    stacked: ``(runs, N, d)`` and ``(runs, N)`` in float64."""
-    data = [teacher_relu(d=d, m_gen=m_gen, seed=run) for run in range(runs)]
-    return torch.stack([x for x, _ in data]).double(), torch.stack([y for _, y in data]).double()
-
-
-def _synthetic_gd_and_random_vertex(
-    xs: torch.Tensor, ys: torch.Tensor, m: int, *, gd_runs: int, rv_runs: int, gd_steps: int
-) -> tuple[list[float], list[float]]:
-    """Appendix H.1.2 on the first ``gd_runs`` / ``rv_runs`` datasets of ``xs``, MSE: full-batch gradient descent
-    (lr 1e-3, Glorot, every parameter trained; one dataset per run, all runs batched in one tensor) and the
-    random vertex alternated with least squares (:func:`~lightning_poly.algorithms.random_vertex_alternating`,
-    vertex seed = run)."""
-    gd = shallow_gradient_descent(xs[:gd_runs], ys[:gd_runs], m, steps=gd_steps).loss.tolist()
-    rv = [float(random_vertex_alternating(xs[r], ys[r], m, seeds=1, seed=r).loss[0]) for r in range(rv_runs)]
-    return gd, rv
 
 
 def _ints(name: str, values: Sequence[int], minimum: int) -> Sequence[int]:
@@ -373,73 +306,6 @@ def table_a2(
     return rows
 
 
-def _factor_widths(factors: Sequence[float], m_gen: int) -> list[int]:
-    """``factor * m_gen`` for each factor, refusing factors that do not give a whole number of units."""
-    if isinstance(factors, str | bytes) or not isinstance(factors, Sequence) or not factors:
-        raise ValueError(f"`factors` must be a non-empty list of numbers > 0, got {factors!r}")
-    widths = []
-    for i, f in enumerate(factors):
-        ok = isinstance(f, int | float) and not isinstance(f, bool) and math.isfinite(f) and f > 0
-        if not ok or abs(f * m_gen - round(f * m_gen)) > 1e-9 or round(f * m_gen) < 1:
-            raise ValueError(f"`factors[{i}]` must be a number > 0 with factor * m_gen (m_gen = {m_gen}) a whole "
-                             f"number of units, e.g. 1, 1.5, 2, 4, 8, got {f!r}")  # fmt: skip
-        widths.append(round(f * m_gen))
-    return widths
-
-
-def figure2_left(
-    *,
-    factors: Sequence[float] = (1, 1.5, 2, 4, 8),
-    gd_runs: int = 8,
-    rv_runs: int = 8,
-    gd_steps: int = 400_000,
-    d: int = 8,
-    m_gen: int = 8,
-    on_row: OnRow = None,
-) -> list[Row]:
-    """Figure 2, left (zonotope paper, Section 4.2; the numbers of Table A1's d = 8, m_gen = 8 rows): MSE on the
-    synthetic data of appendix H.1.1 (``N = (d + 1) m_gen`` Gaussian points, a Gaussian teacher with ``m_gen``
-    units, dataset seed = run, as :func:`table_a1` builds them) for networks of ``m = factor * m_gen`` units:
-    full-batch gradient descent (lr 1e-3, Glorot, every parameter trained) against the random vertex alternated
-    with least squares (:func:`~lightning_poly.algorithms.random_vertex_alternating`, which stops after one
-    round: see its docstring).
-
-    Deviations: gradient descent runs at every factor (Table A1 has it only up to factor 2); the paper's
-    caption of Table A1 says 8 runs for both methods while H.1.3 says 16 random-vertex runs: both counts are
-    arguments, with 8 by default.
-
-    Args:
-        factors: overparameterisation factors (Table A1: 1, 1.5, 2, 4, 8); ``factor * m_gen`` must be whole.
-        gd_runs: gradient-descent runs, one dataset each (paper 8).
-        rv_runs: random-vertex runs, one dataset each (paper 8 or 16).
-        gd_steps: gradient steps (paper 400,000).
-        d: input dimension (Figure 2: 8).
-        m_gen: the teacher's units (Figure 2: 8).
-        on_row: called with each factor's row as it ends.
-
-    Returns:
-        one row per factor: ``{"d", "m_gen", "factor", "m", "gd", "random_vertex", "gd_steps", "summary", "paper",
-        "elapsed_s"}`` with the
-        runs' final MSE, ``summary[key] = (median, population sd)`` and the paper's medians ``(GD, random
-        vertex)`` (entries ``None`` where Table A1 has none; ``None`` unless d = m_gen = 8).
-    """
-    check_int("d", d, minimum=1)
-    check_int("m_gen", m_gen, minimum=1)
-    widths = _factor_widths(factors, m_gen)
-    _check_runs(gd_runs, rv_runs, gd_steps)
-    xs, ys = _teachers(d, m_gen, max(gd_runs, rv_runs))
-    rows = []
-    t0 = time.perf_counter()
-    for factor, m in zip(factors, widths):
-        gd, rv = _synthetic_gd_and_random_vertex(xs, ys, m, gd_runs=gd_runs, rv_runs=rv_runs, gd_steps=gd_steps)
-        paper = PAPER_A1_D8.get(m, (None, None)) if (d, m_gen) == (8, 8) else None
-        row = {"d": d, "m_gen": m_gen, "factor": factor, "m": m, "gd": gd, "random_vertex": rv, "gd_steps": gd_steps,
-               "summary": {"gd": _summary(gd), "random_vertex": _summary(rv)}, "paper": paper,
-               "elapsed_s": time.perf_counter() - t0}  # fmt: skip
-        _emit(rows, row, on_row)
-    return rows
-
-
 def figure2_right(
     *,
     widths: Sequence[int] = (4, 8, 16, 32, 64),
@@ -548,41 +414,6 @@ def table_a3(
         rows.append(row)
         if on_row is not None:
             on_row(row)
-    return rows
-
-
-def theorem43_fits(
-    *, dims: Sequence[int], n: Sequence[int], gd_steps: int, gd_lr: float, on_row: OnRow = None
-) -> list[Row]:
-    """Theorem 4.3: the exact fit of ``N`` Gaussian points with ``2 ceil(N / (d + 1))`` units
-    (:func:`~lightning_poly.algorithms.exact_fit_network`), its relative error and largest weight, beside
-    full-batch gradient descent at the same width.
-
-    Args:
-        dims: input dimensions ``d`` (each >= 1).
-        n: numbers of points ``N`` (each >= 2).
-        gd_steps: gradient steps of the baseline (the example: 100,000).
-        gd_lr: its learning rate (the paper's: 1e-3).
-        on_row: called with each ``(d, N)`` row as it ends.
-    """
-    dims, n = list(_ints("dims", dims, 1)), list(_ints("n", n, 2))
-    check_int("gd_steps", gd_steps, minimum=1)
-    check_positive("gd_lr", gd_lr)
-    rows = []
-    for d in dims:
-        for count in n:
-            g = torch.Generator().manual_seed(d * 1000 + count)
-            x = torch.randn(count, d, generator=g, dtype=torch.float64)
-            y = torch.randn(count, generator=g, dtype=torch.float64)
-            fit = exact_fit_network(x, y)
-            err = float((fit(x) - y).abs().max()) / (1 + float(y.abs().max()))
-            units = 2 * math.ceil(count / (d + 1))
-            gd = shallow_gradient_descent(x, y, units, steps=gd_steps, seeds=1, lr=gd_lr)
-            row = {"d": d, "n": count, "units": units, "relative_error": err,
-                   "max_weight": float(fit.weight_norms.max()), "gd_mse": float(gd.loss[0])}  # fmt: skip
-            rows.append(row)
-            if on_row is not None:
-                on_row(row)
     return rows
 
 

@@ -193,3 +193,41 @@ def test_program3_stops_uncertified_where_rounding_breaks_the_newton_matrix_inst
     with pytest.warns(RuntimeWarning, match="or where rounding broke a Newton matrix"):
         res = random_vertex_alternating(x.double(), y.double(), 2, seeds=1, seed=1)
     assert bool(torch.isfinite(res.loss).all())
+
+
+def test_gradient_descent_bias_init_readings_start_from_glorot_with_and_without_the_bias_column() -> None:
+    from lightning_poly.algorithms import shallow_gradient_descent
+
+    x, y = teacher_relu(d=4, m_gen=2, seed=0)
+    m = 6
+    zero = shallow_gradient_descent(x.double(), y.double(), m, steps=0, seeds=3)
+    glorot = shallow_gradient_descent(x.double(), y.double(), m, steps=0, seeds=3, bias_init="glorot")
+    assert bool((zero.weight[..., -1] == 0).all())
+    assert bool((zero.weight[..., :-1].abs() <= (6 / (4 + m)) ** 0.5).all())
+    bias = glorot.weight[..., -1]
+    assert bool((bias != 0).all()) and bool((glorot.weight.abs() <= (6 / (5 + m)) ** 0.5).all())
+    # zero steps: the loss is the initial network's, computed independently
+    pred = torch.einsum("sm,smn->sn", glorot.v, torch.relu(glorot.weight @ homogeneous_points(x.double()).T))
+    assert torch.allclose(glorot.loss, ((pred + glorot.output_bias[:, None] - y.double()) ** 2).mean(dim=1))
+
+
+def test_random_vertex_started_by_least_squares_stays_in_its_vertex_and_never_beats_the_best_sign_vector() -> None:
+    import itertools
+
+    from lightning_poly.algorithms import random_vertex_alternating
+
+    x, y = teacher_relu(d=3, m_gen=2, seed=4)
+    x, y = x.double(), y.double()
+    m = 3
+    pattern, _ = random_vertex(x, m, seed=0)
+    best = min(
+        float(vertex_program(x, y, pattern, torch.tensor(s, dtype=torch.float64), warn=False).loss[0])
+        for s in itertools.product((1.0, -1.0), repeat=m)
+    )
+    for start in ("random_signs", "least_squares"):
+        rec = random_vertex_alternating(x, y, m, seeds=1, seed=0, start=start)
+        w, v, c = rec.weight[0], rec.v[0], float(rec.output_bias[0])
+        assert bool((pattern == (homogeneous_points(x) @ w.T > 0).T)[v != 0].all())  # the vertex it was given
+        assert abs(_relu_loss(x, y, w, c, v, "squared") - float(rec.loss[0])) < 1e-9 * (1 + float(rec.loss[0]))
+        assert float(rec.loss[0]) >= best - 1e-7 * (1 + best)  # no sign vector beats the region's optimum
+        assert bool((rec.trace[1:] <= rec.trace[:-1] + 1e-12).all())

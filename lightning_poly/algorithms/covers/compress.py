@@ -105,6 +105,12 @@ def cover_condition_fraction(net: CoverNetwork, x: torch.Tensor, tol: float = 1e
         tol: tolerance of (9) on :math:`T_j`.
     """
     _check_net_x(net, x)
+    return _condition_fraction(net, x, tol)
+
+
+def _condition_fraction(net: CoverNetwork, x: torch.Tensor, tol: float) -> float:
+    """:func:`cover_condition_fraction` on checked input (the finalising loop checks ``x`` once, not each round:
+    a finiteness scan of 70,000 × 784 pixels costs more than the round)."""
     if len(x) == 0:
         return 1.0
     z = torch.einsum("nd,jmd->njm", x.to(net.w), net.w) + net.b
@@ -130,6 +136,11 @@ def compress_(
     """
     _check_lam_scale(lam_scale)
     _check_net_x(net, x)
+    return _compress(net, x, lam_scale, tol, remove)
+
+
+def _compress(net: CoverNetwork, x: torch.Tensor, lam_scale: float, tol: float, remove: bool) -> CompressReport:
+    """:func:`compress_` on checked input."""
     z = torch.einsum("nd,jmd->jnm", x.to(net.w), net.w) + net.b[:, None, :]
     active = (z > 0) & net.mask[:, None, :]
     live = net.mask.clone()
@@ -216,12 +227,12 @@ def finalise_(
     before = int(net.mask.sum())
     rounds = 0
     while True:
-        frac = cover_condition_fraction(net, x, tol) if len(x) else 1.0
+        frac = _condition_fraction(net, x, tol)
         if frac == 1.0:
             return FinaliseReport(rounds, True, frac, before - int(net.mask.sum()), "condition (7) holds")
         if bool(net.sign_lost().any()):
             return FinaliseReport(rounds, False, frac, before - int(net.mask.sum()), "sign lost")
         if rounds >= max_rounds:
             return FinaliseReport(rounds, False, frac, before - int(net.mask.sum()), "round bound hit")
-        compress_(net, x, lam_scale=lam_scale, tol=tol, remove=remove)
+        _compress(net, x, lam_scale, tol, remove)
         rounds += 1
