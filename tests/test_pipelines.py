@@ -137,3 +137,17 @@ def test_algorithm2_cover_applies_the_30_face_rule_with_plain_gradient_descent_a
     small, unit = CoverNetwork(784, 1, 4, seed=3, init_scale=0.1), CoverNetwork(784, 1, 4, seed=3)
     assert torch.allclose(small.w, 0.1 * unit.w) and torch.allclose(small.v, 0.1 * unit.v)
     assert bool((small.v < -(small.w.pow(2).sum(-1) + small.b.pow(2)).sqrt()).all())
+
+
+def test_figures12_13_study_reports_the_compressed_network_and_its_pruned_form(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lightning_poly.pipelines.synthetic_covers import cover_architecture, figures12_13_study
+
+    seen: list = []
+    rows = figures12_13_study(n=60, epochs=2, out=tmp_path, on_row=seen.append)
+    assert seen == rows and [r.name for r in rows] == [
+        f"{s}/algorithm {a}" for s in ("xor", "two_circles", "two_moons") for a in (2, 3)
+    ]
+    for r in rows[::2]:  # Algorithm 2: the row is the unpruned cover, its pruned architecture in the note
+        assert r.cover is not None and r.ours == cover_architecture(r.cover) and "; pruned: " in r.extra
+        assert r.cover.architecture()[2] <= 8 and (tmp_path / f"{r.name.split('/')[0]}_algorithm2.png").is_file()
+    assert all(r.paper == "-" for r in rows)  # the paper shows pictures, no architecture

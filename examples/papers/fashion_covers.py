@@ -136,7 +136,7 @@ def main() -> None:
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("algorithm2", help="Table 1 by the paper's Algorithm 2 under the 30-face rule")
     s.add_argument("--tasks", nargs="+", required=True, help="tasks, e.g. 1 1c 6c (a class or its complement)")
-    s.add_argument("--width", type=int, default=64, help="neurons of each piece before compression")
+    s.add_argument("--width", type=int, default=29, help="neurons of each piece before compression (< 30 faces)")
     s.add_argument("--epochs", type=int, default=20)
     s.add_argument("--lr", type=float, default=1e-2, help="plain gradient descent's learning rate")
     s.add_argument("--batch-size", type=int, default=100)

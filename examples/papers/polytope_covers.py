@@ -3,10 +3,11 @@
     python examples/papers/polytope_covers.py swiss_roll   # Algorithm 2 from 2-320-16-1, Algorithm 3 from 2-50-1, Algorithm 4
     python examples/papers/polytope_covers.py shapes       # Section 4.1: two triangles, hexagon with a pentagonal hole
     python examples/papers/polytope_covers.py remark_c3    # XOR, two circles, two moons by Algorithm 4 (Remark C.3)
+    python examples/papers/polytope_covers.py figures12_13 # the same sets by Algorithms 2 (2-80-8-1) and 3 (2-20-1)
 
 Each prints the architecture (Theorem 3.4: d -> faces -> polytopes -> 1) of the cover found, pruned by
 :func:`~lightning_poly.algorithms.prune_cover` (no prediction on the data changes), beside the paper's, and
-saves the cover figures (paper Figures 4, 5, 9, 10, 14) under ``--out`` (default runs/covers). A line per
+saves the cover figures (paper Figures 4, 5, 9, 10, 12-14) under ``--out`` (default runs/covers). A line per
 task reports the time spent and an estimate of the time left.
 """
 
@@ -22,6 +23,7 @@ import torch
 from lightning_poly.pipelines import TaskProgress, quiet_lightning
 from lightning_poly.pipelines.synthetic_covers import (
     CoverStudyRow,
+    figures12_13_study,
     remark_c3_study,
     shapes_study,
     swiss_roll_study,
@@ -55,6 +57,10 @@ def cmd_remark_c3(args: argparse.Namespace) -> None:
     _run(remark_c3_study, 3, n=args.n, epochs=args.epochs, out=args.out)
 
 
+def cmd_figures12_13(args: argparse.Namespace) -> None:
+    _run(figures12_13_study, 6, n=args.n, epochs=args.epochs, paper_protocol=args.paper_protocol, out=args.out)
+
+
 def main() -> None:
     quiet_lightning()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -86,6 +92,11 @@ def main() -> None:
     s.add_argument("--n", type=int, default=500)
     s.add_argument("--epochs", type=int, default=300)
     s.set_defaults(func=cmd_remark_c3)
+    s = sub.add_parser("figures12_13")
+    s.add_argument("--n", type=int, default=500)
+    s.add_argument("--epochs", type=int, default=300)
+    s.add_argument("--paper-protocol", action="store_true", help="plain SGD, no sign projection, every 1,000 steps")
+    s.set_defaults(func=cmd_figures12_13)
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, torch.get_num_threads()))

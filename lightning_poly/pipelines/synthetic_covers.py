@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -25,8 +25,8 @@ from lightning_poly.pipelines.compressed_cover import CoverTraining, compressed_
 from lightning_poly.pipelines.sequential_cover import sequential_cover
 from lightning_poly.pipelines.training import PolytopeTraining, quiet_trainer
 
-__all__ = ["PAPER_ARCHITECTURES", "CoverStudyRow", "cover_architecture", "remark_c3_study", "shapes_study",
-           "swiss_roll_study"]  # fmt: skip
+__all__ = ["PAPER_ARCHITECTURES", "CoverStudyRow", "cover_architecture", "figures12_13_study", "remark_c3_study",
+           "shapes_study", "swiss_roll_study"]  # fmt: skip
 
 PAPER_ARCHITECTURES = {
     "swiss_roll/algorithm 2": "2-72-16-1", "swiss_roll/algorithm 2 (paper's protocol)": "2-72-16-1",
@@ -198,4 +198,39 @@ def remark_c3_study(
                          f"algorithm 4, {raw.meta['reason']}; before pruning {cover_architecture(raw)}")  # fmt: skip
         _emit(rows, row, on_row)
         _save(cover, x, y, f"{name}: {row.ours}", None if out is None else out / f"{name}_algorithm4.png")
+    return rows
+
+
+def figures12_13_study(
+    *, n: int = 500, epochs: int = 300, paper_protocol: bool = False, out: Path | None = None, on_row: OnRow = None
+) -> list[CoverStudyRow]:
+    """Figures 12-13 (Appendix C.4): XOR, two circles and two moons by Algorithm 2 from the paper's 2-80-8-1
+    (eight pieces of 10 neurons, :func:`compressed_cover`, signs alternating +1, -1) and by Algorithm 3 from a
+    trained 2-20-1 (:func:`~lightning_poly.algorithms.two_layer_cover`). The paper shows these covers as pictures
+    and reports no architecture; each row gives the compressed network's architecture (unpruned, as Theorem 3.7
+    reads it off) and the pruned one in its note. Algorithm 2 trains on :class:`CoverTraining`'s schedule (Adam,
+    sign projection, compression every 100 steps from half-way) or, with ``paper_protocol``, plain SGD (lr 0.1),
+    initialisation (8) alone and compression every 1,000 steps after the first quarter."""
+    rows: list[CoverStudyRow] = []
+    for name in ("xor", "two_circles", "two_moons"):
+        x, y = make_synthetic(name, n_samples=n, seed=0)
+        x = x.float()
+        training = CoverTraining(widths=[10] * 8, signs=[1, -1] * 4, epochs=epochs)
+        if paper_protocol:
+            training = replace(training, optimizer="sgd", hard_sign=False, cosine=False, lr=0.1, every_n_steps=1000,
+                               start_fraction=0.25)  # fmt: skip
+        fit = compressed_cover(x, y, training)
+        row = _cover_row(f"{name}/algorithm 2", fit.raw, x, y, fit.seconds,
+                         f"from 2-80-8-1; pruned: {cover_architecture(fit.cover)}")  # fmt: skip
+        _emit(rows, row, on_row)
+        _save(
+            fit.raw, x, y, f"{name}, Algorithm 2: {row.ours}", None if out is None else out / f"{name}_algorithm2.png"
+        )
+        pl.seed_everything(0, verbose=False)
+        mlp = ReLUMLPModule(input_dim=2, hidden=[20], loss="bce", lr=1e-2)
+        start = time.perf_counter()
+        quiet_trainer(epochs).fit(mlp, ArrayDataModule(x, y, val_fraction=0.0, batch_size=100))
+        level = two_layer_cover(mlp.relu_network(), x)
+        _emit(rows, CoverStudyRow(f"{name}/algorithm 3", f"{len(level)} polytopes", level.accuracy(x, y),
+                                  time.perf_counter() - start, "from a trained 2-20-1"), on_row)  # fmt: skip
     return rows
