@@ -229,3 +229,17 @@ def test_zonotope_table_a1_prints_a_dash_where_the_paper_has_no_entry_and_readin
     for reading in ("random_signs", "least_squares", "best_signs", "no_sign_constraints", "zero", "glorot",
                     "no_output_bias_start", "paper 1.25e-01"):  # fmt: skip
         assert reading in line
+
+
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").is_file(),
+    reason="real Fashion-MNIST missing: install the Debian package dataset-fashion-mnist",
+)
+def test_table2_draws_from_the_60000_training_images_and_table1_from_all_70000() -> None:
+    from lightning_poly.pipelines.fashion_covers import load_fashion_task
+
+    x, y = load_fashion_task(1, False, union=False)
+    assert x.shape == (60_000, 784) and int((y > 0).sum()) == 6_000  # the class's 6,000 training images
+    noisy = load_fashion_task(1, False, noise=0.1, seed=0, union=False)[1]
+    assert int((noisy > 0).sum()) == 6_000 and int((noisy != y).sum()) == 1_200  # 600 swapped each way
+    assert len(load_fashion_task(1, False)[1]) == 70_000
