@@ -1851,6 +1851,15 @@ CASES = [
         ValueError, r"`x` must be finite", id="random_vertex_alternating-nan-input",
     ),
     pytest.param(
+        lambda: alg.face_angle_matching(_cover(), _cover(), polytope_b=1),
+        ValueError, r"`polytope_b` must be below the 1 polytopes of `cover_b`, got 1",
+        id="face_angle_matching-no-such-polytope",
+    ),
+    pytest.param(
+        lambda: alg.face_angle_matching(_cover(), "cover"),  # type: ignore[arg-type]
+        TypeError, r"`cover_b` must be a PolytopeBasisCover, got str", id="face_angle_matching-not-a-cover",
+    ),
+    pytest.param(
         lambda: alg.shallow_gradient_descent(LINE, LINE_Y, 2, bias_init="kaiming"),  # type: ignore[arg-type]
         ValueError, r"`bias_init` must be one of .*'zero'.*'glorot'.*, got 'kaiming'",
         id="shallow_gradient_descent-unknown-bias-init",
@@ -1940,6 +1949,7 @@ SKIPPED = {
     "CompressedCover", "OptimumComparison", "PolishedTraining", "SPIRAL_TRAINING", "BaselineRecord", "SimplexFacets",
     "PWLRegions", "ConvPolishResult", "ConvPolishReport", "CrossSection", "SectionCount",
     "RegionComplex",  # a result: region_complex validates
+    "FaceMatching",  # a result: face_angle_matching validates
     "ConeConstruction", "PolygonConstruction", "RANK_RTOL",  # built by the constructions; a constant
     "boston_housing", "BOSTON_FEATURES",  # no arguments; a constant
 }  # fmt: skip

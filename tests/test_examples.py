@@ -243,3 +243,12 @@ def test_table2_draws_from_the_60000_training_images_and_table1_from_all_70000()
     noisy = load_fashion_task(1, False, noise=0.1, seed=0, union=False)[1]
     assert int((noisy > 0).sum()) == 6_000 and int((noisy != y).sum()) == 1_200  # 600 swapped each way
     assert len(load_fashion_task(1, False)[1]) == 70_000
+
+
+def test_figure7_uniqueness_refuses_a_single_seed_before_any_work() -> None:
+    from lightning_poly.pipelines.fashion_covers import figure7_uniqueness
+
+    with pytest.raises(ValueError, match=r"`seeds` must be two different seeds, got \(3, 3\)"):
+        figure7_uniqueness("1", (3, 3))
+    with pytest.raises(ValueError, match="a task is a class 0-9"):
+        figure7_uniqueness("11", (0, 1))

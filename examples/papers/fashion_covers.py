@@ -2,6 +2,7 @@
 
     python examples/papers/fashion_covers.py algorithm2 --tasks 1 1c --save-covers runs/alg2   # Table 1 by the paper's Algorithm 2 (30-face rule)
     python examples/papers/fashion_covers.py table1 --classes 1            # one class and its complement (CPU: minutes)
+    python examples/papers/fashion_covers.py figure7 --task 1              # Figure 7: two seeds' covers matched by angle
     python examples/papers/fashion_covers.py table1 --jobs 8               # all 20 tasks (hours on a CPU; protocol and timings: docs/results.md)
     python examples/papers/fashion_covers.py table2                        # Table 2 (single polytope, 99.9%; 6 levels x 5 repeats: hours)
     python examples/papers/fashion_covers.py table1 --tasks 0 9c --save-covers runs/covers_t1   # resumes: a rerun skips the tasks saved there
@@ -36,6 +37,7 @@ from lightning_poly.pipelines.fashion_covers import (
     Algorithm2Options,
     Table1Options,
     eliminate_saved_covers,
+    figure7_uniqueness,
     table1_algorithm2,
     table1_covers,
     table2_covers,
@@ -130,6 +132,16 @@ def cmd_table2(args: argparse.Namespace) -> None:
         print(f"{r['noise']:<8} {r['mean_faces']:<18.1f} {paper!s:<6} {r['accuracy']:>9.5f} {r['seconds']:>7.0f}s")
 
 
+def cmd_figure7(args: argparse.Namespace) -> None:
+    res = figure7_uniqueness(args.task, args.seeds, target=args.target, options=Table1Options(root=args.root),
+                             on_cover=lambda r: print(f"seed {r['seed']}: {r['faces']} faces, {r['errors']} errors",
+                                                      flush=True))  # fmt: skip
+    angles = ", ".join(f"{a:.1f}" for a in res["pair_angles"])
+    print(f"task {res['task']}: matched faces at {angles} degrees; one-to-one share {res['share_one_to_one']:.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1))
+
+
 def main() -> None:
     quiet_lightning()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -150,6 +162,12 @@ def main() -> None:
     s.add_argument("--json", default=None)
     s.add_argument("--save-covers", default=None, help="folder for each task's cover and record; a rerun resumes")
     s.set_defaults(func=cmd_algorithm2)
+    s = sub.add_parser("figure7", help="Figure 7: covers from two seeds, faces matched by angle")
+    s.add_argument("--task", default="1", help="a class or its complement (paper: MNIST 0 and 8)")
+    s.add_argument("--seeds", type=int, nargs=2, default=[0, 1])
+    s.add_argument("--target", type=float, default=0.9999)
+    s.add_argument("--json", default=None)
+    s.set_defaults(func=cmd_figure7)
     s = sub.add_parser("table1")
     s.add_argument("--classes", type=int, nargs="+", default=list(range(10)), help="classes 0-9")
     s.add_argument("--width", type=int, default=64, help="faces of P before dropping")

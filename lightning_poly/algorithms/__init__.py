@@ -31,6 +31,7 @@ from lightning_poly.algorithms.covers.to_network import (
     multiclass_cover_network,
     network_from_cover,
 )
+from lightning_poly.algorithms.covers.uniqueness import FaceMatching, face_angle_matching
 from lightning_poly.algorithms.covers.width_bounds import (
     betti_architecture,
     betti_widths_feasible,
@@ -76,6 +77,8 @@ from lightning_poly.algorithms.vertex_search import (
 
 __all__ = [
     "BaselineRecord",
+    "FaceMatching",
+    "face_angle_matching",
     "CoverRefineReport",
     "polytope_targets",
     "refine_cover",
