@@ -8,15 +8,19 @@ complex (:func:`~lightning_poly.geometry.region_complex`) is affordable and give
 
 from __future__ import annotations
 
+import time
+import warnings
+from collections.abc import Callable
 from typing import Literal, NamedTuple
 
 import torch
 from torch import nn
 
 from lightning_poly.geometry.complex import pattern_keys, region_complex
+from lightning_poly.geometry.face_histogram_result import FaceHistogram
 from lightning_poly.geometry.regions import activation_patterns
 
-__all__ = ["REGION_SOURCES", "RegionSource", "WholeCounts", "whole_complex_counts"]
+__all__ = ["REGION_SOURCES", "RegionSource", "WholeCounts", "whole_complex_counts", "whole_face_histogram"]
 
 RegionSource = Literal["sampled", "all"]
 REGION_SOURCES: tuple[str, ...] = ("sampled", "all")
@@ -92,3 +96,44 @@ def whole_complex_counts(
             weights[i] += 1
     ok = (cx.status == 0).cpu()
     return WholeCounts(cx.counts.cpu(), ok, cx.box_counts.cpu(), weights, lost), ""
+
+
+def whole_face_histogram(
+    model: nn.Module,
+    points: torch.Tensor,
+    box: float,
+    t0: float,
+    max_seconds: float | None,
+    max_regions: int,
+    seed: int,
+    shard: tuple[int, int],
+    all_reduce_sum: Callable[[torch.Tensor], torch.Tensor] | None,
+    notes: list[str],
+) -> FaceHistogram | None:
+    """``regions="all"`` of :func:`~lightning_poly.geometry.face_histogram`: the histogram of the whole complex, or
+    ``None`` (the reason warned and appended to ``notes``); every process of a sharded call reaches the same
+    collective and all use the complex, or none."""
+    left = None if max_seconds is None else max(max_seconds / 2 - (time.perf_counter() - t0), 1e-3)
+    res, why = whole_complex_counts(model, points, box, max_seconds=left, max_regions=max_regions, seed=seed)
+    rank, world = shard
+    if world > 1 and all_reduce_sum is not None:  # every process reaches it: all use the complex, or none
+        failed = torch.zeros(world, dtype=torch.long)
+        failed[rank] = int(res is None)
+        device = next(model.parameters()).device
+        n_failed = int(all_reduce_sum(failed.to(device)).sum())
+        if n_failed and res is not None:
+            res, why = None, f"the region complex did not fit the budget on {n_failed} of the {world} processes"
+    if res is None:
+        note = f"face_histogram: regions='all' fell back to the sampled regions: {why}"
+        warnings.warn(note, stacklevel=3)
+        notes.append(note)
+        return None
+    if res.lost:
+        notes.append(f"{res.lost} points lie on region boundaries (their pattern is no region's); not weighted")
+    rays = torch.zeros_like(res.counts)
+    hist = FaceHistogram.from_counts(
+        model, res.weights, res.counts, res.ok, rays, box, "simplex", len(points), time.perf_counter() - t0,
+        notes, res.box,
+    )  # fmt: skip
+    hist.regions = "all"
+    return hist
