@@ -286,8 +286,14 @@ def test_table_a1_runs_each_method_only_where_the_paper_has_a_number_and_refuses
         assert len(r["random_vertex"]) == (0 if paper[1] is None else 2)
         assert len(r["gls"]) == len(r["gls_stopped"]) == (0 if paper[2] is None else 1)
     assert len(PAPER_A1) == 40 and {d for d, _, _ in PAPER_A1} == {4, 8, 16}
-    with pytest.raises(ValueError, match=r"no Table A1 cell has d in \[5\]"):
+    with pytest.raises(ValueError, match=r"got dims=\[5\], m_gen=None; matching no cell: \[5\]"):
         table_a1(dims=[5], gd_runs=1, rv_runs=1, gls_runs=1, gd_steps=1)
+    with pytest.raises(
+        ValueError, match=r"m_gen=\[2, 99\]; matching no cell: \[99\]"
+    ):  # a valid value beside does not hide it
+        table_a1(dims=[4], m_gen=[2, 99], gd_runs=1, rv_runs=1, gls_runs=1, gd_steps=1)
+    with pytest.raises(TypeError, match="`m_gen` must be a list of integers, got int 2"):
+        table_a1(dims=[4], m_gen=2, gd_runs=1, rv_runs=1, gls_runs=1, gd_steps=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="`gls_runs` must be an integer >= 1, got 0"):
         table_a1(dims=[4], gd_runs=1, rv_runs=1, gls_runs=0, gd_steps=1)
 

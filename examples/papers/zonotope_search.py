@@ -57,7 +57,8 @@ def _med(values: list[float]) -> str:
 
 def cmd_table_a1(args: argparse.Namespace) -> list[dict[str, Any]]:
     print(f"Table A1, d in {args.dims} (medians, std in brackets; GD {args.gd_runs} runs, random vertex "
-          f"{args.rv_runs}, GLS {args.gls_runs}; paper: 8 / 16 / 16; '-': no entry in the paper, not run)")  # fmt: skip
+          f"{args.rv_runs}, GLS {args.gls_runs}; paper: 8 GD, random vertex 8 (caption) or 16 (H.1.3), GLS 16 (caption) "
+          "or 8 (H.1.3); '-': no entry in the paper, not run)")  # fmt: skip
     print(f"{'d':>3} {'m_gen':>5} {'m':>4} | {'GD':>18} {'paper':>9} | {'random vertex':>18} {'paper':>9} | "
           f"{'GLS':>18} {'paper':>9}")  # fmt: skip
 
@@ -76,15 +77,24 @@ def cmd_table_a1(args: argparse.Namespace) -> list[dict[str, Any]]:
                     on_row=show)  # fmt: skip
 
 
+def _cell(text: str) -> tuple[int, int, int]:
+    """``"4,2,2"`` -> ``(4, 2, 2)`` for argparse (a clear usage error otherwise)."""
+    parts = text.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"a cell is d,m_gen,m (three integers, e.g. 4,2,2), got {text!r}")
+    d, m_gen, m = (int(p) for p in parts)
+    return d, m_gen, m
+
+
 def cmd_a1_readings(args: argparse.Namespace) -> list[dict[str, Any]]:
-    cells = [tuple(int(v) for v in c.split(",")) for c in args.cells]
+    cells = args.cells
     print(f"Table A1 read several ways, {args.runs} datasets a cell (medians, std in brackets)")
 
     def show(row: dict[str, Any]) -> None:
         s, paper = row["summary"], row["paper"]
-        rv = "  ".join(f"{k} {v[0]:.2e}" for k, v in s["random_vertex"].items())
-        gd = "  ".join(f"{k} {v[0]:.2e}" for k, v in s["gd"].items())
-        gls = "  ".join(f"{k} {v[0]:.2e}" for k, v in s["gls"].items())
+        rv = "  ".join(f"{k} {v[0]:.2e} ({v[1]:.1e})" for k, v in s["random_vertex"].items())
+        gd = "  ".join(f"{k} {v[0]:.2e} ({v[1]:.1e})" for k, v in s["gd"].items())
+        gls = "  ".join(f"{k} {v[0]:.2e} ({v[1]:.1e})" for k, v in s["gls"].items())
         print(f"({row['d']}, {row['m_gen']}, {row['m']}): random vertex [{rv}] paper {_paper(paper[1])} | "
               f"GD bias init [{gd or '-'}] paper {_paper(paper[0])} | GLS [{gls or '-'}] paper {_paper(paper[2])}   "
               f"[{row['elapsed_s']:.0f} s]", flush=True)  # fmt: skip
@@ -203,13 +213,13 @@ def main() -> None:
     s.add_argument("--dims", type=int, nargs="+", default=[4], help="input dimensions (paper: 4 8 16)")
     s.add_argument("--m-gen", type=int, nargs="*", default=None, help="only these m_gen (paper: 2 4 8 16)")
     s.add_argument("--gd-runs", type=int, default=8, help="gradient-descent runs (paper: 8)")
-    s.add_argument("--rv-runs", type=int, default=16, help="random-vertex runs (paper: 16)")
-    s.add_argument("--gls-runs", type=int, default=16, help="GLS runs (paper: 16)")
+    s.add_argument("--rv-runs", type=int, default=16, help="random-vertex runs (paper: 16 in H.1.3, 8 in the caption)")
+    s.add_argument("--gls-runs", type=int, default=16, help="GLS runs (paper: 16 in the caption, 8 in H.1.3)")
     s.add_argument("--gd-steps", type=int, default=400_000)
     s.add_argument("--max-seconds", type=float, default=600.0, help="bound on one GLS run")
     s.set_defaults(func=cmd_table_a1)
     s = sub.add_parser("a1_readings", help="Table A1's random vertex and GD read several ways on the same data")
-    s.add_argument("--cells", nargs="+", default=["4,2,2", "4,2,4", "4,4,4", "4,4,8", "8,8,8"],
+    s.add_argument("--cells", nargs="+", type=_cell, default=[(4, 2, 2), (4, 2, 4), (4, 4, 4), (4, 4, 8), (8, 8, 8)],
                    help="(d, m_gen, m) cells of Table A1, e.g. 4,2,2")  # fmt: skip
     s.add_argument("--runs", type=int, default=8, help="datasets a cell")
     s.add_argument("--gd-steps", type=int, default=400_000)

@@ -105,7 +105,7 @@ def shallow_gradient_descent(
         seed: seed of the first initialisation's generator.
         bias_init: ``"zero"``: Glorot uniform on the ``(m, d)`` weight and zero biases (PyTorch's
             ``xavier_uniform_`` on a ``Linear``'s weight); ``"glorot"``: Glorot uniform on the ``(m, d + 1)``
-            matrix :math:`W` of the paper's :math:`\\phi(W\bar x)`, the bias column included (the other literal
+            matrix :math:`W` of the paper's :math:`\\phi(W\\bar x)`, the bias column included (the other literal
             reading of appendix H.1.2).
 
     Example:
@@ -195,7 +195,7 @@ def random_vertex_alternating(
         seed: first seed.
         start: the first ``v``: ``"random_signs"``, uniform in :math:`\\{-1, 1\\}` (the paper's words), then
             program (3); ``"least_squares"``: ``(v, c)`` by least squares on the features
-            :math:`\\phi(W\bar x)` of the vertex's own Gaussian weights first (the alternation begun at its
+            :math:`\\phi(W\\bar x)` of the vertex's own Gaussian weights first (the alternation begun at its
             other half-step).
 
     Example:

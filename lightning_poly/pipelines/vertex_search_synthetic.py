@@ -3,10 +3,14 @@
 * :func:`table_a1`: Table A1 (d = 4, 8, 16): gradient descent, the random vertex and GLS, each where the paper
   has a number;
 * :func:`table_a1_readings`: the readings of appendix H.1.2 that could explain Table A1's gaps, run side by side
-  on the same datasets (the random vertex's first ``v``, its best sign vector; gradient descent's bias
-  initialisation);
+  on the same datasets (the random vertex's first ``v``, its best sign vector, program (3) without its cone
+  constraints; gradient descent's bias initialisation; GLS with and without the output bias, from its start);
 * :func:`figure2_left`: Figure 2, left: gradient descent vs the random vertex over the overparameterisation;
 * :func:`theorem43_fits`: Theorem 4.3's exact fit with ``2 ceil(N / (d + 1))`` units beside gradient descent.
+
+Seeds: dataset ``r`` is ``teacher_relu(seed=r)`` and its random vertex (and random signs) use the same seed ``r``
+in their own generator, so a vertex's Gaussian weights are the same numbers as the dataset's first Gaussian draws
+(not independent of the data; kept so that the recorded tables reproduce).
 
 The Fashion-MNIST studies (Tables A2-A3, Figure 2's right panel) are in
 :mod:`~lightning_poly.pipelines.vertex_search`.
@@ -111,7 +115,7 @@ def table_a1(
         m_gen: only these teacher widths (``None``: all of the paper's for each ``d``).
         gd_runs: gradient-descent runs (paper: 8).
         rv_runs: random-vertex runs (paper: 16 in H.1.3, 8 in Table A1's caption).
-        gls_runs: GLS runs (paper: 16).
+        gls_runs: GLS runs (paper: 16 in Table A1's caption, 8 in H.1.3).
         gd_steps: gradient steps (paper: 400,000).
         max_seconds: bound on one GLS run (the paper has none).
         on_row: called with each row as it ends.
@@ -121,13 +125,19 @@ def table_a1(
         "elapsed_s"}``, each method's list of final MSEs (empty where the paper has no entry).
     """
     dims = list(_ints("dims", dims, 1))
+    if m_gen is not None:
+        m_gen = list(_ints("m_gen", m_gen, 1))
     _check_runs(gd_runs, rv_runs, gd_steps)
     check_int("gls_runs", gls_runs, minimum=1)
     check_positive("max_seconds", max_seconds)
     cells = [k for k in PAPER_A1 if k[0] in dims and (not m_gen or k[1] in m_gen)]
-    if not cells:
-        raise ValueError(f"no Table A1 cell has d in {dims} and m_gen in {m_gen}: the paper's d are 4, 8, 16 and "
-                         "m_gen 2, 4, 8 (d = 4), 4, 8, 16 (d = 8), 8, 16 (d = 16)")  # fmt: skip
+    unknown = [d for d in dims if not any(k[0] == d for k in cells)] + [
+        g for g in (m_gen or []) if not any(k[1] == g for k in cells)
+    ]
+    if not cells or unknown:
+        raise ValueError(f"`dims` and `m_gen` must name Table A1 cells (the paper's d: 4, 8, 16; m_gen: 2, 4, 8 at "
+                         f"d = 4, 4, 8, 16 at d = 8, 8, 16 at d = 16), got dims={dims}, m_gen={m_gen}; matching no "
+                         f"cell: {unknown or dims}")  # fmt: skip
     rows: list[Row] = []
     t0 = time.perf_counter()
     for d, mg, m in cells:
