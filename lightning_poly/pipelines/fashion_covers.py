@@ -15,6 +15,7 @@ map, so polytopes and their face counts are unchanged); classes numbered 0-9 as 
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -215,10 +216,12 @@ class Algorithm2Options:
 def _fit_summary(fit: CompressedCover, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
     """Faces and errors of Algorithm 2's cover (the compressed network's) and of its pruned form."""
     raw_errors = round((1 - fit.raw.accuracy(x, y)) * len(y))
+    # the network's errors at the last compression before the finalising loop (NaN: compression never ran)
+    before_finalise = None if math.isnan(fit.network_accuracy) else round((1 - fit.network_accuracy) * len(y))
     return {"faces": faces_notation(fit.raw.faces), "errors": raw_errors,
             "pruned_faces": faces_notation(fit.cover.faces), "pruned_errors": round((1 - fit.accuracy) * len(y)),
-            "network_errors": round((1 - fit.network_accuracy) * len(y)) if fit.network_accuracy == fit.network_accuracy
-            else None, "sign_lost": int(fit.module.net.sign_lost().sum()), "seconds": fit.seconds}  # fmt: skip
+            "network_errors": before_finalise, "sign_lost": int(fit.module.net.sign_lost().sum()),
+            "seconds": fit.seconds}  # fmt: skip
 
 
 def algorithm2_cover(
