@@ -292,6 +292,13 @@ def test_table_a1_runs_each_method_only_where_the_paper_has_a_number_and_refuses
         ValueError, match=r"m_gen=\[2, 99\]; matching no cell: \[99\]"
     ):  # a valid value beside does not hide it
         table_a1(dims=[4], m_gen=[2, 99], gd_runs=1, rv_runs=1, gls_runs=1, gd_steps=1)
+    (only,) = table_a1(dims=[4], cells=[(4, 2, 8)], methods=["random_vertex"], rv_runs=1, gd_runs=1, gls_runs=1,
+                       gd_steps=1)  # fmt: skip
+    assert (only["m"], len(only["random_vertex"]), only["gd"], only["gls"]) == (8, 1, [], [])
+    with pytest.raises(ValueError, match=r"`methods` must be some of 'gd', 'random_vertex', 'gls', got \['sgd'\]"):
+        table_a1(dims=[4], methods=["sgd"], gd_runs=1, rv_runs=1, gls_runs=1, gd_steps=1)
+    with pytest.raises(ValueError, match=r"`cells\[0\]` must be a \(d, m_gen, m\) of Table A1"):
+        table_a1(dims=[4], cells=[(4, 2, 5)], gd_runs=1, rv_runs=1, gls_runs=1, gd_steps=1)
     with pytest.raises(TypeError, match="`m_gen` must be a list of integers, got int 2"):
         table_a1(dims=[4], m_gen=2, gd_runs=1, rv_runs=1, gls_runs=1, gd_steps=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="`gls_runs` must be an integer >= 1, got 0"):

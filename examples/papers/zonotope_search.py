@@ -74,7 +74,7 @@ def cmd_table_a1(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     return table_a1(dims=args.dims, m_gen=args.m_gen, gd_runs=args.gd_runs, rv_runs=args.rv_runs,
                     gls_runs=args.gls_runs, gd_steps=args.gd_steps, max_seconds=args.max_seconds,
-                    on_row=show)  # fmt: skip
+                    methods=args.methods, cells=args.cells, on_row=show)  # fmt: skip
 
 
 def _cell(text: str) -> tuple[int, int, int]:
@@ -216,7 +216,11 @@ def main() -> None:
     s.add_argument("--rv-runs", type=int, default=16, help="random-vertex runs (paper: 16 in H.1.3, 8 in the caption)")
     s.add_argument("--gls-runs", type=int, default=16, help="GLS runs (paper: 16 in the caption, 8 in H.1.3)")
     s.add_argument("--gd-steps", type=int, default=400_000)
-    s.add_argument("--max-seconds", type=float, default=600.0, help="bound on one GLS run")
+    s.add_argument("--max-seconds", type=float, default=600.0, help="bound on one GLS run (checked between moves)")
+    s.add_argument(
+        "--methods", nargs="+", default=["gd", "random_vertex", "gls"], choices=["gd", "random_vertex", "gls"]
+    )
+    s.add_argument("--cells", nargs="+", type=_cell, default=None, help="only these d,m_gen,m cells, e.g. 8,16,32")
     s.set_defaults(func=cmd_table_a1)
     s = sub.add_parser("a1_readings", help="Table A1's random vertex and GD read several ways on the same data")
     s.add_argument("--cells", nargs="+", type=_cell, default=[(4, 2, 2), (4, 2, 4), (4, 4, 4), (4, 4, 8), (8, 8, 8)],

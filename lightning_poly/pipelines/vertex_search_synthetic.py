@@ -101,6 +101,8 @@ def table_a1(
     gls_runs: int = 16,
     gd_steps: int = 400_000,
     max_seconds: float = 600.0,
+    methods: Sequence[str] = ("gd", "random_vertex", "gls"),
+    cells: Sequence[tuple[int, int, int]] | None = None,
     on_row: OnRow = None,
 ) -> list[Row]:
     """Table A1 (appendix H.1): for each ``(d, m_gen, m)`` of the paper, datasets of ``N = (d + 1) m_gen``
@@ -117,7 +119,9 @@ def table_a1(
         rv_runs: random-vertex runs (paper: 16 in H.1.3, 8 in Table A1's caption).
         gls_runs: GLS runs (paper: 16 in Table A1's caption, 8 in H.1.3).
         gd_steps: gradient steps (paper: 400,000).
-        max_seconds: bound on one GLS run (the paper has none).
+        max_seconds: bound on one GLS run, checked between moves (the paper has none).
+        methods: which of ``"gd"``, ``"random_vertex"``, ``"gls"`` to run (the others' lists stay empty).
+        cells: only these ``(d, m_gen, m)`` (each must be in :data:`PAPER_A1` and match ``dims``/``m_gen``).
         on_row: called with each row as it ends.
 
     Returns:
@@ -130,10 +134,18 @@ def table_a1(
     _check_runs(gd_runs, rv_runs, gd_steps)
     check_int("gls_runs", gls_runs, minimum=1)
     check_positive("max_seconds", max_seconds)
-    cells = [k for k in PAPER_A1 if k[0] in dims and (not m_gen or k[1] in m_gen)]
-    unknown = [d for d in dims if not any(k[0] == d for k in cells)] + [
-        g for g in (m_gen or []) if not any(k[1] == g for k in cells)
+    bad = [m for m in methods if m not in ("gd", "random_vertex", "gls")]
+    if bad or not methods:
+        raise ValueError(f"`methods` must be some of 'gd', 'random_vertex', 'gls', got {list(methods)}")
+    wanted = None if cells is None else [tuple(c) for c in cells]
+    for i, c in enumerate(wanted or []):
+        if c not in PAPER_A1:
+            raise ValueError(f"`cells[{i}]` must be a (d, m_gen, m) of Table A1 (e.g. (4, 2, 2)), got {c!r}")
+    found = [k for k in PAPER_A1 if k[0] in dims and (not m_gen or k[1] in m_gen)]
+    unknown = [d for d in dims if not any(k[0] == d for k in found)] + [
+        g for g in (m_gen or []) if not any(k[1] == g for k in found)
     ]
+    cells = found if wanted is None else [k for k in found if k in wanted]
     if not cells or unknown:
         raise ValueError(f"`dims` and `m_gen` must name Table A1 cells (the paper's d: 4, 8, 16; m_gen: 2, 4, 8 at "
                          f"d = 4, 4, 8, 16 at d = 8, 8, 16 at d = 16), got dims={dims}, m_gen={m_gen}; matching no "
@@ -145,16 +157,16 @@ def table_a1(
         xs, ys = _teachers(d, mg, max(gd_runs, rv_runs, gls_runs))
         gd = (
             []
-            if paper[0] is None
+            if paper[0] is None or "gd" not in methods
             else shallow_gradient_descent(xs[:gd_runs], ys[:gd_runs], m, steps=gd_steps).loss.tolist()
         )
         rv = (
             []
-            if paper[1] is None
+            if paper[1] is None or "random_vertex" not in methods
             else [float(random_vertex_alternating(xs[r], ys[r], m, seeds=1, seed=r).loss[0]) for r in range(rv_runs)]
         )
         gls, stops = [], []
-        for run in range(gls_runs if paper[2] is not None else 0):
+        for run in range(gls_runs if paper[2] is not None and "gls" in methods else 0):
             res = run_vertex_search(xs[run], ys[run], halves(m), algorithm="gls", loss="squared", max_steps=1024,
                                     seed=run, max_seconds=max_seconds)  # fmt: skip
             gls.append(res.loss)
